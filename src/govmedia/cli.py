@@ -1,0 +1,303 @@
+"""The `govmedia` command: a thin Typer layer over the library.
+
+User errors print one line and exit 2 (or the code they carry); they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from govmedia.errors import UserError
+
+app = typer.Typer(
+    help="政务新媒体传播影响力评估系统 govmedia — 导入、评估、排名、检查、发布。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+accounts_app = typer.Typer(help="账号名录：导入与查看。", no_args_is_help=True)
+db_app = typer.Typer(help="数据库：整表导出/导入（Parquet）与概况。", no_args_is_help=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(db_app, name="db")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class State:
+    db: Path | None = None
+
+
+state = State()
+
+
+@app.callback()
+def _global(
+    db: Optional[Path] = typer.Option(
+        None, "--db", envvar="GOVMEDIA_DB", help="DuckDB 数据库文件（默认 ./govmedia.duckdb，或环境变量 GOVMEDIA_DB）"
+    ),
+) -> None:
+    state.db = db
+
+
+def _store(read_only: bool = False):
+    from govmedia.store import open_store
+
+    return open_store(state.db, read_only=read_only)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=True, disable=not err.is_terminal,
+    )
+
+
+# --------------------------------------------------------------------------- import
+
+
+@app.command("import")
+def import_command(
+    path: Path = typer.Argument(..., help="文件或目录（目录下的所有 CSV/XLSX/JSON/JSONL 文件）"),
+    format: str = typer.Option("auto", "--format", "-f",
+                               help="auto | generic | weibo-crawler | mediacrawler | wechat-exporter"),
+    account: Optional[str] = typer.Option(None, "--account", help="平台:账号ID，如 weibo:1234567890"),
+    rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒收行文件写到此目录（默认在输入文件旁）"),
+    forms: Optional[Path] = typer.Option(None, "--forms", help="形式关键词文件（默认内置 forms.toml）"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果"),
+) -> None:
+    """导入发布内容（微博、微信公众号、抖音）及其互动数据。"""
+    from govmedia.ingest import import_path
+
+    con = _store()
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def on_progress(name: str, done: int, total: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(Path(name).name, total=total)
+            progress.update(tasks[name], completed=done)
+
+        summary = import_path(con, path, format=format, account=account, rejects_dir=rejects_dir,
+                              forms_path=forms, progress=on_progress)
+    con.close()
+    if as_json:
+        out.print_json(data={
+            "accepted": summary.accepted, "rejected": summary.rejected, "unchanged": summary.unchanged,
+            "files": [{
+                "path": str(f.path), "format": f.format, "accepted": f.accepted, "rejected": f.rejected,
+                "unchanged": f.unchanged, "batch_id": f.batch_id, "error": f.error, "skipped": f.skipped,
+                "rejects_file": str(f.rejects_path) if f.rejects_path else None,
+            } for f in summary.files],
+        })
+    else:
+        for f in summary.files:
+            if f.error:
+                err.print(f"[red]错误[/red] {f.error}", highlight=False)
+                continue
+            if f.skipped:
+                out.print(f"跳过 {f.path}: {f.skipped}", highlight=False)
+                continue
+            out.print(
+                f"{f.path} [{f.format}]  接受 accepted {f.accepted}  拒收 rejected {f.rejected}  "
+                f"未变化 unchanged {f.unchanged}", highlight=False,
+            )
+            for reject in f.rejects[:5]:
+                where = f"第 {reject.line} 行" + (f" 列「{reject.column}」" if reject.column else "")
+                out.print(f"  · {where}: {reject.reason}", highlight=False)
+            if f.rejected > 5:
+                out.print(f"  · …… 其余 {f.rejected - 5} 行见拒收文件", highlight=False)
+            if f.rejects_path:
+                out.print(f"  拒收行已写入 {f.rejects_path}", highlight=False)
+        if len(summary.files) > 1:
+            out.print(
+                f"合计: 接受 accepted {summary.accepted}  拒收 rejected {summary.rejected}  "
+                f"未变化 unchanged {summary.unchanged}", highlight=False,
+            )
+    raise typer.Exit(summary.exit_code)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+@accounts_app.command("import")
+def accounts_import(
+    file: Path = typer.Argument(..., help="账号名录 CSV 或 XLSX"),
+    rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir"),
+) -> None:
+    """导入/更新账号名录（按 平台+账号ID 更新）。"""
+    from govmedia.ingest.accounts import read_accounts
+    from govmedia.ingest.rejects import write_rejects
+    from govmedia.store.accounts import upsert_accounts
+
+    table, rows, rejects = read_accounts(file)
+    con = _store()
+    result = upsert_accounts(con, rows)
+    con.close()
+    path = write_rejects(table.path, table, rejects, rejects_dir)
+    out.print(
+        f"{file}: 新增 {result.inserted}  更新 {result.updated}  未变化 {result.unchanged}  拒收 {len(rejects)}",
+        highlight=False,
+    )
+    for reject in rejects[:10]:
+        out.print(f"  · 第 {reject.line} 行 列「{reject.column}」: {reject.reason}", highlight=False)
+    if path:
+        out.print(f"  拒收行已写入 {path}", highlight=False)
+    raise typer.Exit(1 if rejects else 0)
+
+
+@accounts_app.command("list")
+def accounts_list(
+    platform: Optional[str] = typer.Option(None, "--platform", help="weibo | wechat | douyin"),
+    category: Optional[str] = typer.Option(None, "--category", help="district | livelihood | comprehensive"),
+    format: str = typer.Option("table", "--format", help="table | csv | json"),
+) -> None:
+    """列出已登记的账号。"""
+    from govmedia.ingest.accounts import CATEGORY_NAMES, parse_category
+    from govmedia.ingest.canonical import PLATFORM_NAMES, parse_platform
+    from govmedia.store.accounts import list_accounts
+
+    try:
+        platform = parse_platform(platform) if platform else None
+        category = parse_category(category) if category else None
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    con = _store(read_only=_exists())
+    rows = list_accounts(con, platform=platform, category=category)
+    con.close()
+    if format == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=str, indent=2) + "\n")
+        return
+    if format == "csv":
+        _write_csv(rows, ["platform", "account_id", "name", "category", "organization", "region", "followers",
+                          "active", "opened_at", "posts"])
+        return
+    if format != "table":
+        raise UserError(f"未知输出格式 {format!r}（可用: table、csv、json）")
+    table = RichTable(title=f"账号名录（{len(rows)} 个）")
+    for column in ("平台", "账号ID", "名称", "类别", "主办单位", "地区", "粉丝数", "状态", "内容数"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(PLATFORM_NAMES[r["platform"]], r["account_id"], r["name"], CATEGORY_NAMES[r["category"]],
+                      r["organization"] or "", r["region"] or "",
+                      "" if r["followers"] is None else f"{r['followers']:,}",
+                      "启用" if r["active"] else "停用", f"{r['posts']:,}")
+    out.print(table)
+
+
+def _exists() -> bool:
+    from govmedia.store import default_db_path
+
+    return (state.db or default_db_path()).exists()
+
+
+def _write_csv(rows: list[dict], columns: list[str]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    sys.stdout.write(buffer.getvalue())
+
+
+# --------------------------------------------------------------------------- db
+
+
+@db_app.command("export")
+def db_export(directory: Path = typer.Argument(..., help="目标目录")) -> None:
+    """把每张表导出为 DIR/<表名>.parquet（供 Spark 等引擎使用）。"""
+    from govmedia.store import export_tables
+
+    con = _store()
+    counts = export_tables(con, directory)
+    con.close()
+    for table, count in counts.items():
+        out.print(f"{table}: {count:,} 行 -> {directory / (table + '.parquet')}", highlight=False)
+
+
+@db_app.command("import")
+def db_import(directory: Path = typer.Argument(..., help="含 <表名>.parquet 的目录")) -> None:
+    """用 DIR 中的 Parquet 文件整体替换数据库内容（一个事务）。"""
+    from govmedia.store import import_tables
+
+    con = _store()
+    counts = import_tables(con, directory)
+    con.close()
+    for table, count in counts.items():
+        out.print(f"{table}: {count:,} 行", highlight=False)
+
+
+@db_app.command("info")
+def db_info() -> None:
+    """数据库概况：结构版本、各表行数、最近的导入批次。"""
+    from govmedia.store import TABLES, schema_version
+
+    con = _store(read_only=_exists())
+    out.print(f"数据库: {state.db or 'govmedia.duckdb'}  结构版本 {schema_version(con)}", highlight=False)
+    for table in TABLES:
+        count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        out.print(f"  {table}: {count:,}", highlight=False)
+    batches = con.execute(
+        "SELECT batch_id, file_name, format, imported_at, accepted, rejected, unchanged FROM import_batches "
+        "ORDER BY batch_id DESC LIMIT 10"
+    ).fetchall()
+    con.close()
+    if batches:
+        table = RichTable(title="最近的导入批次")
+        for column in ("批次", "文件", "格式", "时间(UTC)", "接受", "拒收", "未变化"):
+            table.add_column(column)
+        for b in batches:
+            table.add_row(str(b[0]), b[1], b[2], b[3].strftime("%Y-%m-%d %H:%M"), str(b[4]), str(b[5]), str(b[6]))
+        out.print(table)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@app.command("demo")
+def demo_command(
+    directory: Path = typer.Option(Path("demo-output"), "--dir", help="演示数据与结果的目录"),
+    no_serve: bool = typer.Option(False, "--no-serve", help="结束后不启动网站"),
+    seed: int = typer.Option(2020, "--seed", help="随机种子（同一种子生成同一份数据）"),
+) -> None:
+    """生成南京演示数据集（真实导出格式），登记账号并导入。"""
+    from govmedia.demo import run_demo
+
+    con = _store()
+    with _progress() as progress:
+        task = progress.add_task("演示", total=None)
+
+        def step(message: str) -> None:
+            progress.update(task, description=message)
+            err.print(f"· {message}", highlight=False)
+
+        result = run_demo(con, directory, seed=seed, on_step=step)
+    con.close()
+    out.print(result.summary(), highlight=False)
+    if not no_serve:
+        out.print("（网站功能尚未提供；结果在上面列出的数据库与目录中）", highlight=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:
+        err.print(f"错误: {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("已中断；数据库保持中断前的状态。", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

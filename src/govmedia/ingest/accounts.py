@@ -1,0 +1,137 @@
+"""The account registry file (账号名录): CSV or XLSX, English or Chinese columns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from govmedia.errors import UserError
+from govmedia.ingest import values as v
+from govmedia.ingest.canonical import Reject, parse_platform
+from govmedia.ingest.tabular import Table, read_table
+
+CATEGORIES = ("district", "livelihood", "comprehensive")
+CATEGORY_NAMES = {"district": "区级", "livelihood": "民生", "comprehensive": "综合"}
+_CATEGORY_ALIASES = {
+    "district": "district", "区级": "district", "区县": "district", "区": "district",
+    "livelihood": "livelihood", "民生": "livelihood",
+    "comprehensive": "comprehensive", "综合": "comprehensive",
+}
+
+_ALIASES = {
+    "platform": ["platform", "平台"],
+    "account_id": ["account_id", "账号id", "账号ID", "uid", "用户id", "biz", "__biz"],
+    "name": ["name", "名称", "账号名称", "账号", "昵称", "公众号"],
+    "category": ["category", "类别", "分类", "榜单类别", "类型"],
+    "organization": ["organization", "主办单位", "单位", "主管单位", "运营单位"],
+    "region": ["region", "地区", "区域", "所属地区", "行政区"],
+    "followers": ["followers", "粉丝数", "粉丝", "关注者", "订阅数"],
+    "active": ["active", "状态", "是否启用", "启用"],
+    "opened_at": ["opened_at", "开通时间", "开通日期", "注册时间"],
+}
+_LOOKUP = {re.sub(r"[\s_]+", "", n).lower(): f for f, names in _ALIASES.items() for n in names}
+KNOWN_HEADERS = frozenset(_LOOKUP)
+REQUIRED = ("platform", "account_id", "name", "category")
+_FIELD_LABEL = {"platform": "平台", "account_id": "账号ID", "name": "名称", "category": "类别"}
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    line: int
+    platform: str
+    account_id: str
+    name: str
+    category: str
+    organization: str | None
+    region: str | None
+    followers: int | None
+    active: bool | None
+    opened_at: date | None
+
+
+def parse_category(value: object) -> str:
+    text = v.clean_text(value)
+    if text is None:
+        raise ValueError("类别为空")
+    category = _CATEGORY_ALIASES.get(text.lower())
+    if category is None:
+        raise ValueError(f"未知类别 {text!r}（应为 district/livelihood/comprehensive 或 区级/民生/综合）")
+    return category
+
+
+def _parse_active(value: object) -> bool | None:
+    text = v.clean_text(value)
+    if text in ("启用", "正常", "在用"):
+        return True
+    if text in ("停用", "注销", "关闭", "已注销"):
+        return False
+    return v.parse_bool(value)
+
+
+def read_accounts(path: str | Path) -> tuple[Table, list[AccountRow], list[Reject]]:
+    table = read_table(path, KNOWN_HEADERS)
+    mapping: dict[str, str] = {}
+    for name in table.header:
+        field = _LOOKUP.get(re.sub(r"[\s_]+", "", name).lower())
+        if field and field not in mapping:
+            mapping[field] = name
+    missing = [f for f in REQUIRED if f not in mapping]
+    if missing:
+        raise UserError(
+            f"{table.path}: 账号名录缺少列 {', '.join(f'{f}（{_FIELD_LABEL[f]}）' for f in missing)}"
+        )
+    rows: list[AccountRow] = []
+    rejects: list[Reject] = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, raw in table.rows:
+        def cell(field):
+            return raw.get(mapping[field]) if field in mapping else None
+
+        def fail(field, reason):
+            rejects.append(Reject(line, mapping.get(field, field), reason, raw))
+
+        try:
+            platform = parse_platform(cell("platform"))
+        except ValueError as exc:
+            fail("platform", str(exc))
+            continue
+        account_id = v.clean_id(cell("account_id"))
+        if account_id is None:
+            fail("account_id", "缺少账号ID")
+            continue
+        name = v.clean_text(cell("name"))
+        if name is None:
+            fail("name", "缺少名称")
+            continue
+        try:
+            category = parse_category(cell("category"))
+        except ValueError as exc:
+            fail("category", str(exc))
+            continue
+        try:
+            followers = v.parse_count(cell("followers"))
+        except ValueError as exc:
+            fail("followers", str(exc))
+            continue
+        try:
+            active = _parse_active(cell("active"))
+        except ValueError as exc:
+            fail("active", str(exc))
+            continue
+        opened_at = None
+        if not v.is_missing(cell("opened_at")):
+            try:
+                opened_at = (v.parse_time(cell("opened_at")) + v.SHANGHAI.utcoffset(None)).date()
+            except ValueError as exc:
+                fail("opened_at", str(exc))
+                continue
+        key = (platform, account_id)
+        if key in seen:
+            fail("account_id", f"账号 {platform}:{account_id} 与第 {seen[key]} 行重复")
+            continue
+        seen[key] = line
+        rows.append(AccountRow(line, platform, account_id, name, category, v.clean_text(cell("organization")),
+                               v.clean_text(cell("region")), followers, active, opened_at))
+    return table, rows, rejects

@@ -1,0 +1,261 @@
+"""Importing post files: discover, read, map, validate, write, report.
+
+Each file is one transaction: its valid rows are committed together or not at all, and every
+other row is written to `<file>.rejects.csv` with its line and a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import duckdb
+
+from govmedia.errors import UserError
+from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
+from govmedia.ingest.canonical import Post, Reject, validate, PLATFORMS, parse_platform, Attribution
+from govmedia.ingest.context import Context, Source
+from govmedia.ingest.forms import load_classifier
+from govmedia.ingest.rejects import write_rejects
+from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
+from govmedia.store.writer import BatchInfo, write_posts
+
+# Detection order matters: the crawler formats are recognised by their own columns before
+# the generic table, whose aliases are broad.
+FORMATS = {
+    "weibo-crawler": weibo_crawler,
+    "mediacrawler": mediacrawler,
+    "wechat-exporter": wechat_exporter,
+    "generic": generic,
+}
+FORMAT_NAMES = ("auto", *FORMATS)
+
+KNOWN_HEADERS = frozenset().union(*(m.KNOWN_HEADERS for m in FORMATS.values()))
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass
+class FileReport:
+    path: Path
+    format: str | None = None
+    accepted: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    batch_id: int | None = None
+    rejects_path: Path | None = None
+    error: str | None = None  # the file could not be read at all
+    skipped: str | None = None  # not a post file (e.g. weibo-crawler's users.csv)
+    rejects: list[Reject] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.error:
+            return 2
+        return 1 if self.rejected else 0
+
+
+@dataclass
+class ImportSummary:
+    files: list[FileReport]
+
+    @property
+    def accepted(self) -> int:
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(f.unchanged for f in self.files)
+
+    @property
+    def exit_code(self) -> int:
+        return max((f.exit_code for f in self.files), default=0)
+
+
+def parse_account_option(value: str | None) -> tuple[str, str] | None:
+    """'weibo:1234567890' -> ('weibo', '1234567890')."""
+    if not value:
+        return None
+    platform, sep, account_id = value.partition(":")
+    if not sep or not account_id.strip():
+        raise UserError(f"--account 应写成 平台:账号ID（如 weibo:1234567890），而不是 {value!r}")
+    try:
+        return parse_platform(platform), account_id.strip()
+    except ValueError as exc:
+        raise UserError(f"--account: {exc}") from exc
+
+
+def load_context(con: duckdb.DuckDBPyConnection, forced: tuple[str, str] | None) -> Context:
+    rows = con.execute("SELECT platform, account_id, name FROM accounts").fetchall()
+    names: dict[tuple[str, str], list[str]] = {}
+    for platform, account_id, name in rows:
+        names.setdefault((platform, name), []).append(account_id)
+    registered = frozenset((p, a) for p, a, _ in rows)
+    if forced and forced not in registered:
+        raise UserError(
+            f"--account {forced[0]}:{forced[1]} 不在账号名录中（先用 govmedia accounts import 登记）"
+        )
+    return Context(forced=forced, registered=registered, names=names)
+
+
+def discover(path: Path) -> list[Path]:
+    if not path.exists():
+        raise UserError(f"{path}: 文件或目录不存在")
+    if path.is_file():
+        return [path]
+    found = []
+    for candidate in sorted(path.rglob("*")):
+        if not candidate.is_file() or candidate.name.startswith((".", "~$")):
+            continue
+        if candidate.name.endswith(".rejects.csv"):
+            continue
+        if candidate.suffix.lower() in TABLE_SUFFIXES:
+            found.append(candidate)
+    return found
+
+
+def import_path(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    *,
+    format: str = "auto",
+    account: str | tuple[str, str] | None = None,
+    rejects_dir: str | Path | None = None,
+    forms_path: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportSummary:
+    """Import a file or every table file under a folder. The library entry point of `govmedia import`."""
+    if format not in FORMAT_NAMES:
+        raise UserError(f"未知格式 {format!r}（可用: {', '.join(FORMAT_NAMES)}）")
+    forced = parse_account_option(account) if isinstance(account, str) or account is None else account
+    ctx = load_context(con, forced)
+    classifier = load_classifier(forms_path)
+    path = Path(path)
+    files = discover(path)
+    if not files:
+        raise UserError(f"{path}: 目录中没有可导入的文件（CSV、XLSX、JSON、JSONL）")
+    reports = []
+    for file in files:
+        reports.append(
+            import_file(con, file, ctx=ctx, classifier=classifier, format=format,
+                        rejects_dir=rejects_dir, progress=progress, in_folder=path.is_dir())
+        )
+    return ImportSummary(reports)
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    ctx: Context,
+    classifier,
+    format: str = "auto",
+    rejects_dir: str | Path | None = None,
+    progress: ProgressCallback | None = None,
+    in_folder: bool = False,
+    before_commit: Callable[[], None] | None = None,
+) -> FileReport:
+    report = FileReport(path)
+    try:
+        table = read_table(path, KNOWN_HEADERS)
+        module = _choose_format(table, format)
+        if module is None:
+            if in_folder:
+                report.skipped = "不是可识别的内容文件"
+                return report
+            raise UserError(
+                f"{path}: 无法识别文件格式（列: {', '.join(h for h in table.header[:12] if h)}）；"
+                "请用 --format 指定"
+            )
+        skip_reason = getattr(module, "skip_reason", lambda t: None)(table)
+        if skip_reason:
+            report.format = module.NAME
+            report.skipped = skip_reason
+            return report
+        source = module.read(table, ctx)
+    except UserError as exc:
+        report.error = str(exc)
+        return report
+    report.format = source.format
+    posts, rejects, superseded, duplicates = _validate_all(table, source, ctx, classifier, progress)
+    data = path.read_bytes()
+    batch = BatchInfo(
+        file_name=path.name, file_path=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
+        format=source.format, platform=source.platform,
+    )
+    result = write_posts(con, posts, batch, rejected=len(rejects), before_commit=before_commit)
+    if result.conflicts:
+        raw_of = dict(table.rows)
+        for line, reason in result.conflicts:
+            rejects.append(Reject(line, "post_id", reason, raw_of.get(line, {})))
+    rejects.sort(key=lambda r: r.line)
+    # A superseded row shares the fate of the row that replaced it.
+    superseded_unchanged = sum(1 for line in superseded if line in result.unchanged_lines)
+    report.accepted = result.accepted + len(superseded) - superseded_unchanged
+    report.unchanged = result.unchanged + duplicates + superseded_unchanged
+    report.rejected = len(rejects)
+    report.batch_id = result.batch_id
+    report.rejects = rejects
+    report.rejects_path = write_rejects(path, table, rejects, rejects_dir)
+    return report
+
+
+def _choose_format(table: Table, format: str):
+    if format != "auto":
+        return FORMATS[format]
+    for module in FORMATS.values():
+        if module.detect(table):
+            return module
+    return None
+
+
+def _validate_all(table: Table, source: Source, ctx: Context, classifier, progress):
+    who = Attribution(registered=ctx.registered, forced=ctx.forced, platform_hint=source.platform)
+    kept: dict[tuple, Post] = {}
+    rejects: list[Reject] = []
+    superseded: list[tuple] = []  # keys of undated rows replaced by a later row
+    duplicates = 0
+    total = len(table.rows)
+    for count, record in enumerate(source.records, start=1):
+        outcome = validate(record, who, classifier)
+        if isinstance(outcome, Reject):
+            rejects.append(outcome)
+        else:
+            key = (outcome.platform, outcome.post_id, outcome.observed_at)
+            earlier = kept.get(key)
+            if earlier is None:
+                kept[key] = outcome
+            elif _same(earlier, outcome):
+                duplicates += 1
+            elif outcome.observed_at is None:
+                # Undated snapshot seen again further down: the later row is the newer crawl.
+                del kept[key]
+                kept[key] = outcome
+                superseded.append(key)
+            else:
+                rejects.append(
+                    Reject(outcome.line, "observed_at",
+                           f"与第 {earlier.line} 行是同一内容的同一次采集，但数值不同", record.raw)
+                )
+        if progress and (count % 5000 == 0 or count == total):
+            progress(str(table.path), count, total)
+    # Report each superseded row by the line of the row that finally stands for its key.
+    return list(kept.values()), rejects, [kept[k].line for k in superseded], duplicates
+
+
+def _same(a: Post, b: Post) -> bool:
+    return (a.account_id, a.published_at, a.is_original, a.forms, a.title, a.text, a.url, a.position,
+            a.metrics, sorted(a.hashtags)) == (b.account_id, b.published_at, b.is_original, b.forms, b.title,
+                                                b.text, b.url, b.position, b.metrics, sorted(b.hashtags))
+
+
+__all__ = [
+    "FORMATS", "FORMAT_NAMES", "FileReport", "ImportSummary", "import_path", "import_file",
+    "parse_account_option", "load_context", "PLATFORMS",
+]

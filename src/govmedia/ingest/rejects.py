@@ -1,0 +1,44 @@
+"""The rejects file: every refused row with its line, column and reason, next to the input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from govmedia.ingest.canonical import Reject
+from govmedia.ingest.tabular import Table
+
+
+def rejects_path_for(path: Path, rejects_dir: str | Path | None) -> Path:
+    folder = Path(rejects_dir) if rejects_dir else path.parent
+    return folder / f"{path.name}.rejects.csv"
+
+
+def write_rejects(path: Path, table: Table, rejects: list[Reject], rejects_dir) -> Path | None:
+    """Rejected rows with line, column and reason, then the row as read; UTF-8 with BOM for Excel."""
+    target = rejects_path_for(path, rejects_dir)
+    if not rejects:
+        if target.exists():
+            target.unlink()  # a stale file would contradict this run
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    columns = [h for h in table.header if h]
+    with target.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["行号", "列", "原因", *columns])
+        for reject in rejects:
+            raw = reject.raw or {}
+            cells = [_cell(raw.get(c)) for c in columns]
+            if "__text__" in raw:
+                cells = [raw["__text__"]]
+            writer.writerow([reject.line, reject.column or "", reject.reason, *cells])
+    return target
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,211 @@
+"""Reading tables from CSV, XLSX, JSON arrays and JSON Lines as their tools really write them.
+
+Every row comes with the location a user can find it at: the line of a CSV or JSONL file, the
+row of a spreadsheet (with its sheet), or the item number of a JSON array.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from govmedia.errors import UserError
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson")
+
+
+@dataclass
+class Table:
+    path: Path
+    kind: str  # csv | xlsx | json | jsonl
+    header: list[str]
+    rows: list[tuple[int, dict[str, Any]]]
+    sheet: str | None = None
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def unit(self) -> str:
+        """How a row's location is counted, for messages."""
+        return "条" if self.kind == "json" else "行"
+
+    def where(self, line: int) -> str:
+        if self.kind == "json":
+            return f"{self.path.name} 第 {line} 条"
+        if self.sheet:
+            return f"{self.path.name} 工作表「{self.sheet}」第 {line} 行"
+        return f"{self.path.name} 第 {line} 行"
+
+
+def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
+    """Read any supported table file. Raises UserError (exit 2) when it cannot be read at all."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: 文件不存在")
+    if path.is_dir():
+        raise UserError(f"{path}: 是目录，不是文件")
+    suffix = path.suffix.lower()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: 无法读取 ({exc.strerror})") from exc
+    if not data.strip():
+        raise UserError(f"{path}: 文件为空")
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, data, set(known_headers))
+    if suffix == ".xls":
+        raise UserError(f"{path}: 不支持旧版 .xls 格式，请在 Excel/WPS 中另存为 .xlsx")
+    text, encoding = decode(data, path)
+    if suffix in (".json", ".jsonl", ".ndjson"):
+        return _read_json(path, text, encoding, lines=suffix != ".json")
+    if suffix in (".csv", ".tsv", ".txt"):
+        return _read_csv(path, text, encoding)
+    raise UserError(f"{path}: 不支持的文件类型 {suffix or '(无扩展名)'}（支持 CSV、XLSX、JSON、JSONL）")
+
+
+def decode(data: bytes, path: Path) -> tuple[str, str]:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (a superset of GBK/GB2312)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: 无法识别文件编码（支持 UTF-8、UTF-8 BOM、GB18030/GBK）") from exc
+
+
+def _read_csv(path: Path, text: str, encoding: str) -> Table:
+    sample = text[:8192]
+    first_line = sample.split("\n", 1)[0]
+    delimiter = max(",\t;|", key=first_line.count) if first_line else ","
+    if first_line.count(delimiter) == 0:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[tuple[int, dict[str, Any]]] = []
+    start = 1
+    try:
+        for record in reader:
+            line = start
+            start = reader.line_num + 1
+            if header is None:
+                if not any(cell.strip() for cell in record):
+                    continue  # blank lines before the header
+                header = _clean_header(record)
+                continue
+            if not any(cell.strip() for cell in record):
+                continue  # a blank line is not a row
+            row = {name: (record[i] if i < len(record) else None) for i, name in enumerate(header) if name}
+            if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
+                row["__extra__"] = record[len(header):]
+            rows.append((line, row))
+    except csv.Error as exc:
+        raise UserError(f"{path} 第 {reader.line_num} 行: CSV 格式错误 ({exc})") from exc
+    if header is None:
+        raise UserError(f"{path}: 文件中没有表头")
+    return Table(path, "csv", header, rows, encoding=encoding)
+
+
+def _clean_header(cells: Iterable[Any]) -> list[str]:
+    out = []
+    for cell in cells:
+        name = "" if cell is None else str(cell).strip().lstrip("\ufeff")
+        out.append(name)
+    return out
+
+
+def _read_xlsx(path: Path, data: bytes, known: set[str]) -> Table:
+    import openpyxl  # imported here: it is slow to import and only spreadsheets need it
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise UserError(f"{path}: 不是可读的 XLSX 文件 ({type(exc).__name__})") from exc
+    known_lower = {k.lower() for k in known}
+    best: tuple[int, str, int, list[str]] | None = None
+    sheets: dict[str, list[tuple[Any, ...]]] = {}
+    try:
+        for sheet in workbook.worksheets:
+            values = list(sheet.iter_rows(values_only=True))
+            sheets[sheet.title] = values
+            # The header is the first of the top rows that names known columns; a sheet
+            # with notes or a title above the table, or a notes sheet first, still works.
+            for index, row in enumerate(values[:20]):
+                names = _clean_header(row)
+                score = sum(1 for n in names if n and n.lower() in known_lower)
+                if not known_lower and any(names):
+                    score = 1
+                if score and (best is None or score > best[0]):
+                    best = (score, sheet.title, index, names)
+                    break
+    finally:
+        workbook.close()
+    if best is None:
+        if not any(any(c is not None for c in r) for rows in sheets.values() for r in rows):
+            raise UserError(f"{path}: 工作簿中没有数据")
+        raise UserError(f"{path}: 在任何工作表的前 20 行中都找不到可识别的表头")
+    _, title, header_index, header = best
+    rows: list[tuple[int, dict[str, Any]]] = []
+    for offset, record in enumerate(sheets[title][header_index + 1:], start=header_index + 2):
+        if not any(c is not None and str(c).strip() for c in record):
+            continue
+        row = {name: (record[i] if i < len(record) else None) for i, name in enumerate(header) if name}
+        rows.append((offset, row))
+    return Table(path, "xlsx", header, rows, sheet=title)
+
+
+def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
+    rows: list[tuple[int, dict[str, Any]]] = []
+    stripped = text.lstrip()
+    if not lines and stripped.startswith("{") and "\n{" in stripped:
+        lines = _parses_as_lines(stripped)  # a .json file holding JSON Lines
+    if not lines or stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path} 第 {exc.lineno} 行第 {exc.colno} 列: JSON 格式错误 ({exc.msg})") from exc
+        if isinstance(data, dict):
+            # Some exporters wrap the list: {"data": [...]} or {"articles": [...]}.
+            lists = [value for value in data.values() if isinstance(value, list)]
+            if len(lists) == 1:
+                data = lists[0]
+            else:
+                data = [data]
+        if not isinstance(data, list):
+            raise UserError(f"{path}: JSON 顶层应为对象数组")
+        for index, item in enumerate(data, start=1):
+            rows.append((index, item if isinstance(item, dict) else {"__value__": item}))
+        kind = "json"
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as exc:
+                # A broken line is that row's problem, not the whole file's.
+                rows.append((number, {"__error__": f"第 {exc.colno} 列: JSON 格式错误 ({exc.msg})", "__text__": line}))
+                continue
+            rows.append((number, item if isinstance(item, dict) else {"__value__": item}))
+        kind = "jsonl"
+    header: dict[str, None] = {}
+    for _, row in rows[:1000]:
+        header.update(dict.fromkeys(k for k in row if not k.startswith("__")))
+    return Table(path, kind, list(header), rows, encoding=encoding)
+
+
+def _parses_as_lines(text: str) -> bool:
+    try:
+        json.loads(text)
+        return False
+    except json.JSONDecodeError:
+        return True

@@ -1,0 +1,100 @@
+"""Account registry in the store: upsert by (platform, account_id), organizations by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable, Sequence
+
+import duckdb
+
+from govmedia.store import next_id, transaction
+
+ACCOUNT_COLUMNS = ("platform", "account_id", "name", "category", "organization", "region", "followers",
+                   "active", "opened_at")
+
+
+@dataclass
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def upsert_accounts(con: duckdb.DuckDBPyConnection, rows: Sequence) -> UpsertResult:
+    """Insert or update registry rows in one transaction. Empty optional cells keep stored values."""
+    result = UpsertResult()
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    with transaction(con):
+        organizations = dict(con.execute("SELECT name, organization_id FROM organizations").fetchall())
+        existing = {
+            (r[0], r[1]): r[2:]
+            for r in con.execute(
+                "SELECT platform, account_id, name, category, organization_id, region, followers, active, opened_at "
+                "FROM accounts"
+            ).fetchall()
+        }
+        for row in rows:
+            organization_id = None
+            if row.organization:
+                organization_id = organizations.get(row.organization)
+                if organization_id is None:
+                    organization_id = next_id(con, "organizations", "organization_id")
+                    con.execute("INSERT INTO organizations VALUES (?, ?)", [organization_id, row.organization])
+                    organizations[row.organization] = organization_id
+            key = (row.platform, row.account_id)
+            before = existing.get(key)
+            if before is None:
+                con.execute(
+                    "INSERT INTO accounts (platform, account_id, name, category, organization_id, region, followers, "
+                    "active, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [row.platform, row.account_id, row.name, row.category, organization_id, row.region,
+                     row.followers, True if row.active is None else row.active, row.opened_at, now],
+                )
+                existing[key] = (row.name, row.category, organization_id, row.region, row.followers,
+                                 True if row.active is None else row.active, row.opened_at)
+                result.inserted += 1
+                continue
+            after = (
+                row.name, row.category,
+                organization_id if organization_id is not None else before[2],
+                row.region if row.region is not None else before[3],
+                row.followers if row.followers is not None else before[4],
+                row.active if row.active is not None else before[5],
+                row.opened_at if row.opened_at is not None else before[6],
+            )
+            if after == tuple(before):
+                result.unchanged += 1
+                continue
+            con.execute(
+                "UPDATE accounts SET name = ?, category = ?, organization_id = ?, region = ?, followers = ?, "
+                "active = ?, opened_at = ?, updated_at = ? WHERE platform = ? AND account_id = ?",
+                [*after, now, *key],
+            )
+            existing[key] = after
+            result.updated += 1
+    return result
+
+
+def list_accounts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    platform: str | None = None,
+    category: str | None = None,
+    include_inactive: bool = True,
+) -> list[dict]:
+    sql = """
+        SELECT a.platform, a.account_id, a.name, a.category, o.name AS organization, a.region, a.followers,
+               a.active, a.opened_at,
+               (SELECT count(*) FROM posts p WHERE p.platform = a.platform AND p.account_id = a.account_id) AS posts
+        FROM accounts a LEFT JOIN organizations o USING (organization_id)
+        WHERE (? IS NULL OR a.platform = ?) AND (? IS NULL OR a.category = ?) AND (? OR a.active)
+        ORDER BY a.platform, a.category, a.name, a.account_id
+    """
+    cursor = con.execute(sql, [platform, platform, category, category, include_inactive])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def registered_keys(con: duckdb.DuckDBPyConnection) -> Iterable[tuple[str, str]]:
+    return con.execute("SELECT platform, account_id FROM accounts").fetchall()
