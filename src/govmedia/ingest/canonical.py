@@ -36,6 +36,9 @@ FIELD_NAMES = {
     "text": "正文", "url": "链接", "position": "位置", **METRIC_NAMES,
 }
 
+# What a post is when nothing says otherwise: Douyin posts are videos.
+PLATFORM_DEFAULT_FORMS = {"weibo": ("text",), "wechat": ("article",), "douyin": ("video",)}
+
 HASHTAG_RE = re.compile(r"#([^#\r\n]{1,100}?)#")
 
 
@@ -200,7 +203,8 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
     title = v.clean_text(vals.get("title"))
     text = v.clean_text(vals.get("text"))
     url = v.clean_text(vals.get("url"))
-    forms = _merge_forms(explicit_forms, record.forms, classifier.classify(title, text), record.default_forms)
+    default_forms = record.default_forms or PLATFORM_DEFAULT_FORMS[platform]
+    forms = _merge_forms(explicit_forms, record.forms, classifier.classify(title, text), default_forms)
     hashtags = tuple(dict.fromkeys((*record.hashtags, *extract_hashtags(title, text))))
 
     return Post(

@@ -30,6 +30,10 @@ def is_missing(value: object) -> bool:
 
 def parse_count(value: object) -> int | None:
     """Counts: 123, '1,234', '1.2万', '3亿', '10万+' (stored as 100001)."""
+    if value is None:
+        return None
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)  # the common case, kept fast
     if is_missing(value):
         return None
     if isinstance(value, bool):

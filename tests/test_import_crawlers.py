@@ -1,0 +1,231 @@
+"""The crawler formats, on files laid out as the real tools write them."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from datetime import datetime
+
+import openpyxl
+import pytest
+
+from govmedia.ingest import import_path
+
+from conftest import dump, run_cli
+
+
+def rows(con, sql):
+    return con.execute(sql).fetchall()
+
+
+# ---------------------------------------------------------------- weibo-crawler
+
+
+def test_weibo_crawler_folder(registered, fixtures):
+    summary = import_path(registered, fixtures / "weibo-crawler", format="auto")
+    by_name = {f.path.name: f for f in summary.files}
+    assert by_name["users.csv"].skipped  # account metadata, not posts
+    report = by_name["1234567890.csv"]
+    assert (report.format, report.accepted, report.rejected) == ("weibo-crawler", 6, 0)
+    # The JSON file of the same run holds the same weibos.
+    assert (by_name["1234567890.json"].accepted, by_name["1234567890.json"].unchanged) == (0, 6)
+    posts = {r[0]: r[1:] for r in rows(registered, "SELECT post_id, account_id, published_at, is_original, forms, url FROM posts")}
+    # Ids lose the trailing tab; 完整日期 (Asia/Shanghai) is stored in UTC.
+    assert posts["5035812345678901"][:3] == ("1234567890", datetime(2024, 5, 20, 1, 30, 12), True)
+    assert posts["5035812345678901"][4] == "https://weibo.com/1234567890/Of1DQnPlb"
+    assert posts["5035498765432109"][3] == ["video"]
+    assert posts["5034765432187654"][3] == ["article"]
+    # The repost is stored as the reposting post only: its own text and counts, not the source's.
+    repost = rows(registered, "SELECT p.is_original, p.text, s.reposts, s.comments, s.likes, s.observed_at FROM posts p "
+                               "JOIN snapshots s USING (platform, post_id) WHERE post_id = '5035123456789012'")
+    assert repost == [(False, "转发提醒，出行注意安全。", 3, 8, 65, None)]
+    assert rows(registered, "SELECT count(*) FROM posts")[0][0] == 6
+    tags = {r[0] for r in rows(registered, "SELECT hashtag FROM post_hashtags WHERE post_id = '5034432109876543'")}
+    assert tags == {"南京天气", "气象预警"}
+
+
+def _old_release_file(path):
+    """A 2022-04..2024-01 release: 完整日期 written without a header cell, so rows are one cell long."""
+    header = ["id", "bid", "正文", "头条文章url", "原始图片url", "视频url", "位置", "日期", "工具", "点赞数", "评论数", "转发数",
+              "话题", "@用户", "是否原创", "源用户id", "源用户昵称"]
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerow(["4900000000000001\t", "Lx1", "#南京战疫# 通报", "", "", "", "", "2023-01-05T10:00:00", "", "5", "6", "7",
+                         "南京战疫", "", "2023-01-05 10:00:00", "True"])
+        writer.writerow(["4900000000000002\t", "Lx2", "转发微博", "", "", "", "", "2023-01-06", "", "1", "2", "3", "", "",
+                         "2023-01-06 11:30:00", "False", "777", "源账号"])
+
+
+def test_weibo_crawler_old_release_rows_are_realigned(registered, tmp_path):
+    folder = tmp_path / "weibo" / "南京测试发布"
+    folder.mkdir(parents=True)
+    _old_release_file(folder / "1234567890.csv")
+    summary = import_path(registered, tmp_path / "weibo")
+    assert (summary.accepted, summary.rejected) == (2, 0)
+    got = rows(registered, "SELECT post_id, published_at, is_original FROM posts ORDER BY 1")
+    assert got == [("4900000000000001", datetime(2023, 1, 5, 2, 0), True),
+                   ("4900000000000002", datetime(2023, 1, 6, 3, 30), False)]
+
+
+def test_weibo_crawler_file_renamed_needs_account(registered, fixtures, tmp_path):
+    target = tmp_path / "elsewhere" / "export.csv"
+    target.parent.mkdir()
+    shutil.copy(fixtures / "weibo-crawler" / "南京测试发布" / "1234567890.csv", target)
+    summary = import_path(registered, target)
+    assert summary.exit_code == 2 and "--account" in summary.files[0].error
+    summary = import_path(registered, target, account="weibo:1234567890")
+    assert (summary.accepted, summary.rejected) == (6, 0)
+
+
+def test_weibo_crawler_file_of_unregistered_user(registered, fixtures, tmp_path):
+    folder = tmp_path / "weibo" / "别的账号"
+    folder.mkdir(parents=True)
+    shutil.copy(fixtures / "weibo-crawler" / "南京测试发布" / "1234567890.csv", folder / "5555555555.csv")
+    summary = import_path(registered, folder / "5555555555.csv")
+    assert (summary.accepted, summary.rejected) == (0, 6)
+    assert "不在账号名录中" in summary.files[0].rejects[0].reason
+
+
+# ---------------------------------------------------------------- MediaCrawler
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_mediacrawler_weibo_contents(registered, fixtures, fmt):
+    path = next((fixtures / "mediacrawler" / "data" / "weibo" / fmt).glob("*contents*"))
+    summary = import_path(registered, path)
+    assert (summary.files[0].format, summary.accepted, summary.rejected) == ("mediacrawler", 5, 0)
+    got = rows(registered, "SELECT p.published_at, s.observed_at, s.reposts, s.comments, s.likes FROM posts p "
+                           "JOIN snapshots s USING (platform, post_id) WHERE post_id = '5297301234567890'")
+    # create_date_time (09:30 +08:00) is right; create_time is 8 h ahead in these releases.
+    # shared_count is the reposts count; last_modify_ts (ms) is the observation time.
+    assert got == [(datetime(2026, 5, 19, 1, 30), datetime(2026, 5, 20, 2, 15, 0, 17000), 45, 87, 1523)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+def test_mediacrawler_douyin_contents(registered, fixtures, fmt):
+    path = next((fixtures / "mediacrawler" / "data" / "douyin" / fmt).glob("*contents*"))
+    summary = import_path(registered, path)
+    assert (summary.accepted, summary.rejected) == (5, 0)
+    image = rows(registered, "SELECT forms, is_original FROM posts WHERE post_id = '7370987654321098765'")
+    assert image == [(["image"], True)]
+    video = rows(registered, "SELECT p.forms, s.likes, s.comments, s.shares, s.collects FROM posts p JOIN snapshots s "
+                             "USING (platform, post_id) WHERE post_id = '7371234567890123456'")
+    assert video == [(["video"], 8821, 367, 1290, 412)]
+    tags = {r[0] for r in rows(registered, "SELECT hashtag FROM post_hashtags WHERE post_id = '7371234567890123456'")}
+    assert tags == {"南京", "城市更新"}
+
+
+def test_mediacrawler_same_posts_in_three_formats_are_one_snapshot_each(registered, fixtures):
+    import_path(registered, fixtures / "mediacrawler" / "data")
+    assert rows(registered, "SELECT platform, count(*) FROM snapshots GROUP BY 1 ORDER BY 1") == [("douyin", 5), ("weibo", 5)]
+
+
+def test_mediacrawler_comments_files_are_not_posts(registered, fixtures):
+    summary = import_path(registered, fixtures / "mediacrawler" / "data" / "weibo" / "csv")
+    skipped = [f for f in summary.files if f.skipped]
+    assert len(skipped) == 1 and "评论" in skipped[0].skipped
+
+
+def test_mediacrawler_creator_hash_needs_account(registered, fixtures, db_path):
+    path = next((fixtures / "mediacrawler" / "newer_release").rglob("*.csv"))
+    registered.close()
+    result = run_cli("import", str(path), db=db_path)
+    assert result.returncode == 2
+    assert "creator_hash" in result.stderr and "--account" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run_cli("import", str(path), "--account", "weibo:1234567890", db=db_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "accepted 5" in result.stdout
+
+
+def test_mediacrawler_row_of_another_platform(registered, tmp_path, fixtures):
+    source = next((fixtures / "mediacrawler" / "data" / "weibo" / "jsonl").glob("*contents*"))
+    douyin = next((fixtures / "mediacrawler" / "data" / "douyin" / "jsonl").glob("*contents*"))
+    mixed = tmp_path / "search_contents_mixed.jsonl"
+    mixed.write_text(source.read_text(encoding="utf-8") + douyin.read_text(encoding="utf-8").splitlines()[0] + "\n",
+                     encoding="utf-8")
+    summary = import_path(registered, mixed)
+    assert (summary.accepted, summary.rejected) == (5, 1)
+    assert "抖音" in summary.files[0].rejects[0].reason
+
+
+# ---------------------------------------------------------------- wechat-article-exporter
+
+
+def test_wechat_exporter_excel_and_json_agree(registered, fixtures):
+    excel = import_path(registered, fixtures / "wechat-exporter" / "微信公众号文章.xlsx")
+    assert (excel.files[0].format, excel.accepted, excel.rejected) == ("wechat-exporter", 6, 0)
+    first = dump(registered)
+    json_summary = import_path(registered, fixtures / "wechat-exporter" / "微信公众号文章.json")
+    assert (json_summary.accepted, json_summary.unchanged) == (0, 6)
+    assert dump(registered)["posts"] == first["posts"]
+    got = rows(registered, "SELECT p.post_id, p.position, p.is_original, p.forms, s.reads, s.likes, s.wows, s.shares, "
+                           "s.comments FROM posts p JOIN snapshots s USING (platform, post_id) ORDER BY 1")
+    assert got[0] == ("MzA5NDAwMDAwMA==:2247490123_1", 1, True, ["article"], 123456, 321, 876, 2108, 45)
+    assert got[1][:3] == ("MzA5NDAwMDAwMA==:2247490123_2", 2, False)
+    assert got[3][3] == ["video"]
+    assert got[4][4:] == (None, None, None, None, None)  # counts never fetched stay unknown
+
+
+def test_wechat_exporter_post_ids_unique_across_accounts(registered, fixtures, tmp_path):
+    import_path(registered, fixtures / "wechat-exporter" / "微信公众号文章.json")
+    data = json.loads((fixtures / "wechat-exporter" / "微信公众号文章.json").read_text(encoding="utf-8"))
+    for item in data:
+        item["fakeid"] = "MzI4MDAwMDAwMQ=="
+        item["_accountName"] = "南京测试公众号二"
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    summary = import_path(registered, other)
+    assert (summary.accepted, summary.rejected) == (6, 0)
+    assert rows(registered, "SELECT account_id, count(*) FROM posts GROUP BY 1 ORDER BY 1") == [
+        ("MzA5NDAwMDAwMA==", 6), ("MzI4MDAwMDAwMQ==", 6)]
+
+
+def _excel_with_account_name(source, target, name):
+    workbook = openpyxl.load_workbook(source)
+    sheet = workbook.active
+    for row in sheet.iter_rows(min_row=2):
+        row[0].value = name
+    workbook.save(target)
+    return target
+
+
+def test_wechat_exporter_account_by_name(registered, fixtures, tmp_path):
+    source = fixtures / "wechat-exporter" / "微信公众号文章.xlsx"
+    unknown = _excel_with_account_name(source, tmp_path / "unknown.xlsx", "不存在的公众号")
+    summary = import_path(registered, unknown)
+    assert (summary.accepted, summary.rejected) == (0, 6)
+    assert "不在账号名录中" in summary.files[0].rejects[0].reason
+    # With --account the name does not matter.
+    summary = import_path(registered, unknown, account="wechat:MzI4MDAwMDAwMQ==")
+    assert (summary.accepted, summary.rejected) == (6, 0)
+
+
+def test_wechat_exporter_ambiguous_name_is_rejected(registered, fixtures, tmp_path):
+    registered.execute("INSERT INTO accounts (platform, account_id, name, category) "
+                       "VALUES ('wechat', 'MzMzMzMzMzMzMw==', '南京测试发布', 'district')")
+    summary = import_path(registered, fixtures / "wechat-exporter" / "微信公众号文章.xlsx")
+    assert (summary.accepted, summary.rejected) == (0, 6)
+    assert "多个已登记账号" in summary.files[0].rejects[0].reason
+
+
+def test_wechat_exporter_account_list_is_skipped(registered, fixtures):
+    summary = import_path(registered, fixtures / "wechat-exporter")
+    skipped = [f.path.name for f in summary.files if f.skipped]
+    assert skipped == ["公众号.json"]
+    assert summary.rejected == 0 and summary.exit_code == 0
+
+
+# ---------------------------------------------------------------- all four, twice
+
+
+def test_every_fixture_imports_and_a_second_import_changes_nothing(registered, fixtures):
+    shutil.rmtree(fixtures / "mediacrawler" / "newer_release")  # needs --account, tested above
+    first = import_path(registered, fixtures)
+    assert first.rejected == 0 and first.exit_code == 0
+    before = dump(registered)
+    second = import_path(registered, fixtures)
+    assert second.accepted == 0
+    assert dump(registered) == before
