@@ -223,6 +223,8 @@ def test_wechat_exporter_account_list_is_skipped(registered, fixtures):
 
 def test_every_fixture_imports_and_a_second_import_changes_nothing(registered, fixtures):
     shutil.rmtree(fixtures / "mediacrawler" / "newer_release")  # needs --account, tested above
+    # The same articles with other links: each import would update the links back and forth.
+    shutil.rmtree(fixtures / "wechat-exporter" / "legacy_long_links")
     first = import_path(registered, fixtures)
     assert first.rejected == 0 and first.exit_code == 0
     before = dump(registered)
