@@ -30,7 +30,8 @@ db_app = typer.Typer(help="数据库：整表导出/导入（Parquet）与概况
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(db_app, name="db")
 
-out = Console(soft_wrap=True)
+# Piped output is not cut to 80 columns: names and ids must stay whole.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -186,7 +187,7 @@ def accounts_list(
         raise UserError(f"未知输出格式 {format!r}（可用: table、csv、json）")
     table = RichTable(title=f"账号名录（{len(rows)} 个）")
     for column in ("平台", "账号ID", "名称", "类别", "主办单位", "地区", "粉丝数", "状态", "内容数"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(PLATFORM_NAMES[r["platform"]], r["account_id"], r["name"], CATEGORY_NAMES[r["category"]],
                       r["organization"] or "", r["region"] or "",
