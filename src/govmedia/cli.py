@@ -27,8 +27,16 @@ app = typer.Typer(
 )
 accounts_app = typer.Typer(help="账号名录：导入与查看。", no_args_is_help=True)
 db_app = typer.Typer(help="数据库：整表导出/导入（Parquet）与概况。", no_args_is_help=True)
+scores_app = typer.Typer(help="月度分数：导出。", no_args_is_help=True)
+cases_app = typer.Typer(help="创新案例：导入与查看。", no_args_is_help=True)
+campaigns_app = typer.Typer(help="联动宣传：导入与查看。", no_args_is_help=True)
+participations_app = typer.Typer(help="联动宣传的参与记录。", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(db_app, name="db")
+app.add_typer(scores_app, name="scores")
+app.add_typer(cases_app, name="cases")
+app.add_typer(campaigns_app, name="campaigns")
+campaigns_app.add_typer(participations_app, name="participations")
 
 # Piped output is not cut to 80 columns: names and ids must stay whole.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -260,6 +268,237 @@ def db_info() -> None:
         for b in batches:
             table.add_row(str(b[0]), b[1], b[2], b[3].strftime("%Y-%m-%d %H:%M"), str(b[4]), str(b[5]), str(b[6]))
         out.print(table)
+
+
+# --------------------------------------------------------------------------- evaluation inputs
+
+FROM_OPTION = typer.Option(..., "--from", help="起始月份 YYYY-MM")
+TO_OPTION = typer.Option(..., "--to", help="结束月份 YYYY-MM（含）")
+
+
+def _report_small_import(file: Path, table, saved: int, rejects, rejects_dir, what: str) -> None:
+    from govmedia.ingest.rejects import write_rejects
+
+    path = write_rejects(table.path, table, rejects, rejects_dir)
+    out.print(f"{file}: {what} 保存 {saved}  拒收 {len(rejects)}", highlight=False)
+    for reject in rejects[:10]:
+        out.print(f"  · 第 {reject.line} 行 列「{reject.column}」: {reject.reason}", highlight=False)
+    if path:
+        out.print(f"  拒收行已写入 {path}", highlight=False)
+    raise typer.Exit(1 if rejects else 0)
+
+
+@cases_app.command("import")
+def cases_import(file: Path = typer.Argument(..., help="案例表 CSV/XLSX"),
+                 rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
+    """导入创新案例（按案例编号更新）。列: case_id, title, month, category, unit, score, platform, account_ids, text。"""
+    from govmedia.ingest.evaluation import read_cases
+    from govmedia.store.evaluation import registry_by_platform, save_cases
+
+    con = _store()
+    table, cases, rejects = read_cases(file, registry_by_platform(con))
+    saved = save_cases(con, cases)
+    con.close()
+    _report_small_import(file, table, saved, rejects, rejects_dir, "案例")
+
+
+@cases_app.command("list")
+def cases_list(format: str = typer.Option("table", "--format", help="table | csv | json")) -> None:
+    """列出创新案例。"""
+    from govmedia.store.evaluation import list_cases
+
+    con = _store(read_only=_exists())
+    rows = list_cases(con)
+    con.close()
+    columns = ["case_id", "title", "month", "category", "unit", "score", "platform", "account_ids"]
+    _emit(rows, columns, format, None, ("编号", "标题", "月份", "类别", "单位", "得分", "平台", "账号"), "创新案例")
+
+
+@campaigns_app.command("import")
+def campaigns_import(file: Path = typer.Argument(..., help="联动宣传表 CSV/XLSX"),
+                     rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
+    """导入联动宣传（按编号更新）。列: campaign_id, name, start, end, hashtags（以 ; 分隔，不带 #）。"""
+    from govmedia.ingest.evaluation import read_campaigns
+    from govmedia.store.evaluation import save_campaigns
+
+    con = _store()
+    table, campaigns, rejects = read_campaigns(file)
+    saved = save_campaigns(con, campaigns)
+    con.close()
+    _report_small_import(file, table, saved, rejects, rejects_dir, "联动宣传")
+
+
+@campaigns_app.command("list")
+def campaigns_list(format: str = typer.Option("table", "--format", help="table | csv | json")) -> None:
+    """列出联动宣传。"""
+    from govmedia.store.evaluation import list_campaigns
+
+    con = _store(read_only=_exists())
+    rows = list_campaigns(con)
+    con.close()
+    _emit(rows, ["campaign_id", "name", "start", "end", "hashtags"], format, None,
+          ("编号", "名称", "开始", "结束", "话题"), "联动宣传")
+
+
+@participations_app.command("import")
+def participations_import(file: Path = typer.Argument(..., help="参与记录 CSV/XLSX"),
+                          rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
+    """导入明确登记的参与记录。列: campaign_id, platform, account_id, month。"""
+    from govmedia.ingest.evaluation import read_participations
+    from govmedia.store.evaluation import campaign_ids, registry_by_platform, save_participations
+
+    con = _store()
+    table, rows, rejects = read_participations(file, registry_by_platform(con), campaign_ids(con))
+    saved = save_participations(con, rows)
+    con.close()
+    _report_small_import(file, table, saved, rejects, rejects_dir, "参与记录")
+
+
+# --------------------------------------------------------------------------- scoring and rankings
+
+
+def _emit(rows, columns, format, target, headers, title, digits: dict[str, int] | None = None) -> None:
+    from govmedia.export import write_rows
+
+    def render(rows):
+        table = RichTable(title=f"{title}（{len(rows)} 行）")
+        for header in headers:
+            table.add_column(header, overflow="fold")
+        for row in rows:
+            cells = []
+            for column in columns:
+                value = row.get(column)
+                if isinstance(value, float):
+                    value = f"{value:.{(digits or {}).get(column, 2)}f}"
+                cells.append("" if value is None else str(value))
+            table.add_row(*cells)
+        out.print(table)
+
+    write_rows(rows, columns, format, target, render_table=render)
+    if target is not None:
+        err.print(f"已写入 {target}", highlight=False)
+
+
+@app.command("score")
+def score_command(
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="方法文件（默认内置 gmi-1.toml）"),
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb | spark"),
+    parquet: Optional[Path] = typer.Option(None, "--parquet", help="Spark: govmedia db export 写出的目录"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Spark: 分数写入的 Parquet 目录（默认 DIR/spark_scores）"),
+) -> None:
+    """按 GMI-1 计算并保存每个已登记账号的月度分数。"""
+    from govmedia.scoring import score
+
+    con = _store() if engine == "duckdb" else None
+    with _progress() as progress:
+        progress.add_task(f"计算 {start} … {end}（{engine}）", total=None)
+        result = score(con, start, end, methodology=methodology, engine=engine, parquet_dir=parquet, out=out_dir)
+    if con is not None:
+        con.close()
+    where = f"，写入 {result.output}" if result.output else ""
+    out.print(
+        f"已计算 {len(result.months)} 个月、{result.rows} 行分数（{result.methodology.name}，sha256 "
+        f"{result.methodology.sha256[:12]}…，引擎 {result.engine}）{where}", highlight=False,
+    )
+
+
+@scores_app.command("export")
+def scores_export(
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    format: str = typer.Option("csv", "--format", help="csv | json | parquet"),
+    output: Optional[Path] = typer.Option(None, "--out", help="输出文件（parquet 必需）"),
+) -> None:
+    """导出月度分数（未取整）。"""
+    from govmedia.ranking import SCORE_EXPORT_COLUMNS, export_scores
+
+    if format not in ("csv", "json", "parquet"):
+        raise UserError(f"未知输出格式 {format!r}（可用: csv、json、parquet）")
+    con = _store(read_only=_exists())
+    rows = export_scores(con, start, end)
+    con.close()
+    _emit(rows, SCORE_EXPORT_COLUMNS, format, output, (), "")
+
+
+@app.command("rank")
+def rank_command(
+    platform: str = typer.Option(..., "--platform", help="weibo | wechat | douyin"),
+    category: str = typer.Option(..., "--category", help="district | livelihood | comprehensive"),
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    top: Optional[int] = typer.Option(None, "--top", help="只列前 N 名（并列者一并列出）"),
+    format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
+    output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
+) -> None:
+    """分类榜单：按期间总分排名（竞争排名 1,2,2,4；同分按名称）。"""
+    from govmedia.ranking import RANK_COLUMNS, rank
+
+    con = _store(read_only=_exists())
+    rows = rank(con, platform, category, start, end, top)
+    con.close()
+    span = f"{int(start[5:])}-{int(end[5:])}月" if start[:4] == end[:4] else f"{start}至{end}"
+    _emit(rows, RANK_COLUMNS, format, output,
+          ("排名", "平台", "类别", "账号ID", "名称", span, "传播力", "互动力", "创新力", "影响力"), "榜单")
+
+
+@app.command("index")
+def index_command(
+    index: str = typer.Argument(..., help="wci | bci"),
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
+    output: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """同行指数：WCI V14.2（微信）或 BCI（微博）。"""
+    from govmedia.scoring.indices import INDEX_COLUMNS, compute_index
+
+    index = index.lower()
+    if index not in ("wci", "bci"):
+        raise UserError(f"未知指数 {index!r}（可用: wci、bci）")
+    con = _store(read_only=_exists())
+    rows = compute_index(con, index, start, end)
+    con.close()
+    _emit(rows, [*INDEX_COLUMNS, index], format, output, ("平台", "账号ID", "名称", index.upper()), index.upper())
+
+
+@app.command("explain")
+def explain_command(
+    account: str = typer.Argument(..., help="平台:账号ID，如 weibo:1234567890"),
+    month: str = typer.Option(..., "--month", help="YYYY-MM"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology"),
+) -> None:
+    """解释某账号某月的分数：每个原始数值、变换、归一化最大值与加权贡献。"""
+    from govmedia.ingest import parse_account_option
+    from govmedia.scoring import months_between
+    from govmedia.scoring.explain import explain
+
+    platform, account_id = parse_account_option(account)
+    months_between(month, month)
+    con = _store(read_only=_exists())
+    explanation = explain(con, platform, account_id, month, methodology)
+    con.close()
+    for line in explanation.lines():
+        out.print(line, highlight=False)
+
+
+@app.command("city-index")
+def city_index_command(
+    file: Path = typer.Argument(..., help="含 城市、传播力、服务力、互动力 列的表（可有 榜单 列）"),
+    format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
+    output: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """人民日报·政务指数 城市竞争力：0.30×传播力 + 0.35×服务力 + 0.35×互动力。"""
+    from govmedia.ranking.city import CITY_COLUMNS, city_index
+
+    rows, rejects = city_index(file)
+    for reject in rejects:
+        err.print(f"第 {reject.line} 行 列「{reject.column}」: {reject.reason}", highlight=False)
+    _emit(rows, CITY_COLUMNS, format, output, ("榜单", "排名", "城市", "传播力", "服务力", "互动力", "竞争力指数"),
+          "城市政务微博竞争力")
+    if rejects:
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- demo

@@ -78,7 +78,67 @@ CREATE TABLE post_hashtags (
 CREATE INDEX snapshots_post ON snapshots (platform, post_id);
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2]
+# Schema 3: what the evaluation needs besides posts — innovation cases (创新案例), linkage
+# campaigns (联动宣传) with their hashtags and explicit participations — and the stored
+# monthly scores with the methodology that produced them.
+SCHEMA_3 = """
+CREATE TABLE cases (
+    case_id VARCHAR PRIMARY KEY,
+    title VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    category VARCHAR,
+    unit VARCHAR,
+    score DOUBLE NOT NULL,
+    platform VARCHAR NOT NULL,
+    text VARCHAR
+);
+CREATE TABLE case_accounts (
+    case_id VARCHAR NOT NULL,
+    platform VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    PRIMARY KEY (case_id, platform, account_id)
+);
+CREATE TABLE campaigns (
+    campaign_id VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    start_date DATE NOT NULL,
+    end_date DATE NOT NULL
+);
+CREATE TABLE campaign_hashtags (
+    campaign_id VARCHAR NOT NULL,
+    hashtag VARCHAR NOT NULL,
+    PRIMARY KEY (campaign_id, hashtag)
+);
+CREATE TABLE campaign_participations (
+    campaign_id VARCHAR NOT NULL,
+    platform VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    PRIMARY KEY (campaign_id, platform, account_id, month)
+);
+CREATE TABLE monthly_scores (
+    platform VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    month VARCHAR NOT NULL,
+    posts BIGINT NOT NULL,
+    originals BIGINT NOT NULL,
+    reach_raw DOUBLE NOT NULL,
+    engagement_raw DOUBLE NOT NULL,
+    innovation_raw DOUBLE NOT NULL,
+    influence_raw DOUBLE NOT NULL,
+    reach DOUBLE NOT NULL,
+    engagement DOUBLE NOT NULL,
+    innovation DOUBLE NOT NULL,
+    influence DOUBLE NOT NULL,
+    total DOUBLE NOT NULL,
+    methodology VARCHAR NOT NULL,
+    methodology_sha256 VARCHAR NOT NULL,
+    computed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (platform, account_id, month)
+);
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -89,4 +149,10 @@ TABLES = [
     "posts",
     "snapshots",
     "post_hashtags",
+    "cases",
+    "case_accounts",
+    "campaigns",
+    "campaign_hashtags",
+    "campaign_participations",
+    "monthly_scores",
 ]

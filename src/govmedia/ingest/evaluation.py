@@ -1,0 +1,262 @@
+"""Evaluation inputs besides posts: innovation cases (创新案例), linkage campaigns (联动宣传) and
+explicit campaign participations. Small tables in CSV/XLSX/JSON, English or Chinese columns."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from govmedia.errors import UserError
+from govmedia.ingest import values as v
+from govmedia.ingest.canonical import PLATFORM_NAMES, Reject, parse_platform
+from govmedia.ingest.tabular import Table, read_table
+
+CASE_CATEGORIES = ("信息发布类", "宣传推广类", "民生服务类", "政务回应类")
+
+CASE_ALIASES = {
+    "case_id": ["case_id", "案例编号", "案例ID", "编号"],
+    "title": ["title", "标题", "案例名称", "名称"],
+    "month": ["month", "月份", "所属月份"],
+    "category": ["category", "类别", "案例类别", "分类"],
+    "unit": ["unit", "单位", "报送单位", "推送单位"],
+    "score": ["score", "得分", "分值", "分数"],
+    "platform": ["platform", "平台"],
+    "account_ids": ["account_ids", "account_id", "账号ID", "账号", "加分账号"],
+    "text": ["text", "简介", "案例简介", "内容", "说明"],
+}
+CAMPAIGN_ALIASES = {
+    "campaign_id": ["campaign_id", "活动编号", "联动编号", "编号"],
+    "name": ["name", "名称", "活动名称", "主题"],
+    "start": ["start", "start_date", "开始日期", "开始", "起始日期"],
+    "end": ["end", "end_date", "结束日期", "结束", "截止日期"],
+    "hashtags": ["hashtags", "话题", "话题标签"],
+}
+PARTICIPATION_ALIASES = {
+    "campaign_id": CAMPAIGN_ALIASES["campaign_id"],
+    "platform": ["platform", "平台"],
+    "account_id": ["account_id", "账号ID", "账号"],
+    "month": ["month", "月份"],
+}
+_SPLIT = re.compile(r"[;；,，、\s]+")
+_MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
+
+
+@dataclass(frozen=True)
+class Case:
+    line: int
+    case_id: str
+    title: str
+    month: str
+    category: str | None
+    unit: str | None
+    score: float
+    platform: str
+    accounts: tuple[str, ...]
+    text: str | None
+
+
+@dataclass(frozen=True)
+class Campaign:
+    line: int
+    campaign_id: str
+    name: str
+    start: date
+    end: date
+    hashtags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Participation:
+    line: int
+    campaign_id: str
+    platform: str
+    account_id: str
+    month: str
+
+
+def parse_month(value: object) -> str:
+    if isinstance(value, date):
+        return f"{value.year:04d}-{value.month:02d}"
+    text = v.clean_text(value)
+    if text is None:
+        raise ValueError("月份为空")
+    match = _MONTH.match(text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"月份应写成 YYYY-MM，而不是 {text!r}")
+    return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
+
+
+def parse_date(value: object) -> date:
+    if isinstance(value, date):
+        return value if not hasattr(value, "date") else value.date()
+    text = v.clean_text(value)
+    if text is None:
+        raise ValueError("日期为空")
+    match = re.match(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$", text)
+    if not match:
+        raise ValueError(f"无法解析的日期 {text!r}（应写成 YYYY-MM-DD）")
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError as exc:
+        raise ValueError(f"无法解析的日期 {text!r}") from exc
+
+
+def _mapping(table: Table, aliases: dict[str, list[str]], required: tuple[str, ...], what: str) -> dict[str, str]:
+    lookup = {re.sub(r"[\s_]+", "", n).lower(): f for f, names in aliases.items() for n in names}
+    mapping: dict[str, str] = {}
+    for name in table.header:
+        field = lookup.get(re.sub(r"[\s_]+", "", name).lower())
+        if field and field not in mapping:
+            mapping[field] = name
+    missing = [f for f in required if f not in mapping]
+    if missing:
+        raise UserError(f"{table.path}: {what}缺少列 {', '.join(missing)}（现有列: {', '.join(h for h in table.header if h)}）")
+    return mapping
+
+
+def _read(path, aliases, required, what, parse_row: Callable):
+    known = {n for names in aliases.values() for n in names}
+    table = read_table(path, known)
+    mapping = _mapping(table, aliases, required, what)
+    rows, rejects = [], []
+    for line, raw in table.rows:
+        cells = {f: raw.get(c) for f, c in mapping.items()}
+        try:
+            rows.append(parse_row(line, cells))
+        except _RowError as exc:
+            rejects.append(Reject(line, mapping.get(exc.field, exc.field), exc.reason, raw))
+    return table, rows, rejects
+
+
+class _RowError(Exception):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def _field(cells: dict, field: str, parser: Callable, label: str | None = None):
+    try:
+        return parser(cells.get(field))
+    except ValueError as exc:
+        raise _RowError(field, str(exc)) from exc
+
+
+def _required_text(label: str):
+    def parse(value):
+        text = v.clean_text(value)
+        if text is None:
+            raise ValueError(f"缺少{label}")
+        return text
+    return parse
+
+
+def read_cases(path: str | Path, registered: dict[str, set[str]]):
+    """Cases, checked against the registry: {platform: {account_id, …}}."""
+
+    def parse(line: int, cells: dict) -> Case:
+        case_id = _field(cells, "case_id", _required_text("案例编号"))
+        title = _field(cells, "title", _required_text("标题"))
+        month = _field(cells, "month", parse_month)
+        score = _field(cells, "score", _parse_score)
+        platform_cell = cells.get("platform")
+        platform = _field(cells, "platform", parse_platform) if not v.is_missing(platform_cell) else None
+        entries = [e for e in _SPLIT.split(str(cells.get("account_ids") or "").strip()) if e]
+        if not entries:
+            raise _RowError("account_ids", "缺少加分账号")
+        accounts: list[tuple[str, str]] = []
+        for entry in entries:
+            entry_platform, sep, account_id = entry.partition(":")
+            if sep:
+                try:
+                    entry_platform = parse_platform(entry_platform)
+                except ValueError as exc:
+                    raise _RowError("account_ids", str(exc)) from exc
+            else:
+                account_id = entry
+                candidates = [p for p, ids in registered.items() if account_id in ids]
+                entry_platform = platform or (candidates[0] if len(candidates) == 1 else None)
+                if entry_platform is None:
+                    raise _RowError("account_ids", f"无法确定账号 {account_id} 的平台，请填写平台列或写成 平台:账号ID")
+            accounts.append((entry_platform, account_id))
+        platforms = sorted({p for p, _ in accounts} | ({platform} if platform else set()))
+        if len(platforms) > 1:
+            names = "、".join(PLATFORM_NAMES[p] for p in platforms)
+            raise _RowError(
+                "account_ids", f"案例原则上只在一个主要平台加分，不重复加分：该案例的账号分属{names}多个平台"
+            )
+        platform = platforms[0]
+        for _, account_id in accounts:
+            if account_id not in registered.get(platform, set()):
+                raise _RowError("account_ids", f"账号 {platform}:{account_id} 不在账号名录中")
+        category = v.clean_text(cells.get("category"))
+        return Case(line, case_id, title, month, category, v.clean_text(cells.get("unit")), score, platform,
+                    tuple(dict.fromkeys(a for _, a in accounts)), v.clean_text(cells.get("text")))
+
+    table, rows, rejects = _read(path, CASE_ALIASES, ("case_id", "title", "month", "score", "account_ids"), "案例表", parse)
+    return table, _unique(rows, rejects, "case_id", "案例编号", table), rejects
+
+
+def _parse_score(value) -> float:
+    if v.is_missing(value):
+        raise ValueError("缺少得分")
+    try:
+        score = float(str(value).strip())
+    except ValueError as exc:
+        raise ValueError(f"得分不是数字: {value!r}") from exc
+    if not 0 <= score <= 100:
+        raise ValueError(f"得分应在 0–100 之间，而不是 {score:g}")
+    return score
+
+
+def read_campaigns(path: str | Path):
+    def parse(line: int, cells: dict) -> Campaign:
+        campaign_id = _field(cells, "campaign_id", _required_text("活动编号"))
+        name = _field(cells, "name", _required_text("名称"))
+        start = _field(cells, "start", parse_date)
+        end = _field(cells, "end", parse_date)
+        if end < start:
+            raise _RowError("end", f"结束日期 {end} 早于开始日期 {start}")
+        tags = [t.strip().strip("#").strip() for t in re.split(r"[;；]", str(cells.get("hashtags") or ""))]
+        tags = [t for t in tags if t and t.lower() != "none"]
+        return Campaign(line, campaign_id, name, start, end, tuple(dict.fromkeys(tags)))
+
+    table, rows, rejects = _read(path, CAMPAIGN_ALIASES, ("campaign_id", "name", "start", "end"), "联动宣传表", parse)
+    return table, _unique(rows, rejects, "campaign_id", "活动编号", table), rejects
+
+
+def read_participations(path: str | Path, registered: dict[str, set[str]], campaigns: set[str]):
+    def parse(line: int, cells: dict) -> Participation:
+        campaign_id = _field(cells, "campaign_id", _required_text("活动编号"))
+        if campaign_id not in campaigns:
+            raise _RowError("campaign_id", f"联动宣传 {campaign_id} 不存在（先导入 govmedia campaigns import）")
+        platform = _field(cells, "platform", parse_platform)
+        account_id = _field(cells, "account_id", lambda x: v.clean_id(x) or _missing("账号ID"))
+        if account_id not in registered.get(platform, set()):
+            raise _RowError("account_id", f"账号 {platform}:{account_id} 不在账号名录中")
+        month = _field(cells, "month", parse_month)
+        return Participation(line, campaign_id, platform, account_id, month)
+
+    return _read(path, PARTICIPATION_ALIASES, ("campaign_id", "platform", "account_id", "month"), "参与记录表", parse)
+
+
+def _missing(label: str):
+    raise ValueError(f"缺少{label}")
+
+
+def _unique(rows: list, rejects: list[Reject], key: str, label: str, table: Table) -> list:
+    seen: dict[str, int] = {}
+    kept = []
+    raw_of = dict(table.rows)
+    for row in rows:
+        value = getattr(row, key)
+        if value in seen:
+            rejects.append(Reject(row.line, label, f"{label} {value} 与第 {seen[value]} 行重复", raw_of.get(row.line, {})))
+            continue
+        seen[value] = row.line
+        kept.append(row)
+    rejects.sort(key=lambda r: r.line)
+    return kept

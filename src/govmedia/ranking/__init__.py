@@ -1,0 +1,112 @@
+"""Rankings (榜单) from stored monthly scores: period sums, competition ranks, every account listed.
+
+Entry points: `rank(...)` (what `govmedia rank` and the web leaderboards call) and
+`period_scores(...)`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from govmedia.errors import UserError
+from govmedia.ingest.accounts import parse_category
+from govmedia.ingest.canonical import parse_platform
+from govmedia.scoring import months_between
+
+RANK_COLUMNS = ("rank", "platform", "category", "account_id", "name", "score",
+                "reach", "engagement", "innovation", "influence")
+SCORE_EXPORT_COLUMNS = ("platform", "account_id", "name", "category", "month", "reach", "engagement", "innovation",
+                        "influence", "total", "methodology", "methodology_sha256")
+
+
+def _platform(value: str) -> str:
+    try:
+        return parse_platform(value)
+    except ValueError as exc:
+        raise UserError(f"--platform: {exc}") from exc
+
+
+def _category(value: str) -> str:
+    try:
+        return parse_category(value)
+    except ValueError as exc:
+        raise UserError(f"--category: {exc}") from exc
+
+
+def require_scored(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
+    """Refuse to rank a period whose months were never scored (it would silently read as 0)."""
+    if not con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]:
+        return
+    scored = {r[0] for r in con.execute(
+        "SELECT DISTINCT month FROM monthly_scores WHERE month IN (SELECT unnest(?::VARCHAR[]))", [months]
+    ).fetchall()}
+    missing = [m for m in months if m not in scored]
+    if missing:
+        span = missing[0] if len(missing) == 1 else f"{missing[0]} … {missing[-1]}（共 {len(missing)} 个月）"
+        raise UserError(f"{span} 尚未计算分数：先运行 govmedia score --from {months[0]} --to {months[-1]}")
+
+
+def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: str,
+                  category: str | None = None) -> list[dict]:
+    """Per registered account of the platform (and category): the period's sums, 0 without data."""
+    months = months_between(start, end)
+    require_scored(con, months)
+    platform = _platform(platform)
+    category = _category(category) if category else None
+    cursor = con.execute(
+        """
+        SELECT a.platform, a.category, a.account_id, a.name,
+               coalesce(s.score, 0) AS score, coalesce(s.reach, 0) AS reach,
+               coalesce(s.engagement, 0) AS engagement, coalesce(s.innovation, 0) AS innovation,
+               coalesce(s.influence, 0) AS influence
+        FROM accounts a
+        LEFT JOIN (
+            SELECT platform, account_id, sum(total) AS score, sum(reach) AS reach, sum(engagement) AS engagement,
+                   sum(innovation) AS innovation, sum(influence) AS influence
+            FROM monthly_scores WHERE month IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY platform, account_id
+        ) s USING (platform, account_id)
+        WHERE a.platform = ? AND (? IS NULL OR a.category = ?)
+        """,
+        [months, platform, category, category],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def competition_ranks(rows: list[dict], key: str = "score", names: tuple[str, ...] = ("name", "account_id")) -> list[dict]:
+    """Standard competition ranks (1, 2, 2, 4) on values rounded to 2 decimals; ties by name."""
+    ordered = sorted(rows, key=lambda r: (-round(r[key], 2), *(r[n] for n in names)))
+    previous = None
+    for position, row in enumerate(ordered, start=1):
+        rounded = round(row[key], 2)
+        if rounded != previous:
+            current_rank = position
+            previous = rounded
+        row["rank"] = current_rank
+    return ordered
+
+
+def rank(con: duckdb.DuckDBPyConnection, platform: str, category: str, start: str, end: str,
+         top: int | None = None) -> list[dict]:
+    rows = competition_ranks(period_scores(con, platform, start, end, category))
+    if top is not None:
+        rows = [r for r in rows if r["rank"] <= top]
+    return [{c: r[c] for c in RANK_COLUMNS} for r in rows]
+
+
+def export_scores(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[dict]:
+    months = months_between(start, end)
+    require_scored(con, months)
+    cursor = con.execute(
+        f"""
+        SELECT s.platform, s.account_id, a.name, a.category, s.month, s.reach, s.engagement, s.innovation,
+               s.influence, s.total, s.methodology, s.methodology_sha256
+        FROM monthly_scores s JOIN accounts a USING (platform, account_id)
+        WHERE s.month IN (SELECT unnest(?::VARCHAR[]))
+        ORDER BY s.platform, s.month, a.category, s.account_id
+        """,
+        [months],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r)) for r in cursor.fetchall()]

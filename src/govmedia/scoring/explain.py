@@ -1,0 +1,153 @@
+"""Why a score is what it is: every raw feature, its transform, the normalising maximum and the
+weighted contribution, for one account and month (what `govmedia explain` prints)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import duckdb
+
+from govmedia.errors import UserError
+from govmedia.ingest.canonical import PLATFORM_NAMES
+from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
+                                  load_methodology)
+from govmedia.scoring import duckdb_tables
+from govmedia.scoring.expressions import influence_points, monthly_features, post_facts
+
+
+@dataclass
+class TermExplanation:
+    formula: str
+    features: list[tuple[str, str, float, float]]  # (feature, Chinese name, value, coefficient)
+    inner: float
+    value: float  # weight × ln(1 + inner)
+
+
+@dataclass
+class DimensionExplanation:
+    dimension: str
+    raw: float
+    maximum: float
+    score: float
+    weight: float
+    contribution: float
+    terms: list[TermExplanation] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    platform: str
+    account_id: str
+    name: str
+    month: str
+    methodology: str
+    methodology_sha256: str
+    stored_sha256: str | None
+    posts: int
+    originals: int
+    innovative: int
+    total: float
+    dimensions: list[DimensionExplanation]
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{PLATFORM_NAMES[self.platform]} {self.name}（{self.account_id}） {self.month}",
+            f"方法 {self.methodology}  sha256 {self.methodology_sha256}",
+        ]
+        if self.stored_sha256 and self.stored_sha256 != self.methodology_sha256:
+            out.append(f"注意：库中分数由另一方法文件计算（sha256 {self.stored_sha256}），下列数值按当前方法重新计算")
+        out.append(f"本月发布 {self.posts} 条，其中原创 {self.originals} 条，原创创新产品 {self.innovative} 条")
+        for d in self.dimensions:
+            out.append("")
+            out.append(f"【{DIMENSION_NAMES[d.dimension]} {d.dimension}】原始值 {d.raw:.6f}")
+            for term in d.terms:
+                parts = "，".join(f"{name}（{f}）= {value:,.6g}" + ("" if c == 1 else f" × {c:g}")
+                                 for f, name, value, c in term.features)
+                out.append(f"  {term.formula}：{parts} → {term.value:.6f}")
+            out.extend(f"  {line}" for line in d.details)
+            if d.maximum > 0:
+                out.append(f"  本月本平台最大原始值 {d.maximum:.6f} → 得分 = 原始值 / 最大值 × 100 = {d.score:.4f}")
+            else:
+                out.append("  本月本平台所有账号原始值均为 0 → 得分 0")
+            out.append(f"  权重 {d.weight:g} → 贡献 {d.contribution:.4f}")
+        out.append("")
+        formula = " + ".join(f"{d.weight:g}×{DIMENSION_NAMES[d.dimension]}" for d in self.dimensions)
+        out.append(f"月度总分 = {formula} = {self.total:.4f}")
+        return out
+
+
+def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, month: str,
+            methodology: str | Methodology | None = None) -> Explanation:
+    m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    account = con.execute("SELECT name FROM accounts WHERE platform = ? AND account_id = ?",
+                          [platform, account_id]).fetchall()
+    if not account:
+        raise UserError(f"账号 {platform}:{account_id} 不在账号名录中")
+    maxima = con.execute(
+        "SELECT max(reach_raw), max(engagement_raw), max(innovation_raw), max(influence_raw), "
+        "any_value(methodology_sha256) FROM monthly_scores WHERE platform = ? AND month = ?",
+        [platform, month],
+    ).fetchall()[0]
+    if maxima[0] is None:
+        raise UserError(f"{month} 尚未计算分数：先运行 govmedia score --from {month} --to {month}")
+    stored_sha = maxima[4]
+
+    backend, tables = duckdb_tables(con, [month])
+    facts = post_facts(tables.posts, tables.snapshots, tables.months, m)
+    mine = facts.filter((facts.platform == platform) & (facts.account_id == account_id))
+    feature_rows = backend.to_pyarrow(monthly_features(mine, m)).to_pylist()
+    influence_rows = backend.to_pyarrow(influence_points(tables, mine, m)).to_pylist()
+    con.execute("DROP TABLE IF EXISTS score_months")
+    features = feature_rows[0] if feature_rows else {"n": 0, "n_o": 0, "n_i": 0}
+
+    def feature(name: str) -> float:
+        if name.startswith("avg_o_"):
+            return features.get("sum_o_" + name[6:], 0) / features["n_o"] if features.get("n_o") else 0.0
+        if name.startswith("avg_"):
+            return features.get("sum_" + name[4:], 0) / features["n"] if features.get("n") else 0.0
+        return float(features.get(name, 0) or 0)
+
+    dimensions = []
+    for index, dimension in enumerate(DIMENSIONS):
+        maximum = float(maxima[index] or 0.0)
+        weight = m.total_weights[dimension]
+        if dimension in COMPUTED_DIMENSIONS:
+            terms = []
+            raw = 0.0
+            for term in m.dimensions[platform][dimension]:
+                parts = [(f, FEATURE_NAMES[f], feature(f), c) for f, c in term.of]
+                inner = sum(value * c for _, _, value, c in parts)
+                value = term.weight * math.log(1 + inner)
+                raw += value
+                terms.append(TermExplanation(term.formula(), parts, inner, value))
+            details = []
+        else:
+            row = influence_rows[0] if influence_rows else {"case_points": 0.0, "campaigns": 0}
+            raw = row["case_points"] + m.campaign_points * row["campaigns"]
+            terms = []
+            details = _influence_details(con, platform, account_id, month, m, row)
+        score = raw / maximum * m.scale if maximum > 0 else 0.0
+        dimensions.append(DimensionExplanation(dimension, raw, maximum, score, weight, weight * score, terms, details))
+    return Explanation(
+        platform, account_id, account[0][0], month, m.name, m.sha256, stored_sha,
+        int(features.get("n") or 0), int(features.get("n_o") or 0), int(features.get("n_i") or 0),
+        sum(d.contribution for d in dimensions), dimensions,
+    )
+
+
+def _influence_details(con, platform, account_id, month, m: Methodology, row: dict) -> list[str]:
+    lines = []
+    cases = con.execute(
+        "SELECT c.case_id, c.title, c.score FROM cases c JOIN case_accounts a USING (case_id) "
+        "WHERE a.platform = ? AND a.account_id = ? AND c.month = ? ORDER BY c.case_id",
+        [platform, account_id, month],
+    ).fetchall()
+    for case_id, title, score in cases:
+        lines.append(f"创新案例 {case_id}「{title}」 {score:g} × {m.case_points_factor:g} 分")
+    if not cases:
+        lines.append("本月无创新案例")
+    lines.append(f"参与联动宣传 {row['campaigns']} 项 × {m.campaign_points:g} 分 = {row['campaigns'] * m.campaign_points:g}")
+    lines.append(f"影响力原始值 = 案例分 {row['case_points']:g} + 联动分 {row['campaigns'] * m.campaign_points:g}")
+    return lines

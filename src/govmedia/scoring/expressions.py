@@ -1,0 +1,219 @@
+"""GMI-1 as Ibis expressions: snapshots -> post facts -> monthly features -> raw dimensions -> scores.
+
+Pure functions of Ibis tables, so that the same expression runs on DuckDB and on Spark.
+Stored timestamps are naive UTC; months are taken after adding the methodology's UTC offset
+(8 h), which gives the same answer on both backends (their sessions are pinned to UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis
+import ibis.expr.types as ir
+
+from govmedia.ingest.canonical import METRICS, PLATFORMS
+from govmedia.methodology import COMPUTED_DIMENSIONS, Methodology
+
+_SENTINEL = ibis.literal(datetime(1970, 1, 1), type="timestamp")
+
+
+@dataclass
+class Tables:
+    """The store's tables as Ibis tables, on whichever backend."""
+
+    accounts: ir.Table
+    posts: ir.Table
+    snapshots: ir.Table
+    cases: ir.Table
+    case_accounts: ir.Table
+    campaigns: ir.Table
+    campaign_hashtags: ir.Table
+    campaign_participations: ir.Table
+    months: ir.Table  # one column `month` ('YYYY-MM'), the months to score
+
+
+def local_time(ts: ir.TimestampValue, m: Methodology) -> ir.TimestampValue:
+    return ts + ibis.interval(hours=m.utc_offset_hours)
+
+
+def chosen_snapshots(posts: ir.Table, snapshots: ir.Table, m: Methodology) -> ir.Table:
+    """Per post, the snapshot that counts: the latest dated one observed within the window
+    after publication; else the undated one; else the earliest dated one."""
+    p = posts.select("platform", "post_id", "published_at")
+    s = snapshots.join(p, ["platform", "post_id"])
+    dated = s.observed_at.notnull()
+    in_window = dated & (s.observed_at <= s.published_at + ibis.interval(seconds=int(round(m.window_hours * 3600))))
+    rank_class = ibis.cases((in_window, 0), (~dated, 1), else_=2)
+    # No NULLs in the ordering keys: backends sort NULLs differently.
+    latest_first = ibis.ifelse(rank_class == 0, s.observed_at, _SENTINEL)
+    earliest_first = ibis.ifelse(rank_class == 2, s.observed_at, _SENTINEL)
+    order = ibis.row_number().over(
+        group_by=[s.platform, s.post_id], order_by=[rank_class, ibis.desc(latest_first), earliest_first]
+    )
+    ranked = s.mutate(choice=order)
+    return ranked.filter(ranked.choice == 0).select("platform", "post_id", "observed_at", *METRICS)
+
+
+def _has_any(forms: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
+    if not wanted:
+        return ibis.literal(False)
+    condition = forms.contains(wanted[0])
+    for form in wanted[1:]:
+        condition = condition | forms.contains(form)
+    return condition
+
+
+def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Methodology) -> ir.Table:
+    """One row per post of the scored months: month, originality, innovation and the counted metrics."""
+    month = local_time(posts.published_at, m).strftime("%Y-%m")
+    p = posts.mutate(month=month)
+    p = p.filter(p.month.isin(months.month))
+    chosen = chosen_snapshots(p, snapshots, m)
+    joined = p.left_join(chosen, ["platform", "post_id"])
+    original = joined.is_original.fill_null(m.unknown_counts_as_original)
+    forms = joined.forms.fill_null(ibis.literal([], type="array<string>"))
+    innovative = ibis.cases(
+        *[(joined.platform == platform, _has_any(forms, m.innovative_forms_for(platform))) for platform in PLATFORMS],
+        else_=_has_any(forms, m.innovative_forms),
+    )
+    return joined.select(
+        "platform", "account_id", "post_id", "month", "published_at", "text", "position",
+        original=original,
+        innovative=original & innovative,
+        **{name: joined[name].fill_null(0).cast("int64") for name in METRICS},
+    )
+
+
+def _needed_sums(m: Methodology) -> set[str]:
+    needed = set()
+    for feature in m.features():
+        if feature.startswith("avg_o_"):
+            needed.add("sum_o_" + feature[6:])
+        elif feature.startswith("avg_"):
+            needed.add("sum_" + feature[4:])
+        elif feature.startswith("sum_"):
+            needed.add(feature)
+    return needed
+
+
+def monthly_features(facts: ir.Table, m: Methodology) -> ir.Table:
+    """Per (platform, account, month): n, n_o, n_i and the sums the methodology uses."""
+    zero = ibis.literal(0, type="int64")
+    aggregates = {
+        "n": facts.count(),
+        "n_o": ibis.ifelse(facts.original, 1, 0).cast("int64").sum(),
+        "n_i": ibis.ifelse(facts.innovative, 1, 0).cast("int64").sum(),
+    }
+    for name in sorted(_needed_sums(m)):
+        if name.startswith("sum_o_"):
+            metric = name[6:]
+            aggregates[name] = ibis.ifelse(facts.original, facts[metric], zero).sum()
+        elif name.startswith("sum_i_"):
+            metric = name[6:]
+            aggregates[name] = ibis.ifelse(facts.innovative, facts[metric], zero).sum()
+        else:
+            aggregates[name] = facts[name[4:]].sum()
+    return facts.group_by(["platform", "account_id", "month"]).aggregate(**aggregates)
+
+
+def influence_points(t: Tables, facts: ir.Table, m: Methodology) -> ir.Table:
+    """Per (platform, account, month): case points + campaign points × distinct campaigns joined."""
+    cases = t.cases.filter(t.cases.month.isin(t.months.month))
+    credited = cases.join(t.case_accounts, "case_id").select(
+        platform=t.case_accounts.platform, account_id=t.case_accounts.account_id, month=cases.month,
+        case_points=cases.score * m.case_points_factor,
+    )
+    case_points = credited.group_by(["platform", "account_id", "month"]).aggregate(
+        case_points=credited.case_points.sum()
+    )
+
+    # A post takes part in a campaign when published inside [start, end] (local dates) and
+    # its text contains one of the campaign's hashtags as "#tag#".
+    local_date = local_time(facts.published_at, m).date()
+    tagged = facts.filter(facts.text.contains("#")).mutate(local_date=local_date)
+    window = tagged.join(
+        t.campaigns, [tagged.local_date >= t.campaigns.start_date, tagged.local_date <= t.campaigns.end_date]
+    )
+    with_tags = window.join(t.campaign_hashtags, "campaign_id")
+    matched = with_tags.filter(with_tags.text.contains("#" + with_tags.hashtag + "#"))
+    # Casts make both sides' schemas equal (NOT NULL columns on one side only).
+    key_types = {"campaign_id": "string", "platform": "string", "account_id": "string", "month": "string"}
+    by_hashtag = matched.select(**{k: matched[k].cast(v) for k, v in key_types.items()})
+    participations = t.campaign_participations.filter(t.campaign_participations.month.isin(t.months.month))
+    explicit = participations.select(**{k: participations[k].cast(v) for k, v in key_types.items()})
+    joined = by_hashtag.union(explicit, distinct=True)
+    campaigns = joined.group_by(["platform", "account_id", "month"]).aggregate(
+        campaigns=joined.campaign_id.nunique()
+    )
+    keys = ["platform", "account_id", "month"]
+    both = case_points.outer_join(campaigns, keys)
+    return both.select(
+        platform=ibis.coalesce(both.platform, both.platform_right),
+        account_id=ibis.coalesce(both.account_id, both.account_id_right),
+        month=ibis.coalesce(both.month, both.month_right),
+        case_points=both.case_points.fill_null(0.0),
+        campaigns=both.campaigns.fill_null(0).cast("int64"),
+    )
+
+
+def _feature(grid: ir.Table, name: str) -> ir.FloatingValue:
+    if name.startswith("avg_o_"):
+        return ibis.ifelse(grid.n_o > 0, grid["sum_o_" + name[6:]] / grid.n_o, 0.0)
+    if name.startswith("avg_"):
+        return ibis.ifelse(grid.n > 0, grid["sum_" + name[4:]] / grid.n, 0.0)
+    return grid[name].cast("float64")
+
+
+def raw_dimension(grid: ir.Table, m: Methodology, dimension: str) -> ir.FloatingValue:
+    per_platform = []
+    for platform in PLATFORMS:
+        total = ibis.literal(0.0)
+        for term in m.dimensions[platform][dimension]:
+            inner = ibis.literal(0.0)
+            for feature, coefficient in term.of:
+                inner = inner + coefficient * _feature(grid, feature)
+            total = total + term.weight * (inner + 1.0).ln()
+        per_platform.append((grid.platform == platform, total))
+    return ibis.cases(*per_platform, else_=ibis.literal(0.0))
+
+
+FEATURE_COLUMNS_OUT = ("n", "n_o", "n_i")
+
+
+def monthly_scores(t: Tables, m: Methodology) -> ir.Table:
+    """Every registered account × every scored month, with raw values, scores and the total."""
+    facts = post_facts(t.posts, t.snapshots, t.months, m)
+    features = monthly_features(facts, m)
+    influence = influence_points(t, facts, m)
+
+    grid = t.accounts.select("platform", "account_id").cross_join(t.months)
+    keys = ["platform", "account_id", "month"]
+    grid = grid.left_join(features, keys).drop(*[f"{k}_right" for k in keys])
+    grid = grid.left_join(influence, keys).drop(*[f"{k}_right" for k in keys])
+    fill = {c: 0 for c in grid.columns if c not in keys and c not in ("case_points",)}
+    fill["case_points"] = 0.0
+    grid = grid.fill_null(fill)
+
+    raws = {f"{d}_raw": raw_dimension(grid, m, d) for d in COMPUTED_DIMENSIONS}
+    raws["influence_raw"] = grid.case_points + m.campaign_points * grid.campaigns.cast("float64")
+    scored = grid.mutate(**raws)
+    scores = {}
+    for dimension in (*COMPUTED_DIMENSIONS, "influence"):
+        raw = scored[f"{dimension}_raw"]
+        top = raw.max().over(group_by=[scored.platform, scored.month])
+        # raw / top first: the best account's x / x is exactly 1, so it scores exactly the scale.
+        scores[dimension] = ibis.ifelse(top > 0, raw / top * m.scale, 0.0)
+    scored = scored.mutate(**scores)
+    total = ibis.literal(0.0)
+    for dimension, weight in m.total_weights.items():
+        total = total + weight * scored[dimension]
+    scored = scored.mutate(total=total)
+    return scored.select(
+        "platform", "account_id", "month",
+        posts=scored.n.cast("int64"), originals=scored.n_o.cast("int64"),
+        reach_raw="reach_raw", engagement_raw="engagement_raw", innovation_raw="innovation_raw",
+        influence_raw="influence_raw", reach="reach", engagement="engagement", innovation="innovation",
+        influence="influence", total="total",
+    )
