@@ -79,6 +79,7 @@ def spark_session():
         SparkSession.builder.master(os.environ.get("GOVMEDIA_SPARK_MASTER", "local[*]"))
         .appName("govmedia")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", os.environ.get("GOVMEDIA_SPARK_PARTITIONS", "4"))
         .config("spark.sql.session.timeZone", "UTC")
         .getOrCreate()
@@ -152,6 +153,8 @@ def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path
         computed_at=ibis.literal(datetime.now(timezone.utc).replace(tzinfo=None), type="timestamp"),
     )
     target = out or parquet_dir / "spark_scores"
-    backend.to_parquet_dir(expr, str(target), mode="overwrite")
-    rows = backend._session.read.parquet(str(target)).count()
+    session = backend._session
+    # Spark writes the directory itself (no round trip through the driver).
+    session.sql(backend.compile(expr)).write.mode("overwrite").parquet(str(target))
+    rows = session.read.parquet(str(target)).count()
     return ScoreResult("spark", months, rows, m, output=target)
