@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from govmedia.errors import UserError
 from govmedia.ingest import values as v
 from govmedia.ingest.canonical import Reject, parse_platform
-from govmedia.ingest.tabular import Table, read_table
+from govmedia.ingest.tabular import Table, map_columns, read_table
 
 CATEGORIES = ("district", "livelihood", "comprehensive")
 CATEGORY_NAMES = {"district": "区级", "livelihood": "民生", "comprehensive": "综合"}
@@ -31,8 +29,7 @@ _ALIASES = {
     "active": ["active", "状态", "是否启用", "启用"],
     "opened_at": ["opened_at", "开通时间", "开通日期", "注册时间"],
 }
-_LOOKUP = {re.sub(r"[\s_]+", "", n).lower(): f for f, names in _ALIASES.items() for n in names}
-KNOWN_HEADERS = frozenset(_LOOKUP)
+KNOWN_HEADERS = frozenset(n for names in _ALIASES.values() for n in names)
 REQUIRED = ("platform", "account_id", "name", "category")
 _FIELD_LABEL = {"platform": "平台", "account_id": "账号ID", "name": "名称", "category": "类别"}
 
@@ -72,16 +69,7 @@ def _parse_active(value: object) -> bool | None:
 
 def read_accounts(path: str | Path) -> tuple[Table, list[AccountRow], list[Reject]]:
     table = read_table(path, KNOWN_HEADERS)
-    mapping: dict[str, str] = {}
-    for name in table.header:
-        field = _LOOKUP.get(re.sub(r"[\s_]+", "", name).lower())
-        if field and field not in mapping:
-            mapping[field] = name
-    missing = [f for f in REQUIRED if f not in mapping]
-    if missing:
-        raise UserError(
-            f"{table.path}: 账号名录缺少列 {', '.join(f'{f}（{_FIELD_LABEL[f]}）' for f in missing)}"
-        )
+    mapping = map_columns(table, _ALIASES, REQUIRED, "账号名录", _FIELD_LABEL)
     rows: list[AccountRow] = []
     rejects: list[Reject] = []
     seen: dict[tuple[str, str], int] = {}

@@ -12,7 +12,7 @@ from typing import Callable
 from govmedia.errors import UserError
 from govmedia.ingest import values as v
 from govmedia.ingest.canonical import PLATFORM_NAMES, Reject, parse_platform
-from govmedia.ingest.tabular import Table, read_table
+from govmedia.ingest.tabular import Table, map_columns, read_table
 
 CASE_CATEGORIES = ("信息发布类", "宣传推广类", "民生服务类", "政务回应类")
 
@@ -104,23 +104,10 @@ def parse_date(value: object) -> date:
         raise ValueError(f"无法解析的日期 {text!r}") from exc
 
 
-def _mapping(table: Table, aliases: dict[str, list[str]], required: tuple[str, ...], what: str) -> dict[str, str]:
-    lookup = {re.sub(r"[\s_]+", "", n).lower(): f for f, names in aliases.items() for n in names}
-    mapping: dict[str, str] = {}
-    for name in table.header:
-        field = lookup.get(re.sub(r"[\s_]+", "", name).lower())
-        if field and field not in mapping:
-            mapping[field] = name
-    missing = [f for f in required if f not in mapping]
-    if missing:
-        raise UserError(f"{table.path}: {what}缺少列 {', '.join(missing)}（现有列: {', '.join(h for h in table.header if h)}）")
-    return mapping
-
-
 def _read(path, aliases, required, what, parse_row: Callable):
     known = {n for names in aliases.values() for n in names}
     table = read_table(path, known)
-    mapping = _mapping(table, aliases, required, what)
+    mapping = map_columns(table, aliases, required, what)
     rows, rejects = [], []
     for line, raw in table.rows:
         cells = {f: raw.get(c) for f, c in mapping.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -39,6 +40,28 @@ class Table:
         if self.sheet:
             return f"{self.path.name} 工作表「{self.sheet}」第 {line} 行"
         return f"{self.path.name} 第 {line} 行"
+
+
+def header_key(name: str) -> str:
+    """How column names are compared: case, spaces and underscores do not matter."""
+    return re.sub(r"[\s_]+", "", str(name)).lower()
+
+
+def map_columns(table: Table, aliases: dict[str, list[str]], required: tuple[str, ...] = (), what: str = "表",
+                labels: dict[str, str] | None = None) -> dict[str, str]:
+    """Field -> the header naming it (first wins). A required field without a column is a file error."""
+    lookup = {header_key(n): f for f, names in aliases.items() for n in names}
+    mapping: dict[str, str] = {}
+    for name in table.header:
+        field = lookup.get(header_key(name))
+        if field and field not in mapping:
+            mapping[field] = name
+    missing = [f for f in required if f not in mapping]
+    if missing:
+        named = ", ".join(f"{f}（{labels[f]}）" if labels and f in labels else f for f in missing)
+        present = ", ".join(h for h in table.header if h)
+        raise UserError(f"{table.path}: {what}缺少列 {named}（现有列: {present}）")
+    return mapping
 
 
 def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:

@@ -6,13 +6,11 @@ weights in methodology/peoples-daily.toml. A `table` column (榜单) ranks sever
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from govmedia.errors import UserError
 from govmedia.ingest import values as v
 from govmedia.ingest.canonical import Reject
-from govmedia.ingest.tabular import read_table
+from govmedia.ingest.tabular import map_columns, read_table
 from govmedia.methodology import load_peer
 from govmedia.ranking import competition_ranks
 
@@ -30,15 +28,7 @@ def city_index(path: str | Path) -> tuple[list[dict], list[Reject]]:
     peer = load_peer("peoples-daily")
     weights = peer["weights"]
     table = read_table(path, {n for names in _ALIASES.values() for n in names})
-    lookup = {re.sub(r"\s+", "", n).lower(): f for f, names in _ALIASES.items() for n in names}
-    mapping: dict[str, str] = {}
-    for name in table.header:
-        field = lookup.get(re.sub(r"\s+", "", name).lower())
-        if field and field not in mapping:
-            mapping[field] = name
-    missing = [f for f in ("city", "reach", "service", "interaction") if f not in mapping]
-    if missing:
-        raise UserError(f"{table.path}: 缺少列 {', '.join(missing)}（城市、传播力、服务力、互动力）")
+    mapping = map_columns(table, _ALIASES, ("city", "reach", "service", "interaction"), "城市竞争力表")
     rows, rejects = [], []
     for line, raw in table.rows:
         city = v.clean_text(raw.get(mapping["city"]))
