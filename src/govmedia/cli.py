@@ -501,6 +501,62 @@ def city_index_command(
         raise typer.Exit(1)
 
 
+# --------------------------------------------------------------------------- web
+
+
+users_app = typer.Typer(help="网站用户：viewer（查看）、editor（编辑）、admin（管理员）。", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="用户名"),
+    role: str = typer.Option("viewer", "--role", help="viewer | editor | admin"),
+) -> None:
+    """新增用户或重设其密码与角色；密码从标准输入读取（终端中会提示输入）。"""
+    from govmedia.store.users import add_user
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("密码: ")
+        if getpass.getpass("再输入一次: ") != password:
+            raise UserError("两次输入的密码不一致")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    con = _store()
+    add_user(con, name, password, role)
+    con.close()
+    out.print(f"用户 {name}（{role}）已保存", highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """列出用户。"""
+    from govmedia.store.users import list_users
+
+    con = _store(read_only=_exists())
+    rows = list_users(con)
+    con.close()
+    _emit(rows, ["username", "role", "active", "created_at"], "table", None, ("用户名", "角色", "启用", "创建时间"), "用户")
+
+
+@app.command("serve")
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    private: bool = typer.Option(False, "--private", help="只读页面也要求登录（默认公开，榜单本就是公开发布的）"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="网站重新计算分数时使用的方法文件"),
+) -> None:
+    """启动网站（中文界面与 REST API /api/v1）。"""
+    from govmedia.store import default_db_path
+    from govmedia.web import serve
+
+    path = state.db or default_db_path()
+    out.print(f"网站: http://{host}:{port}/  （数据库 {path}；按 Ctrl+C 停止）", highlight=False)
+    serve(path, host, port, require_login=private or None, methodology=methodology)
+
+
 # --------------------------------------------------------------------------- demo
 
 

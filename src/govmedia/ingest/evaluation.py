@@ -113,12 +113,14 @@ def _read(path, aliases, required, what, parse_row: Callable):
         cells = {f: raw.get(c) for f, c in mapping.items()}
         try:
             rows.append(parse_row(line, cells))
-        except _RowError as exc:
+        except RowError as exc:
             rejects.append(Reject(line, mapping.get(exc.field, exc.field), exc.reason, raw))
     return table, rows, rejects
 
 
-class _RowError(Exception):
+class RowError(Exception):
+    """A cell that cannot be taken: the field and the reason."""
+
     def __init__(self, field: str, reason: str):
         super().__init__(reason)
         self.field = field
@@ -129,7 +131,7 @@ def _field(cells: dict, field: str, parser: Callable, label: str | None = None):
     try:
         return parser(cells.get(field))
     except ValueError as exc:
-        raise _RowError(field, str(exc)) from exc
+        raise RowError(field, str(exc)) from exc
 
 
 def _required_text(label: str):
@@ -141,49 +143,51 @@ def _required_text(label: str):
     return parse
 
 
+def parse_case(line: int, cells: dict, registered: dict[str, set[str]]) -> Case:
+    """One case from its cells, checked against the registry {platform: {account_id, …}}."""
+    case_id = _field(cells, "case_id", _required_text("案例编号"))
+    title = _field(cells, "title", _required_text("标题"))
+    month = _field(cells, "month", parse_month)
+    score = _field(cells, "score", _parse_score)
+    platform_cell = cells.get("platform")
+    platform = _field(cells, "platform", parse_platform) if not v.is_missing(platform_cell) else None
+    entries = [e for e in _SPLIT.split(str(cells.get("account_ids") or "").strip()) if e]
+    if not entries:
+        raise RowError("account_ids", "缺少加分账号")
+    accounts: list[tuple[str, str]] = []
+    for entry in entries:
+        entry_platform, sep, account_id = entry.partition(":")
+        if sep:
+            try:
+                entry_platform = parse_platform(entry_platform)
+            except ValueError as exc:
+                raise RowError("account_ids", str(exc)) from exc
+        else:
+            account_id = entry
+            candidates = [p for p, ids in registered.items() if account_id in ids]
+            entry_platform = platform or (candidates[0] if len(candidates) == 1 else None)
+            if entry_platform is None:
+                raise RowError("account_ids", f"无法确定账号 {account_id} 的平台，请填写平台列或写成 平台:账号ID")
+        accounts.append((entry_platform, account_id))
+    platforms = sorted({p for p, _ in accounts} | ({platform} if platform else set()))
+    if len(platforms) > 1:
+        names = "、".join(PLATFORM_NAMES[p] for p in platforms)
+        raise RowError(
+            "account_ids", f"案例原则上只在一个主要平台加分，不重复加分：该案例的账号分属{names}多个平台"
+        )
+    platform = platforms[0]
+    for _, account_id in accounts:
+        if account_id not in registered.get(platform, set()):
+            raise RowError("account_ids", f"账号 {platform}:{account_id} 不在账号名录中")
+    category = v.clean_text(cells.get("category"))
+    return Case(line, case_id, title, month, category, v.clean_text(cells.get("unit")), score, platform,
+                tuple(dict.fromkeys(a for _, a in accounts)), v.clean_text(cells.get("text")))
+
+
 def read_cases(path: str | Path, registered: dict[str, set[str]]):
-    """Cases, checked against the registry: {platform: {account_id, …}}."""
-
-    def parse(line: int, cells: dict) -> Case:
-        case_id = _field(cells, "case_id", _required_text("案例编号"))
-        title = _field(cells, "title", _required_text("标题"))
-        month = _field(cells, "month", parse_month)
-        score = _field(cells, "score", _parse_score)
-        platform_cell = cells.get("platform")
-        platform = _field(cells, "platform", parse_platform) if not v.is_missing(platform_cell) else None
-        entries = [e for e in _SPLIT.split(str(cells.get("account_ids") or "").strip()) if e]
-        if not entries:
-            raise _RowError("account_ids", "缺少加分账号")
-        accounts: list[tuple[str, str]] = []
-        for entry in entries:
-            entry_platform, sep, account_id = entry.partition(":")
-            if sep:
-                try:
-                    entry_platform = parse_platform(entry_platform)
-                except ValueError as exc:
-                    raise _RowError("account_ids", str(exc)) from exc
-            else:
-                account_id = entry
-                candidates = [p for p, ids in registered.items() if account_id in ids]
-                entry_platform = platform or (candidates[0] if len(candidates) == 1 else None)
-                if entry_platform is None:
-                    raise _RowError("account_ids", f"无法确定账号 {account_id} 的平台，请填写平台列或写成 平台:账号ID")
-            accounts.append((entry_platform, account_id))
-        platforms = sorted({p for p, _ in accounts} | ({platform} if platform else set()))
-        if len(platforms) > 1:
-            names = "、".join(PLATFORM_NAMES[p] for p in platforms)
-            raise _RowError(
-                "account_ids", f"案例原则上只在一个主要平台加分，不重复加分：该案例的账号分属{names}多个平台"
-            )
-        platform = platforms[0]
-        for _, account_id in accounts:
-            if account_id not in registered.get(platform, set()):
-                raise _RowError("account_ids", f"账号 {platform}:{account_id} 不在账号名录中")
-        category = v.clean_text(cells.get("category"))
-        return Case(line, case_id, title, month, category, v.clean_text(cells.get("unit")), score, platform,
-                    tuple(dict.fromkeys(a for _, a in accounts)), v.clean_text(cells.get("text")))
-
-    table, rows, rejects = _read(path, CASE_ALIASES, ("case_id", "title", "month", "score", "account_ids"), "案例表", parse)
+    """Cases from a file, checked against the registry: {platform: {account_id, …}}."""
+    table, rows, rejects = _read(path, CASE_ALIASES, ("case_id", "title", "month", "score", "account_ids"), "案例表",
+                                 lambda line, cells: parse_case(line, cells, registered))
     return table, _unique(rows, rejects, "case_id", "案例编号", table), rejects
 
 
@@ -199,19 +203,21 @@ def _parse_score(value) -> float:
     return score
 
 
-def read_campaigns(path: str | Path):
-    def parse(line: int, cells: dict) -> Campaign:
-        campaign_id = _field(cells, "campaign_id", _required_text("活动编号"))
-        name = _field(cells, "name", _required_text("名称"))
-        start = _field(cells, "start", parse_date)
-        end = _field(cells, "end", parse_date)
-        if end < start:
-            raise _RowError("end", f"结束日期 {end} 早于开始日期 {start}")
-        tags = [t.strip().strip("#").strip() for t in re.split(r"[;；]", str(cells.get("hashtags") or ""))]
-        tags = [t for t in tags if t and t.lower() != "none"]
-        return Campaign(line, campaign_id, name, start, end, tuple(dict.fromkeys(tags)))
+def parse_campaign(line: int, cells: dict) -> Campaign:
+    campaign_id = _field(cells, "campaign_id", _required_text("活动编号"))
+    name = _field(cells, "name", _required_text("名称"))
+    start = _field(cells, "start", parse_date)
+    end = _field(cells, "end", parse_date)
+    if end < start:
+        raise RowError("end", f"结束日期 {end} 早于开始日期 {start}")
+    tags = [t.strip().strip("#").strip() for t in re.split(r"[;；]", str(cells.get("hashtags") or ""))]
+    tags = [t for t in tags if t and t.lower() != "none"]
+    return Campaign(line, campaign_id, name, start, end, tuple(dict.fromkeys(tags)))
 
-    table, rows, rejects = _read(path, CAMPAIGN_ALIASES, ("campaign_id", "name", "start", "end"), "联动宣传表", parse)
+
+def read_campaigns(path: str | Path):
+    table, rows, rejects = _read(path, CAMPAIGN_ALIASES, ("campaign_id", "name", "start", "end"), "联动宣传表",
+                                 parse_campaign)
     return table, _unique(rows, rejects, "campaign_id", "活动编号", table), rejects
 
 
@@ -219,11 +225,11 @@ def read_participations(path: str | Path, registered: dict[str, set[str]], campa
     def parse(line: int, cells: dict) -> Participation:
         campaign_id = _field(cells, "campaign_id", _required_text("活动编号"))
         if campaign_id not in campaigns:
-            raise _RowError("campaign_id", f"联动宣传 {campaign_id} 不存在（先导入 govmedia campaigns import）")
+            raise RowError("campaign_id", f"联动宣传 {campaign_id} 不存在（先导入 govmedia campaigns import）")
         platform = _field(cells, "platform", parse_platform)
         account_id = _field(cells, "account_id", lambda x: v.clean_id(x) or _missing("账号ID"))
         if account_id not in registered.get(platform, set()):
-            raise _RowError("account_id", f"账号 {platform}:{account_id} 不在账号名录中")
+            raise RowError("account_id", f"账号 {platform}:{account_id} 不在账号名录中")
         month = _field(cells, "month", parse_month)
         return Participation(line, campaign_id, platform, account_id, month)
 

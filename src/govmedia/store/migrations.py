@@ -138,7 +138,25 @@ CREATE TABLE monthly_scores (
 );
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3]
+# Schema 4: people who sign in to the web platform, and the audit log of every change.
+SCHEMA_4 = """
+CREATE TABLE users (
+    username VARCHAR PRIMARY KEY,
+    password_hash VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    active BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE audit_log (
+    entry_id INTEGER PRIMARY KEY,
+    logged_at TIMESTAMP NOT NULL,
+    username VARCHAR,
+    action VARCHAR NOT NULL,
+    detail VARCHAR
+);
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.

@@ -1,0 +1,128 @@
+"""The period's overview (发展概况): totals per platform, year-on-year change, monthly trend.
+
+Counts use the same snapshot choice as the scores (one definition: scoring.expressions.post_facts).
+Interactions follow the white paper: Weibo 转评 (reposts + comments), WeChat 点赞+在看
+(likes + wows), Douyin likes + comments + shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from govmedia.ingest.canonical import PLATFORMS
+from govmedia.methodology import load_methodology
+from govmedia.scoring import duckdb_tables, months_between
+from govmedia.scoring.expressions import post_facts
+
+INTERACTIONS = {
+    "weibo": ("reposts", "comments"),
+    "wechat": ("likes", "wows"),
+    "douyin": ("likes", "comments", "shares"),
+}
+TOTAL_COLUMNS = ("posts", "originals", "reposts", "comments", "likes", "reads", "wows", "shares", "plays", "collects")
+
+
+@dataclass
+class PlatformTotals:
+    platform: str
+    accounts: int
+    totals: dict[str, int]
+    previous: dict[str, int] | None  # the same months one year earlier, when loaded
+    monthly: list[dict] = field(default_factory=list)  # month, posts, interactions, reads
+
+    @property
+    def interactions(self) -> int:
+        return sum(self.totals[m] for m in INTERACTIONS[self.platform])
+
+    @property
+    def previous_interactions(self) -> int | None:
+        if self.previous is None:
+            return None
+        return sum(self.previous[m] for m in INTERACTIONS[self.platform])
+
+    def growth(self, key: str) -> float | None:
+        """This period over the previous year's (2020 / 2019); None when that year is not loaded."""
+        now = self.interactions if key == "interactions" else self.totals[key]
+        before = self.previous_interactions if key == "interactions" else (self.previous or {}).get(key)
+        if not before:
+            return None
+        return now / before
+
+
+def shift_year(month: str, years: int) -> str:
+    return f"{int(month[:4]) + years:04d}{month[4:]}"
+
+
+def _totals(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[tuple[str, str], dict]:
+    backend, tables = duckdb_tables(con, months)
+    facts = post_facts(tables.posts, tables.snapshots, tables.months, load_methodology())
+    aggregates = {"posts": facts.count(), "originals": facts.original.cast("int64").sum()}
+    for metric in TOTAL_COLUMNS[2:]:
+        aggregates[metric] = facts[metric].sum()
+    rows = backend.to_pyarrow(facts.group_by(["platform", "month"]).aggregate(**aggregates)).to_pylist()
+    con.execute("DROP TABLE IF EXISTS score_months")
+    return {(r["platform"], r["month"]): r for r in rows}
+
+
+def overview(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[PlatformTotals]:
+    months = months_between(start, end)
+    previous_months = [shift_year(m, -1) for m in months]
+    by_month = _totals(con, months + previous_months)
+    accounts = dict(con.execute("SELECT platform, count(*) FROM accounts GROUP BY 1").fetchall())
+    result = []
+    for platform in PLATFORMS:
+        def sums(span):
+            return {c: int(sum((by_month.get((platform, m)) or {}).get(c) or 0 for m in span)) for c in TOTAL_COLUMNS}
+
+        previous = sums(previous_months)
+        loaded = any((platform, m) in by_month for m in previous_months)
+        monthly = []
+        for m in months:
+            row = by_month.get((platform, m)) or {}
+            monthly.append({
+                "month": m,
+                "posts": int(row.get("posts") or 0),
+                "interactions": int(sum(row.get(c) or 0 for c in INTERACTIONS[platform])),
+                "reads": int(row.get("reads") or 0),
+            })
+        result.append(PlatformTotals(platform, int(accounts.get(platform, 0)), sums(months),
+                                     previous if loaded else None, monthly))
+    return result
+
+
+def million_follower_accounts(con: duckdb.DuckDBPyConnection, threshold: int = 1_000_000) -> list[dict]:
+    cursor = con.execute(
+        "SELECT platform, account_id, name, followers FROM accounts WHERE followers >= ? "
+        "ORDER BY platform, followers DESC, name", [threshold])
+    return [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
+
+
+def scored_months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute("SELECT DISTINCT month FROM monthly_scores ORDER BY 1").fetchall()]
+
+
+def default_period(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
+    """The latest full February–November window scored; else the latest year's scored months."""
+    months = scored_months(con)
+    if not months:
+        return None
+    present = set(months)
+    for year in sorted({m[:4] for m in months}, reverse=True):
+        window = [f"{year}-{mm:02d}" for mm in range(2, 12)]
+        if all(m in present for m in window):
+            return window[0], window[-1]
+    latest_year = months[-1][:4]
+    mine = [m for m in months if m.startswith(latest_year)]
+    return mine[0], mine[-1]
+
+
+def previous_period(start: str, end: str) -> tuple[str, str]:
+    """A month's previous period is the month before; a longer period's, the same months a year earlier."""
+    if start == end:
+        year, month = int(start[:4]), int(start[5:])
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        value = f"{year:04d}-{month:02d}"
+        return value, value
+    return shift_year(start, -1), shift_year(end, -1)

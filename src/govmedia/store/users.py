@@ -1,0 +1,83 @@
+"""People who sign in (viewer / editor / admin) and the audit log of changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import duckdb
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from govmedia.errors import UserError
+from govmedia.store import next_id, transaction
+
+ROLES = ("viewer", "editor", "admin")
+ROLE_NAMES = {"viewer": "查看者", "editor": "编辑", "admin": "管理员"}
+_hasher = PasswordHasher()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def add_user(con: duckdb.DuckDBPyConnection, username: str, password: str, role: str, *, actor: str | None = None) -> None:
+    username = username.strip()
+    if not username:
+        raise UserError("用户名不能为空")
+    if role not in ROLES:
+        raise UserError(f"未知角色 {role!r}（可用: {', '.join(ROLES)}）")
+    if len(password) < 8:
+        raise UserError("密码至少 8 个字符")
+    with transaction(con):
+        exists = con.execute("SELECT count(*) FROM users WHERE username = ?", [username]).fetchall()[0][0]
+        if exists:
+            con.execute("UPDATE users SET password_hash = ?, role = ?, active = TRUE WHERE username = ?",
+                        [_hasher.hash(password), role, username])
+        else:
+            con.execute("INSERT INTO users VALUES (?, ?, ?, TRUE, ?)", [username, _hasher.hash(password), role, _now()])
+        audit(con, actor, "users.update" if exists else "users.add", {"username": username, "role": role},
+              in_transaction=True)
+
+
+def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -> str | None:
+    """The user's role when the password is right, else None."""
+    rows = con.execute("SELECT password_hash, role FROM users WHERE username = ? AND active", [username]).fetchall()
+    if not rows:
+        _hasher.hash(password)  # spend the same time whether or not the user exists
+        return None
+    try:
+        _hasher.verify(rows[0][0], password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return rows[0][1]
+
+
+def role_of(con: duckdb.DuckDBPyConnection, username: str) -> str | None:
+    rows = con.execute("SELECT role FROM users WHERE username = ? AND active", [username]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def list_users(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    cursor = con.execute("SELECT username, role, active, created_at FROM users ORDER BY username")
+    return [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
+
+
+def audit(con: duckdb.DuckDBPyConnection, username: str | None, action: str, detail: dict | None = None, *,
+          in_transaction: bool = False) -> None:
+    def write():
+        entry = next_id(con, "audit_log", "entry_id")
+        con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
+                    [entry, _now(), username, action, json.dumps(detail or {}, ensure_ascii=False, default=str)])
+
+    if in_transaction:
+        write()
+    else:
+        with transaction(con):
+            write()
+
+
+def audit_entries(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:
+    cursor = con.execute("SELECT entry_id, logged_at, username, action, detail FROM audit_log ORDER BY entry_id DESC LIMIT ?",
+                         [limit])
+    return [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]

@@ -1,0 +1,87 @@
+"""The web platform: leaderboards, account pages, methodology, data management, REST API.
+
+Entry points: `create_app(db_path)` (an ASGI app) and `serve(db_path, host, port)`.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from govmedia.errors import UserError
+from govmedia.web.auth import LoginLimiter
+from govmedia.web.cache import PageCache
+from govmedia.web.state import Store, secret_key
+
+
+def create_app(db_path: str | Path, *, require_login: bool | None = None, methodology: str | Path | None = None,
+               secret: str | None = None, login_attempts: int = 5) -> FastAPI:
+    from govmedia.web import api, pages
+
+    db_path = Path(db_path)
+    app = FastAPI(
+        title="govmedia 政务新媒体传播影响力评估系统 API",
+        version="1",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.store = Store(db_path)
+    app.state.require_login = (os.environ.get("GOVMEDIA_REQUIRE_LOGIN", "") in ("1", "true", "yes")
+                               if require_login is None else require_login)
+    app.state.methodology_path = methodology or os.environ.get("GOVMEDIA_METHODOLOGY") or None
+    app.state.limiter = LoginLimiter(attempts=login_attempts)
+    app.add_middleware(SessionMiddleware, secret_key=secret or secret_key(db_path), session_cookie="govmedia_session",
+                       same_site="lax", max_age=8 * 3600)
+    app.add_middleware(PageCache, store=app.state.store)  # outermost: answers before sessions are even parsed
+    static = resources.files("govmedia.web").joinpath("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz():
+        if app.state.store.healthy():
+            return PlainTextResponse("ok")
+        return PlainTextResponse("store unreadable", status_code=503)
+
+    @app.exception_handler(UserError)
+    async def user_error(request: Request, exc: UserError):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        return pages.error_page(request, 400, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        if request.url.path.startswith("/api/") or exc.status_code == 429 and request.method != "GET":
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 401 and request.method == "GET":
+            return pages.login_redirect(request)
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": jsonable_errors(exc)}, status_code=422)
+        return pages.error_page(request, 400, "参数不正确: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:])} {e['msg']}" for e in exc.errors()))
+
+    return app
+
+
+def jsonable_errors(exc: RequestValidationError) -> list[dict]:
+    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()]
+
+
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8000, **options) -> None:
+    import uvicorn
+
+    app = create_app(db_path, **options)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
