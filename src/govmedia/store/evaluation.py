@@ -45,9 +45,10 @@ def save_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Sequence) -> int:
                 "INSERT INTO campaigns VALUES (?, ?, ?, ?)",
                 [campaign.campaign_id, campaign.name, campaign.start, campaign.end],
             )
-            con.executemany(
-                "INSERT INTO campaign_hashtags VALUES (?, ?)", [[campaign.campaign_id, tag] for tag in campaign.hashtags]
-            )
+            if campaign.hashtags:  # a campaign may rely on explicit participations only
+                con.executemany(
+                    "INSERT INTO campaign_hashtags VALUES (?, ?)", [[campaign.campaign_id, tag] for tag in campaign.hashtags]
+                )
     return len(campaigns)
 
 

@@ -19,6 +19,7 @@ from govmedia.errors import UserError
 from govmedia.export import to_csv, to_xlsx
 from govmedia.ingest.accounts import CATEGORIES, CATEGORY_NAMES, AccountRow, parse_category
 from govmedia.ingest.canonical import PLATFORM_NAMES, PLATFORMS, parse_platform
+from govmedia.ingest.forms import FORM_LABELS
 from govmedia.ingest.evaluation import CASE_CATEGORIES, RowError, parse_campaign, parse_case
 from govmedia.methodology import DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, load_methodology, load_peer
 from govmedia.ranking import RANK_COLUMNS, rank
@@ -38,6 +39,7 @@ templates.env.globals.update(PLATFORM_NAMES=PLATFORM_NAMES, CATEGORY_NAMES=CATEG
                              CATEGORIES=CATEGORIES, DIMENSION_NAMES=DIMENSION_NAMES, ROLE_NAMES=ROLE_NAMES)
 templates.env.filters["num"] = lambda v, d=0: "" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}")
 templates.env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=False)
+templates.env.filters["form_names"] = lambda forms: "、".join(FORM_LABELS.get(f, f) for f in (forms or []))
 
 
 def _user(request: Request):
@@ -106,6 +108,13 @@ def _periods(request: Request) -> list[tuple[str, str, str]]:
     return choices
 
 
+def _with_current(choices: list, period: tuple[str, str] | None) -> list:
+    """The picker always shows the period on screen, even one typed into the address bar."""
+    if period and not any((s, e) == period for s, e, _ in choices):
+        return [(period[0], period[1], _period_label(*period)), *choices]
+    return choices
+
+
 # --------------------------------------------------------------------------- overview
 
 
@@ -138,7 +147,7 @@ def overview_page(request: Request, start: Optional[str] = Query(None, alias="fr
                "data": [m["interactions"] for m in t.monthly]} for t in totals],
         ],
     }
-    return render(request, "overview.html", period=period, label=_period_label(start, end), periods=_periods(request),
+    return render(request, "overview.html", period=period, label=_period_label(start, end), periods=_with_current(_periods(request), period),
                   platforms=totals, tops=tops, trend=trend)
 
 
@@ -180,7 +189,7 @@ def rankings_page(request: Request, platform: str = "weibo", category: str = "di
     query = urlencode({"platform": platform, "category": category, "from": start, "to": end})
     previous = _period_label(*previous_period(start, end))
     return render(request, "rankings.html", period=period, label=_period_label(start, end), platform=platform,
-                  category=category, rows=rows, periods=_periods(request), query=query, previous=previous)
+                  category=category, rows=rows, periods=_with_current(_periods(request), period), query=query, previous=previous)
 
 
 @router.get("/rankings.{kind}")
@@ -296,7 +305,7 @@ def account_page(request: Request, platform: str, account_id: str, start: Option
     posts = [dict(zip(("post_id", "local_time", "title", "text", "url", "forms", "is_original", "reposts", "comments",
                        "likes", "reads", "wows", "shares", "weight"), p)) for p in top_posts]
     return render(request, "account.html", account=account, period=period, label=_period_label(start, end),
-                  periods=_periods(request), months=months, month=month, place=place, total=len(ranking),
+                  periods=_with_current(_periods(request), period), months=months, month=month, place=place, total=len(ranking),
                   explanation=explanation, line=line, radar=radar, posts=posts, peer=peer,
                   monthly=[by_month.get(m) for m in months])
 
@@ -330,7 +339,7 @@ def compare_page(request: Request, account: list[str] = Query(default=[]), start
               "xAxis": {"type": "category", "data": months}, "yAxis": {"type": "value", "min": 0, "max": 100},
               "series": series}
     return render(request, "compare.html", period=period, label=_period_label(*period) if period else "",
-                  periods=_periods(request), chosen=chosen, accounts=everyone, option=option, too_many=len(account) > 5)
+                  periods=_with_current(_periods(request), period), chosen=chosen, accounts=everyone, option=option, too_many=len(account) > 5)
 
 
 # --------------------------------------------------------------------------- city

@@ -1,0 +1,227 @@
+"""The web platform through HTTP: every API route, refused writes, sessions, CSRF, rate limit, audit."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from govmedia.ranking import rank
+from govmedia.store import open_store
+from govmedia.web import create_app
+
+from conftest import dump, run_cli
+from web_fixtures import NEW_POSTS, PASSWORD, build_store
+
+
+@pytest.fixture
+def db(tmp_path):
+    return build_store(tmp_path)
+
+
+@pytest.fixture
+def client(db):
+    app = create_app(db, secret="test-secret")
+    with TestClient(app) as c:
+        yield c
+    app.state.store.close()
+
+
+def basic(user: str, password: str = PASSWORD) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def sign_in(client: TestClient, user: str) -> str:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": token, "next": "/"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    page = client.get("/data" if user != "viewer1" else "/")
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def snapshot(client) -> dict:
+    con = client.app.state.store._root
+    return dump(con)
+
+
+def test_health_and_public_pages(client):
+    assert client.get("/healthz").text == "ok"
+    for path in ("/", "/rankings", "/rankings?platform=wechat&category=comprehensive", "/accounts/weibo/A", "/compare",
+                 "/compare?account=weibo:A&account=weibo:B", "/city", "/methodology", "/login"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert 'lang="zh-CN"' in response.text
+    assert "甲区发布" in client.get("/rankings?platform=weibo&category=district&from=2020-02&to=2020-03").text
+    assert client.get("/accounts/weibo/NOPE").status_code == 404
+    assert client.get("/rankings?platform=twitter").status_code == 400
+
+
+def test_rankings_api_equals_library_and_cli(client, db):
+    api = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
+                                                 "to": "2020-03"}).json()
+    con = client.app.state.store._root
+    assert api == rank(con, "weibo", "district", "2020-02", "2020-03")
+    top = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
+                                                 "to": "2020-03", "top": 1}).json()
+    assert len(top) == 1 and top[0]["rank"] == 1
+    assert client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-2",
+                                                  "to": "2020-03"}).status_code == 422
+
+
+def test_read_api_routes(client):
+    accounts = client.get("/api/v1/accounts", params={"platform": "weibo"}).json()
+    assert {a["account_id"] for a in accounts} == {"A", "B", "L"}
+    scores = client.get("/api/v1/scores", params={"from": "2020-02", "to": "2020-03", "account_id": "A"}).json()
+    assert [s["month"] for s in scores] == ["2020-02", "2020-03"]
+    assert set(scores[0]) == {"platform", "account_id", "name", "category", "month", "reach", "engagement",
+                              "innovation", "influence", "total", "methodology", "methodology_sha256"}
+    explained = client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2020-02"}).json()
+    assert [d["dimension"] for d in explained["dimensions"]] == ["reach", "engagement", "innovation", "influence"]
+    assert abs(explained["total"] - next(s["total"] for s in scores if s["month"] == "2020-02")) < 1e-9
+    wci = client.get("/api/v1/indices/wci", params={"from": "2020-02", "to": "2020-03"}).json()
+    assert wci[0]["account_id"] == "W" and wci[0]["value"] > 0
+    assert client.get("/api/v1/indices/xyz", params={"from": "2020-02", "to": "2020-03"}).status_code == 422
+    assert client.get("/api/v1/cases").json() == []
+    assert client.get("/api/v1/campaigns").json() == []
+    assert len(client.get("/api/v1/imports").json()) == 1
+    assert client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2019-01"}).status_code == 400
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("post", "/api/v1/imports", {"files": {"file": ("posts.csv", NEW_POSTS.encode(), "text/csv")}}),
+    ("post", "/api/v1/cases", {"json": {"case_id": "K", "title": "t", "month": "2020-02", "score": 10,
+                                        "platform": "weibo", "account_ids": "A"}}),
+    ("post", "/api/v1/campaigns", {"json": {"campaign_id": "C", "name": "n", "start": "2020-02-01", "end": "2020-02-10"}}),
+    ("post", "/api/v1/accounts", {"json": {"platform": "weibo", "account_id": "Z", "name": "z", "category": "district"}}),
+    ("post", "/api/v1/scores", {"json": {"from": "2020-02", "to": "2020-02"}}),
+])
+def test_writes_without_the_right_role_change_nothing(client, method, path, kwargs):
+    before = snapshot(client)
+    assert getattr(client, method)(path, **kwargs).status_code == 401
+    assert getattr(client, method)(path, headers=basic("viewer1"), **kwargs).status_code == 403
+    assert getattr(client, method)(path, headers=basic("editor1", "wrong password"), **kwargs).status_code == 401
+    assert snapshot(client) == before
+
+
+@pytest.mark.parametrize("path, data", [
+    ("/data/accounts", {"platform": "weibo", "account_id": "Z", "name": "z", "category": "district"}),
+    ("/data/cases", {"case_id": "K", "title": "t", "month": "2020-02", "score": "10", "platform": "weibo",
+                     "account_ids": "A"}),
+    ("/data/campaigns", {"campaign_id": "C", "name": "n", "start": "2020-02-01", "end": "2020-02-10"}),
+    ("/data/score", {"from": "2020-02", "to": "2020-02"}),
+])
+def test_form_writes_need_role_and_csrf(client, path, data):
+    before = snapshot(client)
+    assert client.post(path, data={**data, "csrf_token": "x"}, follow_redirects=False).status_code == 401
+    sign_in(client, "viewer1")
+    assert client.post(path, data={**data, "csrf_token": "x"}, follow_redirects=False).status_code == 403
+    assert snapshot(client) == before
+    client.post("/logout", data={"csrf_token": ""})
+    client.cookies.clear()
+    token = sign_in(client, "editor1")
+    assert client.post(path, data={**data, "csrf_token": "forged"}, follow_redirects=False).status_code == 403
+    assert snapshot(client) == before
+    response = client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    assert "未保存" not in client.get("/data").text
+
+
+def test_editor_import_through_api_with_rejects_download(client):
+    response = client.post("/api/v1/imports", headers=basic("editor1"),
+                           files={"file": ("posts.csv", NEW_POSTS.encode(), "text/csv")})
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["accepted"], report["rejected"]) == (0, 3)  # C is not registered yet
+    rejects = client.get(report["files"][0]["rejects_url"], headers=basic("editor1"))
+    assert rejects.status_code == 200 and "不在账号名录中" in rejects.text
+    assert client.get(report["files"][0]["rejects_url"]).status_code == 401
+    client.post("/api/v1/accounts", headers=basic("editor1"),
+                json={"platform": "weibo", "account_id": "C", "name": "丙区新发布", "category": "district"})
+    report = client.post("/api/v1/imports", headers=basic("editor1"),
+                         files={"file": ("posts.csv", NEW_POSTS.encode(), "text/csv")}).json()
+    assert (report["accepted"], report["rejected"]) == (2, 1)
+    rescored = client.post("/api/v1/scores", headers=basic("editor1"), json={"from": "2020-02", "to": "2020-03"}).json()
+    assert rescored["rows"] == 5 * 2
+    ranking = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
+                                                     "to": "2020-03"}).json()
+    assert ranking[0]["account_id"] == "C"
+    # The cached public page follows the change.
+    assert client.get("/rankings?platform=weibo&category=district&from=2020-02&to=2020-03").text.index("丙区新发布") < \
+        client.get("/rankings?platform=weibo&category=district&from=2020-02&to=2020-03").text.index("甲区发布")
+
+
+def test_cases_and_campaigns_write_api(client):
+    refused = client.post("/api/v1/cases", headers=basic("editor1"),
+                          json={"case_id": "K2", "title": "跨平台", "month": "2020-02", "score": 20,
+                                "account_ids": "weibo:A;wechat:W"})
+    assert refused.status_code == 400 and "一个主要平台" in refused.json()["detail"]
+    saved = client.post("/api/v1/cases", headers=basic("editor1"),
+                        json={"case_id": "K1", "title": "战疫", "month": "2020-02", "score": 30, "platform": "weibo",
+                              "account_ids": "A;B", "category": "信息发布类"})
+    assert saved.status_code == 200 and saved.json()["account_ids"] == "A;B"
+    campaign = client.post("/api/v1/campaigns", headers=basic("editor1"),
+                           json={"campaign_id": "P1", "name": "战疫联动", "start": "2020-02-01", "end": "2020-02-29",
+                                 "hashtags": "南京战疫"})
+    assert campaign.status_code == 200 and campaign.json()["hashtags"] == "南京战疫"
+    bad = client.post("/api/v1/campaigns", headers=basic("editor1"),
+                      json={"campaign_id": "P2", "name": "x", "start": "2020-03-01", "end": "2020-02-01"})
+    assert bad.status_code == 400
+
+
+def test_login_rate_limit(client):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    for _ in range(5):
+        assert client.post("/login", data={"username": "editor1", "password": "nope", "csrf_token": token}).status_code == 401
+    blocked = client.post("/login", data={"username": "editor1", "password": PASSWORD, "csrf_token": token})
+    assert blocked.status_code == 429 and "稍后" in blocked.text or "秒后" in blocked.text
+    assert client.post("/api/v1/scores", headers=basic("editor1"), json={"from": "2020-02", "to": "2020-02"}).status_code == 429
+
+
+def test_session_cookie_is_signed_httponly_samesite(client):
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    response = client.post("/login", data={"username": "editor1", "password": PASSWORD, "csrf_token": token},
+                           follow_redirects=False)
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    client.cookies.set("govmedia_session", client.cookies.get("govmedia_session")[:-4] + "AAAA")
+    assert "editor1" not in client.get("/").text  # a tampered cookie is no session
+
+
+def test_audit_log_for_admins_only(client):
+    client.post("/api/v1/accounts", headers=basic("editor1"),
+                json={"platform": "weibo", "account_id": "Z", "name": "z", "category": "district"})
+    assert client.get("/audit", headers=basic("editor1")).status_code == 403
+    page = client.get("/audit", headers=basic("admin1"))
+    assert page.status_code == 200 and "accounts.upsert" in page.text and "editor1" in page.text
+
+
+def test_private_site_needs_sign_in(db):
+    app = create_app(db, secret="s", require_login=True)
+    with TestClient(app) as client:
+        assert client.get("/", follow_redirects=False).status_code == 303
+        assert client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
+                                                      "to": "2020-03"}).status_code == 401
+        assert client.get("/api/v1/accounts", headers=basic("viewer1")).status_code == 200
+        assert client.get("/healthz").status_code == 200
+    app.state.store.close()
+
+
+def test_users_add_reads_password_from_stdin(tmp_path):
+    db = tmp_path / "u.duckdb"
+    result = run_cli("users", "add", "alice", "--role", "editor", db=db, input="s3cret-pass\n")
+    assert result.returncode == 0, result.stderr
+    assert run_cli("users", "add", "bob", "--role", "boss", db=db, input="s3cret-pass\n").returncode == 2
+    assert run_cli("users", "add", "carol", db=db, input="short\n").returncode == 2
+    con = open_store(db)
+    from govmedia.store.users import authenticate
+
+    assert authenticate(con, "alice", "s3cret-pass") == "editor"
+    assert authenticate(con, "alice", "wrong") is None
+    stored = con.execute("SELECT password_hash FROM users").fetchall()[0][0]
+    assert stored.startswith("$argon2")
