@@ -282,3 +282,11 @@ def test_failed_write_leaves_store_as_before(registered, tmp_path):
         pipeline.import_file(registered, write_csv(tmp_path / "b.csv", GOOD), ctx=ctx,
                              classifier=load_classifier(), before_commit=explode)
     assert dump(registered) == before
+
+
+def test_hashtags_weibo_and_douyin_styles():
+    from govmedia.ingest.canonical import extract_hashtags
+
+    assert extract_hashtags("#南京战疫##文明旅游# 正文 #XX #") == ("南京战疫", "文明旅游")
+    # Douyin topics have no closing "#".
+    assert extract_hashtags("#南京 XX路今天恢复通行啦！ #城市更新", platform="douyin") == ("南京", "城市更新")

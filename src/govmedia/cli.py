@@ -470,11 +470,11 @@ def explain_command(
     methodology: Optional[Path] = typer.Option(None, "--methodology"),
 ) -> None:
     """解释某账号某月的分数：每个原始数值、变换、归一化最大值与加权贡献。"""
-    from govmedia.ingest import parse_account_option
+    from govmedia.ingest import require_account
     from govmedia.scoring import months_between
     from govmedia.scoring.explain import explain
 
-    platform, account_id = parse_account_option(account)
+    platform, account_id = require_account(account)
     months_between(month, month)
     con = _store(read_only=_exists())
     explanation = explain(con, platform, account_id, month, methodology)

@@ -7,14 +7,13 @@ import random
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
 from govmedia.demo.accounts import DemoAccount, build_accounts
 from govmedia.demo.plan import MonthPlan, build_plan
 from govmedia.demo.posts import (
-    DAY, WechatArticle, WeiboPost, day_str, douyin_works, local_ts, month_start, wechat_articles, weibo_posts,
+    DAY, WeiboPost, day_str, douyin_works, local_ts, month_start, wechat_articles, weibo_posts,
 )
 from govmedia.demo import writers
 from govmedia.errors import UserError
@@ -107,7 +106,7 @@ def generate(directory: str | Path, seed: int = 2020, *, on_step: Callable[[str]
             posts = posts[split:]
         _, n = writers.write_weibo_crawler(exports / WEIBO_CRAWLER_DIR, account, posts)
         rows["weibo-crawler"] += n
-        users.append(writers.users_row(account, len(posts) + 2000 + account.account_id.__hash__() % 1 + int(account.account_id) % 9000))
+        users.append(writers.users_row(account, len(posts) + 2000 + int(account.account_id) % 9000))
     writers.write_users(exports / WEIBO_CRAWLER_DIR / "users.csv", users)
     step(f"已生成微博数据：weibo-crawler {rows['weibo-crawler']:,} 条")
     rows["mediacrawler-weibo"] = _write_mediacrawler_weibo(exports / MEDIACRAWLER_DIR, mc_weibo, seed)

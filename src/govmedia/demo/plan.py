@@ -41,12 +41,12 @@ _SEASON_INTERACTIONS = {(2019, 2): 0.84, (2019, 10): 1.10, (2020, 1): 1.25, (202
 
 # Category weight of output and of attention; within a category only the level orders accounts.
 _POST_WEIGHT = {"weibo": {"district": 1.35, "livelihood": 1.0, "comprehensive": 0.8},
-                "wechat": {"district": 1.45, "livelihood": 1.0, "comprehensive": 0.75},
+                "wechat": {"district": 1.25, "livelihood": 1.0, "comprehensive": 0.8},
                 "douyin": {"district": 1.0, "livelihood": 1.1, "comprehensive": 0.9}}
 _ATTENTION_WEIGHT = {"weibo": {"district": 0.8, "livelihood": 1.35, "comprehensive": 0.75},
                      "wechat": {"district": 1.2, "livelihood": 1.1, "comprehensive": 0.7},
                      "douyin": {"district": 0.8, "livelihood": 1.4, "comprehensive": 1.0}}
-_POST_SLOPE = 0.9  # posts grow as exp(slope * level)
+_POST_SLOPE = {"weibo": 0.9, "wechat": 0.6, "douyin": 0.9}  # posts grow as exp(slope * level)
 _ATTENTION_SLOPE = 2.6
 
 MIN_POSTS = {"weibo": 12, "wechat": 6, "douyin": 3}
@@ -99,11 +99,12 @@ def build_plan(accounts: list[DemoAccount], seed: int) -> dict[int, dict[tuple[i
         group = [a for a in accounts if a.platform == platform]
         posts_raw, attention_raw, second_raw, repost_share = {}, {}, {}, {}
         for a in group:
-            post_level = _POST_WEIGHT[platform][a.category] * math.exp(_POST_SLOPE * a.level)
+            post_level = _POST_WEIGHT[platform][a.category] * math.exp(_POST_SLOPE[platform] * a.level)
             attention_level = _ATTENTION_WEIGHT[platform][a.category] * math.exp(_ATTENTION_SLOPE * a.level)
             # Reposts: none in MediaCrawler's weibo files (they carry no original flag), fewer for
             # accounts that make more of their own content.
-            repost_share[a.index] = 0.0 if a.source == "mediacrawler" else rng.uniform(0.16, 0.30) * (1.2 - 0.4 * a.level)
+            repost_share[a.index] = (0.0 if a.source == "mediacrawler"
+                                     else rng.uniform(0.16, 0.30) * (1.2 - 0.4 * a.level))
             engagement = rng.uniform(0.014, 0.022) * math.exp(0.35 * a.level)  # WeChat likes+wows per read
             for month in MONTHS:
                 growth = 1.0 if month[0] == 2020 else (0.55 if platform == "douyin" else 1.0)
@@ -111,7 +112,8 @@ def build_plan(accounts: list[DemoAccount], seed: int) -> dict[int, dict[tuple[i
                                                * math.exp(rng.gauss(0, 0.06)))
                 attention_raw[(a.index, month)] = (attention_level * _SEASON_INTERACTIONS.get(month, 1.0) * growth
                                                    * math.exp(rng.gauss(0, 0.08)))
-                second_raw[(a.index, month)] = attention_raw[(a.index, month)] * engagement * math.exp(rng.gauss(0, 0.05))
+                second_raw[(a.index, month)] = (attention_raw[(a.index, month)] * engagement
+                                                * math.exp(rng.gauss(0, 0.05)))
         if platform == "weibo":
             posts = calibrate(posts_raw, WEIBO_POSTS, WEIBO_POSTS * POSTS_2019_SHARE)
             attention = calibrate(attention_raw, WEIBO_REPOSTS_COMMENTS, WEIBO_REPOSTS_COMMENTS / WEIBO_YOY)

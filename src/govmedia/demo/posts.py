@@ -253,11 +253,11 @@ def weibo_posts(account: DemoAccount, plan: dict[tuple[int, int], MonthPlan], se
                 p.original = True
                 p.source = None
                 topic = picker.pick(rnd, ts, month)
-                hashtags, titles, bodies = TOPICS[topic]
+                pairs = TOPICS[topic][1]
                 tags = _hashtags(rng, topic, month)
                 p.topics = tags
-                title = titles[int(rnd() * len(titles))].format_map(fill)
-                body = bodies[int(rnd() * len(bodies))].format_map(fill)
+                title_t, body_t = pairs[int(rnd() * len(pairs))]
+                title, body = title_t.format_map(fill), body_t.format_map(fill)
                 lead = "".join(f"#{t}#" for t in tags)
                 weight = rng.lognormvariate(0, 1.0)
                 if rnd() < innovative_share:
@@ -299,10 +299,10 @@ def _weibo_source(rng: random.Random, fill: Fill, ts: int, month: tuple[int, int
     topic = ("epidemic", "policy", "weather", "traffic", "service", "culture")[int(rnd() * 6)]
     if topic == "epidemic" and not epidemic_share(month[0], month[1], int(day_str(ts)[8:])):
         topic = "policy"
-    hashtags, titles, bodies = TOPICS[topic]
+    hashtags, pairs = TOPICS[topic]
     tag = hashtags[int(rnd() * len(hashtags))]
-    title = titles[int(rnd() * len(titles))].format_map(fill)
-    text = f"#{tag}#【{title}】{bodies[int(rnd() * len(bodies))].format_map(fill)}"
+    title_t, body_t = pairs[int(rnd() * len(pairs))]
+    text = f"#{tag}#【{title_t.format_map(fill)}】{body_t.format_map(fill)}"
     src_ts = ts - 600 - int(rnd() * 40_000)
     mid = MID_BASE + (src_ts - MID_T0) * MID_PER_SECOND + 3_100_000 + int(rnd() * 600_000)
     likes = int(rng.lognormvariate(7.5, 1.0))
@@ -336,7 +336,7 @@ def wechat_articles(account: DemoAccount, plan: dict[tuple[int, int], MonthPlan]
         mp = plan[month]
         n = mp.posts
         days = month_days(month)
-        pushes = max(-(-n // 4), min(n, days, max(1, round(n / per_push))))
+        pushes = max(-(-n // 4), min(n, days, max(1, round(n / per_push))))  # 1–4 articles a push
         sizes = [1] * pushes
         for _ in range(n - pushes):
             while True:
@@ -344,7 +344,8 @@ def wechat_articles(account: DemoAccount, plan: dict[tuple[int, int], MonthPlan]
                 if sizes[j] < 4:
                     sizes[j] += 1
                     break
-        chosen = sorted(rng.sample(range(days), pushes))
+        # One push a day; a very busy account sometimes publishes twice a day.
+        chosen = sorted(rng.sample(range(days) if pushes <= days else list(range(days)) * 2, pushes))
         start = month_start(month)
         window = WINDOWS.get(month)
         if window:
@@ -359,17 +360,20 @@ def wechat_articles(account: DemoAccount, plan: dict[tuple[int, int], MonthPlan]
         for day, size in zip(chosen, sizes):
             ts = start + day * DAY + _HOURS_WECHAT[int(rnd() * len(_HOURS_WECHAT))] * 3600 + int(rnd() * 3600)
             appmsgid += 1 + int(rnd() * 2)
-            fill = Fill(rng, base)
-            fill["md"] = _md(ts)
-            fill["hh"] = str(int(clock_str(ts)[:2]))
+            md, hh = _md(ts), str(int(clock_str(ts)[:2]))
             for idx in range(1, size + 1):
+                fill = Fill(rng, base)
+                fill["md"] = md
+                fill["hh"] = hh
                 a = WechatArticle()
                 a.ts = ts
                 a.appmsgid = appmsgid
                 a.idx = idx
                 topic = picker.pick(rnd, ts, month)
-                _, titles, bodies = TOPICS[topic]
-                title = titles[int(rnd() * len(titles))].format_map(fill)
+                pairs = TOPICS[topic][1]
+                title_t, body_t = pairs[int(rnd() * len(pairs))]
+                title = title_t.format_map(fill)
+                body = body_t.format_map(fill)
                 a.show_type = 0
                 innovative = rnd() < innovative_share
                 if innovative:
@@ -382,9 +386,12 @@ def wechat_articles(account: DemoAccount, plan: dict[tuple[int, int], MonthPlan]
                 elif rnd() < 0.02:
                     a.show_type = 8  # 图片分享
                 a.title = title
-                a.digest = bodies[int(rnd() * len(bodies))].format_map(fill) if rnd() < 0.8 else ""
-                a.body = "" if a.show_type == 5 else (
-                    (a.digest or bodies[0].format_map(fill)) + "\n" + bodies[int(rnd() * len(bodies))].format_map(fill))
+                a.digest = body if rnd() < 0.8 else ""
+                if a.show_type == 5:
+                    a.body = ""  # the exporter's text of a video article is empty
+                else:
+                    other = pairs[int(rnd() * len(pairs))][1].format_map(fill)
+                    a.body = body if other == body else f"{body}\n{other}"
                 a.original = rnd() < (0.75 if idx == 1 else 0.45)
                 a.author = account.name if a.original and rnd() < 0.6 else ""
                 a.link = "https://mp.weixin.qq.com/s/" + token(rng, 22)
@@ -433,13 +440,13 @@ def douyin_works(account: DemoAccount, plan: dict[tuple[int, int], MonthPlan], s
             fill["md"] = _md(ts)
             fill["hh"] = str(int(clock_str(ts)[:2]))
             topic = picker.pick(rnd, ts, month)
-            _, titles, _ = TOPICS[topic]
+            pairs = TOPICS[topic][1]
             tags = _hashtags(rng, topic, month) or [TOPICS[topic][0][0]]
             if rnd() < 0.5:
                 tags.append("南京")
             w.images = 2 + int(rnd() * 6) if rnd() < 0.12 else 0
             w.aweme_type = "68" if w.images else "0"
-            w.desc = titles[int(rnd() * len(titles))].format_map(fill) + " " + " ".join(f"#{t}" for t in tags)
+            w.desc = pairs[int(rnd() * len(pairs))][0].format_map(fill) + " " + " ".join(f"#{t}" for t in tags)
             weights.append(rng.lognormvariate(0, 1.3))
             month_works.append(w)
         for w, likes in zip(month_works, _allocate(mp.attention, weights)):

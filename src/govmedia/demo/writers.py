@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 from typing import Iterable
@@ -38,8 +39,9 @@ def _pic_prefix(uid: str) -> str:
 
 
 def _pics(prefix: str, mid: int, n: int) -> str:
-    return ",".join(f"https://wx{1 + (mid + j) % 4}.sinaimg.cn/large/{prefix}ly1g{(mid // 7 + j * 131) % 10**11:x}j20u0140.jpg"
-                    for j in range(n))
+    return ",".join(
+        f"https://wx{1 + (mid + j) % 4}.sinaimg.cn/large/{prefix}ly1g{(mid // 7 + j * 131) % 10**11:x}j20u0140.jpg"
+        for j in range(n))
 
 
 def _video(mid: int) -> str:
@@ -90,7 +92,7 @@ def users_row(account: DemoAccount, statuses: int) -> list:
     uid = account.account_id
     avatar = f"{int(uid):08x}"[-8:]
     return [uid, account.name, "m", "", "江苏 南京", "江苏", "", "", account.opened_at.isoformat(), "信用极好", statuses,
-            account.followers, 200 + int(uid) % 900, f"{account.organization}官方微博", 
+            account.followers, 200 + int(uid) % 900, f"{account.organization}官方微博",
             f"https://m.weibo.cn/u/{uid}?uid={uid}&luicode=10000011&lfid=100505{uid}",
             f"https://tvax1.sinaimg.cn/crop.0.0.512.512.180/{avatar}ly8gdemo.jpg?KID=imgbed,tva&Expires=1607140800&ssig=Dm0Sg",
             f"https://wx1.sinaimg.cn/orj480/{avatar}ly8gdemo.jpg", 30 + int(uid) % 18, 0, True, 1,
@@ -282,8 +284,8 @@ def write_wechat_xlsx(folder: Path, account: DemoAccount, articles: list[WechatA
 # --------------------------------------------------------------------------- generic table
 
 GENERIC_WEIBO_HEADER = ["平台", "账号ID", "内容ID", "发布时间", "是否原创", "正文", "链接", "转发数", "评论数", "点赞数"]
-GENERIC_WECHAT_HEADER = ["平台", "账号ID", "内容ID", "发布时间", "标题", "是否原创", "位置", "链接", "阅读数", "在看数",
-                         "点赞数", "分享数", "评论数"]
+GENERIC_WECHAT_HEADER = ["平台", "账号ID", "内容ID", "发布时间", "标题", "摘要", "是否原创", "位置", "链接", "阅读数",
+                         "在看数", "点赞数", "分享数", "评论数"]
 
 
 def _excel_time(ts: int) -> str:
@@ -304,10 +306,10 @@ def generic_weibo_rows(account: DemoAccount, posts: list[WeiboPost]) -> list[lis
 def generic_wechat_rows(account: DemoAccount, articles: list[WechatArticle]) -> list[list]:
     rows = []
     for a in articles:
-        sn = f"{(a.appmsgid * 2654435761 + a.idx) % 16**32:032x}"
+        sn = hashlib.md5(f"{account.account_id}{a.appmsgid}{a.idx}".encode()).hexdigest()
         link = f"http://mp.weixin.qq.com/s?__biz={account.account_id}&mid={a.appmsgid}&idx={a.idx}&sn={sn}#rd"
         rows.append(["微信", account.account_id, f"{account.account_id}:{a.appmsgid}_{a.idx}", _excel_time(a.ts),
-                     a.title, "是" if a.original else "否", a.idx, link, a.reads, a.wows, a.likes, a.shares, a.comments])
+                     a.title, a.digest, "是" if a.original else "否", a.idx, link, a.reads, a.wows, a.likes, a.shares, a.comments])
     return rows
 
 

@@ -9,6 +9,7 @@ from govmedia.ingest.pipeline import (
     ImportSummary,
     import_path,
     parse_account_option,
+    require_account,
 )
 
-__all__ = ["FORMAT_NAMES", "FileReport", "ImportSummary", "import_path", "parse_account_option"]
+__all__ = ["FORMAT_NAMES", "FileReport", "ImportSummary", "import_path", "parse_account_option", "require_account"]

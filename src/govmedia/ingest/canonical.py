@@ -40,6 +40,8 @@ FIELD_NAMES = {
 PLATFORM_DEFAULT_FORMS = {"weibo": ("text",), "wechat": ("article",), "douyin": ("video",)}
 
 HASHTAG_RE = re.compile(r"#([^#\r\n]{1,100}?)#")
+# Douyin writes topics as "#话题" followed by a space or the next "#": no closing "#".
+DOUYIN_HASHTAG_RE = re.compile(r"#([^#\s]{1,50})")
 
 
 def parse_platform(value: object) -> str:
@@ -52,13 +54,13 @@ def parse_platform(value: object) -> str:
     return platform
 
 
-def extract_hashtags(*texts: str | None) -> tuple[str, ...]:
+def extract_hashtags(*texts: str | None, platform: str = "weibo") -> tuple[str, ...]:
+    pattern = DOUYIN_HASHTAG_RE if platform == "douyin" else HASHTAG_RE
     found: dict[str, None] = {}
     for text in texts:
         if text:
-            for tag in HASHTAG_RE.findall(text):
-                tag = tag.strip()
-                if tag:
+            for tag in pattern.findall(text):
+                if tag and tag == tag.strip():  # "#XX #" is not a topic
                     found[tag] = None
     return tuple(found)
 
@@ -205,7 +207,7 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
     url = v.clean_text(vals.get("url"))
     default_forms = record.default_forms or PLATFORM_DEFAULT_FORMS[platform]
     forms = _merge_forms(explicit_forms, record.forms, classifier.classify(title, text), default_forms)
-    hashtags = tuple(dict.fromkeys((*record.hashtags, *extract_hashtags(title, text))))
+    hashtags = tuple(dict.fromkeys((*record.hashtags, *extract_hashtags(title, text, platform=platform))))
 
     return Post(
         line=record.line, platform=platform, account_id=account_id, post_id=post_id,

@@ -12,7 +12,6 @@ hex digits) instead of `user_id`: such a file needs `--account`.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Iterator
 
 from govmedia.errors import UserError
@@ -32,8 +31,6 @@ COMMENT_COLUMNS = ("comment_id", "parent_comment_id", "sub_comment_count", "comm
 KNOWN_HEADERS = frozenset(WEIBO_COLUMNS) | frozenset(DOUYIN_COLUMNS) | frozenset(COMMENT_COLUMNS)
 
 _COUNTS = ("liked_count", "comments_count", "comment_count", "shared_count", "share_count", "collected_count")
-# Douyin hashtags are written "#话题 " (no closing #).
-_DOUYIN_TAG_RE = re.compile(r"#([^#\s]{1,50})")
 _SHIFT_SECONDS = 8 * 3600
 
 
@@ -140,7 +137,6 @@ def _douyin_records(table: Table, own_hash: str | None) -> Iterator[Record]:
         if title == desc:
             title = None
         image_note = str(row.get("aweme_type") or "").strip() == "68" or _filled(row.get("note_download_url"))
-        tags = tuple(dict.fromkeys(_DOUYIN_TAG_RE.findall(desc))) if isinstance(desc, str) else ()
         values = {
             "account_id": row.get("user_id"),
             "post_id": row.get("aweme_id"),
@@ -160,7 +156,7 @@ def _douyin_records(table: Table, own_hash: str | None) -> Iterator[Record]:
                    "likes": "liked_count", "comments": "comment_count", "shares": "share_count",
                    "collects": "collected_count"}
         forms = ("image",) if image_note else ("video",)
-        yield Record(line, row, values, columns, forms=forms, hashtags=tags, error=error)
+        yield Record(line, row, values, columns, forms=forms, error=error)
 
 
 def _filled(value) -> bool:

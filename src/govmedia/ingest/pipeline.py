@@ -91,6 +91,14 @@ def parse_account_option(value: str | None) -> tuple[str, str] | None:
         raise UserError(f"--account: {exc}") from exc
 
 
+def require_account(value: str) -> tuple[str, str]:
+    """Like parse_account_option, for places where an account must be named."""
+    parsed = parse_account_option(value)
+    if parsed is None:
+        raise UserError("请写明账号：平台:账号ID（如 weibo:1234567890）")
+    return parsed
+
+
 def load_context(con: duckdb.DuckDBPyConnection, forced: tuple[str, str] | None) -> Context:
     rows = con.execute("SELECT platform, account_id, name FROM accounts").fetchall()
     names: dict[tuple[str, str], list[str]] = {}

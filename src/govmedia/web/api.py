@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from govmedia.errors import UserError
-from govmedia.ingest import import_path, parse_account_option
+from govmedia.ingest import import_path, require_account
 from govmedia.ingest.accounts import AccountRow, parse_category
 from govmedia.ingest.canonical import parse_platform
 from govmedia.ingest.evaluation import RowError, parse_campaign, parse_case
@@ -37,7 +37,7 @@ CategoryName = Literal["district", "livelihood", "comprehensive"]
 
 def _guard_read(request: Request) -> None:
     if not may_read(request):
-        raise HTTPException(401, "请先登录", headers={"WWW-Authenticate": 'Basic realm="govmedia"'})
+        raise HTTPException(401, "请先登录")
 
 
 def _store(request: Request):
@@ -224,7 +224,7 @@ def post_scores(request: Request, body: RescoreIn):
 @router.get("/explain", summary="分数解释：原始数值、变换、最大值、权重")
 def get_explain(request: Request, account: str = Query(description="平台:账号ID"), month: str = Query(pattern=MONTH)):
     _guard_read(request)
-    platform, account_id = parse_account_option(account)
+    platform, account_id = require_account(account)
     store = _store(request)
     with store.read() as con:
         explanation = store.cached(("explain", platform, account_id, month),

@@ -99,7 +99,7 @@ def require_role(request: Request, role: str, csrf: str | None = None, *, check:
     """The username when the request may act as `role`; else 401 (nobody) or 403 (too small a role)."""
     user = current_user(request)
     if user is None:
-        raise HTTPException(401, "请先登录", headers={"WWW-Authenticate": 'Basic realm="govmedia"'})
+        raise HTTPException(401, "请先登录")
     name, have = user
     if RANK.get(have, -1) < RANK[role]:
         raise HTTPException(403, f"需要{role}权限")

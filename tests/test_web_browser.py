@@ -1,0 +1,139 @@
+"""The site in a real browser: Debian's Chromium driven by Playwright against `govmedia serve`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from web_fixtures import NEW_POSTS, PASSWORD, build_store
+
+CHROMIUM = "/usr/bin/chromium"  # installed by the project's setup (scripts/install-system-deps.sh)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def site(tmp_path):
+    db = build_store(tmp_path)
+    port = _free_port()
+    env = dict(os.environ, GOVMEDIA_DB=str(db), GOVMEDIA_SECRET_KEY="browser-test")
+    server = subprocess.Popen([sys.executable, "-m", "govmedia.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail("server did not start: " + server.stdout.read().decode())
+    yield base
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def test_sign_in_upload_leaderboard_account(site, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    period = "from=2020-02&to=2020-03"
+    page.goto(f"{site}/rankings?platform=weibo&category=district&{period}")
+    first = page.locator("#ranking tbody tr").first
+    expect(first).to_contain_text("甲区发布")
+
+    # Sign in as an editor.
+    page.click("text=登录")
+    page.fill("input[name=username]", "editor1")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('登录')")
+    expect(page.locator("header")).to_contain_text("editor1")
+
+    # Register the new account, upload its posts, rescore.
+    page.goto(f"{site}/data")
+    form = page.locator("#accounts form.inline-form")
+    form.locator("select[name=platform]").select_option("weibo")
+    form.locator("input[name=account_id]").fill("C")
+    form.locator("input[name=name]").fill("丙区新发布")
+    form.locator("select[name=category]").select_option("district")
+    form.locator("button").click()
+    expect(page.locator(".notice")).to_contain_text("丙区新发布")
+    upload = tmp_path / "new-posts.csv"
+    upload.write_text(NEW_POSTS, encoding="utf-8")
+    page.set_input_files("#import input[type=file]", str(upload))
+    page.click("#import button")
+    report = page.locator("#import-report")
+    expect(report).to_contain_text("接受 2")
+    expect(report).to_contain_text("拒收 1")
+    expect(report.locator("a:has-text('下载拒收行')")).to_be_visible()
+    page.fill("#score input[name=from]", "2020-02")
+    page.fill("#score input[name=to]", "2020-03")
+    page.click("#score button")
+    expect(page.locator(".notice")).to_contain_text("已重新计算")
+
+    # The leaderboard changed: the new account leads.
+    page.goto(f"{site}/rankings?platform=weibo&category=district&{period}")
+    expect(page.locator("#ranking tbody tr").first).to_contain_text("丙区新发布")
+    page.screenshot(path=str(tmp_path / "rankings.png"), full_page=True)
+
+    # Sorting by a column works in the browser: first click ascending, second descending.
+    page.click("#ranking th:has-text('传播力')")
+    values = [float(v) for v in page.locator("#ranking tbody tr td:nth-child(4)").all_inner_texts()]
+    assert values == sorted(values)
+    page.click("#ranking th:has-text('传播力')")
+    values = [float(v) for v in page.locator("#ranking tbody tr td:nth-child(4)").all_inner_texts()]
+    assert values == sorted(values, reverse=True) and len(values) == 3
+
+    # The account page: both charts rendered into canvases, the explanation is there.
+    page.click("#ranking a:has-text('丙区新发布')")
+    expect(page.locator("h1")).to_contain_text("丙区新发布")
+    for chart in ("#line", "#radar"):
+        expect(page.locator(f"{chart} canvas")).to_have_count(1)
+        assert page.locator(chart).get_attribute("data-rendered") == "1"
+    expect(page.locator("#explain")).to_contain_text("传播力")
+    page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
+    # The canvas is not blank: some pixels differ from the background.
+    blank = page.evaluate("""() => {
+        const c = document.querySelector('#line canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < d.length; i += 4) { if (d[i] < 200 || d[i + 1] < 200) return false; }
+        return true; }""")
+    assert not blank
+
+    # The methodology page shows the file in force.
+    page.goto(f"{site}/methodology")
+    expect(page.locator("body")).to_contain_text("sha256")
+    expect(page.locator("body")).to_contain_text("0.3 × 传播力")
+
+
+def test_phone_screen_and_writes_refused_without_sign_in(site, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{site}/rankings?platform=weibo&category=district&from=2020-02&to=2020-03")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1  # nothing sticks out of a phone screen
+    page.goto(f"{site}/data")
+    expect(page).to_have_url(f"{site}/login?next=%2Fdata")
+    status = page.evaluate(
+        "async () => (await fetch('/api/v1/scores', {method: 'POST', headers: {'Content-Type': 'application/json'},"
+        " body: JSON.stringify({from: '2020-02', to: '2020-03'})})).status")
+    assert status == 401
