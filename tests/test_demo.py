@@ -57,8 +57,9 @@ def test_another_seed_gives_other_files(demo, tmp_path):
     first, second = _hashes(result.directory), _hashes(other.directory)
     assert first["accounts.xlsx"] != second["accounts.xlsx"]
     # Ids (and so most file names) depend on the seed; no export file has the same content.
+    # (The campaigns are the white paper's, the same whatever the seed.)
     same = set(first.values()) & set(second.values())
-    assert not (same - {first[".govmedia-demo"]})
+    assert not (same - {first[".govmedia-demo"], first["evaluation/campaigns.csv"]})
 
 
 # ---------------------------------------------------------------- the import
@@ -230,3 +231,16 @@ def test_ids_look_like_the_platforms(demo):
         else:
             decoded = base64.b64decode(account_id).decode()
             assert decoded.isdigit() and len(decoded) == 10
+
+
+def test_demo_is_scored_and_its_rankings_follow_the_white_paper(demo):
+    result = demo[0]
+    assert result.evaluation_rejected == 0 and result.cases == 19 and result.campaigns == 13
+    assert result.scored == ("2019-02", "2020-11")
+    for (platform, category), (rho, top) in result.agreement.items():
+        assert rho >= 0.9, (platform, category, rho)
+        assert len(top) == 3
+    # The published leaders of the Weibo categories lead here too.
+    assert result.agreement[("weibo", "district")][1][0] == "鼓楼微讯"
+    assert result.agreement[("weibo", "livelihood")][1][0] == "南京交警"
+    assert result.agreement[("weibo", "comprehensive")][1][0] == "钟山清风"

@@ -565,8 +565,10 @@ def demo_command(
     directory: Path = typer.Option(Path("demo-output"), "--dir", help="演示数据与结果的目录"),
     no_serve: bool = typer.Option(False, "--no-serve", help="结束后不启动网站"),
     seed: int = typer.Option(2020, "--seed", help="随机种子（同一种子生成同一份数据）"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
 ) -> None:
-    """生成南京演示数据集（真实导出格式），登记账号并导入。"""
+    """生成南京演示数据集（真实导出格式），登记账号、导入、评分，然后启动网站。"""
     from govmedia.demo import run_demo
 
     con = _store()
@@ -581,7 +583,12 @@ def demo_command(
     con.close()
     out.print(result.summary(), highlight=False)
     if not no_serve:
-        out.print("（网站功能尚未提供；结果在上面列出的数据库与目录中）", highlight=False)
+        from govmedia.store import default_db_path
+        from govmedia.web import serve
+
+        path = state.db or default_db_path()
+        out.print(f"网站: http://{host}:{port}/  （按 Ctrl+C 停止；只生成数据不启动网站请用 --no-serve）", highlight=False)
+        serve(path, host, port)
 
 
 def main() -> None:

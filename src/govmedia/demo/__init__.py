@@ -40,11 +40,17 @@ class DemoResult:
     posts: dict[str, int]  # platform -> posts in the store
     facts: list[FactCheck]
     seconds: dict[str, float] = field(default_factory=dict)
+    cases: int = 0
+    campaigns: int = 0
+    evaluation_rejected: int = 0
+    scored: tuple[str, str] | None = None
+    # (platform, category) -> (Spearman of GMI-1 2-11月 vs the published score, our top 3 names)
+    agreement: dict[tuple[str, str], tuple[float, list[str]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not self.rejected and not self.accounts_rejected and not self.file_errors and all(
-            f.within() for f in self.facts)
+        return not self.rejected and not self.accounts_rejected and not self.file_errors and \
+            not self.evaluation_rejected and all(f.within() for f in self.facts)
 
     def summary(self) -> str:
         lines = ["演示数据集：南京市政务新媒体（2020年白皮书账号集，账号名单与得分来自公开榜单，内容与数值为模拟生成）"]
@@ -74,11 +80,73 @@ class DemoResult:
             mark = "" if f.within() else "  ✗"
             detail = f"  {f.detail}" if f.detail else ""
             lines.append(f"  {_pad(f.label, width)}{target:>14}{actual:>16}{f.deviation:>+10.2%}{mark}{detail}")
+        if self.scored:
+            lines.append(f"评价：创新案例 {self.cases} 个，联动宣传 {self.campaigns} 项；已按 GMI-1 计算 "
+                         f"{self.scored[0]} 至 {self.scored[1]} 的月度分数")
+            lines.append("2020年2-11月 GMI-1 榜单与白皮书公布得分的秩相关（Spearman）及前三名：")
+            for (platform, category), (rho, top) in self.agreement.items():
+                lines.append(f"  {PLATFORM_LABELS[platform]}{CATEGORY_LABELS[category]}  ρ = {rho:.3f}  "
+                             f"前三：{'、'.join(top)}")
         s = self.seconds
         lines.append(f"耗时：生成 {s.get('generate', 0):.1f} 秒，登记账号 {s.get('accounts', 0):.1f} 秒，"
                      f"导入 {s.get('import', 0):.1f} 秒，校准检查 {s.get('facts', 0):.1f} 秒，"
+                     f"评分 {s.get('score', 0):.1f} 秒，"
                      f"合计 {s.get('total', 0):.1f} 秒")
         return "\n".join(lines)
+
+
+CATEGORY_LABELS = {"district": "区级", "livelihood": "民生", "comprehensive": "综合"}
+SCORED_PERIOD = ("2019-02", "2020-11")
+
+
+def _evaluate(con: duckdb.DuckDBPyConnection, generated: GeneratedSet) -> dict:
+    """Import the demo's cases and campaigns as a user would, score, compare with the white paper."""
+    from govmedia.ingest.evaluation import read_campaigns, read_cases
+    from govmedia.ranking import rank
+    from govmedia.scoring import score
+    from govmedia.store.evaluation import registry_by_platform, save_campaigns, save_cases
+
+    accounts = generated.accounts
+    _, cases, case_rejects = read_cases(generated.cases, registry_by_platform(con))
+    save_cases(con, cases)
+    _, campaigns, campaign_rejects = read_campaigns(generated.campaigns)
+    save_campaigns(con, campaigns)
+    score(con, *SCORED_PERIOD)
+    published = {(a.platform, a.account_id): a.score for a in accounts if a.score is not None}
+    agreement = {}
+    for platform in ("weibo", "wechat"):
+        for category in ("district", "livelihood", "comprehensive"):
+            rows = rank(con, platform, category, "2020-02", "2020-11")
+            named = [(r["score"], published[(platform, r["account_id"])]) for r in rows
+                     if (platform, r["account_id"]) in published]
+            agreement[(platform, category)] = (_spearman(named), [r["name"] for r in rows[:3]])
+    return {"cases": len(cases), "campaigns": len(campaigns),
+            "evaluation_rejected": len(case_rejects) + len(campaign_rejects), "scored": SCORED_PERIOD,
+            "agreement": agreement}
+
+
+def _spearman(pairs: list[tuple[float, float]]) -> float:
+    def ranks(values):
+        order = sorted(range(len(values)), key=lambda i: values[i])
+        result = [0.0] * len(values)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                result[order[k]] = (i + j) / 2 + 1
+            i = j + 1
+        return result
+
+    if len(pairs) < 2:
+        return float("nan")
+    x, y = ranks([p[0] for p in pairs]), ranks([p[1] for p in pairs])
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    cov = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    sx = sum((a - mx) ** 2 for a in x) ** 0.5
+    sy = sum((b - my) ** 2 for b in y) ** 0.5
+    return cov / (sx * sy) if sx and sy else float("nan")
 
 
 def _cells(text: str) -> int:
@@ -139,12 +207,17 @@ def run_demo(
     step("校准检查：按快照规则统计 2020年2—11月 数据……")
     facts = facts_check(con)
     seconds["facts"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    step("导入创新案例与联动宣传，按 GMI-1 计算 2019年2月至2020年11月 的月度分数……")
+    evaluation = _evaluate(con, generated)
+    seconds["score"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - started
 
     database = None
-    row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    if row and row[0]:
-        database = str(Path(row[0]).resolve())
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    if rows and rows[0][0]:
+        database = str(Path(rows[0][0]).resolve())
     accounts = dict(con.execute("SELECT platform, count(*) FROM accounts GROUP BY 1").fetchall())
     posts = dict(con.execute("SELECT platform, count(*) FROM posts GROUP BY 1").fetchall())
     imported = [f for f in summary.files if not f.skipped]
@@ -152,5 +225,5 @@ def run_demo(
         directory=directory, database=database, generated=generated, accounts=accounts,
         accounts_rejected=len(rejects), files=len(imported), accepted=summary.accepted, rejected=summary.rejected,
         unchanged=summary.unchanged, file_errors=[f.error for f in summary.files if f.error], posts=posts,
-        facts=facts, seconds=seconds,
+        facts=facts, seconds=seconds, **evaluation,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from govmedia.demo.accounts import DemoAccount, build_accounts
+from govmedia.demo.evaluation import write_evaluation_inputs
 from govmedia.demo.plan import MonthPlan, build_plan
 from govmedia.demo.posts import (
     DAY, WeiboPost, day_str, douyin_works, local_ts, month_start, wechat_articles, weibo_posts,
@@ -53,6 +54,8 @@ class GeneratedSet:
     rows: dict[str, int] = field(default_factory=dict)  # snapshot rows written per format
     files_per_format: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    cases: Path | None = None  # the innovation cases and linkage campaigns to import (evaluation/)
+    campaigns: Path | None = None
 
     def account(self, platform: str, name: str) -> DemoAccount:
         return next(a for a in self.accounts if a.platform == platform and a.name == name)
@@ -85,6 +88,7 @@ def generate(directory: str | Path, seed: int = 2020, *, on_step: Callable[[str]
     rows = {k: 0 for k in FORMAT_LABELS}
 
     writers.write_registry(result.registry, accounts)
+    result.cases, result.campaigns = write_evaluation_inputs(directory / "evaluation", accounts)
     step(f"已写入账号名录 {result.registry.name}（{len(accounts)} 个账号）")
 
     weibo = [a for a in accounts if a.platform == "weibo"]
