@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test venv clean
+.PHONY: demo test venv clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,15 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed
 
+# Generates, imports and scores the demo set, then serves the site at http://127.0.0.1:8000/
+# (Ctrl+C stops it). DEMO_ARGS=--no-serve only builds the data.
 demo: $(VENV)/.installed
-	$(BIN)/govmedia --db $(DEMO_DIR)/govmedia.duckdb demo --dir $(DEMO_DIR)
+	$(BIN)/govmedia --db $(DEMO_DIR)/govmedia.duckdb demo --dir $(DEMO_DIR) $(DEMO_ARGS)
 
-test: $(VENV)/.installed-test
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m pytest
 
 clean:

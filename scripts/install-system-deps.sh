@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Debian packages the project needs besides Python ones, installed once:
+#   chromium      real browser for the web tests (Playwright drives Debian's Chromium; its own download
+#                 does not work on machines without general internet access)
+#   fonts-noto-cjk  Chinese glyphs in the browser (screenshots) and in charts
+# Runs apt-get only when something is missing; needs root (or sudo) the first time.
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "安装系统依赖 (installing Debian packages): ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "需要 root 权限安装: apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" fontconfig >/dev/null
