@@ -220,23 +220,19 @@ def rankings_download(request: Request, kind: str, platform: str, category: str,
 # --------------------------------------------------------------------------- account
 
 
-@router.get("/accounts/{platform}/{account_id}", response_class=HTMLResponse)
-def account_page(request: Request, platform: str, account_id: str, start: Optional[str] = Query(None, alias="from"),
-                 end: Optional[str] = Query(None, alias="to"), month: Optional[str] = None):
-    _guard(request)
+def _account_data(request: Request, platform: str, account_id: str, period, month):
     store = request.app.state.store
-    period = _period(request, start, end)
     with store.read() as con:
         found = con.execute(
             "SELECT a.platform, a.account_id, a.name, a.category, o.name, a.region, a.followers, a.active "
             "FROM accounts a LEFT JOIN organizations o USING (organization_id) WHERE platform = ? AND account_id = ?",
             [platform, account_id]).fetchall()
         if not found:
-            raise HTTPException(404, f"没有账号 {platform}:{account_id}")
+            return None
         account = dict(zip(("platform", "account_id", "name", "category", "organization", "region", "followers",
                             "active"), found[0]))
         if period is None:
-            return render(request, "account.html", account=account, period=None, periods=[])
+            return {"account": account}
         start, end = period
         months = months_between(start, end)
         monthly = con.execute(
@@ -283,6 +279,28 @@ def account_page(request: Request, platform: str, account_id: str, start: Option
             mine = next((i for i, r in enumerate(ordered) if r["account_id"] == account_id), None)
             if mine is not None:
                 peer = {"name": index.upper(), "value": ordered[mine][index], "rank": mine + 1, "of": len(ordered)}
+    return {"account": account, "months": months, "month": month, "by_month": by_month, "category_avg": category_avg,
+            "place": place, "ranking": ranking, "explanation": explanation, "top_posts": top_posts, "peer": peer}
+
+
+@router.get("/accounts/{platform}/{account_id}", response_class=HTMLResponse)
+def account_page(request: Request, platform: str, account_id: str, start: Optional[str] = Query(None, alias="from"),
+                 end: Optional[str] = Query(None, alias="to"), month: Optional[str] = None):
+    _guard(request)
+    store = request.app.state.store
+    period = _period(request, start, end)
+    # Everything read from the store, cached until the next write: signed-in users get a fresh
+    # rendering (their name, their forms) without the queries.
+    data = store.cached(("account_page", platform, account_id, period, month),
+                        lambda: _account_data(request, platform, account_id, period, month))
+    if data is None:
+        raise HTTPException(404, f"没有账号 {platform}:{account_id}")
+    if period is None:
+        return render(request, "account.html", account=data["account"], period=None, periods=[])
+    start, end = period
+    account, months, month, by_month = data["account"], data["months"], data["month"], data["by_month"]
+    category_avg, place, ranking, explanation = data["category_avg"], data["place"], data["ranking"], data["explanation"]
+    top_posts, peer = data["top_posts"], data["peer"]
     line = {
         "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
         "grid": {"left": 50, "right": 20, "top": 40, "bottom": 30},
