@@ -85,7 +85,7 @@ def _period_label(start: str, end: str) -> str:
     if start == end:
         return f"{int(start[:4])}年{int(start[5:])}月"
     if start[:4] == end[:4]:
-        return f"{int(start[5:])}-{int(end[5:])}月"
+        return f"{int(start[:4])}年{int(start[5:])}-{int(end[5:])}月"
     return f"{start}至{end}"
 
 
