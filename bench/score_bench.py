@@ -718,7 +718,18 @@ def machine() -> dict:
 
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     mem = next((int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem / 1024 / 1024, 1),
+    def git(*a):
+        try:
+            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "?"
+
+    import hashlib
+    dirty = git("status", "--porcelain", "--", "src")
+    code = git("rev-parse", "--short", "HEAD") + (
+        f"+uncommitted src changes (diff sha1 {hashlib.sha1(git('diff', 'HEAD', '--', 'src').encode()).hexdigest()[:10]})"
+        if dirty else "")
+    return {"code": code, "cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem / 1024 / 1024, 1),
             "python": pyplatform.python_version(), "duckdb": duckdb.__version__, "ibis": ibis.__version__,
             "pandas": pandas.__version__, "numpy": numpy.__version__}
 

@@ -131,6 +131,28 @@ def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodol
     sql = backend.compile(monthly_scores(tables, m))
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     columns = ", ".join(SCORE_COLUMNS)
+    # Bound the memory of the big aggregate (DuckDB spills beyond it); 2 GB keeps ten million
+    # posts well under 3 GB resident. GOVMEDIA_MEMORY_LIMIT overrides it.
+    previous_limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    con.execute(f"SET memory_limit = '{_memory_limit()}'")
+    try:
+        _insert_scores(con, sql, columns, m, now)
+    finally:
+        con.execute(f"SET memory_limit = '{previous_limit}'")
+    rows = con.execute("SELECT count(*) FROM monthly_scores WHERE month IN (SELECT month FROM score_months)"
+                       ).fetchall()[0][0]
+    con.execute("DROP TABLE IF EXISTS score_months")
+    return ScoreResult("duckdb", months, rows, m)
+
+
+def _memory_limit() -> str:
+    value = os.environ.get("GOVMEDIA_MEMORY_LIMIT", "2GB").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value, re.IGNORECASE):
+        raise UserError(f"GOVMEDIA_MEMORY_LIMIT 应写成如 2GB、512MB，而不是 {value!r}")
+    return value
+
+
+def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime) -> None:
     with transaction(con):
         con.execute("DELETE FROM monthly_scores WHERE month IN (SELECT month FROM score_months)")
         con.execute(
@@ -138,10 +160,6 @@ def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodol
             f"SELECT {columns}, ?, ?, ? FROM ({sql})",
             [m.name, m.sha256, now],
         )
-        rows = con.execute("SELECT count(*) FROM monthly_scores WHERE month IN (SELECT month FROM score_months)"
-                           ).fetchall()[0][0]
-    con.execute("DROP TABLE IF EXISTS score_months")
-    return ScoreResult("duckdb", months, rows, m)
 
 
 def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path | None, spark) -> ScoreResult:

@@ -13,7 +13,7 @@ from govmedia.ingest.canonical import PLATFORM_NAMES
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
                                   load_methodology)
 from govmedia.scoring import duckdb_tables
-from govmedia.scoring.expressions import influence_points, monthly_features, post_facts
+from govmedia.scoring.expressions import influence_points, monthly_features, post_facts, tagged_posts
 
 
 @dataclass
@@ -98,7 +98,8 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
     facts = post_facts(tables.posts, tables.snapshots, tables.months, m)
     mine = facts.filter((facts.platform == platform) & (facts.account_id == account_id))
     feature_rows = backend.to_pyarrow(monthly_features(mine, m)).to_pylist()
-    influence_rows = backend.to_pyarrow(influence_points(tables, mine, m)).to_pylist()
+    own_posts = tables.posts.filter((tables.posts.platform == platform) & (tables.posts.account_id == account_id))
+    influence_rows = backend.to_pyarrow(influence_points(tables, tagged_posts(own_posts, tables.months, m), m)).to_pylist()
     con.execute("DROP TABLE IF EXISTS score_months")
     features = feature_rows[0] if feature_rows else {"n": 0, "n_o": 0, "n_i": 0}
 

@@ -40,20 +40,21 @@ def local_time(ts: ir.TimestampValue, m: Methodology) -> ir.TimestampValue:
 
 def chosen_snapshots(posts: ir.Table, snapshots: ir.Table, m: Methodology) -> ir.Table:
     """Per post, the snapshot that counts: the latest dated one observed within the window
-    after publication; else the undated one; else the earliest dated one."""
+    after publication; else the undated one; else the earliest dated one.
+
+    One hash aggregate (argmin over a sort key) rather than a window: at ten million posts it is
+    faster and needs a fraction of the memory. Keys: in-window snapshots −epoch (latest first),
+    the undated one 0, later ones 10¹² + epoch (earliest first); keys are unique per post.
+    """
     p = posts.select("platform", "post_id", "published_at")
     s = snapshots.join(p, ["platform", "post_id"])
     dated = s.observed_at.notnull()
     in_window = dated & (s.observed_at <= s.published_at + ibis.interval(seconds=int(round(m.window_hours * 3600))))
-    rank_class = ibis.cases((in_window, 0), (~dated, 1), else_=2)
-    # No NULLs in the ordering keys: backends sort NULLs differently.
-    latest_first = ibis.ifelse(rank_class == 0, s.observed_at, _SENTINEL)
-    earliest_first = ibis.ifelse(rank_class == 2, s.observed_at, _SENTINEL)
-    order = ibis.row_number().over(
-        group_by=[s.platform, s.post_id], order_by=[rank_class, ibis.desc(latest_first), earliest_first]
-    )
-    ranked = s.mutate(choice=order)
-    return ranked.filter(ranked.choice == 0).select("platform", "post_id", "observed_at", *METRICS)
+    seconds = s.observed_at.epoch_seconds().cast("float64")
+    key = ibis.cases((in_window, -seconds), (~dated, ibis.literal(0.0)), else_=ibis.literal(1e12) + seconds)
+    metrics = ibis.struct({name: s[name] for name in METRICS})
+    chosen = s.group_by(["platform", "post_id"]).aggregate(chosen=metrics.argmin(key))
+    return chosen.select("platform", "post_id", **{name: chosen.chosen[name] for name in METRICS})
 
 
 def _has_any(forms: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
@@ -65,10 +66,16 @@ def _has_any(forms: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
     return condition
 
 
-def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Methodology) -> ir.Table:
-    """One row per post of the scored months: month, originality, innovation and the counted metrics."""
+def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Methodology, *, wide: bool = True) -> ir.Table:
+    """One row per post of the scored months: month, originality, innovation and the counted metrics.
+
+    `wide` keeps text and position (for indices and reports); the scores do without them.
+    """
     month = local_time(posts.published_at, m).strftime("%Y-%m")
-    p = posts.mutate(month=month)
+    columns = ["platform", "post_id", "account_id", "published_at", "is_original", "forms"]
+    if wide:
+        columns += ["text", "position"]
+    p = posts.select(*columns).mutate(month=month)
     p = p.filter(p.month.isin(months.month))
     chosen = chosen_snapshots(p, snapshots, m)
     joined = p.left_join(chosen, ["platform", "post_id"])
@@ -79,7 +86,7 @@ def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Method
         else_=_has_any(forms, m.innovative_forms),
     )
     return joined.select(
-        "platform", "account_id", "post_id", "month", "published_at", "text", "position",
+        "platform", "account_id", "post_id", "month", "published_at", *(["text", "position"] if wide else []),
         original=original,
         innovative=original & innovative,
         **{name: joined[name].fill_null(0).cast("int64") for name in METRICS},
@@ -118,8 +125,19 @@ def monthly_features(facts: ir.Table, m: Methodology) -> ir.Table:
     return facts.group_by(["platform", "account_id", "month"]).aggregate(**aggregates)
 
 
+def tagged_posts(posts: ir.Table, months: ir.Table, m: Methodology) -> ir.Table:
+    """Posts of the scored months whose text has a '#': the only ones that can join a campaign."""
+    tagged = posts.filter(posts.text.contains("#"))
+    tagged = tagged.select("platform", "account_id", "published_at", "text",
+                           month=local_time(tagged.published_at, m).strftime("%Y-%m"))
+    return tagged.filter(tagged.month.isin(months.month))
+
+
 def influence_points(t: Tables, facts: ir.Table, m: Methodology) -> ir.Table:
-    """Per (platform, account, month): case points + campaign points × distinct campaigns joined."""
+    """Per (platform, account, month): case points + campaign points × distinct campaigns joined.
+
+    `facts` are posts with platform, account_id, month, published_at and text (tagged_posts).
+    """
     cases = t.cases.filter(t.cases.month.isin(t.months.month))
     credited = cases.join(t.case_accounts, "case_id").select(
         platform=t.case_accounts.platform, account_id=t.case_accounts.account_id, month=cases.month,
@@ -184,9 +202,9 @@ FEATURE_COLUMNS_OUT = ("n", "n_o", "n_i")
 
 def monthly_scores(t: Tables, m: Methodology) -> ir.Table:
     """Every registered account × every scored month, with raw values, scores and the total."""
-    facts = post_facts(t.posts, t.snapshots, t.months, m)
+    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False)
     features = monthly_features(facts, m)
-    influence = influence_points(t, facts, m)
+    influence = influence_points(t, tagged_posts(t.posts, t.months, m), m)
 
     grid = t.accounts.select("platform", "account_id").cross_join(t.months)
     keys = ["platform", "account_id", "month"]
