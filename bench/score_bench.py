@@ -1,6 +1,9 @@
 """Benchmark of the GMI-1 scoring engine (`govmedia score`) against two references.
 
     .venv/bin/python bench/score_bench.py --posts 1000000 [--db PATH] [--keep] [--skip-pandas]
+        [--repeat K] [--json FILE] [--wait-quiet SECONDS] [--profile]
+
+Results and method: docs/benchmarks.md, section 评分引擎 Scoring engine (GMI-1).
 
 One run:
  1. generates N synthetic posts (two snapshots each), N/500 registered accounts, campaigns,
@@ -8,7 +11,8 @@ One run:
     entirely in DuckDB SQL over range() with hash-based pseudo-random numbers (deterministic);
  2. times, each in its own subprocess (wall time, peak RSS of the child from os.wait4):
       (a) the product: `govmedia --db PATH score --from 2020-01 --to 2020-12`,
-      (b) the floor:   one hand-written DuckDB SQL query computing the same raw values,
+      (b) the floor:   one hand-written DuckDB SQL query computing the same raw values
+                       (and (b2): the same under the product's memory limit, GOVMEDIA_MEMORY_LIMIT),
       (c) pandas:      a straightforward pandas/numpy implementation;
  3. checks that (a)'s stored raw values (and post/original counts) equal (b)'s and (c)'s
     (relative 1e-6) for every registered account × month;
