@@ -23,7 +23,7 @@ venv: $(VENV)/.installed
 
 # Generates, imports and scores the demo set, then serves the site at http://127.0.0.1:8000/
 # (Ctrl+C stops it). DEMO_ARGS=--no-serve only builds the data.
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed system-deps
 	$(BIN)/govmedia --db $(DEMO_DIR)/govmedia.duckdb demo --dir $(DEMO_DIR) $(DEMO_ARGS)
 
 system-deps:

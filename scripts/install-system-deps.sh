@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Debian packages the project needs besides Python ones, installed once:
-#   chromium      real browser for the web tests (Playwright drives Debian's Chromium; its own download
-#                 does not work on machines without general internet access)
-#   fonts-noto-cjk  Chinese glyphs in the browser (screenshots) and in charts
+#   chromium         real browser for the web tests (Playwright drives Debian's Chromium; its own download
+#                    does not work on machines without general internet access)
+#   fonts-noto-cjk   Chinese glyphs in the browser, the charts, the Word/PDF reports
+#   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   WeasyPrint (HTML -> PDF reports)
+#   poppler-utils    pdftotext/pdftoppm/pdffonts, used by the report tests to read the PDF back
 # Runs apt-get only when something is missing; needs root (or sudo) the first time.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do
+  if ! ldconfig -p 2>/dev/null | grep -q "$lib"; then
+    case "$lib" in
+      libpango-1.0.so.0) missing+=(libpango-1.0-0) ;;
+      libpangoft2-1.0.so.0) missing+=(libpangoft2-1.0-0) ;;
+      libharfbuzz-subset.so.0) missing+=(libharfbuzz-subset0) ;;
+    esac
+  fi
+done
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
