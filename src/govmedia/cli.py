@@ -501,6 +501,84 @@ def city_index_command(
         raise typer.Exit(1)
 
 
+# --------------------------------------------------------------------------- reports
+
+REPORT_FORMATS_OPTION = typer.Option("docx,pdf,html,xlsx", "--format", help="docx,pdf,html,xlsx 中的一个或几个，逗号分隔")
+
+
+def _write_report(model, out_dir: Path, formats: list[str]) -> None:
+    import time
+
+    from govmedia.reports import write_report
+
+    timings: dict[str, float] = {}
+    with _progress() as progress:
+        progress.add_task(f"写出 {', '.join(formats)}", total=None)
+        started = time.perf_counter()
+        paths = write_report(model, out_dir, formats, timings)
+    for fmt, path in paths.items():
+        out.print(f"已写入 {path}（{timings[fmt]:.1f} 秒）", highlight=False)
+    err.print(f"共 {time.perf_counter() - started:.1f} 秒", highlight=False)
+
+
+@app.command("report")
+def report_command(
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    out_dir: Path = typer.Option(..., "--out", help="输出目录：report.docx、report.pdf、report.html、rankings.xlsx"),
+    format: str = REPORT_FORMATS_OPTION,
+    title: Optional[str] = typer.Option(None, "--title", help="报告标题（默认「YYYY年政务新媒体传播影响力报告」）"),
+    compare_previous_year: bool = typer.Option(False, "--compare-previous-year",
+                                               help="发展概况列出上年同期数与同比（上年数据已导入时）"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="计算分数时使用的方法文件（默认内置 gmi-1.toml）"),
+    awards: Optional[Path] = typer.Option(None, "--awards", help="获奖名单 CSV/XLSX（列：奖项、名称），列入附件"),
+    excellent: str = typer.Option("18,18,15", "--excellent",
+                                  help="附件「优秀政务新媒体账号」每个平台的个数：微博,微信,抖音"),
+) -> None:
+    """年度报告（白皮书）：发展概况、指标说明、榜单与点评、优秀传播范例、附件；Word、PDF、HTML 与 Excel。"""
+    import time
+
+    from govmedia.reports import build_report, parse_formats, prepare_out_dir
+    from govmedia.reports.awards import read_awards
+    from govmedia.reports.model import parse_excellent
+
+    formats = parse_formats(format)
+    counts = parse_excellent(excellent)
+    award_lists = read_awards(awards) if awards else []
+    prepare_out_dir(out_dir)
+    con = _store(read_only=_exists())
+    started = time.perf_counter()
+    model = build_report(con, start, end, title=title, compare_previous_year=compare_previous_year,
+                         methodology=methodology, awards=award_lists, excellent=counts)
+    con.close()
+    err.print(f"数据与图表 {time.perf_counter() - started:.1f} 秒", highlight=False)
+    _write_report(model, out_dir, formats)
+
+
+@app.command("bulletin")
+def bulletin_command(
+    month: str = typer.Option(..., "--month", help="月份 YYYY-MM"),
+    out_dir: Path = typer.Option(..., "--out", help="输出目录"),
+    format: str = REPORT_FORMATS_OPTION,
+    title: Optional[str] = typer.Option(None, "--title"),
+    compare_previous_year: bool = typer.Option(False, "--compare-previous-year"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology"),
+    awards: Optional[Path] = typer.Option(None, "--awards"),
+) -> None:
+    """月榜：一个月的概况、各类榜单与点评、当月案例；Word、PDF、HTML 与 Excel。"""
+    from govmedia.reports import build_bulletin, parse_formats, prepare_out_dir
+    from govmedia.reports.awards import read_awards
+
+    formats = parse_formats(format)
+    award_lists = read_awards(awards) if awards else []
+    prepare_out_dir(out_dir)
+    con = _store(read_only=_exists())
+    model = build_bulletin(con, month, title=title, methodology=methodology, awards=award_lists,
+                           compare_previous_year=compare_previous_year)
+    con.close()
+    _write_report(model, out_dir, formats)
+
+
 # --------------------------------------------------------------------------- web
 
 

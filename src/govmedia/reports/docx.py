@@ -1,0 +1,317 @@
+"""Word (.docx) via python-docx: A4, East-Asian font on every style, a cover page without a page
+number, a table of contents (a TOC field whose cached result is the real list of headings, so it
+reads well before Word updates it), PAGE numbers in the footer, header rows that repeat on every
+page (w:tblHeader) and rows that do not split."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from govmedia.ingest.canonical import PLATFORM_NAMES
+from govmedia.reports.model import ReportModel
+
+ACCENT = RGBColor(0xB3, 0x26, 0x1E)
+MUTED = RGBColor(0x5B, 0x66, 0x72)
+
+
+def _fonts(element, font: str) -> None:
+    rpr = element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        fonts.set(qn(attr), font)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+
+
+def _styles(doc, font: str) -> None:
+    for name in ("Normal", "Title", "Heading 1", "Heading 2", "Heading 3", "Heading 4", "Caption", "Table Grid",
+                 "List Number"):
+        try:
+            style = doc.styles[name]
+        except KeyError:
+            continue
+        style.font.name = font
+        _fonts(style.element, font)
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(10.5)
+    normal.paragraph_format.line_spacing = 1.3
+    normal.paragraph_format.space_after = Pt(4)
+    for name, size, color in (("Heading 1", 18, ACCENT), ("Heading 2", 14, None), ("Heading 3", 12, None)):
+        style = doc.styles[name]
+        style.font.size = Pt(size)
+        style.font.bold = True
+        style.font.color.rgb = color or RGBColor(0x1D, 0x23, 0x2B)
+        style.paragraph_format.space_before = Pt(12)
+        style.paragraph_format.space_after = Pt(6)
+        style.paragraph_format.keep_with_next = True
+
+
+def _field(paragraph, instruction: str, cached: str = "") -> None:
+    """A complex field (PAGE, TOC …) in one paragraph, with a cached result."""
+    def fld(kind):
+        run = paragraph.add_run()
+        element = OxmlElement("w:fldChar")
+        element.set(qn("w:fldCharType"), kind)
+        run._r.append(element)
+        return run
+
+    fld("begin")
+    run = paragraph.add_run()
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    run._r.append(instr)
+    fld("separate")
+    paragraph.add_run(cached)
+    fld("end")
+
+
+def _fld_char(paragraph, kind: str) -> None:
+    run = paragraph.add_run()
+    element = OxmlElement("w:fldChar")
+    element.set(qn("w:fldCharType"), kind)
+    if kind == "begin":
+        element.set(qn("w:dirty"), "true")  # Word refreshes the page numbers when it opens the file
+    run._r.append(element)
+
+
+def _toc(doc, model: ReportModel) -> None:
+    title = doc.add_paragraph()
+    run = title.add_run("目录")
+    run.bold = True
+    run.font.size = Pt(18)
+    title.paragraph_format.space_after = Pt(12)
+    outline = model.outline()
+    for index, (level, _, text) in enumerate(outline):
+        p = doc.add_paragraph()
+        p.paragraph_format.left_indent = Cm(0 if level == 1 else 1)
+        p.paragraph_format.space_after = Pt(2)
+        if index == 0:
+            _fld_char(p, "begin")
+            run = p.add_run()
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = ' TOC \\o "1-2" \\h \\z \\u '
+            run._r.append(instr)
+            _fld_char(p, "separate")
+        run = p.add_run(text)
+        run.bold = level == 1
+        if index == len(outline) - 1:
+            _fld_char(p, "end")
+    note = doc.add_paragraph("（在 Word 中按 F9 更新目录可显示页码。）")
+    note.runs[0].font.size = Pt(8)
+    note.runs[0].font.color.rgb = MUTED
+
+
+def _repeat_header(row) -> None:
+    tr_pr = row._tr.get_or_add_trPr()
+    element = OxmlElement("w:tblHeader")
+    element.set(qn("w:val"), "true")
+    tr_pr.append(element)
+
+
+def _cant_split(row) -> None:
+    tr_pr = row._tr.get_or_add_trPr()
+    tr_pr.append(OxmlElement("w:cantSplit"))
+
+
+def _shade(cell, fill: str) -> None:
+    tc_pr = cell._tc.get_or_add_tcPr()
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill)
+    tc_pr.append(shading)
+
+
+def _table(doc, headers: list[str], rows: list[list[str]], widths_cm: list[float], numeric: set[int] = frozenset(),
+           caption: str | None = None):
+    if caption:
+        p = doc.add_paragraph(caption)
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        p.runs[0].bold = True
+        p.paragraph_format.keep_with_next = True
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.style = doc.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    header = table.rows[0]
+    _repeat_header(header)
+    _cant_split(header)
+    for i, text in enumerate(headers):
+        cell = header.cells[i]
+        cell.text = text
+        cell.paragraphs[0].runs[0].bold = True
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.RIGHT if i in numeric else WD_ALIGN_PARAGRAPH.CENTER
+        _shade(cell, "EEF2F6")
+    for values in rows:
+        row = table.add_row()
+        _cant_split(row)
+        for i, text in enumerate(values):
+            cell = row.cells[i]
+            cell.text = text
+            paragraph = cell.paragraphs[0]
+            paragraph.paragraph_format.space_after = Pt(0)
+            if i in numeric:
+                paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for row in table.rows:
+        for i, width in enumerate(widths_cm):
+            row.cells[i].width = Cm(width)
+    doc.add_paragraph().paragraph_format.space_after = Pt(2)
+    return table
+
+
+def _picture(doc, chart, caption: str) -> None:
+    doc.add_picture(io.BytesIO(chart.png), width=Cm(15.5))
+    doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p = doc.add_paragraph(caption)
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.runs[0].font.size = Pt(9)
+    p.runs[0].font.color.rgb = MUTED
+
+
+def _paragraph(doc, text: str, indent: bool = True):
+    p = doc.add_paragraph(text)
+    if indent:
+        p.paragraph_format.first_line_indent = Pt(21)
+    return p
+
+
+def write_docx(model: ReportModel, path: Path) -> Path:
+    doc = Document()
+    _styles(doc, model.font)
+    section = doc.sections[0]
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin = section.right_margin = Cm(2.2)
+    section.top_margin = section.bottom_margin = Cm(2.2)
+    section.different_first_page_header_footer = True  # the cover has no page number
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer.add_run("第 ")
+    _field(footer, "PAGE", "1")
+    footer.add_run(" 页")
+    header = section.header.paragraphs[0]
+    header.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    run = header.add_run(f"{model.title}（{model.label}）")
+    run.font.size = Pt(8)
+    run.font.color.rgb = MUTED
+    doc.core_properties.title = model.title
+    doc.core_properties.subject = model.subtitle
+    doc.core_properties.author = "govmedia"
+
+    # cover
+    for _ in range(8):
+        doc.add_paragraph()
+    p = doc.add_paragraph("政务新媒体传播影响力评估")
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.runs[0].font.color.rgb = MUTED
+    p = doc.add_paragraph()
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = p.add_run(model.title)
+    run.font.size = Pt(28)
+    run.bold = True
+    run.font.color.rgb = ACCENT
+    p = doc.add_paragraph(model.subtitle)
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.runs[0].font.size = Pt(14)
+    for _ in range(10):
+        doc.add_paragraph()
+    p = doc.add_paragraph(f"生成日期 {model.generated} · 方法 {model.methodology.name}")
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.runs[0].add_break(WD_BREAK.PAGE)
+
+    _toc(doc, model)
+
+    for key, heading in model.chapters():
+        doc.add_heading(heading, level=1).paragraph_format.page_break_before = True
+        if key == "overview":
+            o = model.overview
+            for text in o.paragraphs:
+                _paragraph(doc, text)
+            widths = [2.0, 5.2, 3.4] + ([3.4, 2.4] if o.compare else [])
+            caption = f"{model.label}各平台发布与互动" + (f"（同比为与{o.previous_label}相比）" if o.compare else "")
+            _table(doc, o.headers, o.table_rows(), widths, numeric=set(range(2, len(o.headers))), caption=caption)
+            if o.million:
+                _table(doc, ["平台", "名称", "粉丝数"],
+                       [[PLATFORM_NAMES[a["platform"]], a["name"], f"{a['followers']:,}"] for a in o.million],
+                       [2.5, 8.0, 3.5], numeric={2}, caption="粉丝数百万级账号")
+            if o.trend:
+                _picture(doc, o.trend, f"图：{o.trend.title}")
+            for block in o.blocks:
+                doc.add_heading(block.title, level=2)
+                for text in block.paragraphs:
+                    _paragraph(doc, text)
+                if block.headers:
+                    width = 16.0 / len(block.headers)
+                    _table(doc, block.headers, block.rows, [width] * len(block.headers))
+        elif key == "methodology":
+            m = model.methodology
+            for text in m.intro:
+                _paragraph(doc, text)
+            p = doc.add_paragraph("方法文件 sha256：")
+            p.paragraph_format.first_line_indent = Pt(21)
+            run = p.add_run(m.sha256)
+            run.font.size = Pt(8.5)
+            for d in m.dimensions:
+                doc.add_heading(f"“{d.name}”（权重 {d.weight:g}）", level=3)
+                for text in d.paragraphs:
+                    _paragraph(doc, text)
+            doc.add_heading("分数与排名", level=3)
+            for text in m.rules:
+                _paragraph(doc, text)
+        elif key == "rankings":
+            for _, sub, items in model.platform_rankings():
+                doc.add_heading(sub, level=2)
+                for index, k in enumerate(items, start=1):
+                    doc.add_heading(f"{index}. {k.title}", level=3)
+                    for text in k.commentary:
+                        _paragraph(doc, text)
+                    _table(doc, ["排名", "名称", k.column], k.table_rows(), [1.8, 8.5, 3.0], numeric={2},
+                           caption=k.title)
+                    if k.chart:
+                        _picture(doc, k.chart, f"图：{k.chart.title}（{k.column}得分）")
+        elif key == "cases":
+            if not model.cases:
+                _paragraph(doc, "本期间没有登记创新案例（govmedia cases import）。")
+            for index, group in enumerate(model.cases, start=1):
+                doc.add_heading(f"{index}. {group.category}", level=2)
+                for case in group.cases:
+                    p = doc.add_paragraph()
+                    p.paragraph_format.keep_with_next = True
+                    p.paragraph_format.space_before = Pt(8)
+                    p.add_run(case["title"]).bold = True
+                    if case.get("text"):
+                        _paragraph(doc, case["text"])
+                    if case.get("unit"):
+                        p = doc.add_paragraph(f"（{case['unit']}）")
+                        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        elif key == "annexes":
+            for annex in model.annexes:
+                doc.add_heading(annex.title, level=2)
+                for sub, entries in annex.groups:
+                    if sub:
+                        doc.add_heading(sub, level=3)
+                    if annex.numbered:
+                        for number, entry in enumerate(entries, start=1):
+                            p = doc.add_paragraph(f"{number}. {entry}")
+                            p.paragraph_format.left_indent = Cm(0.8)
+                            p.paragraph_format.first_line_indent = Cm(-0.8)
+                            p.paragraph_format.space_after = Pt(1)
+                    else:
+                        _paragraph(doc, "、".join(entries), indent=False)
+    p = doc.add_paragraph(f"本报告由 govmedia 根据数据库中的数据生成（{model.generated}）；榜单与 govmedia rank 的输出一致。")
+    p.runs[0].font.size = Pt(8)
+    p.runs[0].font.color.rgb = MUTED
+    doc.save(str(path))
+    return path

@@ -1,0 +1,577 @@
+"""The report's content, gathered once from the store; every writer (DOCX, HTML, PDF, XLSX) renders
+this model and nothing else, so the four formats cannot disagree.
+
+`build_report(con, start, end, …)` is the annual white paper (sections 01, 02 and 05 of the 2020
+white paper); `build_bulletin(con, month, …)` the monthly bulletin (月榜). Both call the same
+library functions as the CLI and the web (ranking.rank, ranking.overview, store.evaluation); no
+scoring SQL lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Sequence
+
+import duckdb
+
+from govmedia.errors import UserError
+from govmedia.ingest.accounts import CATEGORIES, CATEGORY_NAMES
+from govmedia.ingest.canonical import PLATFORM_NAMES, PLATFORMS
+from govmedia.ingest.evaluation import CASE_CATEGORIES
+from govmedia.ingest.forms import FORM_LABELS
+from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
+                                  load_methodology)
+from govmedia.ranking import rank, require_scored
+from govmedia.ranking.overview import (INTERACTIONS, million_follower_accounts, overview, previous_period,
+                                       scored_months)
+from govmedia.ranking.totals import account_totals
+from govmedia.reports import charts
+from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
+from govmedia.scoring import months_between, parse_month
+from govmedia.store.evaluation import list_cases
+
+DISTRICT = "district"
+TOP_OTHERS = 15  # the white paper: every district account, the Top 15 of the other categories
+DEFAULT_EXCELLENT = {"weibo": 18, "wechat": 18, "douyin": 15}
+PLATFORM_NOUNS = {"weibo": "政务微博", "wechat": "政务微信", "douyin": "政务抖音号"}
+ACCOUNT_NOUNS = {"weibo": "政务微博账号", "wechat": "政务微信账号", "douyin": "政务抖音号"}
+INTERACTION_LABELS = {"weibo": "转评量", "wechat": "点赞+在看量", "douyin": "点赞+评论+分享量"}
+CHINESE_NUMBERS = "一二三四五六七八九十"
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def period_column(start: str, end: str) -> str:
+    """The ranking column's label, as in the white paper: "2-11月", "5月"."""
+    if start == end:
+        return f"{int(start[5:])}月"
+    if start[:4] == end[:4]:
+        return f"{int(start[5:])}-{int(end[5:])}月"
+    return f"{start}至{end}"
+
+
+def period_label(start: str, end: str) -> str:
+    if start == end:
+        return f"{int(start[:4])}年{int(start[5:])}月"
+    if start[:4] == end[:4]:
+        return f"{int(start[:4])}年{int(start[5:])}-{int(end[5:])}月"
+    return f"{int(start[:4])}年{int(start[5:])}月至{int(end[:4])}年{int(end[5:])}月"
+
+
+def mention(platform: str, name: str) -> str:
+    return f"@{name}" if platform == "weibo" else f"“{name}”"
+
+
+def pct(value: float) -> str:
+    return f"{value:+.1%}"
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass
+class Chart:
+    key: str  # file-safe id
+    title: str
+    png: bytes
+
+
+@dataclass
+class Block:
+    """A free block of the overview (title, paragraphs, optional table): other features (the
+    oversight summary) add theirs through `build_report(..., overview_blocks=[...])`."""
+
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+@dataclass
+class Figure:
+    label: str
+    value: int
+    previous: int | None = None
+
+    @property
+    def growth(self) -> float | None:
+        if not self.previous:
+            return None
+        return self.value / self.previous - 1
+
+
+@dataclass
+class PlatformOverview:
+    platform: str
+    name: str
+    figures: list[Figure]
+    previous_loaded: bool
+
+
+@dataclass
+class Overview:
+    platforms: list[PlatformOverview]
+    compare: bool  # year-on-year columns requested
+    previous_label: str
+    paragraphs: list[str]
+    million: list[dict]
+    trend: Chart | None
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def headers(self) -> list[str]:
+        return ["平台", "指标", "本期"] + (["上年同期", "同比"] if self.compare else [])
+
+    def table_rows(self) -> list[list[str]]:
+        """The overview table as text cells (DOCX, HTML and PDF print the same strings)."""
+        rows = []
+        for p in self.platforms:
+            for f in p.figures:
+                cells = [p.name, f.label, f"{f.value:,}"]
+                if self.compare:
+                    cells.append("—" if f.previous is None else f"{f.previous:,}")
+                    cells.append("—" if f.growth is None else pct(f.growth))
+                rows.append(cells)
+        return rows
+
+
+@dataclass
+class DimensionText:
+    dimension: str
+    name: str
+    weight: float
+    paragraphs: list[str]
+
+
+@dataclass
+class MethodologyText:
+    name: str
+    title: str
+    sha256: str
+    source: str
+    intro: list[str]
+    dimensions: list[DimensionText]
+    rules: list[str]
+
+
+@dataclass
+class Ranking:
+    platform: str
+    category: str
+    title: str
+    column: str  # "2-11月"
+    rows: list[dict]  # the printed cut: `rank(..., top=15)` for non-district categories
+    full: list[dict]  # every ranked account (the workbook)
+    top: int | None
+    commentary: list[str]
+    chart: Chart | None
+
+    @property
+    def anchor(self) -> str:
+        return f"rank-{self.platform}-{self.category}"
+
+    @property
+    def sheet(self) -> str:
+        return f"{PLATFORM_NAMES[self.platform]}-{CATEGORY_NAMES[self.category]}"
+
+    def table_rows(self) -> list[list[str]]:
+        return [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in self.rows]
+
+
+@dataclass
+class CaseGroup:
+    category: str
+    cases: list[dict]
+
+
+@dataclass
+class Annex:
+    title: str
+    groups: list[tuple[str, list[str]]]  # (sub-heading or "", entries)
+    numbered: bool = True  # entries as a numbered list; else joined with 、 like the white paper's account lists
+
+
+@dataclass
+class ReportModel:
+    kind: str  # "annual" | "bulletin"
+    title: str
+    subtitle: str
+    start: str
+    end: str
+    label: str  # "2020年2-11月"
+    column: str  # "2-11月"
+    generated: str  # ISO date
+    font: str
+    overview: Overview
+    methodology: MethodologyText
+    rankings: list[Ranking]
+    cases: list[CaseGroup]
+    annexes: list[Annex]
+    notes: list[str] = field(default_factory=list)
+
+    def chapters(self) -> list[tuple[str, str]]:
+        """(key, numbered title) in order; writers dispatch on the key."""
+        keys = [("overview", "发展概况"), ("methodology", "指标说明"), ("rankings", "榜单与点评")]
+        if self.cases or self.kind == "annual":
+            keys.append(("cases", "优秀传播范例"))
+        if self.annexes:
+            keys.append(("annexes", "附件（获奖名单）"))
+        return [(k, f"{CHINESE_NUMBERS[i]}、{t}") for i, (k, t) in enumerate(keys)]
+
+    def platform_rankings(self) -> list[tuple[str, str, list[Ranking]]]:
+        """(platform, numbered sub-heading, its rankings)."""
+        out = []
+        for i, platform in enumerate(p for p in PLATFORMS if any(r.platform == p for r in self.rankings)):
+            out.append((platform, f"（{CHINESE_NUMBERS[i]}）{PLATFORM_NOUNS[platform]}号点评"
+                        if platform != "douyin" else f"（{CHINESE_NUMBERS[i]}）政务抖音号点评",
+                        [r for r in self.rankings if r.platform == platform]))
+        return out
+
+    def charts(self) -> list[Chart]:
+        return ([self.overview.trend] if self.overview.trend else []) + [r.chart for r in self.rankings if r.chart]
+
+    def outline(self) -> list[tuple[int, str, str]]:
+        """(level, anchor, text) of every heading, for the tables of contents."""
+        out = []
+        for key, title in self.chapters():
+            out.append((1, f"ch-{key}", title))
+            if key == "rankings":
+                for platform, heading, _ in self.platform_rankings():
+                    out.append((2, f"rank-{platform}", heading))
+            if key == "cases":
+                for i, group in enumerate(self.cases, start=1):
+                    out.append((2, f"cases-{i}", f"{i}. {group.category}"))
+            if key == "annexes":
+                for i, annex in enumerate(self.annexes):
+                    out.append((2, f"annex-{i + 1}", annex.title))
+        return out
+
+
+# --------------------------------------------------------------------------- gathering
+
+
+def parse_excellent(value: str | dict | None) -> dict[str, int]:
+    """"18,18,15" (微博,微信,抖音), "weibo=18,wechat=18,douyin=15" or one number for all."""
+    if value is None:
+        return dict(DEFAULT_EXCELLENT)
+    if isinstance(value, dict):
+        return {**DEFAULT_EXCELLENT, **value}
+    parts = [p.strip() for p in str(value).replace("，", ",").split(",") if p.strip()]
+    try:
+        if all("=" in p for p in parts):
+            from govmedia.ingest.canonical import parse_platform
+
+            result = dict(DEFAULT_EXCELLENT)
+            for p in parts:
+                key, _, number = p.partition("=")
+                result[parse_platform(key.strip())] = int(number)
+            counts = result
+        elif len(parts) == 1:
+            counts = {p: int(parts[0]) for p in PLATFORMS}
+        elif len(parts) == 3:
+            counts = dict(zip(PLATFORMS, (int(p) for p in parts)))
+        else:
+            raise ValueError
+    except ValueError as exc:
+        raise UserError(f"--excellent 应写成 18,18,15（微博,微信,抖音）或 weibo=18,wechat=18,douyin=15，"
+                        f"而不是 {value!r}") from exc
+    if any(n < 0 for n in counts.values()):
+        raise UserError("--excellent 的数目不能为负")
+    return counts
+
+
+def _check_methodology(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> None:
+    """The report describes the methodology that produced the stored scores, or refuses."""
+    stored = con.execute(
+        "SELECT DISTINCT methodology, methodology_sha256 FROM monthly_scores "
+        "WHERE month IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2", [months]).fetchall()
+    other = [(name, sha) for name, sha in stored if sha != m.sha256]
+    if other:
+        name, sha = other[0]
+        raise UserError(
+            f"库中这一期间的分数由方法 {name}（sha256 {sha[:12]}…）计算，与方法文件 {m.source}"
+            f"（sha256 {m.sha256[:12]}…）不同：请用 --methodology 指定计算分数时使用的方法文件，"
+            f"或先用该文件重新运行 govmedia score")
+
+
+def _term_text(term) -> str:
+    inner = " + ".join(FEATURE_NAMES[f] if c == 1 else f"{c:g} × {FEATURE_NAMES[f]}" for f, c in term.of)
+    return f"ln(1 + {inner})" if term.weight == 1 else f"{term.weight:g} × ln(1 + {inner})"
+
+
+def describe_methodology(m: Methodology) -> MethodologyText:
+    """Section 01 指标说明, written from the methodology file itself."""
+    names = "、".join(DIMENSION_NAMES[d] for d in DIMENSIONS)
+    intro = [
+        f"评价指标体系包括四个维度：{names}。本报告的分数由方法「{m.title or m.name}」计算，"
+        f"方法文件 {m.source}；以下说明由该方法文件生成。",
+    ]
+    dims = []
+    for d in DIMENSIONS:
+        paragraphs = []
+        if d in COMPUTED_DIMENSIONS:
+            for platform in PLATFORMS:
+                terms = m.dimensions[platform][d]
+                data = list(dict.fromkeys(FEATURE_NAMES[f] for t in terms for f, _ in t.of))
+                paragraphs.append(f"{PLATFORM_NOUNS[platform]}：根据{'、'.join(data)}计算，"
+                                  f"原始值 = {' + '.join(_term_text(t) for t in terms)}。")
+            if d == "innovation":
+                forms = "、".join(FORM_LABELS.get(f, f) for f in m.innovative_forms)
+                text = f"创新产品指形式含{forms}之一的原创内容"
+                for platform, excluded in m.excluded_forms.items():
+                    if excluded:
+                        text += f"（{PLATFORM_NAMES.get(platform, platform)}上不含" \
+                                f"{'、'.join(FORM_LABELS.get(f, f) for f in excluded)}）"
+                paragraphs.insert(0, text + "。")
+        else:
+            paragraphs.append(
+                f"包括创新案例和联动宣传：原始值 = 当月记在该账号名下的创新案例得分 × {m.case_points_factor:g}"
+                f" + {m.campaign_points:g} × 当月参与的不同联动宣传数。创新案例原则上只在一个主要平台加分，不重复加分。")
+        dims.append(DimensionText(d, DIMENSION_NAMES[d], m.total_weights[d], paragraphs))
+    weights = " + ".join(f"{m.total_weights[d]:g} × {DIMENSION_NAMES[d]}" for d in DIMENSIONS)
+    rules = [
+        f"内容按发布时间（UTC{m.utc_offset_hours:+d}）归入月份；互动数取发布后 {m.window_hours:g} 小时内最后一次采集的快照"
+        f"（没有则取无日期快照，再没有则取最早的一次）。",
+        f"每个维度按平台和月份归一化：得分 = {m.scale:g} × 原始值 ÷ 当月该平台全部账号原始值的最大值。"
+        f"月度总分 = {weights}；期间得分为期间内各月总分之和。",
+        "榜单按平台与类别（区级、民生、综合）分别排名，名次为竞争排名（1, 2, 2, 4），同分按名称排列。",
+    ]
+    return MethodologyText(m.name, m.title, m.sha256, m.source, intro, dims, rules)
+
+
+def _figures(platform: str, totals: dict, previous: dict | None, accounts: int) -> list[Figure]:
+    def fig(label, keys):
+        value = sum(totals[k] for k in keys)
+        before = None if previous is None else sum(previous[k] for k in keys)
+        return Figure(label, value, before)
+
+    figures = [Figure("账号数", accounts), fig("发布数", ["posts"]), fig("原创数", ["originals"])]
+    if platform == "weibo":
+        figures.append(fig("转评量（转发+评论）", ["reposts", "comments"]))
+    elif platform == "wechat":
+        figures += [fig("阅读数", ["reads"]), fig("点赞+在看数", ["likes", "wows"])]
+    else:
+        figures += [fig("点赞数", ["likes"]), fig("评论数", ["comments"]), fig("分享数", ["shares"])]
+    return figures
+
+
+def _overview(con, start: str, end: str, compare: bool, font: Path, blocks: Sequence[Block]) -> Overview:
+    label = period_label(start, end)
+    totals = overview(con, start, end)
+    previous_label = period_label(f"{int(start[:4]) - 1}{start[4:]}", f"{int(end[:4]) - 1}{end[4:]}")
+    platforms, paragraphs = [], []
+    for t in totals:
+        figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)
+        platforms.append(PlatformOverview(t.platform, PLATFORM_NAMES[t.platform], figures, t.previous is not None))
+        by = {f.label: f for f in figures}
+        parts = [f"{label}，{ACCOUNT_NOUNS[t.platform]} {t.accounts:,} 个，发布 {t.totals['posts']:,} 条，"
+                 f"其中原创 {t.totals['originals']:,} 条"]
+        for f in figures[3:]:
+            text = f"{f.label} {f.value:,} 次"
+            if f.growth is not None:
+                text += f"，为上年同期的 {f.value / f.previous:.2f} 倍（同比 {pct(f.growth)}）"
+            parts.append(text)
+        sentence = "，".join(parts) + "。"
+        if compare and t.previous is None:
+            sentence += f"上年同期（{previous_label}）数据未导入，不计算同比。"
+        paragraphs.append(sentence)
+    million = sorted(million_follower_accounts(con), key=lambda a: (PLATFORMS.index(a["platform"]), -a["followers"]))
+    if million:
+        by_platform = {}
+        for a in million:
+            by_platform.setdefault(a["platform"], []).append(mention(a["platform"], a["name"]))
+        paragraphs.append("粉丝数达到百万级别的账号：" + "；".join(
+            f"{PLATFORM_NAMES[p]} {'、'.join(names)}" for p, names in by_platform.items()) + "。")
+    else:
+        paragraphs.append("账号名录中没有粉丝数达到百万级别的账号。")
+    trend = None
+    if len(totals[0].monthly) > 1:
+        panels = [{
+            "platform": t.platform, "title": f"{PLATFORM_NOUNS[t.platform]}：月度发布数与{INTERACTION_LABELS[t.platform]}",
+            "months": [m["month"] for m in t.monthly], "posts": [m["posts"] for m in t.monthly],
+            "interactions": [m["interactions"] for m in t.monthly],
+            "interaction_label": INTERACTION_LABELS[t.platform],
+        } for t in totals]
+        trend = Chart("trend", f"{label} 月度趋势", charts.trend_chart(font, panels))
+    return Overview(platforms, compare, previous_label, paragraphs, million, trend, list(blocks))
+
+
+def _commentary(platform: str, category: str, full: list[dict], previous: dict[str, int] | None,
+                previous_label: str, totals: dict, column: str) -> list[str]:
+    noun = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}"
+    if not full:
+        return [f"账号名录中没有{noun}。"]
+    if not any(r["score"] > 0 for r in full):
+        return [f"{noun}在本期间均无得分。"]
+    out = []
+    leaders = [r for r in full if r["rank"] == 1]
+    who = "、".join(mention(platform, r["name"]) for r in leaders)
+    sentence = f"在{noun}中，{who}{'并列' if len(leaders) > 1 else '位列'}榜首（{column} {leaders[0]['score']:.2f} 分）"
+    leader = leaders[0]
+    strong = []
+    for d in DIMENSIONS:
+        mean = sum(r[d] for r in full) / len(full)
+        if mean > 0 and leader[d] >= 1.1 * mean:
+            best = max(r[d] for r in full)
+            strong.append(f"{DIMENSION_NAMES[d]}（{leader[d]:.2f}，高于本类平均 {leader[d] / mean - 1:.0%}"
+                          f"{'，本类最高' if leader[d] >= best else ''}）")
+    if strong:
+        sentence += f"，其{'、'.join(strong)}在本类账号中优势明显。"
+    else:
+        sentence += "，各维度与本类平均水平相近。"
+    out.append(sentence)
+    if len(full) >= 3:
+        out.append("前三名依次为" + "、".join(mention(platform, r["name"]) for r in full[:3]) + "。")
+    if previous is None:
+        out.append(f"上一期间（{previous_label}）未计算分数，不比较名次变化。")
+    else:
+        climbs = [(previous[r["account_id"]] - r["rank"], r) for r in full if r["account_id"] in previous]
+        climbs = [c for c in climbs if c[0] > 0]
+        if climbs:
+            best = max(c[0] for c in climbs)
+            climbers = [r for c, r in climbs if c == best]
+            names = "、".join(f"{mention(platform, r['name'])}（由第 {previous[r['account_id']]} 名升至第 {r['rank']} 名）"
+                              for r in climbers[:3])
+            more = f"等 {len(climbers)} 个账号" if len(climbers) > 3 else ""
+            out.append(f"与上一期间（{previous_label}）相比，名次上升最多的是{names}{more}，上升 {best} 位。")
+        else:
+            out.append(f"与上一期间（{previous_label}）相比，本类没有账号名次上升。")
+    posts = sum(totals.get(r["account_id"], {}).get("posts", 0) for r in full)
+    originals = sum(totals.get(r["account_id"], {}).get("originals", 0) for r in full)
+    interactions = sum(sum(totals.get(r["account_id"], {}).get(k, 0) for k in INTERACTIONS[platform]) for r in full)
+    out.append(f"本类共 {len(full)} 个账号，期间合计发布 {posts:,} 条（原创 {originals:,} 条），"
+               f"{INTERACTION_LABELS[platform]} {interactions:,} 次；得分合计 {sum(r['score'] for r in full):,.2f}。")
+    return out
+
+
+def _rankings(con, start: str, end: str, font: Path, column: str) -> list[Ranking]:
+    before = previous_period(start, end)
+    scored = set(scored_months(con))
+    has_previous = all(m in scored for m in months_between(*before))
+    before_label = period_label(*before)
+    totals = account_totals(con, start, end)
+    out = []
+    for platform in PLATFORMS:
+        for category in CATEGORIES:
+            full = rank(con, platform, category, start, end)
+            if not full:
+                continue
+            top = None if category == DISTRICT else TOP_OTHERS
+            rows = full if top is None else rank(con, platform, category, start, end, top)
+            previous = None
+            if has_previous:
+                previous = {r["account_id"]: r["rank"] for r in rank(con, platform, category, *before)}
+            mine = {aid: v for (p, aid), v in totals.items() if p == platform}
+            title = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}排行榜"
+            if top is not None and len(full) > len(rows):
+                title += f" Top{top}"
+            commentary = _commentary(platform, category, full, previous, before_label, mine, column)
+            chart = Chart(f"{platform}-{category}", title, charts.ranking_chart(
+                font, title, [r["name"] for r in rows], [r["score"] for r in rows], f"{column}得分"))
+            out.append(Ranking(platform, category, title, column, rows, full, top, commentary, chart))
+    return out
+
+
+def _cases(con, months: list[str]) -> list[CaseGroup]:
+    wanted = set(months)
+    cases = [c for c in list_cases(con) if c["month"] in wanted]
+    order = list(CASE_CATEGORIES) + sorted({c["category"] for c in cases if c["category"] not in CASE_CATEGORIES})
+    groups = []
+    for category in order:
+        mine = sorted((c for c in cases if c["category"] == category), key=lambda c: (-(c["score"] or 0), c["month"],
+                                                                                        c["case_id"]))
+        if mine:
+            groups.append(CaseGroup(category, mine))
+    return groups
+
+
+def excellent_accounts(rankings: list[Ranking], counts: dict[str, int]) -> dict[str, list[dict]]:
+    """The top of the rankings per platform, shared evenly among the categories (18 = 6 + 6 + 6 as
+    in the white paper); a category with fewer ranked accounts leaves its share to the others."""
+    out = {}
+    for platform in PLATFORMS:
+        lists = [[r for r in k.full if r["score"] > 0] for k in rankings if k.platform == platform]
+        wanted = counts.get(platform, 0)
+        if not lists or wanted <= 0:
+            continue
+        share = [0] * len(lists)
+        remaining = wanted
+        while remaining > 0:
+            open_ = [i for i in range(len(lists)) if share[i] < len(lists[i])]
+            if not open_:
+                break
+            for i in open_:
+                if remaining == 0:
+                    break
+                share[i] += 1
+                remaining -= 1
+        out[platform] = [r for i, rows in enumerate(lists) for r in rows[:share[i]]]
+    return out
+
+
+def _annexes(rankings, cases, counts, awards) -> list[Annex]:
+    annexes = []
+    chosen = excellent_accounts(rankings, counts)
+    if chosen:
+        annexes.append(Annex("优秀政务新媒体账号",
+                             [(PLATFORM_NAMES[p], [r["name"] for r in rows]) for p, rows in chosen.items()],
+                             numbered=False))
+    if cases:
+        annexes.append(Annex("优秀政务新媒体传播范例",
+                             [(g.category, [f"{c['unit'] or ''}《{c['title']}》" for c in g.cases]) for g in cases]))
+    for award, entries in awards:
+        annexes.append(Annex(award, [("", list(entries))]))
+    numbered = []
+    for i, annex in enumerate(annexes):
+        annex.title = f"附件{CHINESE_NUMBERS[i]}　{annex.title}"
+        numbered.append(annex)
+    return numbered
+
+
+def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title: str | None = None,
+                 compare_previous_year: bool = False, methodology: str | Path | Methodology | None = None,
+                 awards: Sequence[tuple[str, Sequence[str]]] = (), excellent: dict[str, int] | str | None = None,
+                 overview_blocks: Sequence[Block] = (), kind: str = "annual") -> ReportModel:
+    """Gather the annual report for [start, end] from the store. Raises UserError for an unscored
+    period, a methodology other than the one that scored it, or a missing Chinese font."""
+    months = months_between(start, end)
+    start, end = months[0], months[-1]
+    font = require_cjk_font()
+    require_scored(con, months)
+    if not con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]:
+        raise UserError("账号名录为空：先运行 govmedia accounts import 与 govmedia score")
+    m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    _check_methodology(con, months, m)
+    column = period_column(start, end)
+    label = period_label(start, end)
+    rankings = _rankings(con, start, end, font, column)
+    cases = _cases(con, months)
+    annexes = _annexes(rankings, cases, parse_excellent(excellent), awards) if kind == "annual" else \
+        _annexes([], [], {}, awards)
+    if kind == "annual":
+        default_title = f"{int(end[:4])}年政务新媒体传播影响力报告"
+        subtitle = f"统计周期 {label}（{start} 至 {end}）"
+    else:
+        default_title = f"政务新媒体传播影响力月榜（{label}）"
+        subtitle = f"统计周期 {label}"
+    return ReportModel(
+        kind=kind, title=title or default_title, subtitle=subtitle, start=start, end=end, label=label,
+        column=column, generated=date.today().isoformat(), font=CJK_FAMILY,
+        overview=_overview(con, start, end, compare_previous_year, font, overview_blocks),
+        methodology=describe_methodology(m), rankings=rankings, cases=cases, annexes=annexes,
+    )
+
+
+def build_bulletin(con: duckdb.DuckDBPyConnection, month: str, *, title: str | None = None,
+                   methodology: str | Path | Methodology | None = None,
+                   awards: Sequence[tuple[str, Sequence[str]]] = (), compare_previous_year: bool = False,
+                   overview_blocks: Sequence[Block] = ()) -> ReportModel:
+    """The monthly bulletin (月榜): one month's overview, rankings and cases."""
+    year, number = parse_month(month, "--month")
+    month = f"{year:04d}-{number:02d}"
+    return build_report(con, month, month, title=title, methodology=methodology, awards=awards,
+                        compare_previous_year=compare_previous_year, overview_blocks=overview_blocks,
+                        kind="bulletin")

@@ -1,0 +1,100 @@
+"""Excel workbook (rankings.xlsx): an "About" sheet (period, methodology, sha256), an overview
+sheet, and one sheet per platform and category.
+
+A ranking sheet holds EVERY ranked account, exactly the rows and columns of
+`govmedia rank --format csv` (unrounded values; numbers shown with two decimals by the cell
+format), under one frozen header row with the CLI table's Chinese labels. The printed reports
+cut non-district categories to the Top 15; the workbook is the data and is not cut.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from govmedia.ranking import RANK_COLUMNS
+from govmedia.reports.model import ReportModel
+
+RANK_HEADERS = {"rank": "排名", "platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称",
+                "reach": "传播力", "engagement": "互动力", "innovation": "创新力", "influence": "影响力"}
+WIDTHS = {"rank": 7, "platform": 9, "category": 13, "account_id": 22, "name": 34, "score": 12}
+
+
+def write_xlsx(model: ReportModel, path: Path) -> Path:
+    import openpyxl
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="EEF2F6")
+    workbook = openpyxl.Workbook()
+
+    about = workbook.active
+    about.title = "About"
+    m = model.methodology
+    for row in (
+        ("项目", "内容"),
+        ("标题", model.title),
+        ("类型", "年度报告" if model.kind == "annual" else "月榜"),
+        ("统计周期", model.label),
+        ("起始月份", model.start),
+        ("结束月份", model.end),
+        ("榜单列", model.column),
+        ("方法", f"{m.title}（{m.name}）" if m.title and m.title != m.name else m.name),
+        ("方法文件", m.source),
+        ("方法文件 sha256", m.sha256),
+        ("生成日期", model.generated),
+        ("说明", "每个榜单工作表列出该平台该类别的全部账号，行与列同 govmedia rank --format csv；"
+                 "分数未取整，显示两位小数。报告正文中除区级外只印前 15 名。"),
+    ):
+        about.append(list(row))
+    for cell in about[1]:
+        cell.font = bold
+        cell.fill = fill
+    about.column_dimensions["A"].width = 18
+    about.column_dimensions["B"].width = 90
+    for row in about.iter_rows(min_row=2):
+        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+    about.freeze_panes = "A2"
+
+    sheet = workbook.create_sheet("概况")
+    o = model.overview
+    headers = ["平台", "指标", "本期"] + (["上年同期", "同比"] if o.compare else [])
+    sheet.append(headers)
+    for p in o.platforms:
+        for f in p.figures:
+            values = [p.name, f.label, f.value]
+            if o.compare:
+                values += [f.previous, f.growth]
+            sheet.append(values)
+    for row in sheet.iter_rows(min_row=2):
+        row[2].number_format = "#,##0"
+        if o.compare:
+            row[3].number_format = "#,##0"
+            row[4].number_format = "+0.0%;-0.0%;0.0%"
+    for cell in sheet[1]:
+        cell.font = bold
+        cell.fill = fill
+    for letter, width in zip("ABCDE", (8, 22, 16, 16, 10)):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A2"
+
+    for k in model.rankings:
+        ws = workbook.create_sheet(k.sheet[:31])
+        labels = {**RANK_HEADERS, "score": k.column}
+        ws.append([labels[c] for c in RANK_COLUMNS])
+        for row in k.full:
+            ws.append([row[c] for c in RANK_COLUMNS])
+        for cell in ws[1]:
+            cell.font = bold
+            cell.fill = fill
+        for index, column in enumerate(RANK_COLUMNS):
+            letter = openpyxl.utils.get_column_letter(index + 1)
+            ws.column_dimensions[letter].width = WIDTHS.get(column, 11)
+            fmt = "0" if column == "rank" else "@" if column == "account_id" else \
+                "0.00" if column not in ("platform", "category", "name") else None
+            if fmt:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
+                    cell.number_format = fmt
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = ws.dimensions
+    workbook.save(str(path))
+    return path
