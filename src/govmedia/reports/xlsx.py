@@ -9,6 +9,8 @@ cut non-district categories to the Top 15; the workbook is the data and is not c
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from pathlib import Path
 
 from govmedia.ranking import RANK_COLUMNS
@@ -17,6 +19,31 @@ from govmedia.reports.model import ReportModel
 RANK_HEADERS = {"rank": "排名", "platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称",
                 "reach": "传播力", "engagement": "互动力", "innovation": "创新力", "influence": "影响力"}
 WIDTHS = {"rank": 7, "platform": 9, "category": 13, "account_id": 22, "name": 34, "score": 12}
+
+
+_PATCH_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _exact_floats():
+    """openpyxl writes floats with "%.16g", which does not always round-trip (147.04649435121615
+    becomes 147.0464943512162). While the workbook is saved, floats are written with repr(), the
+    shortest text that reads back as the same double — so the cells equal the CLI's CSV exactly."""
+    from openpyxl.cell import _writer
+
+    original = _writer.safe_string
+
+    def safe_string(value):
+        if isinstance(value, float):
+            return repr(value)
+        return original(value)
+
+    with _PATCH_LOCK:
+        _writer.safe_string = safe_string
+        try:
+            yield
+        finally:
+            _writer.safe_string = original
 
 
 def write_xlsx(model: ReportModel, path: Path) -> Path:
@@ -96,5 +123,6 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
                     cell.number_format = fmt
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
-    workbook.save(str(path))
+    with _exact_floats():
+        workbook.save(str(path))
     return path
