@@ -646,7 +646,7 @@ def demo_command(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
 ) -> None:
-    """生成南京演示数据集（真实导出格式），登记账号、导入、评分，然后启动网站。"""
+    """生成南京演示数据集（真实导出格式），登记账号、导入、评分、写出 2020年2-11月 报告（DIR/report/），然后启动网站。"""
     from govmedia.demo import run_demo
 
     con = _store()
@@ -657,7 +657,7 @@ def demo_command(
             progress.update(task, description=message)
             err.print(f"· {message}", highlight=False)
 
-        result = run_demo(con, directory, seed=seed, on_step=step)
+        result = run_demo(con, directory, seed=seed, on_step=step, report_dir=directory / "report")
     con.close()
     out.print(result.summary(), highlight=False)
     if not no_serve:

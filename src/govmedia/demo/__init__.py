@@ -46,6 +46,8 @@ class DemoResult:
     scored: tuple[str, str] | None = None
     # (platform, category) -> (Spearman of GMI-1 2-11月 vs the published score, our top 3 names)
     agreement: dict[tuple[str, str], tuple[float, list[str]]] = field(default_factory=dict)
+    report: dict[str, Path] = field(default_factory=dict)  # format -> file of the 2020-02..11 report
+    report_error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,10 +89,16 @@ class DemoResult:
             for (platform, category), (rho, top) in self.agreement.items():
                 lines.append(f"  {PLATFORM_LABELS[platform]}{CATEGORY_LABELS[category]}  ρ = {rho:.3f}  "
                              f"前三：{'、'.join(top)}")
+        if self.report:
+            folder = next(iter(self.report.values())).parent.resolve()
+            lines.append(f"报告（2020年2-11月，含同比）：{folder}/ — " + "、".join(p.name for p in self.report.values()))
+        if self.report_error:
+            lines.append(f"报告未生成：{self.report_error}")
         s = self.seconds
         lines.append(f"耗时：生成 {s.get('generate', 0):.1f} 秒，登记账号 {s.get('accounts', 0):.1f} 秒，"
                      f"导入 {s.get('import', 0):.1f} 秒，校准检查 {s.get('facts', 0):.1f} 秒，"
                      f"评分 {s.get('score', 0):.1f} 秒，"
+                     + (f"报告 {s['report']:.1f} 秒，" if "report" in s else "") +
                      f"合计 {s.get('total', 0):.1f} 秒")
         return "\n".join(lines)
 
@@ -168,8 +176,10 @@ def run_demo(
     *,
     seed: int = 2020,
     on_step: Callable[[str], None] | None = None,
+    report_dir: str | Path | None = None,
 ) -> DemoResult:
-    """Generate the data set in `directory`, register its accounts, import its files, check the facts."""
+    """Generate the data set in `directory`, register its accounts, import its files, check the facts;
+    with `report_dir`, also write the 2020-02..2020-11 report (all four formats) there."""
     from govmedia.ingest import import_path
     from govmedia.ingest.accounts import read_accounts
     from govmedia.store.accounts import upsert_accounts
@@ -212,6 +222,20 @@ def run_demo(
     step("导入创新案例与联动宣传，按 GMI-1 计算 2019年2月至2020年11月 的月度分数……")
     evaluation = _evaluate(con, generated)
     seconds["score"] = time.perf_counter() - mark
+
+    report, report_error = {}, None
+    if report_dir is not None:
+        from govmedia.errors import UserError
+        from govmedia.reports import build_report, write_report
+
+        mark = time.perf_counter()
+        step(f"生成 2020年2-11月 报告（Word、PDF、HTML、Excel）到 {report_dir} ……")
+        try:
+            model = build_report(con, "2020-02", "2020-11", compare_previous_year=True)
+            report = write_report(model, Path(report_dir))
+        except UserError as exc:  # e.g. no Chinese font: the data and the site still work
+            report_error = str(exc)
+        seconds["report"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - started
 
     database = None
@@ -225,5 +249,5 @@ def run_demo(
         directory=directory, database=database, generated=generated, accounts=accounts,
         accounts_rejected=len(rejects), files=len(imported), accepted=summary.accepted, rejected=summary.rejected,
         unchanged=summary.unchanged, file_errors=[f.error for f in summary.files if f.error], posts=posts,
-        facts=facts, seconds=seconds, **evaluation,
+        facts=facts, seconds=seconds, report=report, report_error=report_error, **evaluation,
     )
