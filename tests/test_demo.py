@@ -244,3 +244,45 @@ def test_demo_is_scored_and_its_rankings_follow_the_white_paper(demo):
     assert result.agreement[("weibo", "district")][1][0] == "鼓楼微讯"
     assert result.agreement[("weibo", "livelihood")][1][0] == "南京交警"
     assert result.agreement[("weibo", "comprehensive")][1][0] == "钟山清风"
+
+
+# ---------------------------------------------------------------- the report of the demo (issue 5)
+
+
+def test_demo_report_tables_and_totals_equal_the_store(demo, tmp_path):
+    """The full annual report on the demo store: every printed ranking equals `rank`, the overview
+    equals the calibrated totals, the PDF has every ranked name in a CJK font."""
+    import re
+    import subprocess
+
+    import docx
+
+    from govmedia.demo import platform_totals
+    from govmedia.ingest.accounts import CATEGORIES
+    from govmedia.ranking import rank
+    from govmedia.reports import build_report, write_report
+
+    _, con, _ = demo
+    model = build_report(con, "2020-02", "2020-11", compare_previous_year=True)
+    paths = write_report(model, tmp_path)
+    tables = [[[c.text for c in row.cells] for row in t.rows] for t in docx.Document(str(paths["docx"])).tables]
+    tables = [t for t in tables if t[0] == ["排名", "名称", "2-11月"]]
+    pdf = subprocess.run(["pdftotext", str(paths["pdf"]), "-"], capture_output=True, text=True, check=True).stdout
+    assert "\ufffd" not in pdf
+    expected = []
+    for platform in ("weibo", "wechat", "douyin"):
+        for category in CATEGORIES:
+            rows = rank(con, platform, category, "2020-02", "2020-11", None if category == "district" else 15)
+            expected.append([["排名", "名称", "2-11月"]] + [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in rows])
+            for r in rows:
+                assert r["name"] in pdf
+    assert tables == expected
+    assert len(tables[0]) == 13 and len(tables[1]) == 16  # 12 district accounts; Top 15 of 32
+    fonts = subprocess.run(["pdffonts", str(paths["pdf"])], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Noto-?Sans-?CJK-?SC", fonts)
+    totals = platform_totals(con, date(2020, 2, 1), date(2020, 12, 1))
+    figures = {(p.platform, f.label): f for p in model.overview.platforms for f in p.figures}
+    assert figures[("weibo", "发布数")].value == totals["weibo"]["posts"]
+    assert figures[("weibo", "转评量（转发+评论）")].value == totals["weibo"]["reposts"] + totals["weibo"]["comments"]
+    assert figures[("wechat", "阅读数")].value == totals["wechat"]["reads"]
+    assert figures[("wechat", "点赞+在看数")].previous is not None

@@ -26,7 +26,7 @@ from govmedia.ingest.canonical import PLATFORMS
 from govmedia.ingest.evaluation import read_cases
 from govmedia.methodology import load_methodology
 from govmedia.ranking import RANK_COLUMNS, rank
-from govmedia.reports import Block, build_bulletin, build_report, write_report
+from govmedia.reports import Block, build_report, write_report
 from govmedia.reports.model import excellent_accounts, period_column
 from govmedia.scoring import score
 from govmedia.store import open_store
