@@ -538,3 +538,38 @@ def test_only_chosen_formats_are_written(store, tmp_path):
     assert result.returncode == 0, result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["rankings.xlsx"]
     shutil.rmtree(tmp_path)
+
+
+# ---------------------------------------------------------------- web download (signed-in users)
+
+
+def test_web_report_download_for_signed_in_users(tmp_path):
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from govmedia.web import create_app
+    from web_fixtures import PASSWORD
+    from web_fixtures import build_store as build_web_store
+
+    db = build_web_store(tmp_path)
+    app = create_app(db, secret="test-secret")
+    auth = {"Authorization": "Basic " + base64.b64encode(f"viewer1:{PASSWORD}".encode()).decode()}
+    with TestClient(app) as client:
+        anonymous = client.get("/reports/report.pdf?from=2020-02&to=2020-03", follow_redirects=False)
+        assert anonymous.status_code in (302, 303, 307, 401)
+        page = client.get("/rankings?platform=weibo&category=district&from=2020-02&to=2020-03", headers=auth)
+        assert "/reports/report.pdf?from=2020-02&to=2020-03" in page.text
+        response = client.get("/reports/report.docx?from=2020-02&to=2020-03", headers=auth)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+        path = tmp_path / "web.docx"
+        path.write_bytes(response.content)
+        tables = docx_ranking_tables(path, "2-3月")
+        con = app.state.store._root
+        expected = [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in rank(con, "weibo", "district", START, END)]
+        assert tables[0][1:] == expected
+        bulletin = client.get("/reports/report.html?from=2020-03&to=2020-03", headers=auth)
+        assert bulletin.status_code == 200 and "月榜" in bulletin.text and "3月" in bulletin.text
+        assert client.get("/reports/report.odt?from=2020-02&to=2020-03", headers=auth).status_code == 404
+    app.state.store.close()

@@ -23,7 +23,7 @@ from govmedia.web.state import Store, secret_key
 
 def create_app(db_path: str | Path, *, require_login: bool | None = None, methodology: str | Path | None = None,
                secret: str | None = None, login_attempts: int = 5) -> FastAPI:
-    from govmedia.web import api, pages
+    from govmedia.web import api, pages, reports
 
     db_path = Path(db_path)
     app = FastAPI(
@@ -45,6 +45,7 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(reports.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():

@@ -1,0 +1,64 @@
+"""Report downloads for signed-in users: /reports/report.{docx,pdf,html,xlsx}?from=…&to=…
+
+One month gives the bulletin (月榜), a longer period the annual report with year-on-year figures.
+Files are built by the same `govmedia.reports` code as `govmedia report` and cached until the
+next write to the store. Anonymous visitors are sent to the sign-in page (reports take seconds
+to build; the public rankings stay available as pages, CSV and XLSX).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from govmedia.reports import FORMATS, build_bulletin, build_report, write_report
+from govmedia.scoring import months_between
+
+router = APIRouter(include_in_schema=False)
+MEDIA_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get("/reports/report.{fmt}")
+def report_download(request: Request, fmt: str, start: Optional[str] = Query(None, alias="from"),
+                    end: Optional[str] = Query(None, alias="to")):
+    from govmedia.web.auth import current_user
+    from govmedia.web.pages import _period
+
+    if current_user(request) is None:
+        raise HTTPException(401, "请先登录")
+    if fmt not in FORMATS:
+        raise HTTPException(404, f"只提供 {', '.join(FORMATS)}")
+    period = _period(request, start, end)
+    if period is None:
+        raise HTTPException(404, "还没有计算过分数")
+    start, end = period
+    months_between(start, end)
+    store = request.app.state.store
+
+    def build() -> dict[str, bytes]:
+        with store.read() as con:
+            if start == end:
+                model = build_bulletin(con, start, methodology=request.app.state.methodology_path)
+            else:
+                model = build_report(con, start, end, compare_previous_year=True,
+                                     methodology=request.app.state.methodology_path)
+        with tempfile.TemporaryDirectory() as folder:
+            paths = write_report(model, Path(folder), [fmt])
+            return {fmt: paths[fmt].read_bytes()}
+
+    body = store.cached(("report-file", start, end, fmt), build, size=256)[fmt]
+    stem = "bulletin" if start == end else "report"
+    name = f"{stem}-{start}-{end}.{fmt}" if fmt != "xlsx" else f"rankings-{start}-{end}.xlsx"
+    disposition = "inline" if fmt in ("html", "pdf") else "attachment"
+    return Response(body, media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
+
