@@ -484,7 +484,7 @@ def test_bulletin_for_one_month(store, tmp_path):
     assert tables[1][1:] == [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in expected]
     document = docx.Document(str(tmp_path / "report.docx"))
     text = "\n".join(p.text for p in document.paragraphs)
-    assert "政务新媒体传播影响力月榜（2020年3月）" in text
+    assert "政务新媒体传播影响力月榜" in text and "2020年3月（统计周期 2020-03）" in text
     assert "与上一期间（2020年2月）相比" in text
     assert "垃圾分类小程序" in text and "“谐音梗”" not in text  # only the month's cases
     assert previous

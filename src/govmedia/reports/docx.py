@@ -234,7 +234,7 @@ def write_docx(model: ReportModel, path: Path) -> Path:
     _toc(doc, model)
 
     for key, heading in model.chapters():
-        doc.add_heading(heading, level=1).paragraph_format.page_break_before = True
+        doc.add_heading(heading, level=1).paragraph_format.page_break_before = key in model.PAGE_BREAK_BEFORE
         if key == "overview":
             o = model.overview
             for text in o.paragraphs:

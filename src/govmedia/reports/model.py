@@ -221,6 +221,8 @@ class ReportModel:
             keys.append(("annexes", "附件（获奖名单）"))
         return [(k, f"{CHINESE_NUMBERS[i]}、{t}") for i, (k, t) in enumerate(keys)]
 
+    PAGE_BREAK_BEFORE = ("overview", "rankings", "annexes")
+
     def platform_rankings(self) -> list[tuple[str, str, list[Ranking]]]:
         """(platform, numbered sub-heading, its rankings)."""
         out = []
@@ -400,7 +402,7 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, blocks: Sequ
 
 
 def _commentary(platform: str, category: str, full: list[dict], previous: dict[str, int] | None,
-                previous_label: str, totals: dict, column: str) -> list[str]:
+                previous_label: str, totals: dict, column: str, multi_month: bool = True) -> list[str]:
     noun = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}"
     if not full:
         return [f"账号名录中没有{noun}。"]
@@ -411,12 +413,13 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
     who = "、".join(mention(platform, r["name"]) for r in leaders)
     sentence = f"在{noun}中，{who}{'并列' if len(leaders) > 1 else '位列'}榜首（{column} {leaders[0]['score']:.2f} 分）"
     leader = leaders[0]
+    summed = "期间合计 " if multi_month else ""
     strong = []
     for d in DIMENSIONS:
         mean = sum(r[d] for r in full) / len(full)
         if mean > 0 and leader[d] >= 1.1 * mean:
             best = max(r[d] for r in full)
-            strong.append(f"{DIMENSION_NAMES[d]}（{leader[d]:.2f}，高于本类平均 {leader[d] / mean - 1:.0%}"
+            strong.append(f"{DIMENSION_NAMES[d]}（{summed}{leader[d]:.2f}，高于本类平均 {leader[d] / mean - 1:.0%}"
                           f"{'，本类最高' if leader[d] >= best else ''}）")
     if strong:
         sentence += f"，其{'、'.join(strong)}在本类账号中优势明显。"
@@ -468,7 +471,7 @@ def _rankings(con, start: str, end: str, font: Path, column: str) -> list[Rankin
             title = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}排行榜"
             if top is not None and len(full) > len(rows):
                 title += f" Top{top}"
-            commentary = _commentary(platform, category, full, previous, before_label, mine, column)
+            commentary = _commentary(platform, category, full, previous, before_label, mine, column, start != end)
             chart = Chart(f"{platform}-{category}", title, charts.ranking_chart(
                 font, title, [r["name"] for r in rows], [r["score"] for r in rows], f"{column}得分"))
             out.append(Ranking(platform, category, title, column, rows, full, top, commentary, chart))
@@ -555,8 +558,8 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
         default_title = f"{int(end[:4])}年政务新媒体传播影响力报告"
         subtitle = f"统计周期 {label}（{start} 至 {end}）"
     else:
-        default_title = f"政务新媒体传播影响力月榜（{label}）"
-        subtitle = f"统计周期 {label}"
+        default_title = "政务新媒体传播影响力月榜"
+        subtitle = f"{label}（统计周期 {start}）"
     return ReportModel(
         kind=kind, title=title or default_title, subtitle=subtitle, start=start, end=end, label=label,
         column=column, generated=date.today().isoformat(), font=CJK_FAMILY,
