@@ -573,3 +573,16 @@ def test_web_report_download_for_signed_in_users(tmp_path):
         assert bulletin.status_code == 200 and "月榜" in bulletin.text and "3月" in bulletin.text
         assert client.get("/reports/report.odt?from=2020-02&to=2020-03", headers=auth).status_code == 404
     app.state.store.close()
+
+
+def test_chart_without_a_chinese_font_is_refused_not_drawn_as_boxes(monkeypatch):
+    from govmedia.errors import UserError
+    from govmedia.reports import charts
+    from govmedia.reports.fonts import require_cjk_font
+
+    font = require_cjk_font()
+    png = charts.ranking_chart(font, "榜单", ["南京发布🚓", "测试"], [2.0, 1.0], "得分")  # an emoji only loses itself
+    assert _non_blank(png)
+    monkeypatch.setattr(charts, "CJK_FAMILY", "DejaVu Sans")
+    with pytest.raises(UserError, match="fonts-noto-cjk"):
+        charts.ranking_chart(font, "榜单", ["南京发布"], [1.0], "得分")

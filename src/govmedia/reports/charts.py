@@ -7,11 +7,14 @@ idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
 import warnings
 from pathlib import Path
 
-from govmedia.reports.fonts import CJK_FAMILY
+from govmedia.errors import UserError
+from govmedia.reports.fonts import CJK_FAMILY, MISSING
 
 COLORS = {"weibo": "#d9534f", "wechat": "#3c9a5f", "douyin": "#2b2b2b"}
 BAR = "#2f6fb0"
@@ -36,11 +39,26 @@ def _png(fig) -> bytes:
 
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # A missing glyph must not pass silently: it would print as an empty box.
-        warnings.filterwarnings("error", message="Glyph .* missing")
-        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08, facecolor="white")
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.08, facecolor="white")
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _glyph_guard():
+    """A Chinese character without a glyph would print as an empty box: that is a broken font
+    setup and stops the report. (A rare symbol in an account name, e.g. an emoji, only loses
+    its own glyph.)"""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        match = re.match(r"Glyph (\d+) ", str(warning.message))
+        if match and _is_cjk(int(match.group(1))):
+            raise UserError(f"图表字体缺字（{warning.message}）：{MISSING}")
+
+
+def _is_cjk(codepoint: int) -> bool:
+    return 0x2E80 <= codepoint <= 0x9FFF or 0xF900 <= codepoint <= 0xFAFF or 0xFF00 <= codepoint <= 0xFFEF
 
 
 def _month_label(month: str, cross_year: bool) -> str:
@@ -63,7 +81,7 @@ def trend_chart(font_file: Path, panels: list[dict]) -> bytes:
             return f"{value / 1e4:g}万"
         return f"{value:g}"
 
-    with matplotlib.rc_context(_style(font_file)):
+    with _glyph_guard(), matplotlib.rc_context(_style(font_file)):
         fig = Figure(figsize=(6.3, 2.3 * len(panels)))
         axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
         for ax, panel in zip(axes, panels):
@@ -100,7 +118,7 @@ def ranking_chart(font_file: Path, title: str, names: list[str], scores: list[fl
     import matplotlib
     from matplotlib.figure import Figure
 
-    with matplotlib.rc_context(_style(font_file)):
+    with _glyph_guard(), matplotlib.rc_context(_style(font_file)):
         height = 0.9 + 0.27 * max(len(names), 1)
         fig = Figure(figsize=(6.3, height))
         ax = fig.subplots()
