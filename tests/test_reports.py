@@ -452,9 +452,10 @@ def test_custom_methodology_is_described_truthfully(tmp_path):
     store = build_store(tmp_path, methodology=custom)
     out = tmp_path / "out"
     result = run_cli("report", "--from", START, "--to", END, "--out", str(out), "--format", "html,xlsx",
-                     "--methodology", str(custom), db=store)
+                     "--methodology", str(custom), "--title", "测试市政务新媒体白皮书", db=store)
     assert result.returncode == 0, result.stderr
     html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<h1>测试市政务新媒体白皮书</h1>" in html
     assert "GMI-测试" in html and m.sha256 in html
     assert "“传播力”（权重 0.4）" in html and "“互动力”（权重 0.2）" in html
     assert "7 × 当月参与的不同联动宣传数" in html
