@@ -425,16 +425,26 @@ def test_excellent_accounts_split_evenly_among_categories(store):
     assert len(chosen["douyin"]) == 4
 
 
-def test_overview_takes_extra_blocks(store, tmp_path):
+def test_overview_takes_extra_blocks(store, tmp_path, monkeypatch):
+    from govmedia.reports import model as report_model
+
+    def summary(con, start, end):
+        count = con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]
+        return [Block("巡检概况", [f"{start} 至 {end} 抽查 {count} 个账号，合格率 100%。"], ["检查点", "合格率"],
+                      [["2020-04-01", "100%"]])]
+
+    monkeypatch.setattr(report_model, "OVERVIEW_SOURCES", (summary,))
     con = open_store(store, read_only=True)
     try:
-        model = build_report(con, START, END, overview_blocks=[
-            Block("巡检概况", ["本期抽查 37 个账号，合格率 100%。"], ["检查点", "合格率"], [["2020-04-01", "100%"]])])
+        model = build_report(con, START, END, overview_blocks=[Block("附注", ["另一段说明。"])])
     finally:
         con.close()
-    paths = write_report(model, tmp_path, ["docx", "html"])
+    assert [b.title for b in model.overview.blocks] == ["巡检概况", "附注"]
+    paths = write_report(model, tmp_path, ["docx", "html", "xlsx"])
+    cells = [c for row in openpyxl.load_workbook(paths["xlsx"])["概况"].iter_rows(values_only=True) for c in row]
+    assert "巡检概况" in cells and "2020-04-01" in cells
     html = paths["html"].read_text(encoding="utf-8")
-    assert "巡检概况" in html and "本期抽查 37 个账号" in html and "2020-04-01" in html
+    assert "巡检概况" in html and f"抽查 {sum(LAYOUT.values())} 个账号" in html and "2020-04-01" in html
     document = docx.Document(str(paths["docx"]))
     assert any(p.text == "巡检概况" for p in document.paragraphs)
 

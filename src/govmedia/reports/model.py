@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import duckdb
 
@@ -88,6 +88,11 @@ class Block:
     paragraphs: list[str] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
+
+
+# Functions (con, start, end) -> list[Block] whose blocks every report's overview includes, after
+# the figures and the trend chart — the place for other features' summaries (e.g. oversight).
+OVERVIEW_SOURCES: tuple[Callable[[duckdb.DuckDBPyConnection, str, str], list[Block]], ...] = ()
 
 
 @dataclass
@@ -360,7 +365,8 @@ def _figures(platform: str, totals: dict, previous: dict | None, accounts: int) 
     return figures
 
 
-def _overview(con, start: str, end: str, compare: bool, font: Path, blocks: Sequence[Block]) -> Overview:
+def _overview(con, start: str, end: str, compare: bool, font: Path,
+              blocks: Sequence[Block | Callable]) -> Overview:
     label = period_label(start, end)
     totals = overview(con, start, end)
     previous_label = period_label(f"{int(start[:4]) - 1}{start[4:]}", f"{int(end[:4]) - 1}{end[4:]}")
@@ -398,7 +404,10 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, blocks: Sequ
             "interaction_label": INTERACTION_LABELS[t.platform],
         } for t in totals]
         trend = Chart("trend", f"{label} 月度趋势", charts.trend_chart(font, panels))
-    return Overview(platforms, compare, previous_label, paragraphs, million, trend, list(blocks))
+    extra: list[Block] = []
+    for item in (*OVERVIEW_SOURCES, *blocks):
+        extra.extend(item(con, start, end) if callable(item) else [item])
+    return Overview(platforms, compare, previous_label, paragraphs, million, trend, extra)
 
 
 def _commentary(platform: str, category: str, full: list[dict], previous: dict[str, int] | None,
@@ -537,9 +546,12 @@ def _annexes(rankings, cases, counts, awards) -> list[Annex]:
 def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title: str | None = None,
                  compare_previous_year: bool = False, methodology: str | Path | Methodology | None = None,
                  awards: Sequence[tuple[str, Sequence[str]]] = (), excellent: dict[str, int] | str | None = None,
-                 overview_blocks: Sequence[Block] = (), kind: str = "annual") -> ReportModel:
+                 overview_blocks: Sequence[Block | Callable] = (), kind: str = "annual") -> ReportModel:
     """Gather the annual report for [start, end] from the store. Raises UserError for an unscored
-    period, a methodology other than the one that scored it, or a missing Chinese font."""
+    period, a methodology other than the one that scored it, or a missing Chinese font.
+
+    `overview_blocks`: extra Blocks for the overview, or functions (con, start, end) -> [Block];
+    the functions in OVERVIEW_SOURCES are always called first."""
     months = months_between(start, end)
     start, end = months[0], months[-1]
     font = require_cjk_font()
@@ -571,7 +583,7 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
 def build_bulletin(con: duckdb.DuckDBPyConnection, month: str, *, title: str | None = None,
                    methodology: str | Path | Methodology | None = None,
                    awards: Sequence[tuple[str, Sequence[str]]] = (), compare_previous_year: bool = False,
-                   overview_blocks: Sequence[Block] = ()) -> ReportModel:
+                   overview_blocks: Sequence[Block | Callable] = ()) -> ReportModel:
     """The monthly bulletin (月榜): one month's overview, rankings and cases."""
     year, number = parse_month(month, "--month")
     month = f"{year:04d}-{number:02d}"

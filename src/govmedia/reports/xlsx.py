@@ -103,6 +103,18 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
     for letter, width in zip("ABCDE", (8, 22, 16, 16, 10)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
+    for block in o.blocks:  # other features' summaries, below the figures
+        sheet.append([])
+        sheet.append([block.title])
+        sheet.cell(row=sheet.max_row, column=1).font = bold
+        for text in block.paragraphs:
+            sheet.append([text])
+        if block.headers:
+            sheet.append(list(block.headers))
+            for cell in sheet[sheet.max_row]:
+                cell.font = bold
+            for row in block.rows:
+                sheet.append(list(row))
 
     for k in model.rankings:
         ws = workbook.create_sheet(k.sheet[:31])
