@@ -378,3 +378,77 @@ def test_bad_rules_file_is_one_line(tmp_path):
     path.write_text("[update\n", encoding="utf-8")
     with pytest.raises(UserError, match="TOML"):
         load_rules(path)
+
+
+# --------------------------------------------------------------------------- MediaCrawler comments import
+
+
+def test_mediacrawler_comments_import_and_response_figures(registered, fixtures):
+    from govmedia.ingest import import_path
+
+    con = registered
+    summary = import_path(con, fixtures / "mediacrawler" / "data")  # comments files sort before contents files
+    by_name = {f.path.name: f for f in summary.files}
+    assert by_name["search_comments_2026-05-20.csv"].accepted == 6
+    assert by_name["creator_comments_2026-05-20.json"].rejected == 0
+    got = con.execute(
+        "SELECT comment_id, post_id, account_id, author_id, parent_comment_id, commented_at FROM comments "
+        "WHERE platform = 'weibo' ORDER BY comment_id").fetchall()
+    assert got[0] == ("5297020000000001", "5297012345678901", "1234567890", "5511223344", None,
+                      datetime(2026, 5, 18, 12, 11, 9))  # create_date_time 20:11:09+08:00
+    assert ("5297310000000011", "5297301234567890", "1234567890", "1234567890", "5297310000000001",
+            datetime(2026, 5, 19, 3, 15, 40)) in got
+    douyin = con.execute("SELECT parent_comment_id, author_sec_uid FROM comments WHERE platform = 'douyin' "
+                         "AND comment_id = '7371240000000000003'").fetchall()
+    assert douyin == [("7371240000000000001", "MS4wLjABAAAAtEsT0fAkEsEcUiD9x8yQm2nL4pR7sV1wZ3bC5dF6gH8")]
+    result = run_check(con, date(2026, 5, 21), save=False)
+    weibo = next(r for r in result.rows if r["platform"] == "weibo" and r["account_id"] == "1234567890")
+    assert (weibo["user_comments"], weibo["answered"]) == (3, 2)
+    assert weibo["median_response_hours"] == pytest.approx((5677 + 4535) / 2 / 3600)
+    # Re-importing changes nothing.
+    before = con.execute("SELECT * FROM comments ORDER BY platform, comment_id").fetchall()
+    batches = con.execute("SELECT count(*) FROM import_batches").fetchall()
+    again = import_path(con, fixtures / "mediacrawler" / "data")
+    assert again.accepted == 0
+    assert con.execute("SELECT * FROM comments ORDER BY platform, comment_id").fetchall() == before
+    assert con.execute("SELECT count(*) FROM import_batches").fetchall() == batches
+
+
+def test_comment_rows_are_rejected_with_line_column_and_reason(registered, fixtures, tmp_path):
+    from govmedia.ingest import import_path
+
+    con = registered
+    import_path(con, fixtures / "mediacrawler" / "data" / "weibo" / "csv" / "search_contents_2026-05-20.csv")
+    path = tmp_path / "search_comments_2026-05-21.csv"
+    path.write_text(
+        "comment_id,create_time,create_date_time,note_id,content,parent_comment_id,user_id,last_modify_ts\n"
+        "c1,,2026-05-19 09:41:03+08:00,5297301234567890,好,c1,600,1779243390003\n"
+        "c2,,2026-05-19 09:41:03+08:00,9999,好,c2,600,1779243390003\n"
+        "c3,,not a time,5297301234567890,好,c3,600,1779243390003\n"
+        ",,2026-05-19 09:41:03+08:00,5297301234567890,好,,600,1779243390003\n"
+        "c5,,2026-05-19 09:41:03+08:00,5297301234567890,好,,,1779243390003\n"
+        "c1,,2026-05-19 09:41:03+08:00,5297301234567890,好,c1,600,1779243390999\n",
+        encoding="utf-8")
+    report = import_path(con, path).files[0]
+    assert (report.accepted, report.rejected, report.unchanged) == (1, 4, 1)
+    reasons = {(r.line, r.column): r.reason for r in report.rejects}
+    assert "不在库中" in reasons[(3, "note_id")]
+    assert (4, "create_date_time") in reasons and (5, "comment_id") in reasons and (6, "user_id") in reasons
+    assert report.rejects_path.exists()
+
+
+def test_comments_import_is_one_transaction(registered, fixtures):
+    from govmedia.ingest import import_path
+    from govmedia.ingest.forms import load_classifier
+    from govmedia.ingest.pipeline import import_file, load_context
+
+    con = registered
+    import_path(con, fixtures / "mediacrawler" / "data" / "weibo" / "csv" / "search_contents_2026-05-20.csv")
+
+    def boom():
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        import_file(con, fixtures / "mediacrawler" / "data" / "weibo" / "csv" / "search_comments_2026-05-20.csv",
+                    ctx=load_context(con, None), classifier=load_classifier(None), before_commit=boom)
+    assert con.execute("SELECT count(*) FROM comments").fetchall() == [(0,)]
