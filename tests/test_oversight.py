@@ -504,3 +504,20 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert words in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_scanner_agrees_with_a_naive_search_on_random_texts():
+    import random
+
+    rng = random.Random(6)
+    alphabet = "南京发布政务新媒体一带路战略倡议台湾总统\uE000\uF8FFab"
+    words = sorted({"".join(rng.choice(alphabet[:20]) for _ in range(rng.randint(1, 4))) for _ in range(60)})
+    scanner = _scanner(sensitive=[(w, ()) for w in words])
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet + "，x\uE001") for _ in range(rng.randint(0, 40)))
+        naive = {(w, i) for w in words for i in range(len(text)) if text.startswith(w, i)}
+        # Drop occurrences nested in a longer occurrence, as the scanner does.
+        naive = {(w, i) for w, i in naive
+                 if not any(len(o) > len(w) and j <= i and i + len(w) <= j + len(o) for o, j in naive)}
+        assert {(m.entry.word, m.start) for m in scanner.scan(text)} == naive, text
+        assert all(text[m.start:m.end] == m.entry.word for m in scanner.scan(text))
