@@ -244,3 +244,19 @@ def test_demo_is_scored_and_its_rankings_follow_the_white_paper(demo):
     assert result.agreement[("weibo", "district")][1][0] == "鼓楼微讯"
     assert result.agreement[("weibo", "livelihood")][1][0] == "南京交警"
     assert result.agreement[("weibo", "comprehensive")][1][0] == "钟山清风"
+
+
+def test_demo_quarterly_checks_reproduce_the_white_paper(demo):
+    """白皮书 03.1: 2020 年一、二、三季度合格率均为 100%，无僵尸、睡眠账号。"""
+    from govmedia.oversight import pass_rates
+
+    result, con, _ = demo
+    assert [(c["check_at"].isoformat(), c["quarter"]) for c in result.checks] == [
+        ("2020-04-01", "2020Q1"), ("2020-07-01", "2020Q2"), ("2020-10-01", "2020Q3"), ("2020-12-01", None)]
+    for c in result.checks:
+        assert c["inspected"] == 187 and c["passed"] == 187 and c["pass_rate"] == 1.0
+        assert (c["sleeping"], c["zombie"], c["never"], c["serious_errors"]) == (0, 0, 0, 0)
+    assert con.execute("SELECT count(*) FROM check_results WHERE verdict <> '合格' OR status <> 'ok'"
+                       ).fetchall()[0][0] == 0
+    assert all(r["pass_rate"] == 1.0 for r in pass_rates(con, quarter="2020Q3"))
+    assert "合规检查" in result.summary() and "合格率 100%" in result.summary()

@@ -150,27 +150,35 @@ def _response_stats(con, at_utc: datetime, rules: Rules) -> dict[tuple, tuple[in
     return result
 
 
-def _findings(con, at_utc: datetime, at: date, rules: Rules, scanner: Scanner,
-              inspected: set[tuple]) -> list[dict]:
+def _findings(con, at_utc: datetime, at: date, rules: Rules, scanner: Scanner) -> list[dict]:
+    """Scan title and text of the inspected accounts' posts in the content window."""
     since = at_utc - timedelta(days=rules.content_window_days)
-    cursor = con.execute(
-        "SELECT platform, account_id, post_id, published_at, title, text FROM posts "
-        "WHERE published_at >= ? AND published_at < ? AND (title IS NOT NULL OR text IS NOT NULL)",
-        [since, at_utc],
+    relation = con.sql(
+        """
+        SELECT p.platform, p.account_id, p.post_id, p.published_at, p.title, p.text FROM posts p
+        JOIN accounts a ON a.platform = p.platform AND a.account_id = p.account_id
+        WHERE p.published_at >= ? AND p.published_at < ? AND (p.title IS NOT NULL OR p.text IS NOT NULL)
+          AND coalesce(a.active, TRUE) AND (a.opened_at IS NULL OR a.opened_at < ?)
+        """,
+        params=[since, at_utc, at],
     )
     findings = []
-    while True:
-        batch = cursor.fetchmany(100_000)
-        if not batch:
-            break
-        rows = ((r[:4], r[4], r[5]) for r in batch if (r[0], r[1]) in inspected)
-        for (platform, account_id, post_id, published_at), fieldname, match, context in scan_texts(scanner, rows):
+    reader = relation.to_arrow_reader(200_000)
+    for batch in reader:
+        titles = batch.column("title").to_pylist()
+        texts = batch.column("text").to_pylist()
+        hits = list(scan_texts(scanner, zip(range(len(texts)), titles, texts)))
+        if not hits:
+            continue
+        platforms, accounts, posts, published = (batch.column(c) for c in
+                                                 ("platform", "account_id", "post_id", "published_at"))
+        for index, fieldname, match, context in hits:
             e = match.entry
             findings.append({
-                "check_at": at, "platform": platform, "account_id": account_id, "post_id": post_id,
-                "published_at": published_at, "kind": e.kind, "field": fieldname, "start_offset": match.start,
-                "matched": e.word, "correction": e.correction, "category": e.category, "note": e.note,
-                "excerpt": context,
+                "check_at": at, "platform": platforms[index].as_py(), "account_id": accounts[index].as_py(),
+                "post_id": posts[index].as_py(), "published_at": published[index].as_py(), "kind": e.kind,
+                "field": fieldname, "start_offset": match.start, "matched": e.word, "correction": e.correction,
+                "category": e.category, "note": e.note, "excerpt": context,
             })
     findings.sort(key=lambda f: (f["platform"], f["account_id"], f["published_at"], f["post_id"], f["field"],
                                  f["start_offset"]))
@@ -268,10 +276,9 @@ def compute_check(con: duckdb.DuckDBPyConnection, at: date, rules: Rules, scanne
     inactive = [a for a in accounts if not a["active"]]
     not_open = [a for a in accounts if a["active"] and a["opened_at"] is not None and a["opened_at"] >= at]
     inspected = [a for a in accounts if a["active"] and not (a["opened_at"] is not None and a["opened_at"] >= at)]
-    keys = {(a["platform"], a["account_id"]) for a in inspected}
     posts = _post_stats(con, at_utc, rules)
     responses = _response_stats(con, at_utc, rules)
-    findings = _findings(con, at_utc, at, rules, scanner, keys)
+    findings = _findings(con, at_utc, at, rules, scanner)
     by_account: dict[tuple, list[dict]] = {}
     for f in findings:
         by_account.setdefault((f["platform"], f["account_id"]), []).append(f)
