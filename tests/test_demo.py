@@ -260,3 +260,9 @@ def test_demo_quarterly_checks_reproduce_the_white_paper(demo):
                        ).fetchall()[0][0] == 0
     assert all(r["pass_rate"] == 1.0 for r in pass_rates(con, quarter="2020Q3"))
     assert "合规检查" in result.summary() and "合格率 100%" in result.summary()
+    # The demo's MediaCrawler comments files give real response figures for a few accounts.
+    responding = con.execute(
+        "SELECT platform, count(*), min(response_share), max(response_share) FROM check_results "
+        "WHERE check_at = DATE '2020-12-01' AND user_comments >= 10 GROUP BY 1 ORDER BY 1").fetchall()
+    assert [(p, n) for p, n, _, _ in responding] == [("douyin", 3), ("weibo", 4)]
+    assert all(0 < lo < 0.2 < hi < 1 for _, _, lo, hi in responding)

@@ -93,7 +93,7 @@ class DemoResult:
             lines.append("合规检查（govmedia check，已保存；检查点为当日 0 时）：" + "；".join(
                 f"{c['check_at']:%Y-%m-%d}{'（' + c['quarter'] + '）' if c['quarter'] else ''} 检查 {c['inspected']} 个，"
                 f"合格率 {c['pass_rate']:.0%}，睡眠 {c['sleeping']}、僵尸 {c['zombie']}"
-                for c in self.checks))
+                for c in self.checks) + f"（{self.seconds.get('check', 0):.1f} 秒）")
         s = self.seconds
         lines.append(f"耗时：生成 {s.get('generate', 0):.1f} 秒，登记账号 {s.get('accounts', 0):.1f} 秒，"
                      f"导入 {s.get('import', 0):.1f} 秒，校准检查 {s.get('facts', 0):.1f} 秒，"
