@@ -88,6 +88,10 @@ def test_zombie_boundary_and_precedence(con):
     z91 = row_of(result, "z91")
     assert z91["status"] == "zombie" and z91["days_without_update"] == 91
     assert "僵尸账号" in z91["reasons"] and "睡眠" not in z91["reasons"]
+    add_account(con, "later_only")
+    add_post(con, "later_only", AT_UTC + timedelta(days=2))  # its only post is after the check point
+    result = run_check(con, AT)
+    assert row_of(result, "later_only")["status"] == "never"
     never = row_of(result, "never")
     assert never["status"] == "never" and never["days_without_update"] is None and never["last_post_at"] is None
     assert never["verdict"] == "不合格" and "从未更新" in never["reasons"]
@@ -521,3 +525,16 @@ def test_scanner_agrees_with_a_naive_search_on_random_texts():
                  if not any(len(o) > len(w) and j <= i and i + len(w) <= j + len(o) for o, j in naive)}
         assert {(m.entry.word, m.start) for m in scanner.scan(text)} == naive, text
         assert all(text[m.start:m.end] == m.entry.word for m in scanner.scan(text))
+
+
+def test_cli_bad_dictionary_row_is_one_line_with_file_and_line(con, db_path, tmp_path):
+    from conftest import run_cli
+
+    add_account(con, "a")
+    con.close()
+    (tmp_path / "bad.csv").write_text("wrong,correct\n一带一路战略,一带一路倡议\n残废人,残废人\n", encoding="utf-8")
+    (tmp_path / "rules.toml").write_text('[content]\nserious_errors = ["bad.csv"]\n', encoding="utf-8")
+    result = run_cli("check", "--at", "2020-12-01", "--rules", str(tmp_path / "rules.toml"), db=db_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "bad.csv:3: 「残废人」的正确表述与错误表述相同" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
