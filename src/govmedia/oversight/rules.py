@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -40,7 +40,6 @@ class Rules:
     sensitive_words: tuple[str, ...] = ()
     serious_veto: bool = True
     sensitive_veto: bool = False
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
 def builtin_path(name: str):
