@@ -339,6 +339,8 @@ def test_pass_rates_per_region_and_category_and_per_quarter(con):
     assert rates[("南京市", "livelihood")]["pass_rate"] == 1.0
     assert rates[("（未填地区）", "comprehensive")]["inspected"] == 1
     assert rates[("玄武区", "全部")]["passed"] == 1
+    assert rates[("全部", "district")]["inspected"] == 2 and rates[("全部", "district")]["pass_rate"] == 0.5
+    assert len(rates) == 3 + 3 + 3 + 1  # 3 occupied cells, 3 region and 3 category subtotals, the total
     assert rates[("全部", "全部")]["pass_rate"] == 0.75
     december = {(r["region"], r["category"]): r for r in pass_rates(con, at="2020-12-01")}
     assert december[("全部", "全部")]["pass_rate"] == 1.0

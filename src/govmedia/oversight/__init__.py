@@ -15,6 +15,7 @@ Library entry points (SQL through DuckDB; the CLI, the web page and the reports 
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 from typing import Iterable, Sequence
@@ -82,20 +83,18 @@ def stored_check(con: duckdb.DuckDBPyConnection, at: str | date) -> tuple[dict, 
 
 def summarize(rows: Iterable[dict], by: Sequence[str] = ("region", "category"), check_at: date | None = None
               ) -> list[dict]:
-    """Pass rates per group plus subtotals (全部) per first key and an overall total."""
+    """Pass rates per group, plus subtotals (全部) over every key and their combinations, and the total."""
     rows = list(rows)
     groups: dict[tuple, list[dict]] = {}
 
     def key_of(row: dict) -> tuple:
         return tuple((row.get(k) or UNKNOWN_REGION) if k == "region" else row.get(k) for k in by)
 
+    masks = list(itertools.product((False, True), repeat=len(by)))  # which keys are summed over (全部)
     for row in rows:
         full = key_of(row)
-        keys = {full, (ALL,) * len(by)}
-        for i in range(1, len(by)):
-            keys.add(full[:i] + (ALL,) * (len(by) - i))
-        for key in keys:
-            groups.setdefault(key, []).append(row)
+        for mask in masks:
+            groups.setdefault(tuple(ALL if m else v for v, m in zip(full, mask)), []).append(row)
     result = []
     for key in sorted(groups, key=lambda k: tuple((1 if v == ALL else 0, str(v)) for v in k)):
         members = groups[key]
