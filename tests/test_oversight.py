@@ -349,6 +349,13 @@ def test_pass_rates_per_region_and_category_and_per_quarter(con):
     summary = latest_summary(con, "2020-01-01", "2020-12-31")
     assert [(s["check_at"], s["quarter"], s["pass_rate"], s["sleeping"]) for s in summary] == [
         (date(2020, 10, 1), "2020Q3", 0.75, 1), (date(2020, 12, 1), None, 1.0, 0)]
+    # A check point belongs to the period it closes: 2021-01-01 (2020Q4) to 2020, 2020-01-01 to 2019.
+    run_check(con, "2021-01-01")
+    run_check(con, "2020-01-01")
+    assert [s["check_at"] for s in latest_summary(con, "2020", "2020")] == [
+        date(2020, 10, 1), date(2020, 12, 1), date(2021, 1, 1)]
+    assert [s["quarter"] for s in latest_summary(con, "2020-10", "2020-12")] == [None, "2020Q4"]
+    assert [s["check_at"] for s in latest_summary(con, "2019-01-01", "2019-12-31")] == [date(2020, 1, 1)]
     with pytest.raises(UserError, match="没有 2020-07-01 的检查结果"):
         pass_rates(con, quarter="2020Q2")
 

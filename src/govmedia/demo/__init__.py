@@ -117,7 +117,7 @@ def _oversight(con: duckdb.DuckDBPyConnection) -> list[dict]:
     scanner = load_scanner(rules)
     for at in CHECK_POINTS:
         run_check(con, at, rules, scanner=scanner)
-    return latest_summary(con, CHECK_POINTS[0], CHECK_POINTS[-1])
+    return latest_summary(con, "2020-01-01", "2020-12-31")
 
 
 def _evaluate(con: duckdb.DuckDBPyConnection, generated: GeneratedSet) -> dict:

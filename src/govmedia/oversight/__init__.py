@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterable, Sequence
 
 import duckdb
@@ -123,14 +123,37 @@ def pass_rates(con: duckdb.DuckDBPyConnection, at: str | date | None = None, *, 
     return summarize(rows, by, at)
 
 
+def _period_bound(value: str | date, *, end: bool) -> date:
+    """'2020' / '2020-12' / '2020-12-31' / a date -> the first (or, for `end`, the last) day it names."""
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if re.fullmatch(r"\d{4}", text):
+        return date(int(text), 12, 31) if end else date(int(text), 1, 1)
+    if re.fullmatch(r"\d{4}-\d{2}", text):
+        year, month = int(text[:4]), int(text[5:])
+        if not 1 <= month <= 12:
+            raise UserError(f"月份不正确: {text!r}")
+        if not end:
+            return date(year, month, 1)
+        return (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
+    return parse_check_point(text)
+
+
 def latest_summary(con: duckdb.DuckDBPyConnection, start: str | date, end: str | date) -> list[dict]:
-    """Stored check points within [start, end] (dates, inclusive), oldest first, with pass rate and counts.
+    """Stored check points that close a moment of the period [start, end], oldest first, with their figures.
+
+    `start`/`end` are dates (inclusive) or 'YYYY-MM' / 'YYYY'. A check point D (00:00 of D) judges what came
+    before it, so it belongs to the period when start < D ≤ end + 1 day: for 2020, the checks of
+    2020-04-01 … 2020-12-01 and 2021-01-01 (the 2020Q4 check), not 2020-01-01 (it closes 2019).
 
     Each item: check_at, quarter (when the check point is a quarter's end, e.g. '2020Q3'),
     inspected, passed, pass_rate, sleeping, zombie, never, alerts, serious_errors, inactive, not_open,
     rules_name, rules_sha256.
     """
-    start, end = parse_check_point(start), parse_check_point(end)
+    start, end = _period_bound(start, end=False), _period_bound(end, end=True)
+    if end < start:
+        raise UserError(f"期间的结束 {end} 早于开始 {start}")
     rows = con.execute(
         """
         SELECT r.check_at, r.inspected, r.passed, r.inactive, r.not_open, r.rules_name, r.rules_sha256,
@@ -138,9 +161,9 @@ def latest_summary(con: duckdb.DuckDBPyConnection, start: str | date, end: str |
                count(*) FILTER (WHERE c.status = 'never'), count(*) FILTER (WHERE c.alert),
                coalesce(sum(c.serious_errors), 0)
         FROM check_runs r LEFT JOIN check_results c USING (check_at)
-        WHERE r.check_at BETWEEN ? AND ? GROUP BY ALL ORDER BY r.check_at
+        WHERE r.check_at > ? AND r.check_at <= ? GROUP BY ALL ORDER BY r.check_at
         """,
-        [start, end],
+        [start, end + timedelta(days=1)],
     ).fetchall()
     result = []
     for (at, inspected, passed, inactive, not_open, rules_name, rules_sha, sleeping, zombie, never, alerts,
