@@ -547,3 +547,34 @@ def test_cli_bad_dictionary_row_is_one_line_with_file_and_line(con, db_path, tmp
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "bad.csv:3: 「残废人」的正确表述与错误表述相同" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_traditional_characters_match_through_the_variant_table(tmp_path):
+    scanner = load_scanner(["builtin:serious_errors.csv"], ["builtin:sensitive_words.csv"], ["builtin:variants.csv"])
+    found = [(m.entry.word, m.found, m.start, m.end) for m in scanner.scan("據報，臺灣總統與一帶一路戰略")]
+    assert found == [("台湾总统", "臺灣總統", 3, 7), ("一带一路战略", "一帶一路戰略", 8, 14)]
+    # Exceptions work on variants too; without the table, traditional text does not match.
+    assert scanner.scan("聽瞎子阿炳") == []
+    plain = load_scanner(["builtin:serious_errors.csv"], [], [])
+    assert plain.scan("臺灣總統") == []
+    # An entry written with variant characters matches the standard text as well.
+    (tmp_path / "trad.csv").write_text("wrong,correct\n臺灣政府,台湾当局\n", encoding="utf-8")
+    both = load_scanner([str(tmp_path / "trad.csv")], [], ["builtin:variants.csv"])
+    assert [m.found for m in both.scan("台湾政府和臺灣政府")] == ["台湾政府", "臺灣政府"]
+
+
+def test_bad_variant_rows_name_file_and_line(tmp_path):
+    bad = tmp_path / "v.csv"
+    for content, message in (("variant,standard\n臺,台\n灣灣,湾\n", r"v.csv:3: 每行应为一个异体字"),
+                             ("variant,standard\n臺,臺\n", r"v.csv:2: 「臺」的异体字与标准字相同"),
+                             ("variant,standard\n臺,台\n臺,苔\n", r"v.csv:3: 「臺」已对应「台」")):
+        bad.write_text(content, encoding="utf-8")
+        with pytest.raises(UserError, match=message):
+            load_scanner([], [], [str(bad)])
+
+
+def test_findings_show_the_text_as_written(con):
+    add_account(con, "hk")
+    add_post(con, "hk", AT_UTC - timedelta(days=1), text="推進一帶一路戰略")
+    row = row_of(run_check(con, AT), "hk")
+    assert row["verdict"] == "不合格" and "「一帶一路戰略」应为「一带一路倡议」" in row["reasons"]

@@ -47,7 +47,7 @@ _QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]([1-4])\s*$")
 
 
 def load_scanner(rules: Rules) -> Scanner:
-    return _load_scanner(rules.serious_errors, rules.sensitive_words)
+    return _load_scanner(rules.serious_errors, rules.sensitive_words, rules.variants)
 
 
 def quarter_check_point(quarter: str) -> date:

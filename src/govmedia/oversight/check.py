@@ -177,7 +177,8 @@ def _findings(con, at_utc: datetime, at: date, rules: Rules, scanner: Scanner) -
             findings.append({
                 "check_at": at, "platform": platforms[index].as_py(), "account_id": accounts[index].as_py(),
                 "post_id": posts[index].as_py(), "published_at": published[index].as_py(), "kind": e.kind,
-                "field": fieldname, "start_offset": match.start, "matched": e.word, "correction": e.correction,
+                "field": fieldname, "start_offset": match.start, "matched": match.found or e.word,
+                "correction": e.correction,
                 "category": e.category, "note": e.note, "excerpt": context,
             })
     findings.sort(key=lambda f: (f["platform"], f["account_id"], f["published_at"], f["post_id"], f["field"],

@@ -13,7 +13,10 @@ once per run. Every occurrence is found, overlapping ones included; then
 2. an entry occurrence strictly inside a longer entry occurrence of the same dictionary is
    dropped (so 「台湾总统」 is reported once, not also as 「总统」); partially overlapping
    occurrences are both reported.
-Matching is exact on characters: no case folding, no traditional/simplified conversion.
+Matching is exact on characters except for a character-variant table (`variants.csv`:
+`variant,standard`, one character each, e.g. 臺,台): a variant in a text or an entry counts as its
+standard character, so 「臺灣總統」 matches the entry 「台湾总统」. The table is one-to-one per
+character, so offsets are unchanged. No case folding, no word-level conversion.
 
 Speed: pyahocorasick finds a node's child by a linear search, so a dictionary of 10,000
 Chinese words (thousands of distinct first characters at the root) scans only ~1.3 M
@@ -66,6 +69,7 @@ class Match:
     entry: Entry
     start: int  # offset of the first character in the scanned text
     end: int  # offset after the last character
+    found: str = ""  # the text as written there (may use variant characters)
 
     @property
     def text(self) -> str:
@@ -130,14 +134,20 @@ def parse_dictionary(name: str, data: bytes, kind: str) -> list[Entry]:
 
 
 class _PairTable(dict):
-    """str.translate table: alphabet characters -> two symbols; anything else -> the outside pair."""
+    """str.translate table: alphabet characters -> two symbols; anything else -> the outside pair.
 
-    def __init__(self, alphabet: list[str]):
+    A variant character gets the symbols of its standard character.
+    """
+
+    def __init__(self, alphabet: list[str], variants: dict[str, str]):
         super().__init__()
         base = max(2, math.isqrt(len(alphabet)) + 1)
         first, second = 0xE000, 0xE000 + base
         for index, char in enumerate(alphabet):
             self[ord(char)] = chr(first + index // base) + chr(second + index % base)
+        for variant, standard in variants.items():
+            if ord(standard) in self:
+                self[ord(variant)] = self[ord(standard)]
         self.outside = chr(0xF8FF) * 2
 
     def __missing__(self, key: int) -> str:
@@ -148,16 +158,17 @@ class _PairTable(dict):
 class Scanner:
     """An automaton over the entries of both dictionaries and their exceptions."""
 
-    def __init__(self, entries: Iterable[Entry], sha256: str = ""):
+    def __init__(self, entries: Iterable[Entry], sha256: str = "", variants: dict[str, str] | None = None):
         self.entries = list(entries)
         self.sha256 = sha256
+        variants = variants or {}
         automaton = ahocorasick.Automaton()
         keys: dict[str, list] = {}
         for entry in self.entries:
             keys.setdefault(entry.word, [[], []])[0].append(entry)
             for exception in entry.exceptions:
                 keys.setdefault(exception, [[], []])[1].append(entry)
-        self._table = _PairTable(sorted({c for key in keys for c in key}))
+        self._table = _PairTable(sorted({variants.get(c, c) for key in keys for c in key}), variants)
         for key, (as_entry, as_exception) in keys.items():
             automaton.add_word(key.translate(self._table), (len(key), tuple(as_entry), tuple(as_exception)))
         self._automaton = automaton
@@ -174,7 +185,7 @@ class Scanner:
             end = (end_index + 1) // 2
             start = end - length
             for entry in as_entry:
-                hits.append(Match(entry, start, end))
+                hits.append(Match(entry, start, end, text[start:end]))
             for entry in as_exception:
                 covers.append((start, end, entry))
         if not hits:
@@ -190,8 +201,48 @@ class Scanner:
         return hits
 
 
-def load_scanner(serious: Iterable[str], sensitive: Iterable[str]) -> Scanner:
+def parse_variants(name: str, data: bytes) -> dict[str, str]:
+    """`variant,standard[,note]`: one character each; a bad row raises one UserError naming file:line."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{name}: 异体字表应为 UTF-8 编码（第 {exc.start} 字节无法解码）") from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    table: dict[str, str] = {}
+    header = True
+    for record in reader:
+        where = f"{name}:{reader.line_num}"
+        if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
+            continue
+        if header:
+            header = False
+            if record[0].strip().lower() in ("variant", "异体", "繁体"):
+                continue
+        cells = [c.strip() for c in record] + ["", ""]
+        variant, standard = cells[0], cells[1]
+        if len(variant) != 1 or len(standard) != 1:
+            raise UserError(f"{where}: 每行应为一个异体字和一个标准字（如 臺,台），而不是 {variant!r},{standard!r}")
+        if variant == standard:
+            raise UserError(f"{where}: 「{variant}」的异体字与标准字相同")
+        if variant in table and table[variant] != standard:
+            raise UserError(f"{where}: 「{variant}」已对应「{table[variant]}」")
+        table[variant] = standard
+    for variant, standard in table.items():
+        if standard in table:
+            raise UserError(f"{name}: 「{standard}」既是标准字又是异体字（{variant}→{standard}→{table[standard]}）")
+    return table
+
+
+def load_scanner(serious: Iterable[str], sensitive: Iterable[str], variants: Iterable[str] = ()) -> Scanner:
     digest = hashlib.sha256()
+    table: dict[str, str] = {}
+    for spec in variants:
+        name, data = read_source(spec)
+        digest.update(b"variants\0" + data + b"\0")
+        for variant, standard in parse_variants(name, data).items():
+            if table.get(variant, standard) != standard:
+                raise UserError(f"{name}: 「{variant}」在另一异体字表中对应「{table[variant]}」")
+            table[variant] = standard
     entries: list[Entry] = []
     words: dict[tuple[str, str], str] = {}
     for kind, specs in ((SERIOUS, serious), (SENSITIVE, sensitive)):
@@ -204,7 +255,7 @@ def load_scanner(serious: Iterable[str], sensitive: Iterable[str]) -> Scanner:
                     raise UserError(f"{entry.source}: 「{entry.word}」已在 {words[key]} 中出现")
                 words[key] = entry.source
                 entries.append(entry)
-    return Scanner(entries, digest.hexdigest())
+    return Scanner(entries, digest.hexdigest(), table)
 
 
 def excerpt(text: str, match: Match, around: int = 12) -> str:

@@ -38,6 +38,7 @@ class Rules:
     content_window_days: int = 90
     serious_errors: tuple[str, ...] = ()  # resolved paths (or builtin:NAME)
     sensitive_words: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
     serious_veto: bool = True
     sensitive_veto: bool = False
 
@@ -121,6 +122,7 @@ def load_rules(path: str | Path | None = None, *, alert_days: int | None = None)
         content_window_days=get("content", "window_days", int, 90),
         serious_errors=files("serious_errors"),
         sensitive_words=files("sensitive_words"),
+        variants=files("variants"),
         serious_veto=get("content", "serious_veto", bool, True),
         sensitive_veto=get("content", "sensitive_veto", bool, False),
     )
