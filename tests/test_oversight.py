@@ -578,3 +578,26 @@ def test_findings_show_the_text_as_written(con):
     add_post(con, "hk", AT_UTC - timedelta(days=1), text="推進一帶一路戰略")
     row = row_of(run_check(con, AT), "hk")
     assert row["verdict"] == "不合格" and "「一帶一路戰略」应为「一带一路倡议」" in row["reasons"]
+
+
+def test_report_overview_block(con):
+    from govmedia.oversight import report_overview
+
+    assert report_overview(con, "2020-02", "2020-11") == []
+    add_account(con, "a")
+    add_account(con, "b")
+    for at in ("2020-04-01", "2020-07-01", "2020-10-01"):
+        point = datetime.fromisoformat(at) - timedelta(hours=8)
+        add_post(con, "a", point - timedelta(days=2))
+        add_post(con, "b", point - timedelta(days=3))
+        run_check(con, at)
+    [block] = report_overview(con, "2020-02", "2020-11")
+    assert block["title"] == "合规检查" and block["headers"][0] == "检查点"
+    assert [r[:5] for r in block["rows"]] == [["2020-04-01", "2020Q1", "2", "2", "100.0%"],
+                                              ["2020-07-01", "2020Q2", "2", "2", "100.0%"],
+                                              ["2020-10-01", "2020Q3", "2", "2", "100.0%"]]
+    assert "2020年第一、二、三季度检查合格率均为 100%" in block["paragraphs"][0]
+    assert all(isinstance(cell, str) for row in block["rows"] for cell in row)
+    run_check(con, "2020-12-01")  # nobody posted after 2020-09-29: both sleeping
+    [block] = report_overview(con, "2020-02", "2020-11")
+    assert "2020-12-01合格率 0.0%，睡眠 2 个" in block["paragraphs"][0]

@@ -11,6 +11,7 @@ Library entry points (SQL through DuckDB; the CLI, the web page and the reports 
 - `latest_summary(con, start, end)` — the stored check points within a period with their pass
   rates and counts (for the annual report's overview).
 - `account_history(con, platform, account_id)` — one account across the stored check points.
+- `report_overview(con, start, end)` — the overview block for the reports (title, paragraphs, table).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ __all__ = [
     "pass_rates", "latest_summary", "account_history", "stored_check", "check_points", "check_findings",
     "parse_check_point", "alert_message", "STATUS_NAMES", "KIND_NAMES", "RESULT_COLUMNS", "FINDING_COLUMNS",
     "PASS", "FAIL", "OK", "SLEEPING", "ZOMBIE", "NEVER", "SERIOUS", "SENSITIVE", "PASS_RATE_COLUMNS",
-    "evaluate_account", "check_point_utc",
+    "evaluate_account", "check_point_utc", "report_overview", "REPORT_HEADERS",
 ]
 
 ALL = "全部"
@@ -182,3 +183,44 @@ def _quarter_of(at: date) -> str | None:
     if at.day != 1 or at.month not in (1, 4, 7, 10):
         return None
     return f"{at.year - 1}Q4" if at.month == 1 else f"{at.year}Q{(at.month - 1) // 3}"
+
+
+REPORT_HEADERS = ["检查点", "季度", "检查账号", "合格", "合格率", "睡眠", "僵尸", "从未更新", "严重表述错误", "预警"]
+_QUARTER_NAMES = {"1": "一", "2": "二", "3": "三", "4": "四"}
+
+
+def report_overview(con: duckdb.DuckDBPyConnection, start: str | date, end: str | date) -> list[dict]:
+    """The oversight block of a report's overview for the period (months 'YYYY-MM' or dates), as plain data:
+    [{"title", "paragraphs", "headers", "rows"}] with strings only (the report's Block fields), or []
+    when no check point of the period is stored. The reports package wraps it: `Block(**item)`."""
+    checks = latest_summary(con, start, end)
+    if not checks:
+        return []
+    rows = [[c["check_at"].isoformat(), c["quarter"] or "", str(c["inspected"]), str(c["passed"]),
+             "" if c["pass_rate"] is None else f"{c['pass_rate']:.1%}", str(c["sleeping"]), str(c["zombie"]),
+             str(c["never"]), str(c["serious_errors"]), str(c["alerts"])] for c in checks]
+    quarters = [c for c in checks if c["quarter"]]
+    clean = all(c["pass_rate"] == 1.0 and not (c["sleeping"] or c["zombie"] or c["never"]) for c in checks)
+    if quarters:
+        names = "、".join(_QUARTER_NAMES[c["quarter"][-1]] for c in quarters)
+        years = sorted({c["quarter"][:4] for c in quarters})
+        subject = f"{'、'.join(years)}年第{names}季度检查"
+    else:
+        subject = "各次检查"
+    if clean:
+        sentence = (f"本期间共有 {len(checks)} 个检查点的合规检查结果（检查点为当日 0 时，北京时间）。{subject}合格率均为 100%，"
+                    "无“僵尸”“睡眠”账号，无“监测时间点前 2 周内无更新”问题。")
+    else:
+        parts = []
+        for c in checks:
+            bad = [f"{label} {c[key]} 个" for key, label in (("sleeping", "睡眠"), ("zombie", "僵尸"), ("never", "从未更新"))
+                   if c[key]]
+            rate = "—" if c["pass_rate"] is None else f"{c['pass_rate']:.1%}"
+            parts.append(f"{c['check_at']:%Y-%m-%d}{'（' + c['quarter'] + '）' if c['quarter'] else ''}合格率 {rate}"
+                         + (f"，{'、'.join(bad)}" if bad else ""))
+        sentence = f"本期间共有 {len(checks)} 个检查点的合规检查结果（检查点为当日 0 时，北京时间）：" + "；".join(parts) + "。"
+    paragraphs = [sentence]
+    serious = sum(c["serious_errors"] for c in checks)
+    if serious:
+        paragraphs.append(f"各检查点共发现严重表述错误 {serious} 处（单项否决），明细见 govmedia check --findings。")
+    return [{"title": "合规检查", "paragraphs": paragraphs, "headers": list(REPORT_HEADERS), "rows": rows}]
