@@ -651,7 +651,7 @@ def check_command(
     inspected, passed, inactive, not_open = counts
     label = f"{point.isoformat()}" + (f"（{quarter}）" if quarter else "")
     headline = (f"检查点 {label} 0时（北京时间），规则 {rules_name}：检查 {inspected} 个账号，合格 {passed} 个，"
-                f"合格率 {(passed / inspected if inspected else 0):.1%}；预警 {sum(1 for r in rows if r['alert'])} 个；"
+                f"合格率 {f'{passed / inspected:.1%}' if inspected else '—'}；预警 {sum(1 for r in rows if r['alert'])} 个；"
                 f"停用未检查 {inactive} 个，检查点时尚未开通 {not_open} 个")
     if format == "xlsx":
         if output is None:
@@ -672,7 +672,7 @@ def check_command(
         from govmedia.ingest.canonical import PLATFORM_NAMES
         from govmedia.oversight import STATUS_NAMES
 
-        table = RichTable(title=headline)
+        table = RichTable(title=f"合规检查 {label}（{len(rows)} 个账号，预警在前）")
         for column in ("平台", "账号ID", "名称", "地区", "类别", "上次更新", "未更新天数", "状态", "结论", "原因 / 预警"):
             table.add_column(column, overflow="fold")
         for r in rows:
