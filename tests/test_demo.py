@@ -286,3 +286,23 @@ def test_demo_report_tables_and_totals_equal_the_store(demo, tmp_path):
     assert figures[("weibo", "转评量（转发+评论）")].value == totals["weibo"]["reposts"] + totals["weibo"]["comments"]
     assert figures[("wechat", "阅读数")].value == totals["wechat"]["reads"]
     assert figures[("wechat", "点赞+在看数")].previous is not None
+def test_demo_quarterly_checks_reproduce_the_white_paper(demo):
+    """白皮书 03.1: 2020 年一、二、三季度合格率均为 100%，无僵尸、睡眠账号。"""
+    from govmedia.oversight import pass_rates
+
+    result, con, _ = demo
+    assert [(c["check_at"].isoformat(), c["quarter"]) for c in result.checks] == [
+        ("2020-04-01", "2020Q1"), ("2020-07-01", "2020Q2"), ("2020-10-01", "2020Q3"), ("2020-12-01", None)]
+    for c in result.checks:
+        assert c["inspected"] == 187 and c["passed"] == 187 and c["pass_rate"] == 1.0
+        assert (c["sleeping"], c["zombie"], c["never"], c["serious_errors"]) == (0, 0, 0, 0)
+    assert con.execute("SELECT count(*) FROM check_results WHERE verdict <> '合格' OR status <> 'ok'"
+                       ).fetchall()[0][0] == 0
+    assert all(r["pass_rate"] == 1.0 for r in pass_rates(con, quarter="2020Q3"))
+    assert "合规检查" in result.summary() and "合格率 100%" in result.summary()
+    # The demo's MediaCrawler comments files give real response figures for a few accounts.
+    responding = con.execute(
+        "SELECT platform, count(*), min(response_share), max(response_share) FROM check_results "
+        "WHERE check_at = DATE '2020-12-01' AND user_comments >= 10 GROUP BY 1 ORDER BY 1").fetchall()
+    assert [(p, n) for p, n, _, _ in responding] == [("douyin", 3), ("weibo", 4)]
+    assert all(0 < lo < 0.2 < hi < 1 for _, _, lo, hi in responding)

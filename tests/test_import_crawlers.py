@@ -122,10 +122,12 @@ def test_mediacrawler_same_posts_in_three_formats_are_one_snapshot_each(register
     assert rows(registered, "SELECT platform, count(*) FROM snapshots GROUP BY 1 ORDER BY 1") == [("douyin", 5), ("weibo", 5)]
 
 
-def test_mediacrawler_comments_files_are_not_posts(registered, fixtures):
+def test_mediacrawler_comments_files_are_comments_not_posts(registered, fixtures):
     summary = import_path(registered, fixtures / "mediacrawler" / "data" / "weibo" / "csv")
-    skipped = [f for f in summary.files if f.skipped]
-    assert len(skipped) == 1 and "评论" in skipped[0].skipped
+    assert not any(f.skipped for f in summary.files)
+    comments = next(f for f in summary.files if "_comments_" in f.path.name)
+    assert (comments.accepted, comments.rejected) == (6, 0)
+    assert rows(registered, "SELECT count(*) FROM posts") == [(5,)]
 
 
 def test_mediacrawler_creator_hash_needs_account(registered, fixtures, db_path):

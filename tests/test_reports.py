@@ -449,6 +449,30 @@ def test_overview_takes_extra_blocks(store, tmp_path, monkeypatch):
     assert any(p.text == "巡检概况" for p in document.paragraphs)
 
 
+def test_overview_includes_the_stored_inspection_checks(store, tmp_path):
+    """合规检查 (issue 6) in the overview: the stored check points of the period with their pass rates;
+    nothing when no check of the period is stored."""
+    from govmedia.oversight import run_check
+
+    copy = tmp_path / "checked.duckdb"
+    shutil.copy(store, copy)
+    con = open_store(copy)
+    try:
+        assert build_report(con, START, END).overview.blocks == []
+        result = run_check(con, "2020-04-01")  # closes 2020Q1, inside 2020-02..03
+        model = build_report(con, START, END)
+    finally:
+        con.close()
+    [block] = model.overview.blocks
+    assert block.title == "合规检查"
+    [row] = block.rows
+    assert row[:4] == ["2020-04-01", "2020Q1", str(len(result.rows)), str(result.passed)]
+    paths = write_report(model, tmp_path / "out", ["docx", "pdf"])
+    document = docx.Document(str(paths["docx"]))
+    assert any(p.text == "合规检查" for p in document.paragraphs)
+    assert "2020Q1" in pdftotext(paths["pdf"])
+
+
 # ---------------------------------------------------------------- methodology
 
 

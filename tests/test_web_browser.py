@@ -137,3 +137,31 @@ def test_phone_screen_and_writes_refused_without_sign_in(site, browser):
         "async () => (await fetch('/api/v1/scores', {method: 'POST', headers: {'Content-Type': 'application/json'},"
         " body: JSON.stringify({from: '2020-02', to: '2020-03'})})).status")
     assert status == 401
+
+
+def test_editor_runs_a_check_and_filters_the_oversight_page(site, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{site}/oversight")
+    expect(page.locator("main")).to_contain_text("还没有检查结果")
+    page.click("text=登录")
+    page.fill("input[name=username]", "editor1")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('登录')")
+    page.goto(f"{site}/oversight")
+    # The last posts are of 2020-03-05..07: at 2020-03-18 甲区发布 (13 days) is an alert, listed first.
+    page.fill("#run-check input[name=at]", "2020-03-18")
+    page.click("#run-check button")
+    expect(page.locator(".notice")).to_contain_text("已检查 2020-03-18：4 个账号，合格 4 个")
+    first = page.locator("#check-results tbody tr").first
+    expect(first).to_contain_text("甲区发布")
+    expect(first).to_contain_text("将于 2020-03-20 起判为睡眠账号")
+    expect(page.locator("#pass-rate")).to_have_text("100.0%")
+    # A second check point; the filters narrow the list.
+    page.fill("#run-check input[name=at]", "2020-04-01")
+    page.click("#run-check button")
+    expect(page.locator("#pass-rate")).to_have_text("0.0%")
+    page.locator("#check-filters select[name=platform]").select_option("wechat")
+    expect(page.locator("#check-results tbody tr")).to_have_count(1)
+    expect(page.locator("#check-results tbody tr").first).to_contain_text("睡眠账号")
+    page.click("#check-results a:has-text('微信一')")
+    expect(page.locator("#check-history tbody tr")).to_have_count(2)

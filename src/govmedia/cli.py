@@ -669,6 +669,137 @@ def demo_command(
         serve(path, host, port)
 
 
+# --------------------------------------------------------------------------- oversight (合规检查)
+
+CHECK_COLUMNS = ["platform", "account_id", "name", "region", "category", "last_post_at", "days_without_update",
+                 "status", "verdict", "reasons", "alert", "alert_date", "alert_message", "opened_at", "posts_window",
+                 "original_share", "user_comments", "answered", "response_share", "median_response_hours",
+                 "serious_errors", "sensitive_words", "check_at"]
+CHECK_FINDING_COLUMNS = ["platform", "account_id", "post_id", "published_at", "kind", "field", "matched",
+                         "correction", "category", "note", "excerpt", "start_offset", "check_at"]
+
+
+@app.command("check")
+def check_command(
+    at: Optional[str] = typer.Option(None, "--at", help="检查点 YYYY-MM-DD（当日 0 时，北京时间）"),
+    quarter: Optional[str] = typer.Option(None, "--quarter", help="季度 YYYYQn：在季度末（下季度第一天 0 时）检查"),
+    format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
+    output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="规则文件（默认内置 rules.toml）"),
+    alert_days: Optional[int] = typer.Option(None, "--alert-days", help="预警天数 N（默认取规则文件）"),
+    summary: bool = typer.Option(False, "--summary", help="输出各地区 × 类别的合格率"),
+    findings: bool = typer.Option(False, "--findings", help="输出内容问题（严重表述错误、敏感词）明细"),
+    stored: bool = typer.Option(False, "--stored", help="不重新检查，读取已保存的检查结果"),
+) -> None:
+    """合规检查：更新（睡眠、僵尸）、原创、互动回应、内容错误，逐账号结论与合格率；结果保存在数据库中。"""
+    from govmedia.export import to_xlsx
+    from govmedia.oversight import (
+        PASS_RATE_COLUMNS, alert_message, check_findings, load_rules, parse_check_point, quarter_check_point,
+        run_check, stored_check, summarize,
+    )
+
+    if (at is None) == (quarter is None):
+        raise UserError("请用 --at YYYY-MM-DD 或 --quarter YYYYQn 指定检查点（二选一）")
+    point = quarter_check_point(quarter) if quarter else parse_check_point(at)
+    if format not in ("table", "csv", "json", "xlsx"):
+        raise UserError(f"未知输出格式 {format!r}（可用: table、csv、json、xlsx）")
+    if stored:
+        con = _store(read_only=_exists())
+        run, rows = stored_check(con, point)
+        found = check_findings(con, point)
+        con.close()
+        counts = (run["inspected"], run["passed"], run["inactive"], run["not_open"])
+        rules_name = run["rules_name"]
+    else:
+        loaded = load_rules(rules, alert_days=alert_days)
+        con = _store()
+        with _progress() as progress:
+            progress.add_task(f"检查 {point.isoformat()}", total=None)
+            result = run_check(con, point, loaded)
+        con.close()
+        rows, found = result.rows, result.findings
+        counts = (result.inspected, result.passed, result.inactive, result.not_open)
+        rules_name = loaded.name
+    for row in rows:
+        row["alert_message"] = alert_message(row)
+        row["last_post_at"] = _local_time(row["last_post_at"])
+    for item in found:
+        item["published_at"] = _local_time(item["published_at"])
+    rates = summarize(rows, ("region", "category"), point)
+    inspected, passed, inactive, not_open = counts
+    label = f"{point.isoformat()}" + (f"（{quarter}）" if quarter else "")
+    headline = (f"检查点 {label} 0时（北京时间），规则 {rules_name}：检查 {inspected} 个账号，合格 {passed} 个，"
+                f"合格率 {f'{passed / inspected:.1%}' if inspected else '—'}；预警 {sum(1 for r in rows if r['alert'])} 个；"
+                f"停用未检查 {inactive} 个，检查点时尚未开通 {not_open} 个")
+    if format == "xlsx":
+        if output is None:
+            raise UserError("xlsx 格式需要用 --out 指定输出文件")
+        _check_workbook(output, rows, rates, found)
+        err.print(f"{headline}\n已写入 {output}", highlight=False)
+        return
+    if summary:
+        _emit(rates, PASS_RATE_COLUMNS, format, output,
+              ("检查点", "地区", "类别", "检查数", "合格数", "合格率", "睡眠", "僵尸", "从未更新", "预警"), "合格率",
+              digits={"pass_rate": 3})
+    elif findings:
+        _emit(found, CHECK_FINDING_COLUMNS, format, output,
+              ("平台", "账号ID", "内容ID", "发布时间", "类型", "位置", "匹配", "建议", "类别", "说明", "上下文",
+               "偏移", "检查点"), "内容问题")
+    elif format == "table":
+        from govmedia.ingest.accounts import CATEGORY_NAMES
+        from govmedia.ingest.canonical import PLATFORM_NAMES
+        from govmedia.oversight import STATUS_NAMES
+
+        table = RichTable(title=f"合规检查 {label}（{len(rows)} 个账号，预警在前）")
+        for column in ("平台", "账号ID", "名称", "地区", "类别", "上次更新", "未更新天数", "状态", "结论", "原因 / 预警"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            why = "；".join(x for x in (r["alert_message"], r["reasons"]) if x)
+            table.add_row(PLATFORM_NAMES.get(r["platform"], r["platform"]), r["account_id"], r["name"],
+                          r["region"] or "", CATEGORY_NAMES.get(r["category"], r["category"]),
+                          (r["last_post_at"] or "")[:16].replace("T", " "),
+                          "" if r["days_without_update"] is None else str(r["days_without_update"]),
+                          STATUS_NAMES[r["status"]], r["verdict"], why)
+        out.print(table)
+    else:
+        _emit(rows, CHECK_COLUMNS, format, output, (), "")
+    if format == "table":
+        out.print(headline, highlight=False)
+
+
+def _local_time(value):
+    """Stored UTC -> ISO-8601 in Beijing time with its offset (what users read)."""
+    from datetime import datetime, timedelta
+
+    if not isinstance(value, datetime):
+        return value
+    return (value + timedelta(hours=8)).isoformat(sep="T") + "+08:00"
+
+
+def _check_workbook(path: Path, rows, rates, found) -> None:
+    import openpyxl
+
+    from govmedia.oversight import PASS_RATE_COLUMNS
+
+    workbook = openpyxl.Workbook()
+    sheets = (("检查结果", rows, CHECK_COLUMNS), ("合格率", rates, PASS_RATE_COLUMNS),
+              ("内容问题", found, CHECK_FINDING_COLUMNS))
+    for index, (title, items, columns) in enumerate(sheets):
+        ws = workbook.active if index == 0 else workbook.create_sheet()
+        ws.title = title
+        ws.append(columns)
+        for item in items:
+            ws.append([_cell(item.get(c)) for c in columns])
+        ws.freeze_panes = "A2"
+    workbook.save(path)
+
+
+def _cell(value):
+    from datetime import date
+
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def main() -> None:
     try:
         app()

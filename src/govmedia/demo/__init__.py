@@ -48,6 +48,8 @@ class DemoResult:
     agreement: dict[tuple[str, str], tuple[float, list[str]]] = field(default_factory=dict)
     report: dict[str, Path] = field(default_factory=dict)  # format -> file of the 2020-02..11 report
     report_error: str | None = None
+    # Oversight: the stored quarterly checks of 2020 (latest_summary items), see CHECK_POINTS.
+    checks: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,11 @@ class DemoResult:
             lines.append(f"报告（2020年2-11月，含同比）：{folder}/ — " + "、".join(p.name for p in self.report.values()))
         if self.report_error:
             lines.append(f"报告未生成：{self.report_error}")
+        if self.checks:
+            lines.append("合规检查（govmedia check，已保存；检查点为当日 0 时）：" + "；".join(
+                f"{c['check_at']:%Y-%m-%d}{'（' + c['quarter'] + '）' if c['quarter'] else ''} 检查 {c['inspected']} 个，"
+                f"合格率 {c['pass_rate']:.0%}，睡眠 {c['sleeping']}、僵尸 {c['zombie']}"
+                for c in self.checks) + f"（{self.seconds.get('check', 0):.1f} 秒）")
         s = self.seconds
         lines.append(f"耗时：生成 {s.get('generate', 0):.1f} 秒，登记账号 {s.get('accounts', 0):.1f} 秒，"
                      f"导入 {s.get('import', 0):.1f} 秒，校准检查 {s.get('facts', 0):.1f} 秒，"
@@ -105,6 +112,20 @@ class DemoResult:
 
 CATEGORY_LABELS = {"district": "区级", "livelihood": "民生", "comprehensive": "综合"}
 SCORED_PERIOD = ("2019-02", "2020-11")
+# The white paper's 2020 quarterly inspections (Q1–Q3, checked at each quarter's end) and the
+# end of the demo data (2020-12-01).
+CHECK_POINTS = ("2020-04-01", "2020-07-01", "2020-10-01", "2020-12-01")
+
+
+def _oversight(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Run and store the quarterly checks; the white paper found a 100 % pass rate in 2020."""
+    from govmedia.oversight import latest_summary, load_rules, load_scanner, run_check
+
+    rules = load_rules()
+    scanner = load_scanner(rules)
+    for at in CHECK_POINTS:
+        run_check(con, at, rules, scanner=scanner)
+    return latest_summary(con, "2020-01-01", "2020-12-31")
 
 
 def _evaluate(con: duckdb.DuckDBPyConnection, generated: GeneratedSet) -> dict:
@@ -223,6 +244,13 @@ def run_demo(
     evaluation = _evaluate(con, generated)
     seconds["score"] = time.perf_counter() - mark
 
+    # Oversight (issue 6): the quarterly inspection checks, stored for the web page and reports.
+    mark = time.perf_counter()
+    step("合规检查：2020年各季度末检查点……")
+    checks = _oversight(con)
+    seconds["check"] = time.perf_counter() - mark
+    step("合规检查合格率：" + "，".join(f"{c['check_at']:%m-%d} {c['pass_rate']:.0%}" for c in checks))
+
     report, report_error = {}, None
     if report_dir is not None:
         from govmedia.errors import UserError
@@ -249,5 +277,5 @@ def run_demo(
         directory=directory, database=database, generated=generated, accounts=accounts,
         accounts_rejected=len(rejects), files=len(imported), accepted=summary.accepted, rejected=summary.rejected,
         unchanged=summary.unchanged, file_errors=[f.error for f in summary.files if f.error], posts=posts,
-        facts=facts, seconds=seconds, report=report, report_error=report_error, **evaluation,
+        facts=facts, seconds=seconds, report=report, report_error=report_error, checks=checks, **evaluation,
     )

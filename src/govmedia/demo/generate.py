@@ -39,6 +39,7 @@ FORMAT_LABELS = {
     "wechat-json": "wechat-article-exporter JSON",
     "wechat-xlsx": "wechat-article-exporter XLSX",
     "generic": "通用表格 CSV（GB18030）",
+    "mediacrawler-comments": "MediaCrawler 评论 comments（微博 csv、抖音 json）",
 }
 
 
@@ -134,8 +135,16 @@ def generate(directory: str | Path, seed: int = 2020, *, on_step: Callable[[str]
     step(f"已生成微信公众号数据：JSON {rows['wechat-json']:,} 篇，XLSX {rows['wechat-xlsx']:,} 篇")
 
     # Douyin.
-    rows["mediacrawler-douyin"] = _write_mediacrawler_douyin(exports / MEDIACRAWLER_DIR, douyin, plan, seed)
+    douyin_threads: list = []
+    rows["mediacrawler-douyin"] = _write_mediacrawler_douyin(exports / MEDIACRAWLER_DIR, douyin, plan, seed,
+                                                             douyin_threads)
     step(f"已生成抖音数据：MediaCrawler {rows['mediacrawler-douyin']:,} 行")
+
+    # Comments (for the oversight response rule): a few accounts, last quarter of 2020.
+    from govmedia.demo.comments import write_comments
+
+    rows["mediacrawler-comments"] = write_comments(exports / MEDIACRAWLER_DIR, mc_weibo, douyin_threads, seed)
+    step(f"已生成评论数据：MediaCrawler {rows['mediacrawler-comments']:,} 条")
 
     # The generic tables: two Weibo accounts' and one WeChat account's 2019 history.
     writers.write_generic(exports / GENERIC_DIR / "微博账号2019年发布数据.csv", writers.GENERIC_WEIBO_HEADER,
@@ -158,6 +167,8 @@ def _format_of(path: Path) -> str:
     parts = path.parts
     if "weibo-crawler" in parts:
         return "weibo-crawler"
+    if "mediacrawler" in parts and "_comments_" in path.name:
+        return "mediacrawler-comments"
     if "mediacrawler" in parts:
         return "mediacrawler-weibo" if "weibo" in parts else "mediacrawler-douyin"
     if "wechat-article-exporter" in parts:
@@ -221,7 +232,8 @@ def _write_mediacrawler_weibo(base: Path, accounts: list[tuple[DemoAccount, list
     return total
 
 
-def _write_mediacrawler_douyin(base: Path, accounts: list[DemoAccount], plan, seed: int) -> int:
+def _write_mediacrawler_douyin(base: Path, accounts: list[DemoAccount], plan, seed: int,
+                               threads: list | None = None) -> int:
     rng = random.Random(f"{seed}:mediacrawler:douyin")
     first = _local_midnight_of(local_ts(2019, 2, 2))
     runs = _run_times(rng, (1,), 14, first, _local_midnight_of(local_ts(2020, 12, 12)))
@@ -230,6 +242,8 @@ def _write_mediacrawler_douyin(base: Path, accounts: list[DemoAccount], plan, se
     for slot, account in enumerate(accounts):
         profiles[account.index] = writers.douyin_profile(account, rng)
         works = douyin_works(account, plan[account.index], seed, slot)
+        if threads is not None:
+            threads.append((account, profiles[account.index], works))
         for w in reversed(works):
             run = runs[bisect.bisect_left(runs, w.ts + DAY)]
             batches[run].append((account, w))

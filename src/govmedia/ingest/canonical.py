@@ -227,3 +227,73 @@ def _merge_forms(*groups: Iterable[str]) -> tuple[str, ...]:
 
 def _local(moment: datetime) -> str:
     return (moment + (v.SHANGHAI.utcoffset(None))).strftime("%Y-%m-%d %H:%M:%S")
+
+
+# --------------------------------------------------------------------------- comments
+
+COMMENT_FIELD_NAMES = {
+    "comment_id": "评论ID", "post_id": "内容ID", "author_id": "评论者ID", "author_sec_uid": "评论者sec_uid",
+    "parent_comment_id": "上级评论ID", "commented_at": "评论时间", "observed_at": "采集时间", "text": "评论内容",
+}
+
+
+@dataclass(slots=True)
+class Comment:
+    line: int
+    platform: str
+    comment_id: str
+    post_id: str
+    author_id: str
+    author_sec_uid: str | None
+    parent_comment_id: str | None  # None for a top-level comment
+    commented_at: datetime
+    observed_at: datetime | None
+    text: str | None
+
+
+def validate_comment(record: Record, platform: str) -> Comment | Reject:
+    """Turn a mapped comment row into a Comment, or say precisely why not.
+
+    Whether the commented post is stored (and so which account the comment belongs to) is
+    decided by the writer against the store, like a post id stored under another account.
+    """
+    vals = record.values
+    cols = record.columns
+
+    def reject(fieldname: str | None, reason: str) -> Reject:
+        column = cols.get(fieldname, COMMENT_FIELD_NAMES.get(fieldname, fieldname)) if fieldname else None
+        return Reject(record.line, column, reason, record.raw)
+
+    if record.error:
+        return reject(None, record.error)
+    comment_id = v.clean_id(vals.get("comment_id"))
+    if comment_id is None:
+        return reject("comment_id", "缺少评论ID")
+    post_id = v.clean_id(vals.get("post_id"))
+    if post_id is None:
+        return reject("post_id", "缺少内容ID")
+    author_id = v.clean_id(vals.get("author_id"))
+    if author_id is None:
+        return reject("author_id", "缺少评论者ID")
+    try:
+        commented_at = v.parse_time(vals.get("commented_at"))
+    except ValueError as exc:
+        message = "缺少评论时间" if v.is_missing(vals.get("commented_at")) else str(exc)
+        return reject("commented_at", message)
+    observed_at = None
+    if not v.is_missing(vals.get("observed_at")):
+        try:
+            observed_at = v.parse_time(vals["observed_at"])
+        except ValueError as exc:
+            return reject("observed_at", str(exc))
+        if commented_at > observed_at:
+            return reject("commented_at",
+                          f"评论时间 {_local(commented_at)} 晚于采集时间 {_local(observed_at)}")
+    parent = v.clean_id(vals.get("parent_comment_id"))
+    if parent in ("0", comment_id):
+        parent = None  # Douyin writes "0", Weibo the comment's own id (rootid) for a top-level comment
+    return Comment(
+        line=record.line, platform=platform, comment_id=comment_id, post_id=post_id, author_id=author_id,
+        author_sec_uid=v.clean_id(vals.get("author_sec_uid")), parent_comment_id=parent,
+        commented_at=commented_at, observed_at=observed_at, text=v.clean_text(vals.get("text")),
+    )

@@ -6,7 +6,11 @@ milliseconds (our observation time). Weibo's `shared_count` is the reposts count
 `create_time` is eight hours ahead in releases before 2026-07-30, so `create_date_time`
 (always right) is preferred. Releases from 2026-07 write `creator_hash` (sha256 of the uid, 16
 hex digits) instead of `user_id`: such a file needs `--account`.
-`comments` files are read by the oversight checks, not as posts.
+`{…}_comments_{date}` files hold comments (comment_id, create_time in unix seconds — weibo's
+eight hours ahead like its posts, so `create_date_time` is preferred —, note_id / aweme_id,
+user_id of the commenter, douyin also sec_uid, parent_comment_id: weibo's `rootid`, which is the
+comment's own id for a top-level comment, douyin's `reply_id`, "0" for a top-level comment);
+they are imported into the comments table for the oversight checks (`read_comments`).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ WEIBO_COLUMNS = ("note_id", "content", "create_time", "create_date_time", "liked
 DOUYIN_COLUMNS = ("aweme_id", "aweme_type", "title", "desc", "create_time", "user_id", "sec_uid", "nickname",
                   "liked_count", "collected_count", "comment_count", "share_count", "last_modify_ts",
                   "aweme_url", "note_download_url", "video_download_url", "creator_hash")
-COMMENT_COLUMNS = ("comment_id", "parent_comment_id", "sub_comment_count", "comment_like_count", "like_count")
+COMMENT_COLUMNS = ("comment_id", "parent_comment_id", "sub_comment_count", "comment_like_count", "like_count",
+                   "pictures")
 KNOWN_HEADERS = frozenset(WEIBO_COLUMNS) | frozenset(DOUYIN_COLUMNS) | frozenset(COMMENT_COLUMNS)
 
 _COUNTS = ("liked_count", "comments_count", "comment_count", "shared_count", "share_count", "collected_count")
@@ -49,10 +54,37 @@ def detect(table: Table) -> bool:
     return _platform_of(header) is not None and bool(header & set(_COUNTS))
 
 
-def skip_reason(table: Table) -> str | None:
-    if "comment_id" in table.header:
-        return "MediaCrawler 评论文件（用于合规检查中的互动回应统计），不含发布内容"
-    return None
+def is_comments(table: Table) -> bool:
+    return "comment_id" in table.header
+
+
+def read_comments(table: Table) -> tuple[str, Iterator[Record]]:
+    """(platform, records) of a comments file; records map onto the canonical comment fields."""
+    platform = _platform_of(set(table.header))
+    if platform is None:
+        raise UserError(f"{table.path}: 不是 MediaCrawler 的评论文件（缺少 note_id 或 aweme_id 列）")
+    if "user_id" not in table.header:
+        raise UserError(f"{table.path}: 评论文件缺少 user_id 列（评论者ID），无法统计账号的回复")
+    return platform, _comment_records(table, platform)
+
+
+def _comment_records(table: Table, platform: str) -> Iterator[Record]:
+    post_column = "note_id" if platform == "weibo" else "aweme_id"
+    for line, row in table.rows:
+        error = row.get("__error__") or _other_platform(row, platform)
+        if platform == "weibo":
+            commented, time_column = _weibo_published(row)
+        else:
+            commented, time_column = row.get("create_time"), "create_time"
+        values = {
+            "comment_id": row.get("comment_id"), "post_id": row.get(post_column), "author_id": row.get("user_id"),
+            "author_sec_uid": row.get("sec_uid"), "parent_comment_id": row.get("parent_comment_id"),
+            "commented_at": commented, "observed_at": row.get("last_modify_ts"), "text": row.get("content"),
+        }
+        columns = {"comment_id": "comment_id", "post_id": post_column, "author_id": "user_id",
+                   "author_sec_uid": "sec_uid", "parent_comment_id": "parent_comment_id",
+                   "commented_at": time_column, "observed_at": "last_modify_ts", "text": "content"}
+        yield Record(line, row, values, columns, error=error)
 
 
 def read(table: Table, ctx: Context) -> Source:

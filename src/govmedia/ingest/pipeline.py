@@ -15,12 +15,14 @@ import duckdb
 
 from govmedia.errors import UserError
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
-from govmedia.ingest.canonical import Post, Reject, validate, PLATFORMS, parse_platform, Attribution
+from govmedia.ingest.canonical import (
+    Attribution, Comment, PLATFORMS, Post, Reject, parse_platform, validate, validate_comment,
+)
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
-from govmedia.store.writer import BatchInfo, write_posts
+from govmedia.store.writer import BatchInfo, write_comments, write_posts
 
 # Detection order matters: the crawler formats are recognised by their own columns before
 # the generic table, whose aliases are broad.
@@ -148,6 +150,8 @@ def import_path(
     files = discover(path)
     if not files:
         raise UserError(f"{path}: 目录中没有可导入的文件（CSV、XLSX、JSON、JSONL）")
+    # Comments belong to the account of their post: read them after the folder's post files.
+    files.sort(key=lambda f: "_comments_" in f.name)
     reports = []
     for file in files:
         reports.append(
@@ -181,6 +185,10 @@ def import_file(
                 f"{path}: 无法识别文件格式（列: {', '.join(h for h in table.header[:12] if h)}）；"
                 "请用 --format 指定"
             )
+        if getattr(module, "is_comments", lambda t: False)(table):
+            platform, records = module.read_comments(table)
+            return _import_comments(con, path, table, module.NAME, platform, records, ctx, report, rejects_dir,
+                                    progress, before_commit)
         skip_reason = getattr(module, "skip_reason", lambda t: None)(table)
         if skip_reason:
             report.format = module.NAME
@@ -212,6 +220,50 @@ def import_file(
     report.rejects = rejects
     report.rejects_path = write_rejects(path, table, rejects, rejects_dir)
     return report
+
+
+def _import_comments(con, path: Path, table: Table, format_name: str, platform: str, records, ctx: Context,
+                     report: FileReport, rejects_dir, progress, before_commit) -> FileReport:
+    report.format = format_name
+    kept: dict[str, Comment] = {}
+    rejects: list[Reject] = []
+    duplicates = 0
+    total = len(table.rows)
+    for count, record in enumerate(records, start=1):
+        outcome = validate_comment(record, platform)
+        if isinstance(outcome, Reject):
+            rejects.append(outcome)
+        else:
+            earlier = kept.get(outcome.comment_id)
+            if earlier is None:
+                kept[outcome.comment_id] = outcome
+            elif _same_comment(earlier, outcome):
+                duplicates += 1
+            else:
+                rejects.append(Reject(outcome.line, "comment_id",
+                                      f"与第 {earlier.line} 行是同一评论，但内容不同", record.raw))
+        if progress and (count % 5000 == 0 or count == total):
+            progress(str(table.path), count, total)
+    data = path.read_bytes()
+    batch = BatchInfo(file_name=path.name, file_path=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
+                      format=format_name, platform=platform)
+    result = write_comments(con, list(kept.values()), batch, rejected=len(rejects), before_commit=before_commit)
+    raw_of = dict(table.rows)
+    for line, reason in result.conflicts:
+        rejects.append(Reject(line, "note_id" if platform == "weibo" else "aweme_id", reason, raw_of.get(line, {})))
+    rejects.sort(key=lambda r: r.line)
+    report.accepted = result.accepted
+    report.unchanged = result.unchanged + duplicates
+    report.rejected = len(rejects)
+    report.batch_id = result.batch_id
+    report.rejects = rejects
+    report.rejects_path = write_rejects(path, table, rejects, rejects_dir)
+    return report
+
+
+def _same_comment(a: Comment, b: Comment) -> bool:
+    fields = ("post_id", "author_id", "author_sec_uid", "parent_comment_id", "commented_at", "text")
+    return all(getattr(a, f) == getattr(b, f) for f in fields)
 
 
 def _choose_format(table: Table, format: str):

@@ -90,9 +90,16 @@ class Block:
     rows: list[list[str]] = field(default_factory=list)
 
 
+def _oversight_blocks(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[Block]:
+    """The stored inspection checks of the period (合规检查), as the white paper's overview reports them."""
+    from govmedia.oversight import report_overview
+
+    return [Block(**item) for item in report_overview(con, start, end)]
+
+
 # Functions (con, start, end) -> list[Block] whose blocks every report's overview includes, after
-# the figures and the trend chart — the place for other features' summaries (e.g. oversight).
-OVERVIEW_SOURCES: tuple[Callable[[duckdb.DuckDBPyConnection, str, str], list[Block]], ...] = ()
+# the figures and the trend chart — the place for other features' summaries.
+OVERVIEW_SOURCES: tuple[Callable[[duckdb.DuckDBPyConnection, str, str], list[Block]], ...] = (_oversight_blocks,)
 
 
 @dataclass

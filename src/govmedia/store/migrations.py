@@ -156,7 +156,81 @@ CREATE TABLE audit_log (
 );
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4]
+# Oversight (issue 6): comments as MediaCrawler exports them (for the interaction-response rule),
+# and the stored inspection checks — one run per check point, one row per inspected account,
+# one row per dictionary match — that the web page and the reports read.
+SCHEMA_OVERSIGHT = """
+CREATE TABLE comments (
+    platform VARCHAR NOT NULL,
+    comment_id VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    author_id VARCHAR NOT NULL,
+    author_sec_uid VARCHAR,
+    parent_comment_id VARCHAR,
+    commented_at TIMESTAMP NOT NULL,
+    text VARCHAR,
+    observed_at TIMESTAMP,
+    batch_id INTEGER,
+    PRIMARY KEY (platform, comment_id)
+);
+CREATE INDEX comments_account ON comments (platform, account_id);
+CREATE TABLE check_runs (
+    check_at DATE PRIMARY KEY,
+    at_utc TIMESTAMP NOT NULL,
+    rules_name VARCHAR NOT NULL,
+    rules_sha256 VARCHAR NOT NULL,
+    dictionaries_sha256 VARCHAR NOT NULL,
+    run_at TIMESTAMP NOT NULL,
+    inspected INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    inactive INTEGER NOT NULL,
+    not_open INTEGER NOT NULL
+);
+CREATE TABLE check_results (
+    check_at DATE NOT NULL,
+    platform VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    region VARCHAR,
+    category VARCHAR NOT NULL,
+    opened_at DATE,
+    last_post_at TIMESTAMP,
+    days_without_update INTEGER,
+    status VARCHAR NOT NULL,
+    alert BOOLEAN NOT NULL,
+    alert_date DATE,
+    posts_window INTEGER NOT NULL,
+    original_share DOUBLE,
+    user_comments INTEGER,
+    answered INTEGER,
+    response_share DOUBLE,
+    median_response_hours DOUBLE,
+    serious_errors INTEGER NOT NULL,
+    sensitive_words INTEGER NOT NULL,
+    verdict VARCHAR NOT NULL,
+    reasons VARCHAR NOT NULL,
+    PRIMARY KEY (check_at, platform, account_id)
+);
+CREATE TABLE check_findings (
+    check_at DATE NOT NULL,
+    platform VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    published_at TIMESTAMP NOT NULL,
+    kind VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,
+    start_offset INTEGER NOT NULL,
+    matched VARCHAR NOT NULL,
+    correction VARCHAR,
+    category VARCHAR,
+    note VARCHAR,
+    excerpt VARCHAR
+);
+CREATE INDEX check_findings_at ON check_findings (check_at, platform, account_id);
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -173,4 +247,8 @@ TABLES = [
     "campaign_hashtags",
     "campaign_participations",
     "monthly_scores",
+    "comments",
+    "check_runs",
+    "check_results",
+    "check_findings",
 ]

@@ -203,3 +203,73 @@ def write_posts(
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     for table in ("stage", "unchanged", "stage_posts"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+# --------------------------------------------------------------------------- comments
+
+_COMMENT_STAGE = pa.schema([
+    ("line", pa.int64()), ("platform", pa.string()), ("comment_id", pa.string()), ("post_id", pa.string()),
+    ("author_id", pa.string()), ("author_sec_uid", pa.string()), ("parent_comment_id", pa.string()),
+    ("commented_at", pa.timestamp("us")), ("text", pa.string()), ("observed_at", pa.timestamp("us")),
+])
+_COMMENT_COLUMNS = ("post_id", "account_id", "author_id", "author_sec_uid", "parent_comment_id", "commented_at",
+                    "text", "observed_at")
+
+
+def write_comments(con: duckdb.DuckDBPyConnection, comments: Sequence, batch: BatchInfo, *, rejected: int,
+                   before_commit=None) -> WriteResult:
+    """Merge one comments file in a single transaction, keyed by (platform, comment_id).
+
+    A comment on a post that is not stored is refused (its account is unknown); a row equal to the
+    stored comment is unchanged (the crawl time alone does not make a change), so a re-import
+    writes nothing.
+    """
+    stage = pa.table({name: [getattr(c, name) for c in comments] for name in _COMMENT_STAGE.names},
+                     schema=_COMMENT_STAGE)
+    with transaction(con):
+        con.register("comment_stage_arrow", stage)
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE comment_stage AS SELECT s.*, p.account_id FROM comment_stage_arrow s "
+                "LEFT JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id"
+            )
+        finally:
+            con.unregister("comment_stage_arrow")
+        orphans = con.execute(
+            "SELECT line, post_id FROM comment_stage WHERE account_id IS NULL ORDER BY line").fetchall()
+        conflicts = [(line, f"内容ID {post_id} 不在库中（先导入该内容，评论按内容归属账号）") for line, post_id in orphans]
+        con.execute("DELETE FROM comment_stage WHERE account_id IS NULL")
+        # Within a file, the last row of a comment stands for it.
+        con.execute("CREATE OR REPLACE TEMP TABLE comment_stage AS SELECT * FROM comment_stage "
+                    "QUALIFY row_number() OVER (PARTITION BY platform, comment_id ORDER BY line DESC) = 1")
+        same = " AND ".join(f"c.{col} IS NOT DISTINCT FROM s.{col}" for col in _COMMENT_COLUMNS if col != "observed_at")
+        unchanged_lines = frozenset(r[0] for r in con.execute(
+            f"SELECT s.line FROM comment_stage s JOIN comments c ON c.platform = s.platform "
+            f"AND c.comment_id = s.comment_id WHERE {same}").fetchall())
+        con.execute("DELETE FROM comment_stage WHERE line IN (SELECT unnest(?::BIGINT[]))", [sorted(unchanged_lines)])
+        changed = con.execute("SELECT count(*) FROM comment_stage").fetchall()[0][0]
+        seen_before = con.execute(
+            "SELECT count(*) FROM import_batches WHERE sha256 = ? AND format = ?", [batch.sha256, batch.format]
+        ).fetchall()[0][0]
+        if changed == 0 and seen_before:
+            con.execute("DROP TABLE IF EXISTS comment_stage")
+            return WriteResult(None, 0, len(unchanged_lines), conflicts, unchanged_lines)
+        batch_id = next_id(con, "import_batches", "batch_id")
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        con.execute(
+            "INSERT INTO import_batches (batch_id, file_name, file_path, sha256, format, platform, imported_at, "
+            "accepted, rejected, unchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [batch_id, batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform, now, changed,
+             rejected + len(conflicts), len(unchanged_lines)],
+        )
+        cols = ", ".join(_COMMENT_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _COMMENT_COLUMNS)
+        con.execute(
+            f"INSERT INTO comments (platform, comment_id, {cols}, batch_id) "
+            f"SELECT platform, comment_id, {cols}, {batch_id} FROM comment_stage "
+            f"ON CONFLICT (platform, comment_id) DO UPDATE SET {updates}, batch_id = excluded.batch_id"
+        )
+        if before_commit is not None:
+            before_commit()
+        con.execute("DROP TABLE IF EXISTS comment_stage")
+    return WriteResult(batch_id, changed, len(unchanged_lines), conflicts, unchanged_lines)

@@ -22,8 +22,9 @@ from govmedia.web.state import Store, secret_key
 
 
 def create_app(db_path: str | Path, *, require_login: bool | None = None, methodology: str | Path | None = None,
-               secret: str | None = None, login_attempts: int = 5) -> FastAPI:
+               secret: str | None = None, login_attempts: int = 5, check_rules: str | Path | None = None) -> FastAPI:
     from govmedia.web import api, pages, reports
+    from govmedia.web import oversight as oversight_web
 
     db_path = Path(db_path)
     app = FastAPI(
@@ -38,6 +39,7 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
                                if require_login is None else require_login)
     app.state.methodology_path = methodology or os.environ.get("GOVMEDIA_METHODOLOGY") or None
     app.state.limiter = LoginLimiter(attempts=login_attempts)
+    app.state.check_rules = check_rules or os.environ.get("GOVMEDIA_CHECK_RULES") or None
     app.add_middleware(SessionMiddleware, secret_key=secret or secret_key(db_path), session_cookie="govmedia_session",
                        same_site="lax", max_age=8 * 3600)
     app.add_middleware(PageCache, store=app.state.store)  # outermost: answers before sessions are even parsed
@@ -46,6 +48,8 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(reports.router)
+    app.include_router(oversight_web.router)
+    app.include_router(oversight_web.api_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz():
