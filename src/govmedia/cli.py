@@ -738,6 +738,11 @@ def check_command(
         err.print(f"{headline}\n已写入 {output}", highlight=False)
         return
     if summary:
+        if format == "table":  # what people read: Chinese category names and percentages
+            from govmedia.ingest.accounts import CATEGORY_NAMES
+
+            rates = [{**r, "category": CATEGORY_NAMES.get(r["category"], r["category"]),
+                      "pass_rate": "—" if r["pass_rate"] is None else f"{r['pass_rate']:.1%}"} for r in rates]
         _emit(rates, PASS_RATE_COLUMNS, format, output,
               ("检查点", "地区", "类别", "检查数", "合格数", "合格率", "睡眠", "僵尸", "从未更新", "预警"), "合格率",
               digits={"pass_rate": 3})
