@@ -161,22 +161,10 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
     if post_id is None:
         return reject("post_id", "缺少内容ID")
 
-    try:
-        published_at = v.parse_time(vals.get("published_at"))
-    except ValueError as exc:
-        message = "缺少发布时间" if v.is_missing(vals.get("published_at")) else str(exc)
-        return reject("published_at", message)
-    observed_at = None
-    if not v.is_missing(vals.get("observed_at")):
-        try:
-            observed_at = v.parse_time(vals["observed_at"])
-        except ValueError as exc:
-            return reject("observed_at", str(exc))
-        if published_at > observed_at:
-            return reject(
-                "published_at",
-                f"发布时间 {_local(published_at)} 晚于采集时间 {_local(observed_at)}",
-            )
+    times = _event_times(vals, "published_at", "发布时间", reject)
+    if isinstance(times, Reject):
+        return times
+    published_at, observed_at = times
 
     try:
         is_original = v.parse_bool(vals.get("is_original"))
@@ -229,6 +217,24 @@ def _local(moment: datetime) -> str:
     return (moment + (v.SHANGHAI.utcoffset(None))).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _event_times(vals: dict, field: str, label: str, reject):
+    """(event time, crawl time or None) of a post or comment, or the Reject saying which is wrong:
+    the event is required, and a crawl cannot have seen it before it happened."""
+    try:
+        when = v.parse_time(vals.get(field))
+    except ValueError as exc:
+        return reject(field, f"缺少{label}" if v.is_missing(vals.get(field)) else str(exc))
+    observed_at = None
+    if not v.is_missing(vals.get("observed_at")):
+        try:
+            observed_at = v.parse_time(vals["observed_at"])
+        except ValueError as exc:
+            return reject("observed_at", str(exc))
+        if when > observed_at:
+            return reject(field, f"{label} {_local(when)} 晚于采集时间 {_local(observed_at)}")
+    return when, observed_at
+
+
 # --------------------------------------------------------------------------- comments
 
 COMMENT_FIELD_NAMES = {
@@ -275,20 +281,10 @@ def validate_comment(record: Record, platform: str) -> Comment | Reject:
     author_id = v.clean_id(vals.get("author_id"))
     if author_id is None:
         return reject("author_id", "缺少评论者ID")
-    try:
-        commented_at = v.parse_time(vals.get("commented_at"))
-    except ValueError as exc:
-        message = "缺少评论时间" if v.is_missing(vals.get("commented_at")) else str(exc)
-        return reject("commented_at", message)
-    observed_at = None
-    if not v.is_missing(vals.get("observed_at")):
-        try:
-            observed_at = v.parse_time(vals["observed_at"])
-        except ValueError as exc:
-            return reject("observed_at", str(exc))
-        if commented_at > observed_at:
-            return reject("commented_at",
-                          f"评论时间 {_local(commented_at)} 晚于采集时间 {_local(observed_at)}")
+    times = _event_times(vals, "commented_at", "评论时间", reject)
+    if isinstance(times, Reject):
+        return times
+    commented_at, observed_at = times
     parent = v.clean_id(vals.get("parent_comment_id"))
     if parent in ("0", comment_id):
         parent = None  # Douyin writes "0", Weibo the comment's own id (rootid) for a top-level comment
