@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from govmedia.ingest.canonical import METRICS, PLATFORMS
@@ -40,14 +41,27 @@ def local_time(ts: ir.TimestampValue, m: Methodology) -> ir.TimestampValue:
 _KEY_OFFSET = 2**61
 
 
-def chosen_snapshots(snapshots: ir.Table, m: Methodology) -> ir.Table:
+def _min_by(arg: ir.StructValue, key: ir.IntegerValue) -> ir.StructValue:
+    """`min_by(arg, key)`, a builtin of both DuckDB (alias of arg_min) and Spark.
+
+    Ibis compiles `argmin` on DuckDB to `first(arg ORDER BY key)`, an ordered aggregate that
+    buffers and sorts every group's rows; at ten million posts it is slower and needs more
+    memory than the plain aggregate.
+    """
+    dtype = arg.type()
+    fn = ibis.udf.agg.builtin(lambda arg, key: None, name="min_by", signature=((dtype, dt.int64), dtype))
+    return fn(arg, key)
+
+
+def chosen_snapshots(snapshots: ir.Table, m: Methodology, metrics: tuple[str, ...] = METRICS) -> ir.Table:
     """Per post, the snapshot that counts: the latest dated one observed within the window
     after publication; else the undated one; else the earliest dated one.
 
-    One hash aggregate (argmin over an integer sort key) over the snapshots alone: their stored
+    One hash aggregate (min_by over an integer sort key) over the snapshots alone: their stored
     age (µs since publication, NULL when undated) is all the key needs, so no join with the
     posts comes first. Keys: in-window −2⁶¹ − age (latest first), undated 0, later ones
     2⁶¹ + age (earliest first); exact integers, unique per post (one snapshot per observation time).
+    Only `metrics` are carried: the aggregate's memory grows with them.
     """
     s = snapshots
     age = s.age_us
@@ -57,9 +71,9 @@ def chosen_snapshots(snapshots: ir.Table, m: Methodology) -> ir.Table:
         (age <= window_us, -_KEY_OFFSET - age),
         else_=_KEY_OFFSET + age,
     )
-    metrics = ibis.struct({name: s[name] for name in METRICS})
-    chosen = s.group_by(["platform", "post_id"]).aggregate(chosen=metrics.argmin(key))
-    return chosen.select("platform", "post_id", **{name: chosen.chosen[name] for name in METRICS})
+    packed = ibis.struct({name: s[name] for name in metrics})
+    chosen = s.group_by(["platform", "post_id"]).aggregate(chosen=_min_by(packed, key))
+    return chosen.select("platform", "post_id", **{name: chosen.chosen[name] for name in metrics})
 
 
 def _has_any(forms: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
@@ -71,30 +85,33 @@ def _has_any(forms: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
     return condition
 
 
-def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Methodology, *, wide: bool = True) -> ir.Table:
+def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Methodology, *, wide: bool = True,
+               metrics: tuple[str, ...] = METRICS) -> ir.Table:
     """One row per post of the scored months: month, originality, innovation and the counted metrics.
 
-    `wide` keeps text and position (for indices and reports); the scores do without them.
+    `wide` keeps text and position (for indices and reports); the scores do without them, and
+    need only some `metrics`. Originality and innovation are computed before the join, so that
+    the join's build side holds two booleans rather than the forms.
     """
-    month = local_time(posts.published_at, m).strftime("%Y-%m")
-    columns = ["platform", "post_id", "account_id", "published_at", "is_original", "forms"]
-    if wide:
-        columns += ["text", "position"]
-    p = posts.select(*columns).mutate(month=month)
-    p = p.filter(p.month.isin(months.month))
-    chosen = chosen_snapshots(snapshots, m)
-    joined = p.left_join(chosen, ["platform", "post_id"])
-    original = joined.is_original.fill_null(m.unknown_counts_as_original)
-    forms = joined.forms.fill_null(ibis.literal([], type="array<string>"))
+    original = posts.is_original.fill_null(m.unknown_counts_as_original)
+    forms = posts.forms.fill_null(ibis.literal([], type="array<string>"))
     innovative = ibis.cases(
-        *[(joined.platform == platform, _has_any(forms, m.innovative_forms_for(platform))) for platform in PLATFORMS],
+        *[(posts.platform == platform, _has_any(forms, m.innovative_forms_for(platform))) for platform in PLATFORMS],
         else_=_has_any(forms, m.innovative_forms),
     )
-    return joined.select(
-        "platform", "account_id", "post_id", "month", "published_at", *(["text", "position"] if wide else []),
+    p = posts.select(
+        "platform", "post_id", "account_id", "published_at", *(["text", "position"] if wide else []),
+        month=local_time(posts.published_at, m).strftime("%Y-%m"),
         original=original,
         innovative=original & innovative,
-        **{name: joined[name].fill_null(0).cast("int64") for name in METRICS},
+    )
+    p = p.filter(p.month.isin(months.month))
+    chosen = chosen_snapshots(snapshots, m, metrics)
+    joined = p.left_join(chosen, ["platform", "post_id"])
+    return joined.select(
+        "platform", "account_id", "post_id", "month", "published_at", *(["text", "position"] if wide else []),
+        "original", "innovative",
+        **{name: joined[name].fill_null(0).cast("int64") for name in metrics},
     )
 
 
@@ -108,6 +125,12 @@ def _needed_sums(m: Methodology) -> set[str]:
         elif feature.startswith("sum_"):
             needed.add(feature)
     return needed
+
+
+def _needed_metrics(m: Methodology) -> tuple[str, ...]:
+    """The metrics GMI's features read, in METRICS order."""
+    used = {name.split("_", 2)[-1] if name.startswith(("sum_o_", "sum_i_")) else name[4:] for name in _needed_sums(m)}
+    return tuple(name for name in METRICS if name in used)
 
 
 def monthly_features(facts: ir.Table, m: Methodology) -> ir.Table:
@@ -207,7 +230,7 @@ FEATURE_COLUMNS_OUT = ("n", "n_o", "n_i")
 
 def monthly_scores(t: Tables, m: Methodology) -> ir.Table:
     """Every registered account × every scored month, with raw values, scores and the total."""
-    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False)
+    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=_needed_metrics(m))
     features = monthly_features(facts, m)
     influence = influence_points(t, tagged_posts(t.posts, t.months, m), m)
 
