@@ -196,7 +196,7 @@ def generate(path: Path, n_posts: int) -> dict:
     # other one 100 %, so choosing the wrong one shows; 2 % of snapshots miss comments.
     con.execute(f"""
         INSERT INTO snapshots (platform, post_id, observed_at, reposts, comments, likes, reads, wows, shares,
-                               plays, collects, batch_id)
+                               plays, collects, batch_id, age_us)
         WITH s AS (
             SELECT g.*, j,
                    CASE
@@ -223,7 +223,8 @@ def generate(path: Path, n_posts: int) -> dict:
                floor(f * b_reposts)::BIGINT,
                CASE WHEN u(i, 30 + j) < 0.02 THEN NULL ELSE floor(f * b_comments)::BIGINT END,
                floor(f * b_likes)::BIGINT, floor(f * b_reads)::BIGINT, floor(f * b_wows)::BIGINT,
-               floor(f * b_shares)::BIGINT, floor(f * b_plays)::BIGINT, floor(f * b_collects)::BIGINT, 1
+               floor(f * b_shares)::BIGINT, floor(f * b_plays)::BIGINT, floor(f * b_collects)::BIGINT, 1,
+               offset_s::BIGINT * 1000000  -- what the writer stores: µs since publication (NULL when undated)
         FROM s
     """)
     con.execute("INSERT INTO import_batches (batch_id, file_name, sha256, format, imported_at, accepted, rejected) "
@@ -271,6 +272,32 @@ def generate(path: Path, n_posts: int) -> dict:
             "db_bytes": path.stat().st_size}
 
 
+def reuse(path: Path, n_posts: int) -> dict | None:
+    """The figures of a database that an earlier run generated with the same N (kept with --keep),
+    brought to the current schema by open_store; None when it cannot be reused."""
+    if not path.exists():
+        return None
+    sys.path.insert(0, str(ROOT / "src"))
+    from govmedia.store import open_store
+
+    t0 = time.perf_counter()
+    con = open_store(path)  # applies new migrations, as an upgrade would
+    con.execute("DROP TABLE IF EXISTS bench_floor")
+    con.execute("DROP TABLE IF EXISTS bench_pandas")
+    con.execute("DELETE FROM monthly_scores")
+    con.execute("CHECKPOINT")
+    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("accounts", "posts", "snapshots", "campaigns", "campaign_hashtags",
+                        "campaign_participations", "cases", "case_accounts")}
+    shares = dict(con.execute("SELECT platform, round(count(*) / sum(count(*)) OVER (), 3) FROM posts GROUP BY 1").fetchall())
+    batch = con.execute("SELECT accepted FROM import_batches WHERE format = 'bench'").fetchall()
+    con.close()
+    if counts["posts"] != n_posts or batch != [(n_posts,)]:
+        return None
+    return {"seconds": time.perf_counter() - t0, "counts": counts, "platform_shares": shares,
+            "db_bytes": path.stat().st_size, "reused": True}
+
+
 def _ts(text: str) -> float:
     from datetime import datetime, timezone
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
@@ -293,14 +320,16 @@ p AS (
     WHERE published_at >= TIMESTAMP '{UTC_LO}' AND published_at < TIMESTAMP '{UTC_HI}'
 ),
 chosen AS (
-    -- One ordering key per snapshot: in the window (latest first) < undated < late (earliest first).
+    -- One integer ordering key per snapshot, from its stored age (µs since publication):
+    -- in the window (latest first) < undated < late (earliest first). No join with the posts:
+    -- snapshots of posts outside the months are dropped by the join below.
     SELECT s.platform, s.post_id,
            arg_min(struct_pack(reposts := s.reposts, comments := s.comments, likes := s.likes,
                                reads := s.reads, wows := s.wows, shares := s.shares),
-                   CASE WHEN s.observed_at IS NULL THEN 0
-                        WHEN s.observed_at <= p.published_at + INTERVAL 168 HOUR THEN -epoch_us(s.observed_at)
-                        ELSE 100000000000000000 + epoch_us(s.observed_at) END) AS m
-    FROM snapshots s JOIN p ON s.platform = p.platform AND s.post_id = p.post_id
+                   CASE WHEN s.age_us IS NULL THEN 0
+                        WHEN s.age_us <= {WINDOW_SECONDS * 1000000} THEN -2305843009213693952 - s.age_us
+                        ELSE 2305843009213693952 + s.age_us END) AS m
+    FROM snapshots s
     GROUP BY s.platform, s.post_id
 ),
 facts AS (
@@ -763,6 +792,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--posts", type=int, help="number of synthetic posts (required)")
     ap.add_argument("--db", type=Path, help="DuckDB file to create (replaced if it exists)")
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --db: use that database if a previous run generated it with the same N")
     ap.add_argument("--skip-pandas", action="store_true", help="do not run the pandas reference (c)")
     ap.add_argument("--repeat", type=int, default=1, help="run each of (a)(b)(c) this many times, keep the best")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -786,8 +817,10 @@ def main(argv: list[str] | None = None) -> dict:
     info = machine()
     print(f"machine: {info}")
 
-    gen = generate(db, args.posts)
-    print(f"generated {args.posts:,} posts in {gen['seconds']:.1f} s ({args.posts / gen['seconds']:,.0f} posts/s); "
+    gen = reuse(db, args.posts) if args.reuse else None
+    if gen is None:
+        gen = generate(db, args.posts)
+    print(f"{'reused' if gen.get('reused') else 'generated'} {args.posts:,} posts in {gen['seconds']:.1f} s ({args.posts / gen['seconds']:,.0f} posts/s); "
           f"rows {gen['counts']}; platform shares {gen['platform_shares']}; file {gen['db_bytes'] / 2**20:,.0f} MiB")
 
     me = [sys.executable, str(Path(__file__).resolve())]
