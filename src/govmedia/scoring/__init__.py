@@ -6,6 +6,7 @@ Entry point: `score(...)`, what `govmedia score` calls. The expressions live in
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -16,8 +17,10 @@ import duckdb
 
 from govmedia.errors import UserError
 from govmedia.methodology import Methodology, load_methodology
-from govmedia.scoring.expressions import Tables, monthly_scores
 from govmedia.store import transaction
+
+# Ibis (and the expressions built with it) is imported only where needed: `govmedia score`
+# usually finds its compiled SQL in the cache and then does without Ibis (~0.5 s of imports).
 
 SCORE_COLUMNS = (
     "platform", "account_id", "month", "posts", "originals",
@@ -59,11 +62,17 @@ class ScoreResult:
     output: Path | None = None
 
 
+def _months_table(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE score_months (month VARCHAR)")
+    con.executemany("INSERT INTO score_months VALUES (?)", [[m] for m in months])
+
+
 def duckdb_tables(con: duckdb.DuckDBPyConnection, months: list[str]):
     import ibis
 
-    con.execute("CREATE OR REPLACE TEMP TABLE score_months (month VARCHAR)")
-    con.executemany("INSERT INTO score_months VALUES (?)", [[m] for m in months])
+    from govmedia.scoring.expressions import Tables
+
+    _months_table(con, months)
     backend = ibis.duckdb.from_connection(con)
     tables = Tables(**{name: backend.table(name) for name in INPUT_TABLES}, months=backend.table("score_months"))
     return backend, tables
@@ -88,6 +97,8 @@ def spark_session():
 
 def spark_tables(parquet_dir: Path, months: list[str], session=None):
     import ibis
+
+    from govmedia.scoring.expressions import Tables
 
     session = session or spark_session()
     backend = ibis.pyspark.connect(session)
@@ -127,8 +138,8 @@ def score(
 
 
 def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> ScoreResult:
-    backend, tables = duckdb_tables(con, months)
-    sql = backend.compile(monthly_scores(tables, m))
+    _months_table(con, months)
+    sql = compiled_sql(con, m)
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     columns = ", ".join(SCORE_COLUMNS)
     # Bound the memory of the big aggregate (DuckDB spills beyond it); 2 GB keeps ten million
@@ -143,6 +154,65 @@ def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodol
                        ).fetchall()[0][0]
     con.execute("DROP TABLE IF EXISTS score_months")
     return ScoreResult("duckdb", months, rows, m)
+
+
+_SQL_SOURCES = ("scoring/expressions.py", "scoring/__init__.py", "methodology/__init__.py", "ingest/canonical.py")
+
+
+def cache_dir() -> Path:
+    if os.environ.get("GOVMEDIA_CACHE_DIR"):
+        return Path(os.environ["GOVMEDIA_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "govmedia"
+
+
+def _sql_cache_key(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
+    """Everything the compiled SQL depends on: the methodology (all its fields), the code that
+    builds the expression, the Ibis/sqlglot/DuckDB versions and the input tables' columns."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    digest.update(repr(m).encode())
+    package = Path(__file__).resolve().parent.parent
+    for name in _SQL_SOURCES:
+        digest.update((package / name).read_bytes())
+    for dist in ("ibis-framework", "sqlglot"):
+        digest.update(f"{dist}={version(dist)}".encode())
+    digest.update(duckdb.__version__.encode())
+    tables = ", ".join(f"'{t}'" for t in (*INPUT_TABLES, "score_months"))
+    columns = con.execute(
+        f"SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_name IN ({tables}) "
+        "ORDER BY table_name, ordinal_position").fetchall()
+    digest.update(repr(columns).encode())
+    return digest.hexdigest()
+
+
+def compiled_sql(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
+    """The DuckDB SQL of `monthly_scores` over the store and `score_months`.
+
+    Compiling needs Ibis and takes ~0.3 s, more than half a second with the imports; the SQL
+    does not depend on the months (they are a table), so it is cached per key (see
+    `_sql_cache_key`). An unreadable or unwritable cache only means compiling again.
+    """
+    path = cache_dir() / f"gmi-{_sql_cache_key(con, m)}.sql"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    import ibis
+
+    from govmedia.scoring.expressions import Tables, monthly_scores
+
+    backend = ibis.duckdb.from_connection(con)
+    tables = Tables(**{name: backend.table(name) for name in INPUT_TABLES}, months=backend.table("score_months"))
+    sql = backend.compile(monthly_scores(tables, m))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(sql, encoding="utf-8")
+        partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
+    except OSError:
+        pass
+    return sql
 
 
 def _memory_limit() -> str:
@@ -164,6 +234,8 @@ def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime) -
 
 def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path | None, spark) -> ScoreResult:
     import ibis
+
+    from govmedia.scoring.expressions import monthly_scores
 
     backend, tables = spark_tables(parquet_dir, months, spark)
     expr = monthly_scores(tables, m).mutate(
