@@ -135,19 +135,19 @@ def _needed_metrics(m: Methodology) -> tuple[str, ...]:
 
 def monthly_features(facts: ir.Table, m: Methodology) -> ir.Table:
     """Per (platform, account, month): n, n_o, n_i and the sums the methodology uses."""
+    # Filtered aggregates (FILTER (WHERE …) on DuckDB) rather than sums of CASE expressions:
+    # fewer computed columns per post. An empty filter sums to NULL, hence the fill.
     zero = ibis.literal(0, type="int64")
     aggregates = {
         "n": facts.count(),
-        "n_o": ibis.ifelse(facts.original, 1, 0).cast("int64").sum(),
-        "n_i": ibis.ifelse(facts.innovative, 1, 0).cast("int64").sum(),
+        "n_o": facts.count(where=facts.original),
+        "n_i": facts.count(where=facts.innovative),
     }
     for name in sorted(_needed_sums(m)):
         if name.startswith("sum_o_"):
-            metric = name[6:]
-            aggregates[name] = ibis.ifelse(facts.original, facts[metric], zero).sum()
+            aggregates[name] = facts[name[6:]].sum(where=facts.original).fill_null(zero)
         elif name.startswith("sum_i_"):
-            metric = name[6:]
-            aggregates[name] = ibis.ifelse(facts.innovative, facts[metric], zero).sum()
+            aggregates[name] = facts[name[6:]].sum(where=facts.innovative).fill_null(zero)
         else:
             aggregates[name] = facts[name[4:]].sum()
     return facts.group_by(["platform", "account_id", "month"]).aggregate(**aggregates)
