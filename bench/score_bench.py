@@ -816,9 +816,12 @@ def main(argv: list[str] | None = None) -> dict:
         return {}
     if not args.posts or args.posts < 1:
         ap.error("--posts N is required")
-    launcher = Launcher()  # first, while this process is small
-
     workdir = Path(tempfile.mkdtemp(prefix="govmedia-bench-"))
+    # The product caches its compiled SQL; a fresh cache makes the first (a) run a cold one
+    # (it compiles), the later ones warm, as on a machine that scores every month.
+    os.environ["GOVMEDIA_CACHE_DIR"] = str(workdir / "sql-cache")
+    launcher = Launcher()  # first, while this process is small (it inherits the environment)
+
     db = args.db or workdir / f"bench-{args.posts}.duckdb"
     db.parent.mkdir(parents=True, exist_ok=True)
     info = machine()
@@ -855,6 +858,9 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{labels[k]:24} {r['seconds']:9.2f} {r['posts_per_s']:12,.0f} {r['peak_rss_mb']:13,.0f} "
                   f"{r['cpu_seconds']:8.1f}   runs {r['all_seconds']} other processes' CPU s "
                   f"{r['all_foreign_cpu_s']}")
+    if len(results["a"]["all_seconds"]) > 1:
+        print(f"{'(a) first run (compiles)':24} {results['a']['all_seconds'][0]:9.2f}   "
+              f"(no cached SQL yet; later runs read the SQL compiled by this one)")
     r = results["a_rescore"]
     print(f"{'(a) again, replacing':24} {r['seconds']:9.2f} {args.posts / r['seconds']:12,.0f} "
           f"{r['peak_rss_mb']:13,.0f} {r['cpu_seconds']:8.1f}   (re-scoring the same months: deletes the stored rows first)")
@@ -889,6 +895,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     for log in workdir.glob("*.log"):
         log.unlink()
+    shutil.rmtree(workdir / "sql-cache", ignore_errors=True)
     if args.keep:
         print(f"kept {db}")
     else:
