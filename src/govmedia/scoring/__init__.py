@@ -223,13 +223,28 @@ def _memory_limit() -> str:
 
 
 def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime) -> None:
+    """Replace the stored rows of the scored months with the new ones.
+
+    Rows are replaced in place (INSERT OR REPLACE on the primary key), and only rows that the new
+    result lacks (accounts no longer registered) are deleted. Deleting every stored row of the
+    months and inserting them again made the commit run a checkpoint that took 2.4 s for
+    240,000 rows; the upsert takes ~0.2 s.
+    """
     with transaction(con):
-        con.execute("DELETE FROM monthly_scores WHERE month IN (SELECT month FROM score_months)")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE new_scores AS SELECT {columns} FROM ({sql})")
         con.execute(
-            f"INSERT INTO monthly_scores ({columns}, methodology, methodology_sha256, computed_at) "
-            f"SELECT {columns}, ?, ?, ? FROM ({sql})",
+            """
+            DELETE FROM monthly_scores WHERE month IN (SELECT month FROM score_months) AND NOT EXISTS (
+                SELECT 1 FROM new_scores n WHERE n.platform = monthly_scores.platform
+                    AND n.account_id = monthly_scores.account_id AND n.month = monthly_scores.month)
+            """
+        )
+        con.execute(
+            f"INSERT OR REPLACE INTO monthly_scores ({columns}, methodology, methodology_sha256, computed_at) "
+            f"SELECT {columns}, ?, ?, ? FROM new_scores",
             [m.name, m.sha256, now],
         )
+        con.execute("DROP TABLE new_scores")
 
 
 def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path | None, spark) -> ScoreResult:
