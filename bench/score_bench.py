@@ -863,7 +863,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"(no cached SQL yet; later runs read the SQL compiled by this one)")
     r = results["a_rescore"]
     print(f"{'(a) again, replacing':24} {r['seconds']:9.2f} {args.posts / r['seconds']:12,.0f} "
-          f"{r['peak_rss_mb']:13,.0f} {r['cpu_seconds']:8.1f}   (re-scoring the same months: deletes the stored rows first)")
+          f"{r['peak_rss_mb']:13,.0f} {r['cpu_seconds']:8.1f}   (re-scoring the same months: replaces the stored rows)")
     print(f"{'(python+ibis import)':24} {results['import']['seconds']:9.2f} {'':12} "
           f"{results['import']['peak_rss_mb']:13,.0f}")
     a, b = results["a"], results["b"]
