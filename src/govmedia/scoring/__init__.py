@@ -10,7 +10,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -139,7 +139,7 @@ def score(
 
 def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> ScoreResult:
     _months_table(con, months)
-    sql = compiled_sql(con, m)
+    sql = compiled_sql(con, m, every_post=_months_hold_every_post(con, months, m))
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     columns = ", ".join(SCORE_COLUMNS)
     # Bound the memory of the big aggregate (DuckDB spills beyond it); 2 GB keeps ten million
@@ -186,14 +186,27 @@ def _sql_cache_key(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
     return digest.hexdigest()
 
 
-def compiled_sql(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
-    """The DuckDB SQL of `monthly_scores` over the store and `score_months`.
+def _months_hold_every_post(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> bool:
+    """Whether every stored post was published (local time) within the contiguous `months`."""
+    first, last = parse_month(months[0]), parse_month(months[-1])
+    start = datetime(first[0], first[1], 1)
+    end = datetime(last[0] + 1, 1, 1) if last[1] == 12 else datetime(last[0], last[1] + 1, 1)
+    low, high = con.execute("SELECT min(published_at), max(published_at) FROM posts").fetchall()[0]
+    if low is None:
+        return True
+    offset = timedelta(hours=m.utc_offset_hours)
+    return start <= low + offset and high + offset < end
+
+
+def compiled_sql(con: duckdb.DuckDBPyConnection, m: Methodology, *, every_post: bool = False) -> str:
+    """The DuckDB SQL of `monthly_scores` over the store and `score_months` (`every_post`: see
+    expressions.post_facts).
 
     Compiling needs Ibis and takes ~0.3 s, more than half a second with the imports; the SQL
     does not depend on the months (they are a table), so it is cached per key (see
     `_sql_cache_key`). An unreadable or unwritable cache only means compiling again.
     """
-    path = cache_dir() / f"gmi-{_sql_cache_key(con, m)}.sql"
+    path = cache_dir() / f"gmi-{'all' if every_post else 'some'}-{_sql_cache_key(con, m)}.sql"
     try:
         return path.read_text(encoding="utf-8")
     except OSError:
@@ -204,7 +217,7 @@ def compiled_sql(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
 
     backend = ibis.duckdb.from_connection(con)
     tables = Tables(**{name: backend.table(name) for name in INPUT_TABLES}, months=backend.table("score_months"))
-    sql = backend.compile(monthly_scores(tables, m))
+    sql = backend.compile(monthly_scores(tables, m, every_post=every_post))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")

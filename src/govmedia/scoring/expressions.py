@@ -53,7 +53,8 @@ def _min_by(arg: ir.Value, key: ir.IntegerValue) -> ir.Value:
     return fn(arg, key)
 
 
-def chosen_snapshots(snapshots: ir.Table, m: Methodology, metrics: tuple[str, ...] = METRICS) -> ir.Table:
+def chosen_snapshots(snapshots: ir.Table, m: Methodology, metrics: tuple[str, ...] = METRICS,
+                     posts: ir.Table | None = None) -> ir.Table:
     """Per post, the snapshot that counts: the latest dated one observed within the window
     after publication; else the undated one; else the earliest dated one.
 
@@ -61,9 +62,13 @@ def chosen_snapshots(snapshots: ir.Table, m: Methodology, metrics: tuple[str, ..
     age (µs since publication, NULL when undated) is all the key needs, so no join with the
     posts comes first. Keys: in-window −2⁶¹ − age (latest first), undated 0, later ones
     2⁶¹ + age (earliest first); exact integers, unique per post (one snapshot per observation time).
-    Only `metrics` are carried: the aggregate's memory grows with them.
+    Only `metrics` are carried: the aggregate's memory grows with them. With `posts`, only
+    their snapshots are aggregated (a semi-join first): worth it when they are a small part of
+    all posts, e.g. one month of many; when they are (nearly) all, it only costs time.
     """
     s = snapshots
+    if posts is not None:
+        s = s.semi_join(posts.select("platform", "post_id"), ["platform", "post_id"])
     age = s.age_us
     window_us = int(round(m.window_hours * 3600)) * 1_000_000
     key = ibis.cases(
@@ -89,12 +94,13 @@ def _has_any(forms: ir.ArrayValue, wanted: tuple[str, ...]) -> ir.BooleanValue:
 
 
 def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Methodology, *, wide: bool = True,
-               metrics: tuple[str, ...] = METRICS) -> ir.Table:
+               metrics: tuple[str, ...] = METRICS, every_post: bool = False) -> ir.Table:
     """One row per post of the scored months: month, originality, innovation and the counted metrics.
 
     `wide` keeps text and position (for indices and reports); the scores do without them, and
     need only some `metrics`. Originality and innovation are computed before the join, so that
-    the join's build side holds two booleans rather than the forms.
+    the join's build side holds two booleans rather than the forms. `every_post` says that the
+    months hold every stored post, so the snapshots need no filtering (see chosen_snapshots).
     """
     original = posts.is_original.fill_null(m.unknown_counts_as_original)
     forms = posts.forms.fill_null(ibis.literal([], type="array<string>"))
@@ -109,7 +115,7 @@ def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Method
         innovative=original & innovative,
     )
     p = p.filter(p.month.isin(months.month))
-    chosen = chosen_snapshots(snapshots, m, metrics)
+    chosen = chosen_snapshots(snapshots, m, metrics, None if every_post else p)
     joined = p.left_join(chosen, ["platform", "post_id"])
     return joined.select(
         "platform", "account_id", "post_id", "month", "published_at", *(["text", "position"] if wide else []),
@@ -231,9 +237,13 @@ def raw_dimension(grid: ir.Table, m: Methodology, dimension: str) -> ir.Floating
 FEATURE_COLUMNS_OUT = ("n", "n_o", "n_i")
 
 
-def monthly_scores(t: Tables, m: Methodology) -> ir.Table:
-    """Every registered account × every scored month, with raw values, scores and the total."""
-    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=_needed_metrics(m))
+def monthly_scores(t: Tables, m: Methodology, *, every_post: bool = False) -> ir.Table:
+    """Every registered account × every scored month, with raw values, scores and the total.
+
+    `every_post`: the months hold every stored post (see post_facts); the result is the same.
+    """
+    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=_needed_metrics(m),
+                       every_post=every_post)
     features = monthly_features(facts, m)
     influence = influence_points(t, tagged_posts(t.posts, t.months, m), m)
 
