@@ -139,7 +139,7 @@ def score(
 
 def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> ScoreResult:
     _months_table(con, months)
-    sql = compiled_sql(con, m, every_post=_months_hold_every_post(con, months, m))
+    sql = compiled_sql(con, m, every_post=_months_hold_most_posts(con, months, m))
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     columns = ", ".join(SCORE_COLUMNS)
     # Bound the memory of the big aggregate (DuckDB spills beyond it); 2 GB keeps ten million
@@ -186,8 +186,11 @@ def _sql_cache_key(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
     return digest.hexdigest()
 
 
-def _months_hold_every_post(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> bool:
-    """Whether every stored post was published (local time) within the contiguous `months`."""
+def _months_hold_most_posts(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> bool:
+    """Whether the contiguous `months` span at least half of the stored posts' publication period
+    (local time). Then filtering the snapshots to the scored posts first does not pay: at 10 M
+    posts it made a whole year 1.6× slower, and it made one month of the year 1.6× faster. Only
+    the plan depends on this, not the result."""
     first, last = parse_month(months[0]), parse_month(months[-1])
     start = datetime(first[0], first[1], 1)
     end = datetime(last[0] + 1, 1, 1) if last[1] == 12 else datetime(last[0], last[1] + 1, 1)
@@ -195,7 +198,9 @@ def _months_hold_every_post(con: duckdb.DuckDBPyConnection, months: list[str], m
     if low is None:
         return True
     offset = timedelta(hours=m.utc_offset_hours)
-    return start <= low + offset and high + offset < end
+    low, high = low + offset, high + offset + timedelta(microseconds=1)
+    overlap = min(high, end) - max(low, start)
+    return overlap * 2 >= high - low
 
 
 def compiled_sql(con: duckdb.DuckDBPyConnection, m: Methodology, *, every_post: bool = False) -> str:

@@ -100,7 +100,8 @@ def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Method
     `wide` keeps text and position (for indices and reports); the scores do without them, and
     need only some `metrics`. Originality and innovation are computed before the join, so that
     the join's build side holds two booleans rather than the forms. `every_post` says that the
-    months hold every stored post, so the snapshots need no filtering (see chosen_snapshots).
+    months hold (nearly) every stored post, so filtering the snapshots first would not pay (see
+    chosen_snapshots); the result is the same either way.
     """
     original = posts.is_original.fill_null(m.unknown_counts_as_original)
     forms = posts.forms.fill_null(ibis.literal([], type="array<string>"))
@@ -240,7 +241,7 @@ FEATURE_COLUMNS_OUT = ("n", "n_o", "n_i")
 def monthly_scores(t: Tables, m: Methodology, *, every_post: bool = False) -> ir.Table:
     """Every registered account × every scored month, with raw values, scores and the total.
 
-    `every_post`: the months hold every stored post (see post_facts); the result is the same.
+    `every_post`: the months hold (nearly) every stored post (see post_facts); the result is the same.
     """
     facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=_needed_metrics(m),
                        every_post=every_post)
