@@ -138,9 +138,10 @@ def _needed_sums(m: Methodology) -> set[str]:
 
 
 def _needed_metrics(m: Methodology) -> tuple[str, ...]:
-    """The metrics GMI's features read, in METRICS order."""
+    """The metrics GMI's features read, in METRICS order (at least one: an aggregate needs one,
+    and a methodology of post counts alone would read none)."""
     used = {name.split("_", 2)[-1] if name.startswith(("sum_o_", "sum_i_")) else name[4:] for name in _needed_sums(m)}
-    return tuple(name for name in METRICS if name in used)
+    return tuple(name for name in METRICS if name in used) or METRICS[:1]
 
 
 def monthly_features(facts: ir.Table, m: Methodology) -> ir.Table:
