@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from govmedia.store import open_store
 from govmedia.store.accounts import upsert_accounts
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Compiled scoring SQL is cached (govmedia.scoring.compiled_sql); tests keep theirs to themselves.
+os.environ.setdefault("GOVMEDIA_CACHE_DIR", tempfile.mkdtemp(prefix="govmedia-test-cache-"))
 
 REGISTRY = """平台,账号ID,名称,类别,主办单位,地区,粉丝数
 微博,1234567890,南京测试发布,区级,测试区委宣传部,测试区,3125478

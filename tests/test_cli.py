@@ -3,6 +3,7 @@
 import json
 
 from conftest import REGISTRY, run_cli
+from govmedia.store import CURRENT_VERSION
 
 
 def _registry(tmp_path):
@@ -70,8 +71,6 @@ def test_db_export_import_and_info(tmp_path):
     result = run_cli("db", "import", str(tmp_path / "pq"), db=other)
     assert result.returncode == 0 and "accounts: 5" in result.stdout
     info = run_cli("db", "info", db=other)
-    from govmedia.store import CURRENT_VERSION
-
     assert f"结构版本 {CURRENT_VERSION}" in info.stdout and "accounts: 5" in info.stdout
 
 

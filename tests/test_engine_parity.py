@@ -39,6 +39,19 @@ def _random_store(con):
                               published + timedelta(hours=rng.randrange(1, 800)), posts[-1].is_original, forms,
                               None, posts[-1].text, None, posts[-1].position,
                               tuple((m or 0) + 7 for m in metrics), ()))
+    # Snapshot pairs microseconds apart (late, in the window, across its end): both engines
+    # must pick the same one (a key in float or whole seconds would tie them).
+    sub = random.Random(11)
+    for i in range(120):
+        platform, account_id, _, _ = sub.choice(accounts[:-2])
+        published = datetime(2020, 2, 1) + timedelta(seconds=sub.randrange(0, 86400 * 80), microseconds=sub.randrange(10**6))
+        base = published + sub.choice([timedelta(hours=300), timedelta(hours=168) - timedelta(microseconds=1),
+                                       timedelta(hours=100), timedelta(hours=168)])
+        step = timedelta(microseconds=sub.choice([1, 7, 250]))
+        for j, observed in enumerate(sub.sample([base, base + step], 2)):
+            metrics = tuple(sub.randrange(0, 5000) for _ in METRICS)
+            posts.append(Post(3000 + i + 2, platform, account_id, f"q{i}", published, observed, True, ("text",),
+                              None, f"正文q{i}", None, 1, metrics, ()))
     by_key = {(p.platform, p.post_id, p.observed_at): p for p in posts}
     write_posts(con, list(by_key.values()), BatchInfo("r", "r", "r", "generic"), rejected=0)
     save_cases(con, [Case(1, "K1", "案例", "2020-03", "信息发布类", "单位", 40.0, "weibo", ("we0", "we3"), None),

@@ -230,7 +230,18 @@ CREATE TABLE check_findings (
 CREATE INDEX check_findings_at ON check_findings (check_at, platform, account_id);
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT]
+# Snapshot age: microseconds from the post's publication to the observation (NULL for the
+# undated snapshot), kept by the writer. The scoring orders a post's snapshots by it without
+# joining the posts first, and with an exact integer key. The methodology's window is not
+# stored: it is compared at scoring time.
+SCHEMA_SNAPSHOT_AGE = """
+ALTER TABLE snapshots ADD COLUMN age_us BIGINT;
+UPDATE snapshots SET age_us = epoch_us(snapshots.observed_at) - epoch_us(p.published_at)
+FROM posts p
+WHERE p.platform = snapshots.platform AND p.post_id = snapshots.post_id AND snapshots.observed_at IS NOT NULL;
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.

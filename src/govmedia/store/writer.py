@@ -161,6 +161,15 @@ def write_posts(
                 SELECT * FROM stage QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY line DESC) = 1
                 """
             )
+            # Posts whose publication time changes: their stored snapshots' ages change too.
+            con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE moved_posts AS
+                SELECT s.platform, s.post_id, s.published_at FROM stage_posts s
+                JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id
+                WHERE p.published_at <> s.published_at
+                """
+            )
             con.execute(
                 f"""
                 INSERT INTO posts (platform, post_id, {post_cols}, batch_id)
@@ -175,11 +184,23 @@ def write_posts(
                   AND snapshots.observed_at IS NOT DISTINCT FROM s.observed_at
                 """
             )
-            metric_cols = ", ".join(METRICS)
+            if con.execute("SELECT count(*) FROM moved_posts").fetchall()[0][0]:
+                con.execute(
+                    """
+                    UPDATE snapshots SET age_us = epoch_us(snapshots.observed_at) - epoch_us(m.published_at)
+                    FROM moved_posts m
+                    WHERE snapshots.platform = m.platform AND snapshots.post_id = m.post_id
+                      AND snapshots.observed_at IS NOT NULL
+                    """
+                )
+            metric_cols = ", ".join(f"s.{m}" for m in METRICS)
+            # Age against the post as stored now (the file's last row of the post).
             con.execute(
                 f"""
-                INSERT INTO snapshots (platform, post_id, observed_at, {metric_cols}, batch_id)
-                SELECT platform, post_id, observed_at, {metric_cols}, {batch_id} FROM stage
+                INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
+                SELECT s.platform, s.post_id, s.observed_at, {metric_cols}, {batch_id},
+                       epoch_us(s.observed_at) - epoch_us(p.published_at)
+                FROM stage s JOIN stage_posts p ON p.platform = s.platform AND p.post_id = s.post_id
                 """
             )
             con.execute(
@@ -201,7 +222,7 @@ def write_posts(
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("stage", "unchanged", "stage_posts"):
+    for table in ("stage", "unchanged", "stage_posts", "moved_posts"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
