@@ -286,6 +286,11 @@ def test_demo_report_tables_and_totals_equal_the_store(demo, tmp_path):
     assert figures[("weibo", "转评量（转发+评论）")].value == totals["weibo"]["reposts"] + totals["weibo"]["comments"]
     assert figures[("wechat", "阅读数")].value == totals["wechat"]["reads"]
     assert figures[("wechat", "点赞+在看数")].previous is not None
+    # The stored quarterly checks reach the overview (issue 6): 100% at every check point of 2020.
+    [block] = model.overview.blocks
+    assert block.title == "合规检查" and "合格率均为 100%" in block.paragraphs[0]
+    assert [r[0] for r in block.rows] == ["2020-04-01", "2020-07-01", "2020-10-01", "2020-12-01"]
+    assert "无“僵尸”“睡眠”账号" in pdf.replace("\n", "")
 def test_demo_quarterly_checks_reproduce_the_white_paper(demo):
     """白皮书 03.1: 2020 年一、二、三季度合格率均为 100%，无僵尸、睡眠账号。"""
     from govmedia.oversight import pass_rates
