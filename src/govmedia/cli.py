@@ -506,7 +506,8 @@ def city_index_command(
 REPORT_FORMATS_OPTION = typer.Option("docx,pdf,html,xlsx", "--format", help="docx,pdf,html,xlsx 中的一个或几个，逗号分隔")
 
 
-def _write_report(model, out_dir: Path, formats: list[str]) -> None:
+def _write_report(model, out_dir: Path, formats: list[str], began: float) -> None:
+    """Write the formats; `began` is when gathering the data started, for the total time."""
     import time
 
     from govmedia.reports import write_report
@@ -518,7 +519,7 @@ def _write_report(model, out_dir: Path, formats: list[str]) -> None:
         paths = write_report(model, out_dir, formats, timings)
     for fmt, path in paths.items():
         out.print(f"已写入 {path}（{timings[fmt]:.1f} 秒）", highlight=False)
-    err.print(f"共 {time.perf_counter() - started:.1f} 秒", highlight=False)
+    err.print(f"写出 {time.perf_counter() - started:.1f} 秒，合计 {time.perf_counter() - began:.1f} 秒", highlight=False)
 
 
 @app.command("report")
@@ -552,7 +553,7 @@ def report_command(
                          methodology=methodology, awards=award_lists, excellent=counts)
     con.close()
     err.print(f"数据与图表 {time.perf_counter() - started:.1f} 秒", highlight=False)
-    _write_report(model, out_dir, formats)
+    _write_report(model, out_dir, formats, started)
 
 
 @app.command("bulletin")
@@ -566,6 +567,8 @@ def bulletin_command(
     awards: Optional[Path] = typer.Option(None, "--awards"),
 ) -> None:
     """月榜：一个月的概况、各类榜单与点评、当月案例；Word、PDF、HTML 与 Excel。"""
+    import time
+
     from govmedia.reports import build_bulletin, parse_formats, prepare_out_dir
     from govmedia.reports.awards import read_awards
 
@@ -573,10 +576,11 @@ def bulletin_command(
     award_lists = read_awards(awards) if awards else []
     prepare_out_dir(out_dir)
     con = _store(read_only=_exists())
+    started = time.perf_counter()
     model = build_bulletin(con, month, title=title, methodology=methodology, awards=award_lists,
                            compare_previous_year=compare_previous_year)
     con.close()
-    _write_report(model, out_dir, formats)
+    _write_report(model, out_dir, formats, started)
 
 
 # --------------------------------------------------------------------------- web

@@ -136,7 +136,7 @@ def _shade(cell, fill: str) -> None:
 
 
 def _table(doc, headers: list[str], rows: list[list[str]], widths_cm: list[float], numeric: set[int] = frozenset(),
-           caption: str | None = None):
+           caption: str | None = None, small: bool = False):
     if caption:
         p = doc.add_paragraph(caption)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -165,11 +165,29 @@ def _table(doc, headers: list[str], rows: list[list[str]], widths_cm: list[float
             paragraph.paragraph_format.space_after = Pt(0)
             if i in numeric:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    # Word reads the cell widths, LibreOffice the table grid: set both.
+    for i, width in enumerate(widths_cm):
+        table.columns[i].width = Cm(width)
     for row in table.rows:
         for i, width in enumerate(widths_cm):
             row.cells[i].width = Cm(width)
+    if small:
+        for row in table.rows:
+            for cell in row.cells:
+                for run in cell.paragraphs[0].runs:
+                    run.font.size = Pt(8.5)
     doc.add_paragraph().paragraph_format.space_after = Pt(2)
     return table
+
+
+def _fitted_widths(headers: list[str], rows: list[list[str]], total_cm: float = 16.0) -> list[float]:
+    """Column widths in proportion to the longest text of each column (a CJK character counts as
+    two Latin ones), so that dates and codes are not broken over lines in a wide table."""
+    def length(text: str) -> int:
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+    need = [max([length(h) for h in (headers[i],)] + [length(r[i]) for r in rows]) + 2 for i in range(len(headers))]
+    return [total_cm * n / sum(need) for n in need]
 
 
 def _picture(doc, chart, caption: str) -> None:
@@ -253,8 +271,8 @@ def write_docx(model: ReportModel, path: Path) -> Path:
                 for text in block.paragraphs:
                     _paragraph(doc, text)
                 if block.headers:
-                    width = 16.0 / len(block.headers)
-                    _table(doc, block.headers, block.rows, [width] * len(block.headers))
+                    _table(doc, block.headers, block.rows, _fitted_widths(block.headers, block.rows),
+                           small=len(block.headers) > 6)
         elif key == "methodology":
             m = model.methodology
             for text in m.intro:
