@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 import duckdb
+from rich.cells import cell_len
 
 from govmedia.demo.accounts import PLATFORM_LABELS, DemoAccount
 from govmedia.demo.facts import FactCheck, account_totals, facts_check, platform_totals
@@ -72,7 +73,7 @@ class DemoResult:
         for error in self.file_errors:
             lines.append(f"  错误：{error}")
         lines.append("校准检查（2020年2月1日至11月30日，按快照规则从数据库统计，对照白皮书）：")
-        width = max(_cells(f.label) for f in self.facts) + 2 if self.facts else 20
+        width = max(cell_len(f.label) for f in self.facts) + 2 if self.facts else 20
         lines.append(f"  {_pad('指标', width)}{_pad_left('目标', 14)}{_pad_left('实际', 16)}{_pad_left('偏差', 10)}")
         for f in self.facts:
             if f.unit == "ratio":
@@ -178,17 +179,12 @@ def _spearman(pairs: list[tuple[float, float]]) -> float:
     return cov / (sx * sy) if sx and sy else float("nan")
 
 
-def _cells(text: str) -> int:
-    """Terminal width of text: CJK characters take two cells."""
-    return sum(2 if ord(c) > 0x2E80 else 1 for c in text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(1, width - _cells(text))
+    return text + " " * max(1, width - cell_len(text))
 
 
 def _pad_left(text: str, width: int) -> str:
-    return " " * max(1, width - _cells(text)) + text
+    return " " * max(1, width - cell_len(text)) + text
 
 
 def run_demo(

@@ -181,12 +181,11 @@ def _table(doc, headers: list[str], rows: list[list[str]], widths_cm: list[float
 
 
 def _fitted_widths(headers: list[str], rows: list[list[str]], total_cm: float = 16.0) -> list[float]:
-    """Column widths in proportion to the longest text of each column (a CJK character counts as
-    two Latin ones), so that dates and codes are not broken over lines in a wide table."""
-    def length(text: str) -> int:
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+    """Column widths in proportion to the widest text of each column (a CJK character is two
+    cells wide), so that dates and codes are not broken over lines in a wide table."""
+    from rich.cells import cell_len
 
-    need = [max([length(h) for h in (headers[i],)] + [length(r[i]) for r in rows]) + 2 for i in range(len(headers))]
+    need = [max(cell_len(text) for text in (headers[i], *(r[i] for r in rows))) + 2 for i in range(len(headers))]
     return [total_cm * n / sum(need) for n in need]
 
 
