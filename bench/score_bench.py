@@ -262,14 +262,20 @@ def generate(path: Path, n_posts: int) -> dict:
     con.execute("COMMIT")
     con.execute("DROP TABLE g")
     con.execute("CHECKPOINT")
-    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("accounts", "posts", "snapshots", "campaigns", "campaign_hashtags",
-                        "campaign_participations", "cases", "case_accounts")}
-    shares = dict(con.execute("SELECT platform, round(count(*) / sum(count(*)) OVER (), 3) FROM posts GROUP BY 1").fetchall())
+    counts, shares = data_figures(con)
     con.close()
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "counts": counts, "platform_shares": shares,
             "db_bytes": path.stat().st_size}
+
+
+def data_figures(con) -> tuple[dict, dict]:
+    """Row counts of the generated tables and the platforms' shares of the posts."""
+    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("accounts", "posts", "snapshots", "campaigns", "campaign_hashtags",
+                        "campaign_participations", "cases", "case_accounts")}
+    shares = dict(con.execute("SELECT platform, round(count(*) / sum(count(*)) OVER (), 3) FROM posts GROUP BY 1").fetchall())
+    return counts, shares
 
 
 def reuse(path: Path, n_posts: int) -> dict | None:
@@ -286,10 +292,7 @@ def reuse(path: Path, n_posts: int) -> dict | None:
     con.execute("DROP TABLE IF EXISTS bench_pandas")
     con.execute("DELETE FROM monthly_scores")
     con.execute("CHECKPOINT")
-    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-              for t in ("accounts", "posts", "snapshots", "campaigns", "campaign_hashtags",
-                        "campaign_participations", "cases", "case_accounts")}
-    shares = dict(con.execute("SELECT platform, round(count(*) / sum(count(*)) OVER (), 3) FROM posts GROUP BY 1").fetchall())
+    counts, shares = data_figures(con)
     batch = con.execute("SELECT accepted FROM import_batches WHERE format = 'bench'").fetchall()
     con.close()
     if counts["posts"] != n_posts or batch != [(n_posts,)]:
