@@ -55,15 +55,24 @@ def shift_year(month: str, years: int) -> str:
     return f"{int(month[:4]) + years:04d}{month[4:]}"
 
 
-def _totals(con: duckdb.DuckDBPyConnection, months: list[str]) -> dict[tuple[str, str], dict]:
+def _totals(con: duckdb.DuckDBPyConnection, months: list[str], by: tuple[str, str] = ("platform", "month")
+            ) -> dict[tuple[str, str], dict]:
+    """Posts, originals and the sums of every metric over `months`, per `by` (two columns),
+    with the snapshot choice of the scores."""
     backend, tables = duckdb_tables(con, months)
-    facts = post_facts(tables.posts, tables.snapshots, tables.months, load_methodology())
+    facts = post_facts(tables.posts, tables.snapshots, tables.months, load_methodology(), wide=False)
     aggregates = {"posts": facts.count(), "originals": facts.original.cast("int64").sum()}
     for metric in TOTAL_COLUMNS[2:]:
         aggregates[metric] = facts[metric].sum()
-    rows = backend.to_pyarrow(facts.group_by(["platform", "month"]).aggregate(**aggregates)).to_pylist()
+    rows = backend.to_pyarrow(facts.group_by(list(by)).aggregate(**aggregates)).to_pylist()
     con.execute("DROP TABLE IF EXISTS score_months")
-    return {(r["platform"], r["month"]): r for r in rows}
+    return {(r[by[0]], r[by[1]]): r for r in rows}
+
+
+def account_totals(con: duckdb.DuckDBPyConnection, start: str, end: str) -> dict[tuple[str, str], dict[str, int]]:
+    """(platform, account_id) -> posts, originals and the sums of every metric in the period."""
+    rows = _totals(con, months_between(start, end), by=("platform", "account_id"))
+    return {key: {c: int(r[c] or 0) for c in TOTAL_COLUMNS} for key, r in rows.items()}
 
 
 def overview(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[PlatformTotals]:

@@ -24,9 +24,8 @@ from govmedia.ingest.forms import FORM_LABELS
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
                                   load_methodology)
 from govmedia.ranking import rank, require_scored
-from govmedia.ranking.overview import (INTERACTIONS, million_follower_accounts, overview, previous_period,
-                                       scored_months)
-from govmedia.ranking.totals import account_totals
+from govmedia.ranking.overview import (INTERACTIONS, account_totals, million_follower_accounts, overview,
+                                       previous_period, scored_months)
 from govmedia.reports import charts
 from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
 from govmedia.scoring import months_between, parse_month
@@ -120,7 +119,6 @@ class PlatformOverview:
     platform: str
     name: str
     figures: list[Figure]
-    previous_loaded: bool
 
 
 @dataclass
@@ -380,7 +378,7 @@ def _overview(con, start: str, end: str, compare: bool, font: Path,
     platforms, paragraphs = [], []
     for t in totals:
         figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)
-        platforms.append(PlatformOverview(t.platform, PLATFORM_NAMES[t.platform], figures, t.previous is not None))
+        platforms.append(PlatformOverview(t.platform, PLATFORM_NAMES[t.platform], figures))
         by = {f.label: f for f in figures}
         parts = [f"{label}，{ACCOUNT_NOUNS[t.platform]} {t.accounts:,} 个，发布 {t.totals['posts']:,} 条，"
                  f"其中原创 {t.totals['originals']:,} 条"]
@@ -474,16 +472,16 @@ def _rankings(con, start: str, end: str, font: Path, column: str) -> list[Rankin
     totals = account_totals(con, start, end)
     out = []
     for platform in PLATFORMS:
+        mine = {aid: v for (p, aid), v in totals.items() if p == platform}
         for category in CATEGORIES:
             full = rank(con, platform, category, start, end)
             if not full:
                 continue
             top = None if category == DISTRICT else TOP_OTHERS
-            rows = full if top is None else rank(con, platform, category, start, end, top)
+            rows = full if top is None else [r for r in full if r["rank"] <= top]  # as rank(..., top)
             previous = None
             if has_previous:
                 previous = {r["account_id"]: r["rank"] for r in rank(con, platform, category, *before)}
-            mine = {aid: v for (p, aid), v in totals.items() if p == platform}
             title = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}排行榜"
             if top is not None and len(full) > len(rows):
                 title += f" Top{top}"
@@ -543,11 +541,9 @@ def _annexes(rankings, cases, counts, awards) -> list[Annex]:
                              [(g.category, [f"{c['unit'] or ''}《{c['title']}》" for c in g.cases]) for g in cases]))
     for award, entries in awards:
         annexes.append(Annex(award, [("", list(entries))]))
-    numbered = []
     for i, annex in enumerate(annexes):
         annex.title = f"附件{CHINESE_NUMBERS[i]}　{annex.title}"
-        numbered.append(annex)
-    return numbered
+    return annexes
 
 
 def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title: str | None = None,

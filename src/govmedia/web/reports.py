@@ -16,7 +16,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from govmedia.reports import FORMATS, build_bulletin, build_report, write_report
-from govmedia.scoring import months_between
 
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPES = {
@@ -41,21 +40,22 @@ def report_download(request: Request, fmt: str, start: Optional[str] = Query(Non
     if period is None:
         raise HTTPException(404, "还没有计算过分数")
     start, end = period
-    months_between(start, end)
     store = request.app.state.store
 
-    def build() -> dict[str, bytes]:
+    def model():
         with store.read() as con:
             if start == end:
-                model = build_bulletin(con, start, methodology=request.app.state.methodology_path)
-            else:
-                model = build_report(con, start, end, compare_previous_year=True,
-                                     methodology=request.app.state.methodology_path)
-        with tempfile.TemporaryDirectory() as folder:
-            paths = write_report(model, Path(folder), [fmt])
-            return {fmt: paths[fmt].read_bytes()}
+                return build_bulletin(con, start, methodology=request.app.state.methodology_path)
+            return build_report(con, start, end, compare_previous_year=True,
+                                methodology=request.app.state.methodology_path)
 
-    body = store.cached(("report-file", start, end, fmt), build, size=256)[fmt]
+    def build() -> bytes:
+        # The content model is shared by the four formats: gathered once per period until a write.
+        content = store.cached(("report-model", start, end), model)
+        with tempfile.TemporaryDirectory() as folder:
+            return write_report(content, Path(folder), [fmt])[fmt].read_bytes()
+
+    body = store.cached(("report-file", start, end, fmt), build)
     stem = "bulletin" if start == end else "report"
     name = f"{stem}-{start}-{end}.{fmt}" if fmt != "xlsx" else f"rankings-{start}-{end}.xlsx"
     disposition = "inline" if fmt in ("html", "pdf") else "attachment"
