@@ -696,7 +696,6 @@ def check_command(
     stored: bool = typer.Option(False, "--stored", help="不重新检查，读取已保存的检查结果"),
 ) -> None:
     """合规检查：更新（睡眠、僵尸）、原创、互动回应、内容错误，逐账号结论与合格率；结果保存在数据库中。"""
-    from govmedia.export import to_xlsx
     from govmedia.oversight import (
         PASS_RATE_COLUMNS, alert_message, check_findings, load_rules, parse_check_point, quarter_check_point,
         run_check, stored_check, summarize,
@@ -778,35 +777,21 @@ def check_command(
 
 def _local_time(value):
     """Stored UTC -> ISO-8601 in Beijing time with its offset (what users read)."""
-    from datetime import datetime, timedelta
+    from datetime import datetime, timezone
+
+    from govmedia.ingest.values import SHANGHAI
 
     if not isinstance(value, datetime):
         return value
-    return (value + timedelta(hours=8)).isoformat(sep="T") + "+08:00"
+    return value.replace(tzinfo=timezone.utc).astimezone(SHANGHAI).isoformat()
 
 
 def _check_workbook(path: Path, rows, rates, found) -> None:
-    import openpyxl
-
+    from govmedia.export import to_xlsx_sheets
     from govmedia.oversight import PASS_RATE_COLUMNS
 
-    workbook = openpyxl.Workbook()
-    sheets = (("检查结果", rows, CHECK_COLUMNS), ("合格率", rates, PASS_RATE_COLUMNS),
-              ("内容问题", found, CHECK_FINDING_COLUMNS))
-    for index, (title, items, columns) in enumerate(sheets):
-        ws = workbook.active if index == 0 else workbook.create_sheet()
-        ws.title = title
-        ws.append(columns)
-        for item in items:
-            ws.append([_cell(item.get(c)) for c in columns])
-        ws.freeze_panes = "A2"
-    workbook.save(path)
-
-
-def _cell(value):
-    from datetime import date
-
-    return value.isoformat() if isinstance(value, date) else value
+    to_xlsx_sheets([("检查结果", rows, CHECK_COLUMNS), ("合格率", rates, PASS_RATE_COLUMNS),
+                    ("内容问题", found, CHECK_FINDING_COLUMNS)], path)
 
 
 def main() -> None:

@@ -37,15 +37,22 @@ def to_json(rows: Sequence[dict], columns: Sequence[str]) -> str:
 
 def to_xlsx(rows: Sequence[dict], columns: Sequence[str], path: Path, sheet: str = "data",
             headers: dict[str, str] | None = None) -> None:
+    to_xlsx_sheets([(sheet, rows, columns)], path, headers)
+
+
+def to_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[dict], Sequence[str]]], path: Path,
+                   headers: dict[str, str] | None = None) -> None:
+    """One workbook, a sheet per (title, rows, columns), each with a frozen header row."""
     import openpyxl
 
     workbook = openpyxl.Workbook()
-    ws = workbook.active
-    ws.title = sheet[:31]
-    ws.append([(headers or {}).get(c, c) for c in columns])
-    for row in rows:
-        ws.append([_plain(row.get(c)) for c in columns])
-    ws.freeze_panes = "A2"
+    for index, (title, rows, columns) in enumerate(sheets):
+        ws = workbook.active if index == 0 else workbook.create_sheet()
+        ws.title = title[:31]
+        ws.append([(headers or {}).get(c, c) for c in columns])
+        for row in rows:
+            ws.append([_plain(row.get(c)) for c in columns])
+        ws.freeze_panes = "A2"
     workbook.save(path)
 
 
