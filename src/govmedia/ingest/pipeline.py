@@ -187,7 +187,7 @@ def import_file(
             )
         if getattr(module, "is_comments", lambda t: False)(table):
             platform, records = module.read_comments(table)
-            return _import_comments(con, path, table, module.NAME, platform, records, ctx, report, rejects_dir,
+            return _import_comments(con, path, table, module.NAME, platform, records, report, rejects_dir,
                                     progress, before_commit)
         skip_reason = getattr(module, "skip_reason", lambda t: None)(table)
         if skip_reason:
@@ -222,7 +222,7 @@ def import_file(
     return report
 
 
-def _import_comments(con, path: Path, table: Table, format_name: str, platform: str, records, ctx: Context,
+def _import_comments(con, path: Path, table: Table, format_name: str, platform: str, records,
                      report: FileReport, rejects_dir, progress, before_commit) -> FileReport:
     report.format = format_name
     kept: dict[str, Comment] = {}

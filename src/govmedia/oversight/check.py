@@ -8,17 +8,17 @@ See docs/oversight.md for every rule at its boundaries.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
 
+from govmedia.ingest.values import SHANGHAI
 from govmedia.oversight.dictionary import SERIOUS, SENSITIVE, Scanner, scan_texts
 from govmedia.oversight.rules import Rules
 
-UTC_OFFSET = timedelta(hours=8)
+UTC_OFFSET = SHANGHAI.utcoffset(None)  # stored times are UTC; check points are Beijing dates
 
 OK, SLEEPING, ZOMBIE, NEVER = "ok", "sleeping", "zombie", "never"
 STATUS_NAMES = {OK: "正常", SLEEPING: "睡眠", ZOMBIE: "僵尸", NEVER: "从未更新"}
@@ -84,9 +84,6 @@ class CheckResult:
     def alerts(self) -> list[dict]:
         return [r for r in self.rows if r["alert"]]
 
-    def count(self, status: str) -> int:
-        return sum(1 for r in self.rows if r["status"] == status)
-
 
 def _account_rows(con: duckdb.DuckDBPyConnection) -> list[dict]:
     cursor = con.execute(
@@ -129,25 +126,22 @@ def _response_stats(con, at_utc: datetime, rules: Rules) -> dict[tuple, tuple[in
               AND (c.parent_comment_id IS NULL OR c.parent_comment_id IN ('', '0')
                    OR c.parent_comment_id = c.comment_id)
               AND c.author_id <> c.account_id AND coalesce(c.author_sec_uid, '') <> c.account_id
+        ),
+        answers AS (
+            SELECT u.platform, u.account_id, u.comment_id,
+                   date_diff('second', any_value(u.commented_at), min(o.commented_at)) AS seconds
+            FROM users u LEFT JOIN own o
+              ON o.platform = u.platform AND o.account_id = u.account_id AND o.parent_comment_id = u.comment_id
+             AND o.comment_id <> u.comment_id AND o.commented_at >= u.commented_at
+            GROUP BY ALL
         )
-        SELECT u.platform, u.account_id, u.comment_id,
-               date_diff('second', any_value(u.commented_at), min(o.commented_at)) AS seconds
-        FROM users u LEFT JOIN own o
-          ON o.platform = u.platform AND o.account_id = u.account_id AND o.parent_comment_id = u.comment_id
-         AND o.comment_id <> u.comment_id AND o.commented_at >= u.commented_at
-        GROUP BY ALL
+        -- median() interpolates between the two middle values, as statistics.median does
+        SELECT platform, account_id, count(*), count(seconds), median(seconds) / 3600
+        FROM answers GROUP BY ALL
         """,
         [at_utc, since, at_utc],
     ).fetchall()
-    grouped: dict[tuple, list] = {}
-    for platform, account_id, _, seconds in rows:
-        grouped.setdefault((platform, account_id), []).append(seconds)
-    result = {}
-    for key, values in grouped.items():
-        answered = [s for s in values if s is not None]
-        median = statistics.median(answered) / 3600 if answered else None
-        result[key] = (len(values), len(answered), median)
-    return result
+    return {(r[0], r[1]): r[2:] for r in rows}
 
 
 def _findings(con, at_utc: datetime, at: date, rules: Rules, scanner: Scanner) -> list[dict]:

@@ -71,10 +71,6 @@ class Match:
     end: int  # offset after the last character
     found: str = ""  # the text as written there (may use variant characters)
 
-    @property
-    def text(self) -> str:
-        return self.entry.word
-
 
 def parse_dictionary(name: str, data: bytes, kind: str) -> list[Entry]:
     """Parse one dictionary file; a bad row raises one UserError naming file:line."""
@@ -87,7 +83,6 @@ def parse_dictionary(name: str, data: bytes, kind: str) -> list[Entry]:
     entries: list[Entry] = []
     seen: dict[str, int] = {}
     wanted = _COLUMNS[kind]
-    line = 0
     for record in reader:
         line_no = reader.line_num
         if not any(cell.strip() for cell in record):
@@ -127,7 +122,6 @@ def parse_dictionary(name: str, data: bytes, kind: str) -> list[Entry]:
                 raise UserError(f"{where}: 例外词「{exception}」应是包含「{word}」的更长的词")
         entries.append(Entry(kind, word, correction, cell("category") or None if kind == SENSITIVE else None,
                              cell("note") or None, exceptions, where))
-        line += 1
     if header is None:
         raise UserError(f"{name}: 词典文件为空（应有表头 {','.join(wanted)}）")
     return entries

@@ -243,7 +243,7 @@ def write_comments(con: duckdb.DuckDBPyConnection, comments: Sequence, batch: Ba
 
     A comment on a post that is not stored is refused (its account is unknown); a row equal to the
     stored comment is unchanged (the crawl time alone does not make a change), so a re-import
-    writes nothing.
+    writes nothing. `comments` holds each comment id once (the importer refuses a conflicting repeat).
     """
     stage = pa.table({name: [getattr(c, name) for c in comments] for name in _COMMENT_STAGE.names},
                      schema=_COMMENT_STAGE)
@@ -260,9 +260,6 @@ def write_comments(con: duckdb.DuckDBPyConnection, comments: Sequence, batch: Ba
             "SELECT line, post_id FROM comment_stage WHERE account_id IS NULL ORDER BY line").fetchall()
         conflicts = [(line, f"内容ID {post_id} 不在库中（先导入该内容，评论按内容归属账号）") for line, post_id in orphans]
         con.execute("DELETE FROM comment_stage WHERE account_id IS NULL")
-        # Within a file, the last row of a comment stands for it.
-        con.execute("CREATE OR REPLACE TEMP TABLE comment_stage AS SELECT * FROM comment_stage "
-                    "QUALIFY row_number() OVER (PARTITION BY platform, comment_id ORDER BY line DESC) = 1")
         same = " AND ".join(f"c.{col} IS NOT DISTINCT FROM s.{col}" for col in _COMMENT_COLUMNS if col != "observed_at")
         unchanged_lines = frozenset(r[0] for r in con.execute(
             f"SELECT s.line FROM comment_stage s JOIN comments c ON c.platform = s.platform "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlencode
@@ -24,6 +24,7 @@ from govmedia.oversight import (
     ALL, FAIL, KIND_NAMES, PASS, RESULT_COLUMNS, STATUS_NAMES, UNKNOWN_REGION, account_history, alert_message,
     check_findings, check_points, latest_summary, load_rules, parse_check_point, run_check, stored_check, summarize,
 )
+from govmedia.oversight.check import UTC_OFFSET
 from govmedia.store.users import audit
 from govmedia.web.auth import require_role
 from govmedia.web.pages import _guard, render
@@ -36,7 +37,7 @@ VERDICTS = (PASS, FAIL)
 
 
 def _local(moment) -> str:
-    return "" if moment is None else (moment + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    return "" if moment is None else (moment + UTC_OFFSET).strftime("%Y-%m-%d %H:%M")
 
 
 def _points(request: Request) -> list[dict]:
@@ -93,8 +94,8 @@ def oversight_page(request: Request, at: Optional[str] = None, platform: str = "
     filters = {"at": point.isoformat(), "platform": platform, "region": region, "category": category,
                "verdict": verdict, "status": status}
     query = urlencode({k: v for k, v in filters.items() if v})
-    shown_findings = [f for f in findings if any(f["platform"] == r["platform"] and f["account_id"] == r["account_id"]
-                                                  for r in shown)][:200]
+    keys = {(r["platform"], r["account_id"]) for r in shown}
+    shown_findings = [f for f in findings if (f["platform"], f["account_id"]) in keys][:200]
     for r in shown:
         r.setdefault("alert_text", alert_message(r))
     return render(request, "oversight.html", points=points, run=run, point=point, rows=shown, total=len(rows),
