@@ -549,6 +549,13 @@ def test_cli_bad_dictionary_row_is_one_line_with_file_and_line(con, db_path, tmp
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_dictionary_saved_by_excel_as_gb18030_or_with_bom_is_read():
+    text = "错误表述,正确表述,说明\n一带一路战略,一带一路倡议,新华社禁用词\n"
+    for data in (text.encode("gb18030"), text.encode("utf-8-sig"), text.encode("utf-16")):
+        [entry] = parse_dictionary("本单位.csv", data, SERIOUS)
+        assert (entry.word, entry.correction, entry.note) == ("一带一路战略", "一带一路倡议", "新华社禁用词")
+
+
 def test_traditional_characters_match_through_the_variant_table(tmp_path):
     scanner = load_scanner(["builtin:serious_errors.csv"], ["builtin:sensitive_words.csv"], ["builtin:variants.csv"])
     found = [(m.entry.word, m.found, m.start, m.end) for m in scanner.scan("據報，臺灣總統與一帶一路戰略")]

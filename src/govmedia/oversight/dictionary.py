@@ -34,11 +34,13 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, Iterator
 
 import ahocorasick
 
 from govmedia.errors import UserError
+from govmedia.ingest.tabular import decode
 from govmedia.oversight.rules import read_source
 
 SERIOUS = "serious"
@@ -74,10 +76,7 @@ class Match:
 
 def parse_dictionary(name: str, data: bytes, kind: str) -> list[Entry]:
     """Parse one dictionary file; a bad row raises one UserError naming file:line."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{name}: 词典文件应为 UTF-8 编码（第 {exc.start} 字节无法解码）") from exc
+    text, _ = decode(data, Path(name))  # UTF-8 (BOM or not), UTF-16, GB18030: as Excel saves CSV
     reader = csv.reader(io.StringIO(text, newline=""))
     header = None
     entries: list[Entry] = []
@@ -197,10 +196,7 @@ class Scanner:
 
 def parse_variants(name: str, data: bytes) -> dict[str, str]:
     """`variant,standard[,note]`: one character each; a bad row raises one UserError naming file:line."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{name}: 异体字表应为 UTF-8 编码（第 {exc.start} 字节无法解码）") from exc
+    text, _ = decode(data, Path(name))  # UTF-8 (BOM or not), UTF-16, GB18030: as Excel saves CSV
     reader = csv.reader(io.StringIO(text, newline=""))
     table: dict[str, str] = {}
     header = True
