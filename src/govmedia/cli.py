@@ -433,14 +433,14 @@ def rank_command(
     output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
 ) -> None:
     """分类榜单：按期间总分排名（竞争排名 1,2,2,4；同分按名称）。"""
-    from govmedia.ranking import RANK_COLUMNS, rank
+    from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
+    from govmedia.ranking.overview import period_column
 
     con = _store(read_only=_exists())
     rows = rank(con, platform, category, start, end, top)
     con.close()
-    span = f"{int(start[5:])}-{int(end[5:])}月" if start[:4] == end[:4] else f"{start}至{end}"
-    _emit(rows, RANK_COLUMNS, format, output,
-          ("排名", "平台", "类别", "账号ID", "名称", span, "传播力", "互动力", "创新力", "影响力"), "榜单")
+    headers = {**RANK_HEADERS, "score": period_column(start, end)}
+    _emit(rows, RANK_COLUMNS, format, output, tuple(headers[c] for c in RANK_COLUMNS), "榜单")
 
 
 @app.command("index")

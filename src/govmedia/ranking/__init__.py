@@ -15,6 +15,9 @@ from govmedia.scoring import months_between
 
 RANK_COLUMNS = ("rank", "platform", "category", "account_id", "name", "score",
                 "reach", "engagement", "innovation", "influence")
+# Chinese headers of RANK_COLUMNS; "score" is named after the period (overview.period_column/label).
+RANK_HEADERS = {"rank": "排名", "platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称",
+                "reach": "传播力", "engagement": "互动力", "innovation": "创新力", "influence": "影响力"}
 SCORE_EXPORT_COLUMNS = ("platform", "account_id", "name", "category", "month", "reach", "engagement", "innovation",
                         "influence", "total", "methodology", "methodology_sha256")
 

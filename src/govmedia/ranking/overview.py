@@ -127,6 +127,24 @@ def default_period(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     return mine[0], mine[-1]
 
 
+def period_column(start: str, end: str) -> str:
+    """The ranking column's label, as in the white paper: "2-11月", "5月"."""
+    if start == end:
+        return f"{int(start[5:])}月"
+    if start[:4] == end[:4]:
+        return f"{int(start[5:])}-{int(end[5:])}月"
+    return f"{start}至{end}"
+
+
+def period_label(start: str, end: str) -> str:
+    """The period in words: "2020年2-11月", "2020年5月", "2019年2月至2020年11月"."""
+    if start == end:
+        return f"{int(start[:4])}年{int(start[5:])}月"
+    if start[:4] == end[:4]:
+        return f"{int(start[:4])}年{int(start[5:])}-{int(end[5:])}月"
+    return f"{int(start[:4])}年{int(start[5:])}月至{int(end[:4])}年{int(end[5:])}月"
+
+
 def previous_period(start: str, end: str) -> tuple[str, str]:
     """A month's previous period is the month before; a longer period's, the same months a year earlier."""
     if start == end:

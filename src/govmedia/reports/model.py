@@ -25,7 +25,8 @@ from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIO
                                   load_methodology)
 from govmedia.ranking import rank, require_scored
 from govmedia.ranking.overview import (INTERACTIONS, account_totals, million_follower_accounts, overview,
-                                       previous_period, scored_months)
+                                       period_column, period_label, previous_period, scored_months,
+                                       shift_year)
 from govmedia.reports import charts
 from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
 from govmedia.scoring import months_between, parse_month
@@ -41,23 +42,6 @@ CHINESE_NUMBERS = "一二三四五六七八九十"
 
 
 # --------------------------------------------------------------------------- labels
-
-
-def period_column(start: str, end: str) -> str:
-    """The ranking column's label, as in the white paper: "2-11月", "5月"."""
-    if start == end:
-        return f"{int(start[5:])}月"
-    if start[:4] == end[:4]:
-        return f"{int(start[5:])}-{int(end[5:])}月"
-    return f"{start}至{end}"
-
-
-def period_label(start: str, end: str) -> str:
-    if start == end:
-        return f"{int(start[:4])}年{int(start[5:])}月"
-    if start[:4] == end[:4]:
-        return f"{int(start[:4])}年{int(start[5:])}-{int(end[5:])}月"
-    return f"{int(start[:4])}年{int(start[5:])}月至{int(end[:4])}年{int(end[5:])}月"
 
 
 def mention(platform: str, name: str) -> str:
@@ -374,7 +358,7 @@ def _overview(con, start: str, end: str, compare: bool, font: Path,
               blocks: Sequence[Block | Callable]) -> Overview:
     label = period_label(start, end)
     totals = overview(con, start, end)
-    previous_label = period_label(f"{int(start[:4]) - 1}{start[4:]}", f"{int(end[:4]) - 1}{end[4:]}")
+    previous_label = period_label(shift_year(start, -1), shift_year(end, -1))
     platforms, paragraphs = [], []
     for t in totals:
         figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)

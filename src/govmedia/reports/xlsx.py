@@ -13,11 +13,9 @@ import contextlib
 import threading
 from pathlib import Path
 
-from govmedia.ranking import RANK_COLUMNS
+from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS
 from govmedia.reports.model import ReportModel
 
-RANK_HEADERS = {"rank": "排名", "platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称",
-                "reach": "传播力", "engagement": "互动力", "innovation": "创新力", "influence": "影响力"}
 WIDTHS = {"rank": 7, "platform": 9, "category": 13, "account_id": 22, "name": 34, "score": 12}
 
 

@@ -22,9 +22,9 @@ from govmedia.ingest.canonical import PLATFORM_NAMES, PLATFORMS, parse_platform
 from govmedia.ingest.forms import FORM_LABELS
 from govmedia.ingest.evaluation import CASE_CATEGORIES, RowError, parse_campaign, parse_case
 from govmedia.methodology import DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, load_methodology, load_peer
-from govmedia.ranking import RANK_COLUMNS, rank
+from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
 from govmedia.ranking.city import CITY_COLUMNS, city_index
-from govmedia.ranking.overview import default_period, overview, previous_period, scored_months
+from govmedia.ranking.overview import default_period, overview, period_label, previous_period, scored_months
 from govmedia.scoring import months_between, score
 from govmedia.scoring.explain import explain
 from govmedia.scoring.indices import compute_index
@@ -81,14 +81,6 @@ def _period(request: Request, start: Optional[str], end: Optional[str]) -> tuple
         return store.cached(("default_period",), lambda: default_period(con))
 
 
-def _period_label(start: str, end: str) -> str:
-    if start == end:
-        return f"{int(start[:4])}年{int(start[5:])}月"
-    if start[:4] == end[:4]:
-        return f"{int(start[:4])}年{int(start[5:])}-{int(end[5:])}月"
-    return f"{start}至{end}"
-
-
 def _periods(request: Request) -> list[tuple[str, str, str]]:
     """Choices for the period picker: each scored year's Feb–Nov window and each scored month."""
     store = request.app.state.store
@@ -111,7 +103,7 @@ def _periods(request: Request) -> list[tuple[str, str, str]]:
 def _with_current(choices: list, period: tuple[str, str] | None) -> list:
     """The picker always shows the period on screen, even one typed into the address bar."""
     if period and not any((s, e) == period for s, e, _ in choices):
-        return [(period[0], period[1], _period_label(*period)), *choices]
+        return [(period[0], period[1], period_label(*period)), *choices]
     return choices
 
 
@@ -147,7 +139,7 @@ def overview_page(request: Request, start: Optional[str] = Query(None, alias="fr
                "data": [m["interactions"] for m in t.monthly]} for t in totals],
         ],
     }
-    return render(request, "overview.html", period=period, label=_period_label(start, end), periods=_with_current(_periods(request), period),
+    return render(request, "overview.html", period=period, label=period_label(start, end), periods=_with_current(_periods(request), period),
                   platforms=totals, tops=tops, trend=trend)
 
 
@@ -187,8 +179,8 @@ def rankings_page(request: Request, platform: str = "weibo", category: str = "di
     start, end = period
     rows = _ranking_rows(request, platform, category, start, end)
     query = urlencode({"platform": platform, "category": category, "from": start, "to": end})
-    previous = _period_label(*previous_period(start, end))
-    return render(request, "rankings.html", period=period, label=_period_label(start, end), platform=platform,
+    previous = period_label(*previous_period(start, end))
+    return render(request, "rankings.html", period=period, label=period_label(start, end), platform=platform,
                   category=category, rows=rows, periods=_with_current(_periods(request), period), query=query, previous=previous)
 
 
@@ -209,9 +201,7 @@ def rankings_download(request: Request, kind: str, platform: str, category: str,
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         to_xlsx(rows, RANK_COLUMNS, path, sheet=f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
-                headers={"rank": "排名", "platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称",
-                         "score": _period_label(start, end), "reach": "传播力", "engagement": "互动力",
-                         "innovation": "创新力", "influence": "影响力"})
+                headers={**RANK_HEADERS, "score": period_label(start, end)})
         body = path.read_bytes()
     return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -322,7 +312,7 @@ def account_page(request: Request, platform: str, account_id: str, start: Option
     }
     posts = [dict(zip(("post_id", "local_time", "title", "text", "url", "forms", "is_original", "reposts", "comments",
                        "likes", "reads", "wows", "shares", "weight"), p)) for p in top_posts]
-    return render(request, "account.html", account=account, period=period, label=_period_label(start, end),
+    return render(request, "account.html", account=account, period=period, label=period_label(start, end),
                   periods=_with_current(_periods(request), period), months=months, month=month, place=place, total=len(ranking),
                   explanation=explanation, line=line, radar=radar, posts=posts, peer=peer,
                   monthly=[by_month.get(m) for m in months])
@@ -356,7 +346,7 @@ def compare_page(request: Request, account: list[str] = Query(default=[]), start
     option = {"tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "grid": {"left": 50, "right": 20, "top": 50, "bottom": 30},
               "xAxis": {"type": "category", "data": months}, "yAxis": {"type": "value", "min": 0, "max": 100},
               "series": series}
-    return render(request, "compare.html", period=period, label=_period_label(*period) if period else "",
+    return render(request, "compare.html", period=period, label=period_label(*period) if period else "",
                   periods=_with_current(_periods(request), period), chosen=chosen, accounts=everyone, option=option, too_many=len(account) > 5)
 
 
