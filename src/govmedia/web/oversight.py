@@ -5,11 +5,8 @@ Editors run a check from the page (POST with CSRF, audited), like recomputing sc
 
 from __future__ import annotations
 
-import io
 import os
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import Optional
 from urllib.parse import urlencode
 
@@ -17,7 +14,6 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from govmedia.errors import UserError
-from govmedia.export import to_csv
 from govmedia.ingest.accounts import CATEGORIES, CATEGORY_NAMES
 from govmedia.ingest.canonical import PLATFORM_NAMES, PLATFORMS
 from govmedia.oversight import (
@@ -27,7 +23,7 @@ from govmedia.oversight import (
 from govmedia.oversight.check import UTC_OFFSET
 from govmedia.store.users import audit
 from govmedia.web.auth import require_role
-from govmedia.web.pages import _guard, render
+from govmedia.web.pages import _guard, render, table_download
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["checks"])
@@ -115,20 +111,9 @@ def oversight_download(request: Request, kind: str, at: str, platform: str = "",
     (run, rows), _ = _load(request, point)
     rows = [dict(r, alert_message=alert_message(r)) for r in _filter(rows, platform, region, category, verdict, status)]
     columns = [*RESULT_COLUMNS, "alert_message"]
-    name = f"check-{point.isoformat()}"
-    if kind == "csv":
-        return Response(to_csv(rows, columns).encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    if kind == "xlsx":
-        from govmedia.export import to_xlsx
-
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "check.xlsx"
-            to_xlsx(rows, columns, path, sheet="检查结果")
-            data = path.read_bytes()
-        return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'})
-    raise HTTPException(404, "只提供 csv 与 xlsx")
+    if kind not in ("csv", "xlsx"):
+        raise HTTPException(404, "只提供 csv 与 xlsx")
+    return table_download(rows, columns, kind, f"check-{point.isoformat()}", "检查结果")
 
 
 @router.get("/oversight/accounts/{platform}/{account_id}", response_class=HTMLResponse)

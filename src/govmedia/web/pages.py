@@ -193,18 +193,25 @@ def rankings_download(request: Request, kind: str, platform: str, category: str,
     store = request.app.state.store
     with store.read() as con:
         rows = store.cached(("rank", platform, category, start, end, None), lambda: rank(con, platform, category, start, end))
-    name = f"ranking-{platform}-{category}-{start}-{end}.{kind}"
+    return table_download(rows, RANK_COLUMNS, kind, f"ranking-{platform}-{category}-{start}-{end}",
+                          f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
+                          headers={**RANK_HEADERS, "score": period_label(start, end)})
+
+
+def table_download(rows: list[dict], columns, kind: str, stem: str, sheet: str,
+                   headers: dict[str, str] | None = None) -> Response:
+    """Rows as a CSV (with a BOM, so that Excel opens it as UTF-8) or XLSX attachment `stem.kind`."""
+    name = f"{stem}.{kind}"
     if kind == "csv":
-        body = ("\ufeff" + to_csv(rows, RANK_COLUMNS)).encode("utf-8")  # BOM: Excel opens it as UTF-8
-        return Response(body, media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        to_xlsx(rows, RANK_COLUMNS, path, sheet=f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
-                headers={**RANK_HEADERS, "score": period_label(start, end)})
-        body = path.read_bytes()
-    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        body = ("\ufeff" + to_csv(rows, columns)).encode("utf-8")
+        media_type = "text/csv; charset=utf-8"
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "table.xlsx"
+            to_xlsx(rows, columns, path, sheet=sheet, headers=headers)
+            body = path.read_bytes()
+        media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --------------------------------------------------------------------------- account
