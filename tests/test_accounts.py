@@ -3,7 +3,7 @@ from datetime import date
 import openpyxl
 import pytest
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest.accounts import read_accounts
 from govmedia.store.accounts import list_accounts, upsert_accounts
 

@@ -258,7 +258,7 @@ def test_demo_report_tables_and_totals_equal_the_store(demo, tmp_path):
     import docx
 
     from govmedia.demo import platform_totals
-    from govmedia.ingest.accounts import CATEGORIES
+    from govmedia.core.vocabulary import CATEGORIES
     from govmedia.ranking import rank
     from govmedia.reports import build_report, write_report
 

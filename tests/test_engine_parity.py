@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 import duckdb
 import pytest
 
-from govmedia.ingest.canonical import METRICS, Post
+from govmedia.core.vocabulary import METRICS
+
+from govmedia.core.rows import Post
 from govmedia.scoring import score
 from govmedia.store import export_tables
 from govmedia.store.evaluation import save_campaigns, save_cases, save_participations

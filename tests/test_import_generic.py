@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest import import_path
 
 from conftest import dump
@@ -285,7 +285,7 @@ def test_failed_write_leaves_store_as_before(registered, tmp_path):
 
 
 def test_hashtags_weibo_and_douyin_styles():
-    from govmedia.ingest.canonical import extract_hashtags
+    from govmedia.core.vocabulary import extract_hashtags
 
     assert extract_hashtags("#南京战疫##文明旅游# 正文 #XX #") == ("南京战疫", "文明旅游")
     # Douyin topics have no closing "#".

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.oversight import (
     latest_summary, load_rules, pass_rates, quarter_check_point, run_check, stored_check,
 )

@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 
 from govmedia.cli import app
 from govmedia.ingest import import_path
-from govmedia.ingest.accounts import CATEGORIES, read_accounts
-from govmedia.ingest.canonical import PLATFORMS
+from govmedia.core.vocabulary import CATEGORIES
+from govmedia.ingest.accounts import read_accounts
+from govmedia.core.vocabulary import PLATFORMS
 from govmedia.ingest.evaluation import read_cases
 from govmedia.methodology import load_methodology
 from govmedia.ranking import RANK_COLUMNS, rank
@@ -495,8 +496,15 @@ def test_custom_methodology_is_described_truthfully(tmp_path):
     assert "7 × 当月参与的不同联动宣传数" in html
     about = {r[0]: r[1] for r in openpyxl.load_workbook(out / "rankings.xlsx")["About"].iter_rows(values_only=True)}
     assert about["方法文件 sha256"] == m.sha256
-    # Without --methodology the report would describe GMI-1 for scores it did not compute: refused.
-    refused = run_cli("report", "--from", START, "--to", END, "--out", str(tmp_path / "x"), db=store)
+    # Without --methodology the report uses the methodology in force (recorded when scoring).
+    again = run_cli("report", "--from", START, "--to", END, "--out", str(tmp_path / "y"), "--format", "html", db=store)
+    assert again.returncode == 0, again.stderr
+    assert m.sha256 in (tmp_path / "y" / "report.html").read_text(encoding="utf-8")
+    # Naming another methodology would describe GMI-1 for scores it did not compute: refused.
+    builtin = tmp_path / "gmi-1-copy.toml"
+    builtin.write_text(load_methodology().text, encoding="utf-8")
+    refused = run_cli("report", "--from", START, "--to", END, "--out", str(tmp_path / "x"), "--methodology",
+                      str(builtin), db=store)
     assert refused.returncode == 2
     assert "--methodology" in refused.stderr and "Traceback" not in refused.stderr
 
@@ -611,7 +619,7 @@ def test_web_report_download_for_signed_in_users(tmp_path):
 
 
 def test_chart_without_a_chinese_font_is_refused_not_drawn_as_boxes(monkeypatch):
-    from govmedia.errors import UserError
+    from govmedia.core.errors import UserError
     from govmedia.reports import charts
     from govmedia.reports.fonts import require_cjk_font
 

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from govmedia.ingest.canonical import METRICS, Post
+from govmedia.core.vocabulary import METRICS
+
+from govmedia.core.rows import Post
 from govmedia.ranking import rank
 from govmedia.scoring import score
 from govmedia.store import open_store

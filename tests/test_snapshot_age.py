@@ -7,7 +7,9 @@ from math import log
 
 import duckdb
 
-from govmedia.ingest.canonical import METRICS, Post
+from govmedia.core.vocabulary import METRICS
+
+from govmedia.core.rows import Post
 from govmedia.scoring import score
 from govmedia.store import open_store
 from govmedia.store.migrations import MIGRATIONS

@@ -3,7 +3,7 @@ from datetime import datetime
 import duckdb
 import pytest
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.store import CURRENT_VERSION, export_tables, import_tables, open_store, schema_version
 from govmedia.store.migrations import MIGRATIONS
 

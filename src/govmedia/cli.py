@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 
 app = typer.Typer(
     help="政务新媒体传播影响力评估系统 govmedia — 导入、评估、排名、检查、发布。",
@@ -172,8 +172,8 @@ def accounts_list(
     format: str = typer.Option("table", "--format", help="table | csv | json"),
 ) -> None:
     """列出已登记的账号。"""
-    from govmedia.ingest.accounts import CATEGORY_NAMES, parse_category
-    from govmedia.ingest.canonical import PLATFORM_NAMES, parse_platform
+    from govmedia.core.vocabulary import CATEGORY_NAMES, parse_category
+    from govmedia.core.vocabulary import PLATFORM_NAMES, parse_platform
     from govmedia.store.accounts import list_accounts
 
     try:
@@ -490,9 +490,11 @@ def city_index_command(
     output: Optional[Path] = typer.Option(None, "--out"),
 ) -> None:
     """人民日报·政务指数 城市竞争力：0.30×传播力 + 0.35×服务力 + 0.35×互动力。"""
+    from govmedia.ingest.city import read_city_table
     from govmedia.ranking.city import CITY_COLUMNS, city_index
 
-    rows, rejects = city_index(file)
+    components, rejects = read_city_table(file)
+    rows = city_index(components)
     for reject in rejects:
         err.print(f"第 {reject.line} 行 列「{reject.column}」: {reject.reason}", highlight=False)
     _emit(rows, CITY_COLUMNS, format, output, ("榜单", "排名", "城市", "传播力", "服务力", "互动力", "竞争力指数"),
@@ -540,7 +542,7 @@ def report_command(
     import time
 
     from govmedia.reports import build_report, parse_formats, prepare_out_dir
-    from govmedia.reports.awards import read_awards
+    from govmedia.ingest.awards import read_awards
     from govmedia.reports.model import parse_excellent
 
     formats = parse_formats(format)
@@ -570,7 +572,7 @@ def bulletin_command(
     import time
 
     from govmedia.reports import build_bulletin, parse_formats, prepare_out_dir
-    from govmedia.reports.awards import read_awards
+    from govmedia.ingest.awards import read_awards
 
     formats = parse_formats(format)
     award_lists = read_awards(awards) if awards else []
@@ -742,7 +744,7 @@ def check_command(
         return
     if summary:
         if format == "table":  # what people read: Chinese category names and percentages
-            from govmedia.ingest.accounts import CATEGORY_NAMES
+            from govmedia.core.vocabulary import CATEGORY_NAMES
 
             rates = [{**r, "category": CATEGORY_NAMES.get(r["category"], r["category"]),
                       "pass_rate": "—" if r["pass_rate"] is None else f"{r['pass_rate']:.1%}"} for r in rates]
@@ -754,8 +756,8 @@ def check_command(
               ("平台", "账号ID", "内容ID", "发布时间", "类型", "位置", "匹配", "建议", "类别", "说明", "上下文",
                "偏移", "检查点"), "内容问题")
     elif format == "table":
-        from govmedia.ingest.accounts import CATEGORY_NAMES
-        from govmedia.ingest.canonical import PLATFORM_NAMES
+        from govmedia.core.vocabulary import CATEGORY_NAMES
+        from govmedia.core.vocabulary import PLATFORM_NAMES
         from govmedia.oversight import STATUS_NAMES
 
         table = RichTable(title=f"合规检查 {label}（{len(rows)} 个账号，预警在前）")
@@ -777,13 +779,13 @@ def check_command(
 
 def _local_time(value):
     """Stored UTC -> ISO-8601 in Beijing time with its offset (what users read)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from govmedia.ingest.values import SHANGHAI
+    from govmedia.core.time import local_iso
 
     if not isinstance(value, datetime):
         return value
-    return value.replace(tzinfo=timezone.utc).astimezone(SHANGHAI).isoformat()
+    return local_iso(value)
 
 
 def _check_workbook(path: Path, rows, rates, found) -> None:

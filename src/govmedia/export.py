@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Sequence
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 
 FORMATS = ("table", "csv", "json", "xlsx", "parquet")
 BINARY = ("xlsx", "parquet")

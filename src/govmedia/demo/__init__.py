@@ -249,7 +249,7 @@ def run_demo(
 
     report, report_error = {}, None
     if report_dir is not None:
-        from govmedia.errors import UserError
+        from govmedia.core.errors import UserError
         from govmedia.reports import build_report, write_report
 
         mark = time.perf_counter()

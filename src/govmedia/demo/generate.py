@@ -17,7 +17,7 @@ from govmedia.demo.posts import (
     DAY, WeiboPost, day_str, douyin_works, local_ts, month_start, wechat_articles, weibo_posts,
 )
 from govmedia.demo import writers
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 
 MARKER = ".govmedia-demo"
 REGISTRY_FILE = "accounts.xlsx"

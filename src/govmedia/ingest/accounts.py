@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
+from govmedia.core.rows import AccountRow, Reject
+from govmedia.core.time import local_date
+from govmedia.core.vocabulary import parse_category, parse_platform
 from govmedia.ingest import values as v
-from govmedia.ingest.canonical import Reject, parse_platform
 from govmedia.ingest.tabular import Table, map_columns, read_table
-
-CATEGORIES = ("district", "livelihood", "comprehensive")
-CATEGORY_NAMES = {"district": "区级", "livelihood": "民生", "comprehensive": "综合"}
-_CATEGORY_ALIASES = {
-    "district": "district", "区级": "district", "区县": "district", "区": "district",
-    "livelihood": "livelihood", "民生": "livelihood",
-    "comprehensive": "comprehensive", "综合": "comprehensive",
-}
 
 _ALIASES = {
     "platform": ["platform", "平台"],
@@ -32,30 +24,6 @@ _ALIASES = {
 KNOWN_HEADERS = frozenset(n for names in _ALIASES.values() for n in names)
 REQUIRED = ("platform", "account_id", "name", "category")
 _FIELD_LABEL = {"platform": "平台", "account_id": "账号ID", "name": "名称", "category": "类别"}
-
-
-@dataclass(frozen=True)
-class AccountRow:
-    line: int
-    platform: str
-    account_id: str
-    name: str
-    category: str
-    organization: str | None
-    region: str | None
-    followers: int | None
-    active: bool | None
-    opened_at: date | None
-
-
-def parse_category(value: object) -> str:
-    text = v.clean_text(value)
-    if text is None:
-        raise ValueError("类别为空")
-    category = _CATEGORY_ALIASES.get(text.lower())
-    if category is None:
-        raise ValueError(f"未知类别 {text!r}（应为 district/livelihood/comprehensive 或 区级/民生/综合）")
-    return category
 
 
 def _parse_active(value: object) -> bool | None:
@@ -111,7 +79,7 @@ def read_accounts(path: str | Path) -> tuple[Table, list[AccountRow], list[Rejec
         opened_at = None
         if not v.is_missing(cell("opened_at")):
             try:
-                opened_at = (v.parse_time(cell("opened_at")) + v.SHANGHAI.utcoffset(None)).date()
+                opened_at = local_date(v.parse_time(cell("opened_at")))
             except ValueError as exc:
                 fail("opened_at", str(exc))
                 continue

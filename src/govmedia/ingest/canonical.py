@@ -7,62 +7,23 @@ values into a `Post` or a `Reject` with the line, the column and a reason in pla
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
+from govmedia.core.rows import Comment, Post, Reject
+from govmedia.core.time import local_text
+from govmedia.core.vocabulary import (
+    METRIC_NAMES, METRICS, PLATFORM_NAMES, PLATFORMS, PROFILES, extract_hashtags, parse_platform,
+)
 from govmedia.ingest import values as v
 from govmedia.ingest.forms import FormClassifier
-
-PLATFORMS = ("weibo", "wechat", "douyin")
-PLATFORM_NAMES = {"weibo": "微博", "wechat": "微信", "douyin": "抖音"}
-_PLATFORM_ALIASES = {
-    "weibo": "weibo", "微博": "weibo", "新浪微博": "weibo", "wb": "weibo",
-    "wechat": "wechat", "weixin": "wechat", "微信": "wechat", "公众号": "wechat",
-    "微信公众号": "wechat", "wx": "wechat", "mp": "wechat",
-    "douyin": "douyin", "抖音": "douyin", "dy": "douyin", "tiktok": "douyin",
-}
-
-METRICS = ("reposts", "comments", "likes", "reads", "wows", "shares", "plays", "collects")
-METRIC_NAMES = {
-    "reposts": "转发", "comments": "评论", "likes": "点赞", "reads": "阅读",
-    "wows": "在看", "shares": "分享", "plays": "播放", "collects": "收藏",
-}
 
 FIELD_NAMES = {
     "platform": "平台", "account_id": "账号ID", "post_id": "内容ID", "published_at": "发布时间",
     "observed_at": "采集时间", "is_original": "是否原创", "forms": "形式", "title": "标题",
     "text": "正文", "url": "链接", "position": "位置", **METRIC_NAMES,
 }
-
-# What a post is when nothing says otherwise: Douyin posts are videos.
-PLATFORM_DEFAULT_FORMS = {"weibo": ("text",), "wechat": ("article",), "douyin": ("video",)}
-
-HASHTAG_RE = re.compile(r"#([^#\r\n]{1,100}?)#")
-# Douyin writes topics as "#话题" followed by a space or the next "#": no closing "#".
-DOUYIN_HASHTAG_RE = re.compile(r"#([^#\s]{1,50})")
-
-
-def parse_platform(value: object) -> str:
-    text = v.clean_text(value)
-    if text is None:
-        raise ValueError("平台为空")
-    platform = _PLATFORM_ALIASES.get(text.lower())
-    if platform is None:
-        raise ValueError(f"未知平台 {text!r}（应为 weibo/wechat/douyin 或 微博/微信/抖音）")
-    return platform
-
-
-def extract_hashtags(*texts: str | None, platform: str = "weibo") -> tuple[str, ...]:
-    pattern = DOUYIN_HASHTAG_RE if platform == "douyin" else HASHTAG_RE
-    found: dict[str, None] = {}
-    for text in texts:
-        if text:
-            for tag in pattern.findall(text):
-                if tag and tag == tag.strip():  # "#XX #" is not a topic
-                    found[tag] = None
-    return tuple(found)
 
 
 @dataclass(slots=True)
@@ -81,32 +42,6 @@ class Record:
     hashtags: tuple[str, ...] = ()  # topics from a crawler's own topic column
     default_forms: tuple[str, ...] = ()  # used only when nothing else says anything
     error: str | None = None  # a format-level problem found while mapping
-
-
-@dataclass(slots=True)
-class Post:
-    line: int
-    platform: str
-    account_id: str
-    post_id: str
-    published_at: datetime
-    observed_at: datetime | None
-    is_original: bool | None
-    forms: tuple[str, ...]
-    title: str | None
-    text: str | None
-    url: str | None
-    position: int | None
-    metrics: tuple[int | None, ...]  # in METRICS order
-    hashtags: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class Reject:
-    line: int
-    column: str | None
-    reason: str
-    raw: Mapping[str, Any]
 
 
 @dataclass(slots=True)
@@ -193,7 +128,7 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
     title = v.clean_text(vals.get("title"))
     text = v.clean_text(vals.get("text"))
     url = v.clean_text(vals.get("url"))
-    default_forms = record.default_forms or PLATFORM_DEFAULT_FORMS[platform]
+    default_forms = record.default_forms or PROFILES[platform].default_forms
     forms = _merge_forms(explicit_forms, record.forms, classifier.classify(title, text), default_forms)
     hashtags = tuple(dict.fromkeys((*record.hashtags, *extract_hashtags(title, text, platform=platform))))
 
@@ -213,10 +148,6 @@ def _merge_forms(*groups: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(merged))
 
 
-def _local(moment: datetime) -> str:
-    return (moment + (v.SHANGHAI.utcoffset(None))).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _event_times(vals: dict, field: str, label: str, reject):
     """(event time, crawl time or None) of a post or comment, or the Reject saying which is wrong:
     the event is required, and a crawl cannot have seen it before it happened."""
@@ -231,7 +162,7 @@ def _event_times(vals: dict, field: str, label: str, reject):
         except ValueError as exc:
             return reject("observed_at", str(exc))
         if when > observed_at:
-            return reject(field, f"{label} {_local(when)} 晚于采集时间 {_local(observed_at)}")
+            return reject(field, f"{label} {local_text(when)} 晚于采集时间 {local_text(observed_at)}")
     return when, observed_at
 
 
@@ -241,20 +172,6 @@ COMMENT_FIELD_NAMES = {
     "comment_id": "评论ID", "post_id": "内容ID", "author_id": "评论者ID", "author_sec_uid": "评论者sec_uid",
     "parent_comment_id": "上级评论ID", "commented_at": "评论时间", "observed_at": "采集时间", "text": "评论内容",
 }
-
-
-@dataclass(slots=True)
-class Comment:
-    line: int
-    platform: str
-    comment_id: str
-    post_id: str
-    author_id: str
-    author_sec_uid: str | None
-    parent_comment_id: str | None  # None for a top-level comment
-    commented_at: datetime
-    observed_at: datetime | None
-    text: str | None
 
 
 def validate_comment(record: Record, platform: str) -> Comment | Reject:

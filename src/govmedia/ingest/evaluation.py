@@ -9,12 +9,10 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest import values as v
 from govmedia.ingest.canonical import PLATFORM_NAMES, Reject, parse_platform
 from govmedia.ingest.tabular import Table, map_columns, read_table
-
-CASE_CATEGORIES = ("信息发布类", "宣传推广类", "民生服务类", "政务回应类")
 
 CASE_ALIASES = {
     "case_id": ["case_id", "案例编号", "案例ID", "编号"],

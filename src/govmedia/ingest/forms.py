@@ -13,19 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from govmedia.errors import UserError
-
-FORMS = (
-    "text", "image", "video", "long_image", "comic", "poster", "h5", "mini_program",
-    "live", "animation", "vr", "audio", "article",
-)
-# Forms that count as innovative products (创新产品) in the white paper's 创新力.
-INNOVATIVE_FORMS = ("video", "long_image", "comic", "poster", "h5", "mini_program", "live", "animation", "vr", "audio")
-
-FORM_LABELS = {
-    "text": "文字", "image": "图片", "video": "视频", "long_image": "长图", "comic": "漫画", "poster": "海报",
-    "h5": "H5", "mini_program": "小程序", "live": "直播", "animation": "动画", "vr": "VR", "audio": "音频", "article": "文章",
-}
+from govmedia.core.errors import UserError
+from govmedia.core.vocabulary import FORMS
 
 _SPLIT_RE = re.compile(r"[,，;；|、/\s]+")
 

@@ -78,13 +78,13 @@ def read(table: Table, ctx: Context) -> Source:
     mapping = column_map(table.header)
     missing = [f for f in ("post_id", "published_at") if f not in mapping]
     if missing:
-        from govmedia.errors import UserError
+        from govmedia.core.errors import UserError
         from govmedia.ingest.canonical import FIELD_NAMES
 
         wanted = "、".join(f"{f}（{FIELD_NAMES[f]}）" for f in missing)
         raise UserError(f"{table.path}: 找不到必需的列 {wanted}；现有列: {', '.join(h for h in table.header if h)}")
     if "account_id" not in mapping and ctx.forced is None:
-        from govmedia.errors import UserError
+        from govmedia.core.errors import UserError
 
         raise UserError(f"{table.path}: 没有账号ID列（account_id / 账号ID），请用 --account 平台:账号ID 指明")
     return Source(NAME, None, _records(table, mapping))

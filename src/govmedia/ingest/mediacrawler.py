@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from typing import Iterator
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest.canonical import Record
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.tabular import Table

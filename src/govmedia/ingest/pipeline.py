@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
 from govmedia.ingest.canonical import (
     Attribution, Comment, PLATFORMS, Post, Reject, parse_platform, validate, validate_comment,

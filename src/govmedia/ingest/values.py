@@ -10,7 +10,8 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no DST since 1991
+from govmedia.core.time import BEIJING, to_utc
+
 
 MISSING_STRINGS = frozenset({"", "none", "null", "nan", "nat", "n/a", "na", "-", "--", "—", "无", "暂无"})
 
@@ -127,7 +128,7 @@ def parse_time(value: object) -> datetime:
         raise ValueError(f"无法解析的时间: {text!r}") from exc
     tz = match["tz"]
     if tz in (None, ""):
-        moment = moment.replace(tzinfo=SHANGHAI)
+        moment = moment.replace(tzinfo=BEIJING)
     elif tz in ("Z", "UTC", "GMT"):
         moment = moment.replace(tzinfo=timezone.utc)
     else:
@@ -151,9 +152,7 @@ def _from_epoch(number: float, original: object) -> datetime:
 
 
 def _to_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=SHANGHAI)
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return to_utc(moment)  # naive = Beijing time
 
 
 def parse_int(value: object) -> int | None:

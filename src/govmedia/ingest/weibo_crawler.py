@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest.canonical import Record
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.tabular import Table, read_table

@@ -2,24 +2,36 @@
 
 `load_methodology(path)` reads a GMI-style TOML file, checks every key, and keeps the sha256 of
 the file's bytes so that every stored score can say exactly which methodology produced it.
+
+The methodology in force is recorded in the store (`govmedia score --methodology FILE` sets it,
+`govmedia db info` shows it); `resolve(con, given)` is what every read and rescore uses: the
+methodology it was given, else the one in force, else the built-in GMI-1.
+
+Versioning: besides the file's sha256, each platform has a hash of the parsed values that score
+it (`platform_sha256`): the shared settings and that platform's terms, not comments, layout or
+other platforms' terms. Adding terms for a new platform, or an option that is off by default,
+leaves the hashes of the existing platforms unchanged, so their stored scores still count as
+computed by the methodology in force.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from govmedia.errors import UserError
-from govmedia.ingest.canonical import METRICS, PLATFORMS
-from govmedia.ingest.forms import FORMS
+from govmedia.core.errors import UserError
+from govmedia.core.time import UTC_OFFSET_HOURS
+from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRICS, PLATFORMS
+from govmedia.store import settings
 
-DIMENSIONS = ("reach", "engagement", "innovation", "influence")
-DIMENSION_NAMES = {"reach": "传播力", "engagement": "互动力", "innovation": "创新力", "influence": "影响力"}
+BUILTIN_SOURCE = "gmi-1.toml（内置）"
 COMPUTED_DIMENSIONS = ("reach", "engagement", "innovation")  # influence comes from cases and campaigns
 
 _FEATURE_RE = re.compile(r"^(n|n_o|n_i|(sum|sum_o|sum_i|avg|avg_o)_(%s))$" % "|".join(METRICS))
@@ -52,7 +64,6 @@ class Methodology:
     sha256: str
     text: str
     source: str
-    utc_offset_hours: int
     window_hours: float
     unknown_counts_as_original: bool
     innovative_forms: tuple[str, ...]
@@ -70,15 +81,28 @@ class Methodology:
     def features(self) -> set[str]:
         return {f for dims in self.dimensions.values() for terms in dims.values() for t in terms for f, _ in t.of}
 
+    def platform_sha256(self, platform: str) -> str:
+        """The hash of what scores `platform`: shared settings and its own terms (see the module doc)."""
+        scoring = {
+            "window_hours": self.window_hours,
+            "unknown_counts_as_original": self.unknown_counts_as_original,
+            "innovative_forms": list(self.innovative_forms_for(platform)),
+            "case_points_factor": self.case_points_factor,
+            "campaign_points": self.campaign_points,
+            "scale": self.scale,
+            "total_weights": self.total_weights,
+            "dimensions": {d: [[t.weight, [list(x) for x in t.of]] for t in terms]
+                           for d, terms in self.dimensions.get(platform, {}).items()},
+        }
+        return hashlib.sha256(json.dumps(scoring, sort_keys=True).encode()).hexdigest()
 
-def default_methodology_path() -> str:
-    return "gmi-1.toml"
+    def same_scores_as(self, other: "Methodology", platform: str) -> bool:
+        return self.sha256 == other.sha256 or self.platform_sha256(platform) == other.platform_sha256(platform)
 
 
 def load_methodology(path: str | Path | None = None) -> Methodology:
     if path is None:
-        data = resources.files("govmedia.methodology").joinpath("gmi-1.toml").read_bytes()
-        source = "gmi-1.toml（内置）"
+        return _builtin()
     else:
         try:
             data = Path(path).read_bytes()
@@ -86,6 +110,12 @@ def load_methodology(path: str | Path | None = None) -> Methodology:
             raise UserError(f"无法读取方法文件 {path}: {exc.strerror}") from exc
         source = str(path)
     return parse_methodology(data, source)
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> Methodology:
+    data = resources.files("govmedia.methodology").joinpath("gmi-1.toml").read_bytes()
+    return parse_methodology(data, BUILTIN_SOURCE)
 
 
 def parse_methodology(data: bytes, source: str) -> Methodology:
@@ -109,6 +139,10 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
             raise UserError(f"{source}: {path} 的类型不对")
         return node
 
+    # Months are Beijing months everywhere (core.time); a file may say so, but not otherwise.
+    offset = (doc.get("period") or {}).get("utc_offset_hours", UTC_OFFSET_HOURS)
+    if offset != UTC_OFFSET_HOURS:
+        raise UserError(f"{source}: period.utc_offset_hours 只能是 {UTC_OFFSET_HOURS}（本系统按北京时间归月），而不是 {offset!r}")
     forms = tuple(get("innovation.forms", list))
     unknown = [f for f in forms if f not in FORMS]
     excluded = {p: tuple(v) for p, v in (doc.get("innovation", {}).get("excluded_forms") or {}).items()}
@@ -142,7 +176,6 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
         sha256=hashlib.sha256(data).hexdigest(),
         text=text,
         source=source,
-        utc_offset_hours=int(get("period.utc_offset_hours")),
         window_hours=get("snapshot.window_hours"),
         unknown_counts_as_original=bool(get("originality.unknown_counts_as_original", bool)),
         innovative_forms=forms,
@@ -153,6 +186,41 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
         total_weights={d: get(f"total.{d}") for d in DIMENSIONS},
         dimensions=dimensions,
     )
+
+
+def builtin() -> Methodology:
+    return load_methodology(None)
+
+
+def in_force(con) -> Methodology:
+    """The methodology recorded as in force in the store; the built-in GMI-1 when none is."""
+    recorded = settings.methodology_in_force(con)
+    if recorded is None:
+        return builtin()
+    text, source = recorded
+    return parse_methodology(text.encode("utf-8"), source)
+
+
+def resolve(con, given: "str | Path | Methodology | None" = None) -> Methodology:
+    """What a read or a rescore runs under: the methodology it was given, else the one in force."""
+    if isinstance(given, Methodology):
+        return given
+    if given is not None:
+        return load_methodology(given)
+    return in_force(con)
+
+
+def put_in_force(con, m: Methodology) -> None:
+    """Record `m` (its text) as the methodology in force; inside the caller's transaction."""
+    settings.record_methodology(con, m.sha256, m.name, m.source, m.text)
+
+
+def stored(con, sha256: str) -> Methodology | None:
+    """A methodology recorded in the store by its file's sha256."""
+    recorded = settings.methodology_text(con, sha256)
+    if recorded is None:
+        return builtin() if sha256 == builtin().sha256 else None
+    return parse_methodology(recorded[0].encode("utf-8"), recorded[1])
 
 
 def load_peer(name: str) -> dict:

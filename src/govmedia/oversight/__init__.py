@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 
 import duckdb
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.oversight.check import (
     FAIL, FINDING_COLUMNS, NEVER, OK, PASS, RESULT_COLUMNS, SLEEPING, STATUS_NAMES, ZOMBIE, CheckResult,
     alert_message, check_point_utc, compute_check, evaluate_account, order_key, parse_check_point,

@@ -14,31 +14,21 @@ from typing import Any
 
 import duckdb
 
-from govmedia.ingest.values import SHANGHAI
+from govmedia.core.errors import UserError
+from govmedia.core.time import day_start_utc, local_date
 from govmedia.oversight.dictionary import SERIOUS, SENSITIVE, Scanner, scan_texts
 from govmedia.oversight.rules import Rules
-
-UTC_OFFSET = SHANGHAI.utcoffset(None)  # stored times are UTC; check points are Beijing dates
+from govmedia.store.oversight import FINDING_COLUMNS, RESULT_COLUMNS
 
 OK, SLEEPING, ZOMBIE, NEVER = "ok", "sleeping", "zombie", "never"
 STATUS_NAMES = {OK: "正常", SLEEPING: "睡眠", ZOMBIE: "僵尸", NEVER: "从未更新"}
 PASS, FAIL = "合格", "不合格"
 VETO = "（单项否决）"
 
-RESULT_COLUMNS = [
-    "check_at", "platform", "account_id", "name", "region", "category", "opened_at", "last_post_at",
-    "days_without_update", "status", "alert", "alert_date", "posts_window", "original_share", "user_comments",
-    "answered", "response_share", "median_response_hours", "serious_errors", "sensitive_words", "verdict",
-    "reasons",
-]
-FINDING_COLUMNS = ["check_at", "platform", "account_id", "post_id", "published_at", "kind", "field",
-                   "start_offset", "matched", "correction", "category", "note", "excerpt"]
 
 
 def parse_check_point(value: str | date) -> date:
     """'2020-12-01' -> date. A check point is a calendar day (its 00:00 in Asia/Shanghai)."""
-    from govmedia.errors import UserError
-
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
@@ -50,11 +40,8 @@ def parse_check_point(value: str | date) -> date:
 
 
 def check_point_utc(at: date) -> datetime:
-    return datetime(at.year, at.month, at.day) - UTC_OFFSET
-
-
-def local_date(moment: datetime) -> date:
-    return (moment + UTC_OFFSET).date()
+    """A check point (a Beijing date, its 00:00) as stored UTC."""
+    return day_start_utc(at)
 
 
 @dataclass

@@ -39,8 +39,8 @@ from typing import Iterable, Iterator
 
 import ahocorasick
 
-from govmedia.errors import UserError
-from govmedia.ingest.tabular import decode
+from govmedia.core.errors import UserError
+from govmedia.core.text import decode
 from govmedia.oversight.rules import read_source
 
 SERIOUS = "serious"

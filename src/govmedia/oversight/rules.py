@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 
 BUILTIN = "builtin:"
 

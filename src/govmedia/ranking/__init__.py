@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import duckdb
 
-from govmedia.errors import UserError
-from govmedia.ingest.accounts import parse_category
-from govmedia.ingest.canonical import parse_platform
-from govmedia.scoring import months_between
+from govmedia.core.errors import FieldError, UserError
+from govmedia.core.time import months_between
+from govmedia.core.vocabulary import parse_category, parse_platform
 
 RANK_COLUMNS = ("rank", "platform", "category", "account_id", "name", "score",
                 "reach", "engagement", "innovation", "influence")
@@ -26,14 +25,14 @@ def _platform(value: str) -> str:
     try:
         return parse_platform(value)
     except ValueError as exc:
-        raise UserError(f"--platform: {exc}") from exc
+        raise FieldError("platform", value, str(exc)) from exc
 
 
 def _category(value: str) -> str:
     try:
         return parse_category(value)
     except ValueError as exc:
-        raise UserError(f"--category: {exc}") from exc
+        raise FieldError("category", value, str(exc)) from exc
 
 
 def require_scored(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:

@@ -11,16 +11,14 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from govmedia.ingest.canonical import PLATFORMS
-from govmedia.methodology import load_methodology
-from govmedia.scoring import duckdb_tables, months_between
+from govmedia.core.time import Month, Period, months_between
+from govmedia.core.vocabulary import PLATFORMS, PROFILES
+from govmedia.methodology import Methodology, resolve
+from govmedia.scoring import duckdb_tables
 from govmedia.scoring.expressions import post_facts
 
-INTERACTIONS = {
-    "weibo": ("reposts", "comments"),
-    "wechat": ("likes", "wows"),
-    "douyin": ("likes", "comments", "shares"),
-}
+# What the white paper sums as each platform's 互动量 (core profiles).
+INTERACTIONS = {code: profile.interactions for code, profile in PROFILES.items()}
 TOTAL_COLUMNS = ("posts", "originals", "reposts", "comments", "likes", "reads", "wows", "shares", "plays", "collects")
 
 
@@ -51,16 +49,12 @@ class PlatformTotals:
         return now / before
 
 
-def shift_year(month: str, years: int) -> str:
-    return f"{int(month[:4]) + years:04d}{month[4:]}"
-
-
-def _totals(con: duckdb.DuckDBPyConnection, months: list[str], by: tuple[str, str] = ("platform", "month")
-            ) -> dict[tuple[str, str], dict]:
+def _totals(con: duckdb.DuckDBPyConnection, months: list[str], by: tuple[str, str] = ("platform", "month"),
+            methodology: Methodology | None = None) -> dict[tuple[str, str], dict]:
     """Posts, originals and the sums of every metric over `months`, per `by` (two columns),
     with the snapshot choice of the scores."""
     backend, tables = duckdb_tables(con, months)
-    facts = post_facts(tables.posts, tables.snapshots, tables.months, load_methodology(), wide=False)
+    facts = post_facts(tables.posts, tables.snapshots, tables.months, resolve(con, methodology), wide=False)
     aggregates = {"posts": facts.count(), "originals": facts.original.cast("int64").sum()}
     for metric in TOTAL_COLUMNS[2:]:
         aggregates[metric] = facts[metric].sum()
@@ -69,16 +63,18 @@ def _totals(con: duckdb.DuckDBPyConnection, months: list[str], by: tuple[str, st
     return {(r[by[0]], r[by[1]]): r for r in rows}
 
 
-def account_totals(con: duckdb.DuckDBPyConnection, start: str, end: str) -> dict[tuple[str, str], dict[str, int]]:
+def account_totals(con: duckdb.DuckDBPyConnection, start: str, end: str, methodology: Methodology | None = None
+                   ) -> dict[tuple[str, str], dict[str, int]]:
     """(platform, account_id) -> posts, originals and the sums of every metric in the period."""
-    rows = _totals(con, months_between(start, end), by=("platform", "account_id"))
+    rows = _totals(con, months_between(start, end), by=("platform", "account_id"), methodology=methodology)
     return {key: {c: int(r[c] or 0) for c in TOTAL_COLUMNS} for key, r in rows.items()}
 
 
-def overview(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[PlatformTotals]:
+def overview(con: duckdb.DuckDBPyConnection, start: str, end: str, methodology: Methodology | None = None
+             ) -> list[PlatformTotals]:
     months = months_between(start, end)
-    previous_months = [shift_year(m, -1) for m in months]
-    by_month = _totals(con, months + previous_months)
+    previous_months = Period.parse(start, end).last_year().months
+    by_month = _totals(con, months + previous_months, methodology=methodology)
     accounts = dict(con.execute("SELECT platform, count(*) FROM accounts GROUP BY 1").fetchall())
     result = []
     for platform in PLATFORMS:
@@ -114,42 +110,47 @@ def scored_months(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def default_period(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     """The latest full February–November window scored; else the latest year's scored months."""
-    months = scored_months(con)
+    months = [Month.parse(m) for m in scored_months(con)]
     if not months:
         return None
     present = set(months)
-    for year in sorted({m[:4] for m in months}, reverse=True):
-        window = [f"{year}-{mm:02d}" for mm in range(2, 12)]
+    for year in sorted({m.year for m in months}, reverse=True):
+        window = Period(Month(year, 2), Month(year, 11))
         if all(m in present for m in window):
-            return window[0], window[-1]
-    latest_year = months[-1][:4]
-    mine = [m for m in months if m.startswith(latest_year)]
-    return mine[0], mine[-1]
+            return window.first, window.last
+    mine = [m for m in months if m.year == months[-1].year]
+    return str(mine[0]), str(mine[-1])
+
+
+def period_choices(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(from, to, label) of the periods worth offering: each scored year's Feb–Nov window (or the
+    part of the year scored) and each scored month, newest first."""
+    months = [Month.parse(m) for m in scored_months(con)]
+    present = set(months)
+    choices = []
+    for year in sorted({m.year for m in months}, reverse=True):
+        window = Period(Month(year, 2), Month(year, 11))
+        if all(m in present for m in window):
+            choices.append((window.first, window.last, f"{year}年 2-11月"))
+        mine = [m for m in months if m.year == year]
+        if mine and (mine[0], mine[-1]) != (window.start, window.end):
+            choices.append((str(mine[0]), str(mine[-1]), Period(mine[0], mine[-1]).label))
+    for m in reversed(months):
+        choices.append((str(m), str(m), m.label))
+    return choices
 
 
 def period_column(start: str, end: str) -> str:
     """The ranking column's label, as in the white paper: "2-11月", "5月"."""
-    if start == end:
-        return f"{int(start[5:])}月"
-    if start[:4] == end[:4]:
-        return f"{int(start[5:])}-{int(end[5:])}月"
-    return f"{start}至{end}"
+    return Period.parse(start, end).column
 
 
 def period_label(start: str, end: str) -> str:
     """The period in words: "2020年2-11月", "2020年5月", "2019年2月至2020年11月"."""
-    if start == end:
-        return f"{int(start[:4])}年{int(start[5:])}月"
-    if start[:4] == end[:4]:
-        return f"{int(start[:4])}年{int(start[5:])}-{int(end[5:])}月"
-    return f"{int(start[:4])}年{int(start[5:])}月至{int(end[:4])}年{int(end[5:])}月"
+    return Period.parse(start, end).label
 
 
 def previous_period(start: str, end: str) -> tuple[str, str]:
     """A month's previous period is the month before; a longer period's, the same months a year earlier."""
-    if start == end:
-        year, month = int(start[:4]), int(start[5:])
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-        value = f"{year:04d}-{month:02d}"
-        return value, value
-    return shift_year(start, -1), shift_year(end, -1)
+    before = Period.parse(start, end).previous()
+    return before.first, before.last

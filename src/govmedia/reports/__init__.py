@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.reports.model import Block, ReportModel, build_bulletin, build_report, period_column, period_label
 
 FORMATS = ("docx", "pdf", "html", "xlsx")

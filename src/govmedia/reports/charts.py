@@ -13,7 +13,7 @@ import re
 import warnings
 from pathlib import Path
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.reports.fonts import CJK_FAMILY, MISSING
 
 COLORS = {"weibo": "#d9534f", "wechat": "#3c9a5f", "douyin": "#2b2b2b"}

@@ -15,7 +15,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
-from govmedia.ingest.canonical import PLATFORM_NAMES
+from govmedia.core.vocabulary import PLATFORM_NAMES
 from govmedia.reports.model import ReportModel
 
 ACCENT = RGBColor(0xB3, 0x26, 0x1E)

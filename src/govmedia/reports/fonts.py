@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 
 CJK_FAMILY = "Noto Sans CJK SC"
 PACKAGE = "fonts-noto-cjk"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jinja2
 
-from govmedia.ingest.accounts import CATEGORY_NAMES
-from govmedia.ingest.canonical import PLATFORM_NAMES
+from govmedia.core.vocabulary import CATEGORY_NAMES
+from govmedia.core.vocabulary import PLATFORM_NAMES
 from govmedia.reports.model import ReportModel
 
 

@@ -16,20 +16,17 @@ from typing import Callable, Sequence
 
 import duckdb
 
-from govmedia.errors import UserError
-from govmedia.ingest.accounts import CATEGORIES, CATEGORY_NAMES
-from govmedia.ingest.canonical import PLATFORM_NAMES, PLATFORMS
-from govmedia.ingest.evaluation import CASE_CATEGORIES
-from govmedia.ingest.forms import FORM_LABELS
+from govmedia.core.errors import UserError
+from govmedia.core.vocabulary import CASE_CATEGORIES, CATEGORIES, CATEGORY_NAMES, FORM_LABELS, PLATFORM_NAMES, PLATFORMS
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
-                                  load_methodology)
+                                  resolve)
+from govmedia.methodology import stored as stored_methodology
 from govmedia.ranking import rank, require_scored
 from govmedia.ranking.overview import (INTERACTIONS, account_totals, million_follower_accounts, overview,
-                                       period_column, period_label, previous_period, scored_months,
-                                       shift_year)
+                                       period_column, period_label, previous_period, scored_months)
 from govmedia.reports import charts
 from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
-from govmedia.scoring import months_between, parse_month
+from govmedia.core.time import Month, Period, months_between
 from govmedia.store.evaluation import list_cases
 
 DISTRICT = "district"
@@ -258,7 +255,7 @@ def parse_excellent(value: str | dict | None) -> dict[str, int]:
     parts = [p.strip() for p in str(value).replace("，", ",").split(",") if p.strip()]
     try:
         if all("=" in p for p in parts):
-            from govmedia.ingest.canonical import parse_platform
+            from govmedia.core.vocabulary import parse_platform
 
             result = dict(DEFAULT_EXCELLENT)
             for p in parts:
@@ -280,11 +277,19 @@ def parse_excellent(value: str | dict | None) -> dict[str, int]:
 
 
 def _check_methodology(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> None:
-    """The report describes the methodology that produced the stored scores, or refuses."""
-    stored = con.execute(
-        "SELECT DISTINCT methodology, methodology_sha256 FROM monthly_scores "
-        "WHERE month IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2", [months]).fetchall()
-    other = [(name, sha) for name, sha in stored if sha != m.sha256]
+    """The report describes the methodology that produced the stored scores, or refuses. Scores
+    count as produced by `m` when the methodology that computed them scores their platform the
+    same way (methodology.platform_sha256)."""
+    rows = con.execute(
+        "SELECT DISTINCT platform, methodology, methodology_sha256 FROM monthly_scores "
+        "WHERE month IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2, 3", [months]).fetchall()
+    other = []
+    for platform, name, sha in rows:
+        if sha == m.sha256:
+            continue
+        recorded = stored_methodology(con, sha)
+        if recorded is None or not m.same_scores_as(recorded, platform):
+            other.append((name, sha))
     if other:
         name, sha = other[0]
         raise UserError(
@@ -329,7 +334,7 @@ def describe_methodology(m: Methodology) -> MethodologyText:
         dims.append(DimensionText(d, DIMENSION_NAMES[d], m.total_weights[d], paragraphs))
     weights = " + ".join(f"{m.total_weights[d]:g} × {DIMENSION_NAMES[d]}" for d in DIMENSIONS)
     rules = [
-        f"内容按发布时间（UTC{m.utc_offset_hours:+d}）归入月份；互动数取发布后 {m.window_hours:g} 小时内最后一次采集的快照"
+        f"内容按发布时间（北京时间）归入月份；互动数取发布后 {m.window_hours:g} 小时内最后一次采集的快照"
         f"（没有则取无日期快照，再没有则取最早的一次）。",
         f"每个维度按平台和月份归一化：得分 = {m.scale:g} × 原始值 ÷ 当月该平台全部账号原始值的最大值。"
         f"月度总分 = {weights}；期间得分为期间内各月总分之和。",
@@ -354,11 +359,11 @@ def _figures(platform: str, totals: dict, previous: dict | None, accounts: int) 
     return figures
 
 
-def _overview(con, start: str, end: str, compare: bool, font: Path,
+def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodology,
               blocks: Sequence[Block | Callable]) -> Overview:
     label = period_label(start, end)
-    totals = overview(con, start, end)
-    previous_label = period_label(shift_year(start, -1), shift_year(end, -1))
+    totals = overview(con, start, end, m)
+    previous_label = Period.parse(start, end).last_year().label
     platforms, paragraphs = [], []
     for t in totals:
         figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)
@@ -448,12 +453,12 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
     return out
 
 
-def _rankings(con, start: str, end: str, font: Path, column: str) -> list[Ranking]:
+def _rankings(con, start: str, end: str, font: Path, column: str, m: Methodology) -> list[Ranking]:
     before = previous_period(start, end)
     scored = set(scored_months(con))
-    has_previous = all(m in scored for m in months_between(*before))
+    has_previous = all(m in scored for m in Period.parse(*before).months)
     before_label = period_label(*before)
-    totals = account_totals(con, start, end)
+    totals = account_totals(con, start, end, m)
     out = []
     for platform in PLATFORMS:
         mine = {aid: v for (p, aid), v in totals.items() if p == platform}
@@ -545,16 +550,16 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
     require_scored(con, months)
     if not con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]:
         raise UserError("账号名录为空：先运行 govmedia accounts import 与 govmedia score")
-    m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    m = resolve(con, methodology)
     _check_methodology(con, months, m)
     column = period_column(start, end)
     label = period_label(start, end)
-    rankings = _rankings(con, start, end, font, column)
+    rankings = _rankings(con, start, end, font, column, m)
     cases = _cases(con, months)
     annexes = _annexes(rankings, cases, parse_excellent(excellent), awards) if kind == "annual" else \
         _annexes([], [], {}, awards)
     if kind == "annual":
-        default_title = f"{int(end[:4])}年政务新媒体传播影响力报告"
+        default_title = f"{Month.parse(end).year}年政务新媒体传播影响力报告"
         subtitle = f"统计周期 {label}（{start} 至 {end}）"
     else:
         default_title = "政务新媒体传播影响力月榜"
@@ -562,7 +567,7 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
     return ReportModel(
         kind=kind, title=title or default_title, subtitle=subtitle, start=start, end=end, label=label,
         column=column, generated=date.today().isoformat(), font=CJK_FAMILY,
-        overview=_overview(con, start, end, compare_previous_year, font, overview_blocks),
+        overview=_overview(con, start, end, compare_previous_year, font, m, overview_blocks),
         methodology=describe_methodology(m), rankings=rankings, cases=cases, annexes=annexes,
     )
 
@@ -572,8 +577,7 @@ def build_bulletin(con: duckdb.DuckDBPyConnection, month: str, *, title: str | N
                    awards: Sequence[tuple[str, Sequence[str]]] = (), compare_previous_year: bool = False,
                    overview_blocks: Sequence[Block | Callable] = ()) -> ReportModel:
     """The monthly bulletin (月榜): one month's overview, rankings and cases."""
-    year, number = parse_month(month, "--month")
-    month = f"{year:04d}-{number:02d}"
+    month = str(Month.parse(month))
     return build_report(con, month, month, title=title, methodology=methodology, awards=awards,
                         compare_previous_year=compare_previous_year, overview_blocks=overview_blocks,
                         kind="bulletin")

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from govmedia.errors import UserError
-from govmedia.methodology import Methodology, load_methodology
+from govmedia.core.errors import UserError
+from govmedia.core.time import Period, months_between
+from govmedia.methodology import Methodology, put_in_force, resolve
 from govmedia.store import transaction
 
 # Ibis (and the expressions built with it) is imported only where needed: `govmedia score`
@@ -29,29 +30,6 @@ SCORE_COLUMNS = (
 )
 INPUT_TABLES = ("accounts", "posts", "snapshots", "cases", "case_accounts", "campaigns", "campaign_hashtags",
                 "campaign_participations")
-
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-def parse_month(value: str, option: str = "月份") -> tuple[int, int]:
-    match = _MONTH_RE.match(str(value).strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise UserError(f"{option} 应写成 YYYY-MM（如 2020-02），而不是 {value!r}")
-    return int(match.group(1)), int(match.group(2))
-
-
-def months_between(start: str, end: str) -> list[str]:
-    """['2020-02', …, '2020-11'] for ('2020-02', '2020-11'), both inclusive."""
-    y, m = parse_month(start, "--from")
-    end_y, end_m = parse_month(end, "--to")
-    if (y, m) > (end_y, end_m):
-        raise UserError(f"--from {start} 晚于 --to {end}")
-    months = []
-    while (y, m) <= (end_y, end_m):
-        months.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return months
-
 
 @dataclass
 class ScoreResult:
@@ -123,9 +101,22 @@ def score(
     out: str | Path | None = None,
     spark=None,
 ) -> ScoreResult:
-    """Compute and store the monthly scores of every registered account for [start, end]."""
+    """Compute and store the monthly scores of every registered account for [start, end].
+
+    Under the methodology given, else the one in force in the store; on DuckDB the methodology
+    used is recorded as in force in the same transaction as the scores.
+    """
     months = months_between(start, end)
-    m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    if engine == "duckdb":
+        if con is None:
+            raise UserError("DuckDB 引擎需要数据库")
+        m = resolve(con, methodology)
+    elif isinstance(methodology, Methodology):
+        m = methodology
+    else:
+        from govmedia.methodology import load_methodology
+
+        m = load_methodology(methodology)
     if engine == "duckdb":
         if con is None:
             raise UserError("DuckDB 引擎需要数据库")
@@ -156,7 +147,8 @@ def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodol
     return ScoreResult("duckdb", months, rows, m)
 
 
-_SQL_SOURCES = ("scoring/expressions.py", "scoring/__init__.py", "methodology/__init__.py", "ingest/canonical.py")
+_SQL_SOURCES = ("scoring/expressions.py", "scoring/__init__.py", "methodology/__init__.py", "core/vocabulary.py",
+                "core/time.py")
 
 
 def cache_dir() -> Path:
@@ -191,14 +183,12 @@ def _months_hold_most_posts(con: duckdb.DuckDBPyConnection, months: list[str], m
     (local time). Then filtering the snapshots to the scored posts first does not pay: at 10 M
     posts it made a whole year 1.6× slower, and it made one month of the year 1.6× faster. Only
     the plan depends on this, not the result."""
-    first, last = parse_month(months[0]), parse_month(months[-1])
-    start = datetime(first[0], first[1], 1)
-    end = datetime(last[0] + 1, 1, 1) if last[1] == 12 else datetime(last[0], last[1] + 1, 1)
+    period = Period.parse(months[0], months[-1])
+    start, end = period.start_utc(), period.end_utc()
     low, high = con.execute("SELECT min(published_at), max(published_at) FROM posts").fetchall()[0]
     if low is None:
         return True
-    offset = timedelta(hours=m.utc_offset_hours)
-    low, high = low + offset, high + offset + timedelta(microseconds=1)
+    high = high + timedelta(microseconds=1)
     overlap = min(high, end) - max(low, start)
     return overlap * 2 >= high - low
 
@@ -263,6 +253,7 @@ def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime) -
             [m.name, m.sha256, now],
         )
         con.execute("DROP TABLE new_scores")
+        put_in_force(con, m)
 
 
 def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path | None, spark) -> ScoreResult:

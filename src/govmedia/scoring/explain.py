@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from govmedia.errors import UserError
-from govmedia.ingest.canonical import PLATFORM_NAMES
+from govmedia.core.errors import UserError
+from govmedia.core.vocabulary import PLATFORM_NAMES
+from govmedia.core.time import Month
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
-                                  load_methodology)
+                                  resolve, stored)
 from govmedia.scoring import duckdb_tables
 from govmedia.scoring.expressions import influence_points, monthly_features, post_facts, tagged_posts
 
@@ -45,6 +46,7 @@ class Explanation:
     methodology: str
     methodology_sha256: str
     stored_sha256: str | None
+    stored_differs: bool  # the stored scores were computed by a methodology that scores this platform otherwise
     posts: int
     originals: int
     innovative: int
@@ -56,7 +58,7 @@ class Explanation:
             f"{PLATFORM_NAMES[self.platform]} {self.name}（{self.account_id}） {self.month}",
             f"方法 {self.methodology}  sha256 {self.methodology_sha256}",
         ]
-        if self.stored_sha256 and self.stored_sha256 != self.methodology_sha256:
+        if self.stored_differs:
             out.append(f"注意：库中分数由另一方法文件计算（sha256 {self.stored_sha256}），下列数值按当前方法重新计算")
         out.append(f"本月发布 {self.posts} 条，其中原创 {self.originals} 条，原创创新产品 {self.innovative} 条")
         for d in self.dimensions:
@@ -80,7 +82,9 @@ class Explanation:
 
 def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, month: str,
             methodology: str | Methodology | None = None) -> Explanation:
-    m = methodology if isinstance(methodology, Methodology) else load_methodology(methodology)
+    """Under the methodology given, else the one in force in the store."""
+    month = str(Month.parse(month))
+    m = resolve(con, methodology)
     account = con.execute("SELECT name FROM accounts WHERE platform = ? AND account_id = ?",
                           [platform, account_id]).fetchall()
     if not account:
@@ -93,6 +97,9 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
     if maxima[0] is None:
         raise UserError(f"{month} 尚未计算分数：先运行 govmedia score --from {month} --to {month}")
     stored_sha = maxima[4]
+    stored_m = stored(con, stored_sha) if stored_sha else None
+    stored_differs = bool(stored_sha) and (stored_m is None and stored_sha != m.sha256
+                                           or stored_m is not None and not m.same_scores_as(stored_m, platform))
 
     backend, tables = duckdb_tables(con, [month])
     facts = post_facts(tables.posts, tables.snapshots, tables.months, m)
@@ -132,7 +139,7 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
         score = raw / maximum * m.scale if maximum > 0 else 0.0
         dimensions.append(DimensionExplanation(dimension, raw, maximum, score, weight, weight * score, terms, details))
     return Explanation(
-        platform, account_id, account[0][0], month, m.name, m.sha256, stored_sha,
+        platform, account_id, account[0][0], month, m.name, m.sha256, stored_sha, stored_differs,
         int(features.get("n") or 0), int(features.get("n_o") or 0), int(features.get("n_i") or 0),
         sum(d.contribution for d in dimensions), dimensions,
     )

@@ -13,7 +13,8 @@ import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
-from govmedia.ingest.canonical import METRICS, PLATFORMS
+from govmedia.core.vocabulary import METRICS, PLATFORMS
+from govmedia.core.time import UTC_OFFSET_HOURS
 from govmedia.methodology import COMPUTED_DIMENSIONS, Methodology
 
 
@@ -33,7 +34,7 @@ class Tables:
 
 
 def local_time(ts: ir.TimestampValue, m: Methodology) -> ir.TimestampValue:
-    return ts + ibis.interval(hours=m.utc_offset_hours)
+    return ts + ibis.interval(hours=UTC_OFFSET_HOURS)
 
 
 # Sort-key offsets: |age| stays far below 2**61 µs (73,000 years), so in-window keys are

@@ -5,29 +5,23 @@ Same snapshot choice and months as GMI-1; constants from methodology/wci.toml an
 
 from __future__ import annotations
 
-import calendar
-
 import duckdb
 import ibis
 
-from govmedia.methodology import load_methodology, load_peer
-from govmedia.scoring import duckdb_tables, months_between
+from govmedia.core.time import Period
+from govmedia.methodology import Methodology, load_peer, resolve
+from govmedia.scoring import duckdb_tables
 from govmedia.scoring.expressions import post_facts
 
 INDEX_COLUMNS = ("platform", "account_id", "name")
-
-
-def _days(months: list[str]) -> int:
-    return sum(calendar.monthrange(int(m[:4]), int(m[5:]))[1] for m in months)
 
 
 def _ln1(x):
     return (x + 1.0).ln()
 
 
-def wci_expr(tables, months: list[str]):
+def wci_expr(tables, period: Period, gmi: Methodology):
     peer = load_peer("wci")
-    gmi = load_methodology()
     facts = post_facts(tables.posts, tables.snapshots, tables.months, gmi)
     facts = facts.filter(facts.platform == "wechat")
     cap = int(peer["read_cap"])
@@ -41,7 +35,7 @@ def wci_expr(tables, months: list[str]):
         aggregates[f"{key}_top"] = value.max()
         aggregates[f"{key}_head"] = ibis.ifelse(headline, value, 0.0).sum()
     per_account = facts.group_by("account_id").aggregate(**aggregates)
-    d = float(_days(months))
+    d = float(period.days())
     f = peer["f"]
 
     def fn(values: dict):
@@ -65,9 +59,8 @@ def wci_expr(tables, months: list[str]):
                          wci=joined.wci.fill_null(0.0))
 
 
-def bci_expr(tables, months: list[str]):
+def bci_expr(tables, period: Period, gmi: Methodology):
     peer = load_peer("bci")
-    gmi = load_methodology()
     facts = post_facts(tables.posts, tables.snapshots, tables.months, gmi)
     facts = facts.filter(facts.platform == "weibo")
     t = facts.group_by("account_id").aggregate(
@@ -84,11 +77,14 @@ def bci_expr(tables, months: list[str]):
                          bci=joined.bci.fill_null(0.0))
 
 
-def compute_index(con: duckdb.DuckDBPyConnection, index: str, start: str, end: str) -> list[dict]:
-    """WCI or BCI of every registered account of its platform over the months [start, end]."""
-    months = months_between(start, end)
-    backend, tables = duckdb_tables(con, months)
-    expr = wci_expr(tables, months) if index == "wci" else bci_expr(tables, months)
+def compute_index(con: duckdb.DuckDBPyConnection, index: str, start: str, end: str,
+                  methodology: Methodology | None = None) -> list[dict]:
+    """WCI or BCI of every registered account of its platform over the months [start, end], with
+    the snapshot choice of the methodology given (else the one in force)."""
+    period = Period.parse(start, end)
+    backend, tables = duckdb_tables(con, period.months)
+    gmi = resolve(con, methodology)
+    expr = wci_expr(tables, period, gmi) if index == "wci" else bci_expr(tables, period, gmi)
     result = backend.to_pyarrow(expr.order_by([ibis.desc(index), "name", "account_id"]))
     con.execute("DROP TABLE IF EXISTS score_months")
     return result.to_pylist()

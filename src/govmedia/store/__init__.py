@@ -13,7 +13,7 @@ from typing import Iterator
 
 import duckdb
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.store.migrations import CURRENT_VERSION, MIGRATIONS, TABLES
 
 DEFAULT_DB = "govmedia.duckdb"

@@ -241,7 +241,25 @@ FROM posts p
 WHERE p.platform = snapshots.platform AND p.post_id = snapshots.post_id AND snapshots.observed_at IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE]
+# The methodology in force: every methodology text that scored something is kept (by its
+# sha256), and `settings` names the one in force, so that reads need not be told the file again.
+SCHEMA_METHODOLOGY = """
+CREATE TABLE methodologies (
+    sha256 VARCHAR PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    text VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+CREATE TABLE settings (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
+                         SCHEMA_METHODOLOGY]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -262,4 +280,6 @@ TABLES = [
     "check_runs",
     "check_results",
     "check_findings",
+    "methodologies",
+    "settings",
 ]

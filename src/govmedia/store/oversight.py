@@ -8,6 +8,7 @@ from typing import Sequence
 import duckdb
 import pyarrow as pa
 
+from govmedia.core.time import day_start_utc
 from govmedia.store import transaction
 
 
@@ -31,10 +32,13 @@ _FINDING_TYPES = {
 }
 
 
+# The stored columns, in order (the oversight package fills them).
+RESULT_COLUMNS = list(_RESULT_TYPES)
+FINDING_COLUMNS = list(_FINDING_TYPES)
+
+
 def save_check(con: duckdb.DuckDBPyConnection, result, *, before_commit=None) -> None:
     """Replace the stored check at `result.check_at` in one transaction."""
-    from govmedia.oversight.check import FINDING_COLUMNS, RESULT_COLUMNS, check_point_utc
-
     at = result.check_at
     results = _arrow(result.rows, RESULT_COLUMNS, _RESULT_TYPES)
     findings = _arrow(result.findings, FINDING_COLUMNS, _FINDING_TYPES)
@@ -43,7 +47,7 @@ def save_check(con: duckdb.DuckDBPyConnection, result, *, before_commit=None) ->
             con.execute(f"DELETE FROM {table} WHERE check_at = ?", [at])
         con.execute(
             "INSERT INTO check_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [at, check_point_utc(at), result.rules.name, result.rules.sha256, result.dictionaries_sha256,
+            [at, day_start_utc(at), result.rules.name, result.rules.sha256, result.dictionaries_sha256,
              result.run_at, result.inspected, result.passed, result.inactive, result.not_open],
         )
         con.register("check_results_arrow", results)

@@ -9,7 +9,7 @@ import duckdb
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.store import next_id, transaction
 
 ROLES = ("viewer", "editor", "admin")

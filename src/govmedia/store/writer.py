@@ -14,7 +14,9 @@ from typing import Sequence
 import duckdb
 import pyarrow as pa
 
-from govmedia.ingest.canonical import METRICS, Post
+from govmedia.core.vocabulary import METRICS
+
+from govmedia.core.rows import Post
 from govmedia.store import next_id, transaction
 
 _STAGE_SCHEMA = pa.schema(

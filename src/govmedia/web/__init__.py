@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.web.auth import LoginLimiter
 from govmedia.web.cache import PageCache
 from govmedia.web.state import Store, secret_key

@@ -14,10 +14,11 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest import import_path, require_account
-from govmedia.ingest.accounts import AccountRow, parse_category
-from govmedia.ingest.canonical import parse_platform
+from govmedia.core.vocabulary import parse_category
+from govmedia.core.rows import AccountRow
+from govmedia.core.vocabulary import parse_platform
 from govmedia.ingest.evaluation import RowError, parse_campaign, parse_case
 from govmedia.ranking import export_scores, rank
 from govmedia.scoring import score

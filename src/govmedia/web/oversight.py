@@ -13,14 +13,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from govmedia.errors import UserError
-from govmedia.ingest.accounts import CATEGORIES, CATEGORY_NAMES
-from govmedia.ingest.canonical import PLATFORM_NAMES, PLATFORMS
+from govmedia.core.errors import UserError
+from govmedia.core.vocabulary import CATEGORIES, CATEGORY_NAMES
+from govmedia.core.vocabulary import PLATFORM_NAMES, PLATFORMS
 from govmedia.oversight import (
     ALL, FAIL, KIND_NAMES, PASS, RESULT_COLUMNS, STATUS_NAMES, UNKNOWN_REGION, account_history, alert_message,
     check_findings, check_points, latest_summary, load_rules, parse_check_point, run_check, stored_check, summarize,
 )
-from govmedia.oversight.check import UTC_OFFSET
+from govmedia.core.time import local_text
 from govmedia.store.users import audit
 from govmedia.web.auth import require_role
 from govmedia.web.pages import _guard, render, table_download
@@ -33,7 +33,7 @@ VERDICTS = (PASS, FAIL)
 
 
 def _local(moment) -> str:
-    return "" if moment is None else (moment + UTC_OFFSET).strftime("%Y-%m-%d %H:%M")
+    return local_text(moment, seconds=False)
 
 
 def _points(request: Request) -> list[dict]:

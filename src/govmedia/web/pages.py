@@ -15,14 +15,17 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Upload
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.export import to_csv, to_xlsx
-from govmedia.ingest.accounts import CATEGORIES, CATEGORY_NAMES, AccountRow, parse_category
-from govmedia.ingest.canonical import PLATFORM_NAMES, PLATFORMS, parse_platform
-from govmedia.ingest.forms import FORM_LABELS
-from govmedia.ingest.evaluation import CASE_CATEGORIES, RowError, parse_campaign, parse_case
+from govmedia.core.vocabulary import CATEGORIES, CATEGORY_NAMES, parse_category
+from govmedia.core.rows import AccountRow
+from govmedia.core.vocabulary import PLATFORM_NAMES, PLATFORMS, parse_platform
+from govmedia.core.vocabulary import FORM_LABELS
+from govmedia.core.vocabulary import CASE_CATEGORIES
+from govmedia.ingest.evaluation import RowError, parse_campaign, parse_case
 from govmedia.methodology import DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, load_methodology, load_peer
 from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
+from govmedia.ingest.city import read_city_table
 from govmedia.ranking.city import CITY_COLUMNS, city_index
 from govmedia.ranking.overview import default_period, overview, period_label, previous_period, scored_months
 from govmedia.scoring import months_between, score
@@ -376,7 +379,8 @@ def city_upload(request: Request, file: UploadFile = File(...), csrf_token_field
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"city{suffix}"
         path.write_bytes(file.file.read())
-        rows, rejects = city_index(path)
+        components, rejects = read_city_table(path)
+        rows = city_index(components)
     return render(request, "city.html", rows=rows, rejects=rejects, csrf_form=csrf_token(request),
                   file_name=file.filename)
 

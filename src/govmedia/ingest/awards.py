@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govmedia.errors import UserError
+from govmedia.core.errors import UserError
 from govmedia.ingest import values as v
 from govmedia.ingest.tabular import map_columns, read_table
 
