@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from govmedia.core.errors import FieldError
 from govmedia.core.rows import AccountRow, Reject
 from govmedia.core.time import local_date
 from govmedia.core.vocabulary import parse_category, parse_platform
 from govmedia.ingest import values as v
 from govmedia.ingest.tabular import Table, map_columns, read_table
+from govmedia.store import transaction
+from govmedia.store.accounts import UpsertResult, upsert_accounts
+from govmedia.store.users import audit
 
 _ALIASES = {
     "platform": ["platform", "平台"],
@@ -91,3 +95,54 @@ def read_accounts(path: str | Path) -> tuple[Table, list[AccountRow], list[Rejec
         rows.append(AccountRow(line, platform, account_id, name, category, v.clean_text(cell("organization")),
                                v.clean_text(cell("region")), followers, active, opened_at))
     return table, rows, rejects
+
+
+def account_from_fields(fields: dict) -> AccountRow:
+    """One account from a form or an API body; FieldError names the field that cannot be taken."""
+    def text(name: str) -> str | None:
+        value = fields.get(name)
+        return None if value is None or str(value).strip() == "" else str(value).strip()
+
+    try:
+        platform = parse_platform(fields.get("platform"))
+    except ValueError as exc:
+        raise FieldError("platform", fields.get("platform"), str(exc)) from exc
+    try:
+        category = parse_category(fields.get("category"))
+    except ValueError as exc:
+        raise FieldError("category", fields.get("category"), str(exc)) from exc
+    account_id = text("account_id")
+    if account_id is None:
+        raise FieldError("account_id", fields.get("account_id"), "不能为空")
+    name = text("name")
+    if name is None:
+        raise FieldError("name", fields.get("name"), "不能为空")
+    followers = fields.get("followers")
+    if followers is not None and (isinstance(followers, bool) or not isinstance(followers, int) or followers < 0):
+        raise FieldError("followers", followers, "应为非负整数")
+    active = fields.get("active")
+    if active is not None and not isinstance(active, bool):
+        active = v.parse_bool(active)
+    return AccountRow(0, platform, account_id, name, category, text("organization"), text("region"), followers,
+                      active, None)
+
+
+def save_account(con, fields: dict, actor: str | None) -> tuple[AccountRow, UpsertResult]:
+    """Add or change one account (add, edit, deactivate): validated, written and audited in one transaction."""
+    row = account_from_fields(fields)
+    with transaction(con):
+        result = upsert_accounts(con, [row])
+        audit(con, actor, "accounts.upsert", {"platform": row.platform, "account_id": row.account_id, "name": row.name,
+                                              "category": row.category, "organization": row.organization,
+                                              "region": row.region, "followers": row.followers, "active": row.active})
+    return row, result
+
+
+def import_accounts(con, path: str | Path, actor: str | None) -> tuple[Table, UpsertResult, list[Reject]]:
+    """The registry file: its valid rows upserted and the import audited in one transaction."""
+    table, rows, rejects = read_accounts(path)
+    with transaction(con):
+        result = upsert_accounts(con, rows)
+        audit(con, actor, "accounts.import", {"file": Path(path).name, "inserted": result.inserted,
+                                              "updated": result.updated, "rejected": len(rejects)})
+    return table, result, rejects

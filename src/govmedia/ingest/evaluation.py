@@ -9,10 +9,13 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import FieldError, UserError
 from govmedia.ingest import values as v
 from govmedia.ingest.canonical import PLATFORM_NAMES, Reject, parse_platform
 from govmedia.ingest.tabular import Table, map_columns, read_table
+from govmedia.store import transaction
+from govmedia.store.evaluation import campaign_ids, registry_by_platform, save_campaigns, save_cases, save_participations
+from govmedia.store.users import audit
 
 CASE_ALIASES = {
     "case_id": ["case_id", "案例编号", "案例ID", "编号"],
@@ -251,3 +254,55 @@ def _unique(rows: list, rejects: list[Reject], key: str, label: str, table: Tabl
         kept.append(row)
     rejects.sort(key=lambda r: r.line)
     return kept
+
+
+# --------------------------------------------------------------------------- the write doors
+
+
+def save_case(con, cells: dict, actor: str | None) -> Case:
+    """One case from a form or an API body: validated against the registry, saved and audited together."""
+    with transaction(con):
+        try:
+            case = parse_case(0, cells, registry_by_platform(con))
+        except RowError as exc:
+            raise FieldError(exc.field, cells.get(exc.field), exc.reason) from exc
+        save_cases(con, [case])
+        audit(con, actor, "cases.save", cells)
+    return case
+
+
+def save_campaign(con, cells: dict, actor: str | None) -> Campaign:
+    try:
+        campaign = parse_campaign(0, cells)
+    except RowError as exc:
+        raise FieldError(exc.field, cells.get(exc.field), exc.reason) from exc
+    with transaction(con):
+        save_campaigns(con, [campaign])
+        audit(con, actor, "campaigns.save", cells)
+    return campaign
+
+
+def import_cases(con, path: str | Path, actor: str | None):
+    """(table, saved, rejects) of a case file; its valid rows saved and audited in one transaction."""
+    with transaction(con):
+        table, cases, rejects = read_cases(path, registry_by_platform(con))
+        saved = save_cases(con, cases)
+        audit(con, actor, "cases.import", {"file": Path(path).name, "saved": saved, "rejected": len(rejects)})
+    return table, saved, rejects
+
+
+def import_campaigns(con, path: str | Path, actor: str | None):
+    table, campaigns, rejects = read_campaigns(path)
+    with transaction(con):
+        saved = save_campaigns(con, campaigns)
+        audit(con, actor, "campaigns.import", {"file": Path(path).name, "saved": saved, "rejected": len(rejects)})
+    return table, saved, rejects
+
+
+def import_participations(con, path: str | Path, actor: str | None):
+    with transaction(con):
+        table, rows, rejects = read_participations(path, registry_by_platform(con), campaign_ids(con))
+        saved = save_participations(con, rows)
+        audit(con, actor, "participations.import", {"file": Path(path).name, "saved": saved,
+                                                    "rejected": len(rejects)})
+    return table, saved, rejects

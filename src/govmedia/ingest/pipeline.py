@@ -22,6 +22,7 @@ from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
+from govmedia.store.users import audit
 from govmedia.store.writer import BatchInfo, write_comments, write_posts
 
 # Detection order matters: the crawler formats are recognised by their own columns before
@@ -139,8 +140,11 @@ def import_path(
     rejects_dir: str | Path | None = None,
     forms_path: str | Path | None = None,
     progress: ProgressCallback | None = None,
+    actor: str | None = None,
 ) -> ImportSummary:
-    """Import a file or every table file under a folder. The library entry point of `govmedia import`."""
+    """Import a file or every table file under a folder. The library entry point of `govmedia import`.
+
+    Each file commits on its own; with an `actor` the import is audited once at the end."""
     if format not in FORMAT_NAMES:
         raise UserError(f"未知格式 {format!r}（可用: {', '.join(FORMAT_NAMES)}）")
     forced = parse_account_option(account) if isinstance(account, str) or account is None else account
@@ -158,7 +162,11 @@ def import_path(
             import_file(con, file, ctx=ctx, classifier=classifier, format=format,
                         rejects_dir=rejects_dir, progress=progress, in_folder=path.is_dir())
         )
-    return ImportSummary(reports)
+    summary = ImportSummary(reports)
+    if actor is not None:
+        audit(con, actor, "imports.path", {"path": path.name, "accepted": summary.accepted,
+                                           "rejected": summary.rejected, "unchanged": summary.unchanged})
+    return summary
 
 
 def import_file(

@@ -30,6 +30,8 @@ from govmedia.oversight.check import (
 )
 from govmedia.oversight.dictionary import KIND_NAMES, SENSITIVE, SERIOUS, Scanner, load_scanner as _load_scanner
 from govmedia.oversight.rules import Rules, load_rules
+from govmedia.store import transaction
+from govmedia.store.users import audit
 from govmedia.store.oversight import account_history, check_findings, check_points, check_results, check_run, save_check
 
 __all__ = [
@@ -61,13 +63,18 @@ def quarter_check_point(quarter: str) -> date:
 
 
 def run_check(con: duckdb.DuckDBPyConnection, at: str | date, rules: Rules | None = None, *,
-              scanner: Scanner | None = None, save: bool = True, before_commit=None) -> CheckResult:
+              scanner: Scanner | None = None, save: bool = True, before_commit=None,
+              actor: str | None = None) -> CheckResult:
+    """Judge and (with `save`) store the check at `at`, with its audit entry in the same transaction."""
     at = parse_check_point(at)
     rules = rules or load_rules()
     scanner = scanner or load_scanner(rules)
     result = compute_check(con, at, rules, scanner)
     if save:
-        save_check(con, result, before_commit=before_commit)
+        with transaction(con):
+            save_check(con, result, before_commit=before_commit)
+            audit(con, actor, "checks.run", {"at": at.isoformat(), "rules": rules.name, "rules_sha256": rules.sha256,
+                                             "inspected": result.inspected, "passed": result.passed})
     return result
 
 

@@ -19,6 +19,7 @@ from govmedia.core.errors import UserError
 from govmedia.core.time import Period, months_between
 from govmedia.methodology import Methodology, put_in_force, resolve
 from govmedia.store import transaction
+from govmedia.store.users import audit
 
 # Ibis (and the expressions built with it) is imported only where needed: `govmedia score`
 # usually finds its compiled SQL in the cache and then does without Ibis (~0.5 s of imports).
@@ -100,6 +101,7 @@ def score(
     parquet_dir: str | Path | None = None,
     out: str | Path | None = None,
     spark=None,
+    actor: str | None = None,
 ) -> ScoreResult:
     """Compute and store the monthly scores of every registered account for [start, end].
 
@@ -120,7 +122,7 @@ def score(
     if engine == "duckdb":
         if con is None:
             raise UserError("DuckDB 引擎需要数据库")
-        return _score_duckdb(con, months, m)
+        return _score_duckdb(con, months, m, actor)
     if engine == "spark":
         if parquet_dir is None:
             raise UserError("Spark 引擎需要 --parquet DIR（govmedia db export 写出的目录）")
@@ -128,7 +130,8 @@ def score(
     raise UserError(f"未知引擎 {engine!r}（可用: duckdb、spark）")
 
 
-def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> ScoreResult:
+def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology, actor: str | None
+                  ) -> ScoreResult:
     _months_table(con, months)
     sql = compiled_sql(con, m, every_post=_months_hold_most_posts(con, months, m))
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -138,7 +141,7 @@ def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodol
     previous_limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
     con.execute(f"SET memory_limit = '{_memory_limit()}'")
     try:
-        _insert_scores(con, sql, columns, m, now)
+        _insert_scores(con, sql, columns, m, now, actor, months)
     finally:
         con.execute(f"SET memory_limit = '{previous_limit}'")
     rows = con.execute("SELECT count(*) FROM monthly_scores WHERE month IN (SELECT month FROM score_months)"
@@ -230,7 +233,8 @@ def _memory_limit() -> str:
     return value
 
 
-def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime) -> None:
+def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime, actor: str | None,
+                   months: list[str]) -> None:
     """Replace the stored rows of the scored months with the new ones.
 
     Rows are replaced in place (INSERT OR REPLACE on the primary key), and only rows that the new
@@ -252,8 +256,11 @@ def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime) -
             f"SELECT {columns}, ?, ?, ? FROM new_scores",
             [m.name, m.sha256, now],
         )
+        rows = con.execute("SELECT count(*) FROM new_scores").fetchall()[0][0]
         con.execute("DROP TABLE new_scores")
         put_in_force(con, m)
+        audit(con, actor, "scores.compute", {"from": months[0], "to": months[-1], "rows": rows,
+                                             "methodology": m.name, "methodology_sha256": m.sha256})
 
 
 def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path | None, spark) -> ScoreResult:

@@ -96,16 +96,35 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> du
     return con
 
 
+_open_transactions: dict[int, int] = {}  # id(connection) -> depth
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All-or-nothing: a failure (or a killed process) leaves the store as before."""
+    """All-or-nothing: a failure (or a killed process) leaves the store as before.
+
+    Re-entrant: inside another `transaction` on the same connection it joins it, so that a write
+    and its audit entry (or a write made of smaller writes) commit together.
+    """
+    key = id(con)
+    depth = _open_transactions.get(key, 0)
+    if depth:
+        _open_transactions[key] = depth + 1
+        try:
+            yield con
+        finally:
+            _open_transactions[key] = depth
+        return
     con.execute("BEGIN TRANSACTION")
+    _open_transactions[key] = 1
     try:
         yield con
     except BaseException:
+        _open_transactions.pop(key, None)
         con.execute("ROLLBACK")
         raise
     else:
+        _open_transactions.pop(key, None)
         con.execute("COMMIT")
 
 

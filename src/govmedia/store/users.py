@@ -36,8 +36,7 @@ def add_user(con: duckdb.DuckDBPyConnection, username: str, password: str, role:
                         [_hasher.hash(password), role, username])
         else:
             con.execute("INSERT INTO users VALUES (?, ?, ?, TRUE, ?)", [username, _hasher.hash(password), role, _now()])
-        audit(con, actor, "users.update" if exists else "users.add", {"username": username, "role": role},
-              in_transaction=True)
+        audit(con, actor, "users.update" if exists else "users.add", {"username": username, "role": role})
 
 
 def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -> str | None:
@@ -63,18 +62,12 @@ def list_users(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
 
 
-def audit(con: duckdb.DuckDBPyConnection, username: str | None, action: str, detail: dict | None = None, *,
-          in_transaction: bool = False) -> None:
-    def write():
+def audit(con: duckdb.DuckDBPyConnection, username: str | None, action: str, detail: dict | None = None) -> None:
+    """One audit entry; inside the caller's transaction when there is one (it commits with the write)."""
+    with transaction(con):
         entry = next_id(con, "audit_log", "entry_id")
         con.execute("INSERT INTO audit_log VALUES (?, ?, ?, ?, ?)",
                     [entry, _now(), username, action, json.dumps(detail or {}, ensure_ascii=False, default=str)])
-
-    if in_transaction:
-        write()
-    else:
-        with transaction(con):
-            write()
 
 
 def audit_entries(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:

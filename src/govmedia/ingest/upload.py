@@ -1,0 +1,83 @@
+"""A file sent through the site or the API: kept under the store's uploads folder (a .zip is
+unpacked: a crawler's whole folder), imported, and the import audited."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from govmedia.core.errors import FieldError, UserError
+from govmedia.ingest.pipeline import ImportSummary, import_path
+from govmedia.store.users import audit
+
+# Bounds on what one upload may make the server do.
+MAX_UPLOAD_BYTES = int(os.environ.get("GOVMEDIA_MAX_UPLOAD_MB", "200")) * 1024 * 1024
+MAX_UNPACKED_BYTES = 4 * MAX_UPLOAD_BYTES
+MAX_ZIP_MEMBERS = 5000
+
+
+@dataclass
+class Upload:
+    upload_id: str
+    folder: Path  # uploads/<upload_id>/
+    file_name: str
+    summary: ImportSummary
+
+
+def _save(stream: BinaryIO, target: Path) -> None:
+    written = 0
+    with target.open("wb") as handle:
+        while chunk := stream.read(1024 * 1024):
+            written += len(chunk)
+            if written > MAX_UPLOAD_BYTES:
+                raise FieldError("file", target.name,
+                                 f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB 上限；请拆分后分批上传")
+            handle.write(chunk)
+
+
+def _unpack(archive_path: Path, into: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise FieldError("file", archive_path.name, f"压缩包中有 {len(members)} 个文件，超过 {MAX_ZIP_MEMBERS} 个上限")
+            if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+                raise FieldError("file", archive_path.name,
+                                 f"压缩包解压后超过 {MAX_UNPACKED_BYTES // 1024 // 1024} MB 上限；请拆分后分批上传")
+            root = into.resolve()
+            for member in members:
+                if not (into / member.filename).resolve().is_relative_to(root):
+                    raise FieldError("file", member.filename, f"压缩包中的路径不安全: {member.filename}")
+            archive.extractall(into)
+    except zipfile.BadZipFile as exc:
+        raise FieldError("file", archive_path.name, f"{archive_path.name} 不是有效的 zip 文件") from exc
+
+
+def import_upload(con, uploads: Path, file_name: str | None, stream: BinaryIO, *, format: str = "auto",
+                  account: str | None = None, actor: str | None = None) -> Upload:
+    """Keep the upload under `uploads/<id>/`, unpack a .zip, import it and audit the import."""
+    name = Path(file_name or "").name
+    if not name or name.startswith("."):
+        raise FieldError("file", file_name, "文件名无效；请选择要上传的文件")
+    upload_id = datetime.now().strftime("%Y%m%d%H%M%S%f")
+    folder = uploads / upload_id
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    try:
+        _save(stream, target)
+        source = target
+        if target.suffix.lower() == ".zip":
+            source = folder / "unpacked"
+            _unpack(target, source)
+    except UserError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    summary = import_path(con, source, format=format, account=account or None)
+    audit(con, actor, "imports.upload", {"file": name, "accepted": summary.accepted, "rejected": summary.rejected,
+                                         "unchanged": summary.unchanged})
+    return Upload(upload_id, folder, name, summary)
