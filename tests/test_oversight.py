@@ -508,7 +508,7 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
     assert workbook["检查结果"].max_row == 3
     table = run_cli("check", "--at", "2020-12-01", db=db_path)
     assert "合格率 0.0%" in table.stdout and "停用未检查 1 个" in table.stdout
-    for args, words in ((("check", "--at", "2020-13-01"), "检查点应为日期"),
+    for args, words in ((("check", "--at", "2020-13-01"), "--at: 应为日期"),
                         (("check",), "--at"),
                         (("check", "--quarter", "2020Q5"), "YYYYQn"),
                         (("check", "--at", "2020-07-01", "--stored"), "没有 2020-07-01 的检查结果"),

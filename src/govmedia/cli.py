@@ -17,7 +17,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import FieldError, UserError
+
+# How the command line names the fields library errors are about.
+OPTION_NAMES = {
+    "period.start": "--from", "period.end": "--to", "period": "--from/--to", "month": "--month",
+    "platform": "--platform", "category": "--category", "account": "--account", "methodology": "--methodology",
+    "excellent": "--excellent", "check_at": "--at", "quarter": "--quarter", "alert_days": "--alert-days",
+    "format": "--format",
+}
 
 app = typer.Typer(
     help="政务新媒体传播影响力评估系统 govmedia — 导入、评估、排名、检查、发布。",
@@ -65,6 +73,16 @@ def _store(read_only: bool = False):
     return open_store(state.db, read_only=read_only)
 
 
+def _actor() -> str:
+    """Who the audit log names for a command: the operating-system user."""
+    import getpass
+
+    try:
+        return f"命令行:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "命令行"
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -98,7 +116,7 @@ def import_command(
             progress.update(tasks[name], completed=done)
 
         summary = import_path(con, path, format=format, account=account, rejects_dir=rejects_dir,
-                              forms_path=forms, progress=on_progress)
+                              forms_path=forms, progress=on_progress, actor=_actor())
     con.close()
     if as_json:
         out.print_json(data={
@@ -145,13 +163,11 @@ def accounts_import(
     rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir"),
 ) -> None:
     """导入/更新账号名录（按 平台+账号ID 更新）。"""
-    from govmedia.ingest.accounts import read_accounts
+    from govmedia.ingest.accounts import import_accounts
     from govmedia.ingest.rejects import write_rejects
-    from govmedia.store.accounts import upsert_accounts
 
-    table, rows, rejects = read_accounts(file)
     con = _store()
-    result = upsert_accounts(con, rows)
+    table, result, rejects = import_accounts(con, file, _actor())
     con.close()
     path = write_rejects(table.path, table, rejects, rejects_dir)
     out.print(
@@ -178,9 +194,12 @@ def accounts_list(
 
     try:
         platform = parse_platform(platform) if platform else None
+    except ValueError as exc:
+        raise FieldError("platform", platform, str(exc)) from exc
+    try:
         category = parse_category(category) if category else None
     except ValueError as exc:
-        raise UserError(str(exc)) from exc
+        raise FieldError("category", category, str(exc)) from exc
     con = _store(read_only=_exists())
     rows = list_accounts(con, platform=platform, category=category)
     con.close()
@@ -249,17 +268,21 @@ def db_import(directory: Path = typer.Argument(..., help="含 <表名>.parquet �
 @db_app.command("info")
 def db_info() -> None:
     """数据库概况：结构版本、各表行数、最近的导入批次。"""
-    from govmedia.store import TABLES, schema_version
+    from govmedia.store import schema_version
+    from govmedia.store.reads import recent_batches, table_counts
+    from govmedia.store.settings import methodology_summary
 
     con = _store(read_only=_exists())
     out.print(f"数据库: {state.db or 'govmedia.duckdb'}  结构版本 {schema_version(con)}", highlight=False)
-    for table in TABLES:
-        count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    in_force = methodology_summary(con)
+    if in_force:
+        out.print(f"现行方法: {in_force['name']}（{in_force['source']}，sha256 {in_force['sha256']}）", highlight=False)
+    else:
+        out.print("现行方法: 内置 GMI-1（尚未用其他方法计算分数）", highlight=False)
+    for table, count in table_counts(con).items():
         out.print(f"  {table}: {count:,}", highlight=False)
-    batches = con.execute(
-        "SELECT batch_id, file_name, format, imported_at, accepted, rejected, unchanged FROM import_batches "
-        "ORDER BY batch_id DESC LIMIT 10"
-    ).fetchall()
+    batches = [(b["batch_id"], b["file_name"], b["format"], b["imported_at"], b["accepted"], b["rejected"],
+                b["unchanged"]) for b in recent_batches(con, 10)]
     con.close()
     if batches:
         table = RichTable(title="最近的导入批次")
@@ -292,12 +315,10 @@ def _report_small_import(file: Path, table, saved: int, rejects, rejects_dir, wh
 def cases_import(file: Path = typer.Argument(..., help="案例表 CSV/XLSX"),
                  rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
     """导入创新案例（按案例编号更新）。列: case_id, title, month, category, unit, score, platform, account_ids, text。"""
-    from govmedia.ingest.evaluation import read_cases
-    from govmedia.store.evaluation import registry_by_platform, save_cases
+    from govmedia.ingest.evaluation import import_cases
 
     con = _store()
-    table, cases, rejects = read_cases(file, registry_by_platform(con))
-    saved = save_cases(con, cases)
+    table, saved, rejects = import_cases(con, file, _actor())
     con.close()
     _report_small_import(file, table, saved, rejects, rejects_dir, "案例")
 
@@ -318,12 +339,10 @@ def cases_list(format: str = typer.Option("table", "--format", help="table | csv
 def campaigns_import(file: Path = typer.Argument(..., help="联动宣传表 CSV/XLSX"),
                      rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
     """导入联动宣传（按编号更新）。列: campaign_id, name, start, end, hashtags（以 ; 分隔，不带 #）。"""
-    from govmedia.ingest.evaluation import read_campaigns
-    from govmedia.store.evaluation import save_campaigns
+    from govmedia.ingest.evaluation import import_campaigns
 
     con = _store()
-    table, campaigns, rejects = read_campaigns(file)
-    saved = save_campaigns(con, campaigns)
+    table, saved, rejects = import_campaigns(con, file, _actor())
     con.close()
     _report_small_import(file, table, saved, rejects, rejects_dir, "联动宣传")
 
@@ -344,12 +363,10 @@ def campaigns_list(format: str = typer.Option("table", "--format", help="table |
 def participations_import(file: Path = typer.Argument(..., help="参与记录 CSV/XLSX"),
                           rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
     """导入明确登记的参与记录。列: campaign_id, platform, account_id, month。"""
-    from govmedia.ingest.evaluation import read_participations
-    from govmedia.store.evaluation import campaign_ids, registry_by_platform, save_participations
+    from govmedia.ingest.evaluation import import_participations
 
     con = _store()
-    table, rows, rejects = read_participations(file, registry_by_platform(con), campaign_ids(con))
-    saved = save_participations(con, rows)
+    table, saved, rejects = import_participations(con, file, _actor())
     con.close()
     _report_small_import(file, table, saved, rejects, rejects_dir, "参与记录")
 
@@ -383,18 +400,19 @@ def _emit(rows, columns, format, target, headers, title, digits: dict[str, int] 
 def score_command(
     start: str = FROM_OPTION,
     end: str = TO_OPTION,
-    methodology: Optional[Path] = typer.Option(None, "--methodology", help="方法文件（默认内置 gmi-1.toml）"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="方法文件（默认库中现行的方法，初始为内置 gmi-1.toml）"),
     engine: str = typer.Option("duckdb", "--engine", help="duckdb | spark"),
     parquet: Optional[Path] = typer.Option(None, "--parquet", help="Spark: govmedia db export 写出的目录"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Spark: 分数写入的 Parquet 目录（默认 DIR/spark_scores）"),
 ) -> None:
-    """按 GMI-1 计算并保存每个已登记账号的月度分数。"""
+    """计算并保存每个已登记账号的月度分数（默认用库中现行的方法；--methodology 指定的方法从此成为现行方法）。"""
     from govmedia.scoring import score
 
     con = _store() if engine == "duckdb" else None
     with _progress() as progress:
         progress.add_task(f"计算 {start} … {end}（{engine}）", total=None)
-        result = score(con, start, end, methodology=methodology, engine=engine, parquet_dir=parquet, out=out_dir)
+        result = score(con, start, end, methodology=methodology, engine=engine, parquet_dir=parquet, out=out_dir,
+                       actor=_actor())
     if con is not None:
         con.close()
     where = f"，写入 {result.output}" if result.output else ""
@@ -433,13 +451,14 @@ def rank_command(
     output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
 ) -> None:
     """分类榜单：按期间总分排名（竞争排名 1,2,2,4；同分按名称）。"""
+    from govmedia.core.time import Period
     from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
-    from govmedia.ranking.overview import period_column
 
+    period = Period.parse(start, end)
     con = _store(read_only=_exists())
     rows = rank(con, platform, category, start, end, top)
     con.close()
-    headers = {**RANK_HEADERS, "score": period_column(start, end)}
+    headers = {**RANK_HEADERS, "score": period.column}
     _emit(rows, RANK_COLUMNS, format, output, tuple(headers[c] for c in RANK_COLUMNS), "榜单")
 
 
@@ -470,12 +489,12 @@ def explain_command(
     methodology: Optional[Path] = typer.Option(None, "--methodology"),
 ) -> None:
     """解释某账号某月的分数：每个原始数值、变换、归一化最大值与加权贡献。"""
+    from govmedia.core.time import Month
     from govmedia.ingest import require_account
-    from govmedia.scoring import months_between
     from govmedia.scoring.explain import explain
 
     platform, account_id = require_account(account)
-    months_between(month, month)
+    Month.parse(month)
     con = _store(read_only=_exists())
     explanation = explain(con, platform, account_id, month, methodology)
     con.close()
@@ -533,7 +552,7 @@ def report_command(
     title: Optional[str] = typer.Option(None, "--title", help="报告标题（默认「YYYY年政务新媒体传播影响力报告」）"),
     compare_previous_year: bool = typer.Option(False, "--compare-previous-year",
                                                help="发展概况列出上年同期数与同比（上年数据已导入时）"),
-    methodology: Optional[Path] = typer.Option(None, "--methodology", help="计算分数时使用的方法文件（默认内置 gmi-1.toml）"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="计算分数时使用的方法文件（默认库中现行的方法）"),
     awards: Optional[Path] = typer.Option(None, "--awards", help="获奖名单 CSV/XLSX（列：奖项、名称），列入附件"),
     excellent: str = typer.Option("18,18,15", "--excellent",
                                   help="附件「优秀政务新媒体账号」每个平台的个数：微博,微信,抖音"),
@@ -630,7 +649,7 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     private: bool = typer.Option(False, "--private", help="只读页面也要求登录（默认公开，榜单本就是公开发布的）"),
-    methodology: Optional[Path] = typer.Option(None, "--methodology", help="网站重新计算分数时使用的方法文件"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="网站显示与重新计算分数时使用的方法文件（默认库中现行的方法）"),
 ) -> None:
     """启动网站（中文界面与 REST API /api/v1）。"""
     from govmedia.store import default_db_path
@@ -720,7 +739,7 @@ def check_command(
         con = _store()
         with _progress() as progress:
             progress.add_task(f"检查 {point.isoformat()}", total=None)
-            result = run_check(con, point, loaded)
+            result = run_check(con, point, loaded, actor=_actor())
         con.close()
         rows, found = result.rows, result.findings
         counts = (result.inspected, result.passed, result.inactive, result.not_open)
@@ -799,6 +818,9 @@ def _check_workbook(path: Path, rows, rates, found) -> None:
 def main() -> None:
     try:
         app()
+    except FieldError as exc:
+        err.print(f"错误: {exc.render(OPTION_NAMES)}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
     except UserError as exc:
         err.print(f"错误: {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

@@ -80,10 +80,10 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
         if platform != forced_platform:
             return reject(
                 "platform",
-                f"该行属于{PLATFORM_NAMES[platform]}({platform})，与 --account 指定的平台 {forced_platform} 不符",
+                f"该行属于{PLATFORM_NAMES[platform]}({platform})，与指定账号的平台 {forced_platform} 不符",
             )
         if account_id is not None and account_id != forced_account:
-            return reject("account_id", f"账号ID {account_id} 与 --account 指定的 {forced_account} 不符")
+            return reject("account_id", f"账号ID {account_id} 与指定的账号 {forced_account} 不符")
         account_id = forced_account
     if account_id is None:
         return reject("account_id", "缺少账号ID")

@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 import duckdb
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import FieldError, UserError
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
 from govmedia.ingest.canonical import (
     Attribution, Comment, PLATFORMS, Post, Reject, parse_platform, validate, validate_comment,
@@ -87,18 +87,18 @@ def parse_account_option(value: str | None) -> tuple[str, str] | None:
         return None
     platform, sep, account_id = value.partition(":")
     if not sep or not account_id.strip():
-        raise UserError(f"--account 应写成 平台:账号ID（如 weibo:1234567890），而不是 {value!r}")
+        raise FieldError("account", value, f"应写成 平台:账号ID（如 weibo:1234567890），而不是 {value!r}")
     try:
         return parse_platform(platform), account_id.strip()
     except ValueError as exc:
-        raise UserError(f"--account: {exc}") from exc
+        raise FieldError("account", value, str(exc)) from exc
 
 
 def require_account(value: str) -> tuple[str, str]:
     """Like parse_account_option, for places where an account must be named."""
     parsed = parse_account_option(value)
     if parsed is None:
-        raise UserError("请写明账号：平台:账号ID（如 weibo:1234567890）")
+        raise FieldError("account", value, "请写明账号：平台:账号ID（如 weibo:1234567890）")
     return parsed
 
 
@@ -109,9 +109,8 @@ def load_context(con: duckdb.DuckDBPyConnection, forced: tuple[str, str] | None)
         names.setdefault((platform, name), []).append(account_id)
     registered = frozenset((p, a) for p, a, _ in rows)
     if forced and forced not in registered:
-        raise UserError(
-            f"--account {forced[0]}:{forced[1]} 不在账号名录中（先用 govmedia accounts import 登记）"
-        )
+        raise FieldError("account", f"{forced[0]}:{forced[1]}",
+                         f"{forced[0]}:{forced[1]} 不在账号名录中（先登记该账号）")
     return Context(forced=forced, registered=registered, names=names)
 
 

@@ -23,7 +23,8 @@ from typing import Iterable, Sequence
 
 import duckdb
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import FieldError, UserError
+from govmedia.core.time import Month
 from govmedia.oversight.check import (
     FAIL, FINDING_COLUMNS, NEVER, OK, PASS, RESULT_COLUMNS, SLEEPING, STATUS_NAMES, ZOMBIE, CheckResult,
     alert_message, check_point_utc, compute_check, evaluate_account, order_key, parse_check_point,
@@ -57,7 +58,7 @@ def quarter_check_point(quarter: str) -> date:
     """'2020Q3' -> 2020-10-01: a quarter is judged at its end (the next quarter's first day, 00:00)."""
     match = _QUARTER_RE.match(str(quarter))
     if not match:
-        raise UserError(f"季度应写成 YYYYQn（如 2020Q3），而不是 {quarter!r}")
+        raise FieldError("quarter", quarter, f"应写成 YYYYQn（如 2020Q3），而不是 {quarter!r}")
     year, q = int(match[1]), int(match[2])
     return date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
 
@@ -122,7 +123,7 @@ def pass_rates(con: duckdb.DuckDBPyConnection, at: str | date | None = None, *, 
                by: Sequence[str] = ("region", "category")) -> list[dict]:
     """合格率 of the stored check at `at` (or at the end of `quarter`), per group of `by`."""
     if (at is None) == (quarter is None):
-        raise UserError("请给出检查点（--at）或季度（--quarter）之一")
+        raise FieldError("check_at", None, "请给出检查点或季度之一")
     at = quarter_check_point(quarter) if quarter else parse_check_point(at)
     for column in by:
         if column not in ("platform", "region", "category"):
@@ -139,12 +140,8 @@ def _period_bound(value: str | date, *, end: bool) -> date:
     if re.fullmatch(r"\d{4}", text):
         return date(int(text), 12, 31) if end else date(int(text), 1, 1)
     if re.fullmatch(r"\d{4}-\d{2}", text):
-        year, month = int(text[:4]), int(text[5:])
-        if not 1 <= month <= 12:
-            raise UserError(f"月份不正确: {text!r}")
-        if not end:
-            return date(year, month, 1)
-        return (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
+        month = Month.parse(text)
+        return date(month.year, month.month, month.days() if end else 1)
     return parse_check_point(text)
 
 

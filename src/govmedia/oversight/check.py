@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import FieldError
 from govmedia.core.time import day_start_utc, local_date
 from govmedia.oversight.dictionary import SERIOUS, SENSITIVE, Scanner, scan_texts
 from govmedia.oversight.rules import Rules
@@ -36,7 +36,7 @@ def parse_check_point(value: str | date) -> date:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError as exc:
-        raise UserError(f"检查点应为日期 YYYY-MM-DD（表示当日 0 时，北京时间），而不是 {value!r}") from exc
+        raise FieldError("check_at", value, f"应为日期 YYYY-MM-DD（表示当日 0 时，北京时间），而不是 {value!r}") from exc
 
 
 def check_point_utc(at: date) -> datetime:

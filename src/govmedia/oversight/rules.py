@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import FieldError, UserError
 
 BUILTIN = "builtin:"
 
@@ -131,5 +131,5 @@ def load_rules(path: str | Path | None = None, *, alert_days: int | None = None)
     if rules.originality_min_share > 1 or rules.response_min_share > 1:
         raise UserError(f"{where}: min_share 应在 0 与 1 之间")
     if alert_days is not None and alert_days < 0:
-        raise UserError("--alert-days 应为非负整数")
+        raise FieldError("alert_days", alert_days, "应为非负整数")
     return rules

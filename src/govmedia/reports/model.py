@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import duckdb
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import FieldError, UserError
 from govmedia.core.vocabulary import CASE_CATEGORIES, CATEGORIES, CATEGORY_NAMES, FORM_LABELS, PLATFORM_NAMES, PLATFORMS
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
                                   resolve)
@@ -269,10 +269,10 @@ def parse_excellent(value: str | dict | None) -> dict[str, int]:
         else:
             raise ValueError
     except ValueError as exc:
-        raise UserError(f"--excellent 应写成 18,18,15（微博,微信,抖音）或 weibo=18,wechat=18,douyin=15，"
+        raise FieldError("excellent", value, f"应写成 18,18,15（微博,微信,抖音）或 weibo=18,wechat=18,douyin=15，"
                         f"而不是 {value!r}") from exc
     if any(n < 0 for n in counts.values()):
-        raise UserError("--excellent 的数目不能为负")
+        raise FieldError("excellent", value, "数目不能为负")
     return counts
 
 
@@ -292,10 +292,11 @@ def _check_methodology(con: duckdb.DuckDBPyConnection, months: list[str], m: Met
             other.append((name, sha))
     if other:
         name, sha = other[0]
-        raise UserError(
+        raise FieldError(
+            "methodology", m.source,
             f"库中这一期间的分数由方法 {name}（sha256 {sha[:12]}…）计算，与方法文件 {m.source}"
-            f"（sha256 {m.sha256[:12]}…）不同：请用 --methodology 指定计算分数时使用的方法文件，"
-            f"或先用该文件重新运行 govmedia score")
+            f"（sha256 {m.sha256[:12]}…）不同：请指定计算分数时使用的方法文件（或不指定，使用库中现行的方法），"
+            f"或先用该文件重新计算分数")
 
 
 def _term_text(term) -> str:
