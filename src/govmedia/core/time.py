@@ -20,6 +20,7 @@ from govmedia.core.errors import FieldError, UserError
 UTC_OFFSET_HOURS = 8
 UTC_OFFSET = timedelta(hours=UTC_OFFSET_HOURS)
 BEIJING = timezone(UTC_OFFSET, "Asia/Shanghai")
+OFFSET_TEXT = f"+{UTC_OFFSET_HOURS:02d}:00"  # as ISO-8601 writes it
 
 YEAR_MIN, YEAR_MAX = 2000, 2099
 DEFAULT_MAX_PERIOD_MONTHS = 60

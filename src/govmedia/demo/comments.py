@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from govmedia.core.time import OFFSET_TEXT
 from govmedia.demo import writers
 from govmedia.demo.accounts import DemoAccount
 from govmedia.demo.posts import DAY, local_str, local_ts, token
@@ -100,7 +101,7 @@ def write_comments(base: Path, weibo: list[tuple[DemoAccount, list]], douyin: li
 
 def _weibo_row(cid: str, ts: int, mid: int, text: str, root: str, uid: str, nickname: str, ms: int) -> dict:
     return {
-        "comment_id": cid, "create_time": ts + writers.BUG_SHIFT, "create_date_time": f"{local_str(ts)}+08:00",
+        "comment_id": cid, "create_time": ts + writers.BUG_SHIFT, "create_date_time": f"{local_str(ts)}{OFFSET_TEXT}",
         "note_id": str(mid), "content": text, "sub_comment_count": "0", "comment_like_count": "0",
         "last_modify_ts": ms, "ip_location": "江苏", "parent_comment_id": root, "user_id": uid, "nickname": nickname,
         "gender": "m", "profile_url": f"https://m.weibo.cn/u/{uid}?uid={uid}&luicode=20000174",

@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 
 import duckdb
 
+from govmedia.core.time import day_start_utc
+
 from govmedia.demo.accounts import seed_facts
 
 SNAPSHOT_HOURS = 168
@@ -27,7 +29,7 @@ _POSTS_SQL = f"""
 WITH p AS (
     SELECT platform, post_id, account_id, published_at, is_original
     FROM posts
-    WHERE published_at + INTERVAL 8 HOUR >= ? AND published_at + INTERVAL 8 HOUR < ?
+    WHERE published_at >= ? AND published_at < ?
 ),
 ranked AS (
     SELECT s.platform, s.post_id, {", ".join(f"s.{m}" for m in _METRICS)},
@@ -50,7 +52,8 @@ FROM p LEFT JOIN ranked r ON r.platform = p.platform AND r.post_id = p.post_id A
 
 
 def _local(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
+    """00:00 Beijing time of `day`, as stored (UTC)."""
+    return day_start_utc(day)
 
 
 def account_totals(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[tuple[str, str], dict[str, int]]:
@@ -87,7 +90,7 @@ def inspection_pass_rate(con: duckdb.DuckDBPyConnection, checkpoint: date) -> fl
         """
         SELECT count(*), count(*) FILTER (WHERE EXISTS (
             SELECT 1 FROM posts p WHERE p.platform = a.platform AND p.account_id = a.account_id
-              AND p.published_at + INTERVAL 8 HOUR >= ? AND p.published_at + INTERVAL 8 HOUR < ?))
+              AND p.published_at >= ? AND p.published_at < ?))
         FROM accounts a WHERE a.active
         """,
         [start, end],

@@ -12,17 +12,17 @@ import hashlib
 import random
 from datetime import datetime, timedelta, timezone
 
+from govmedia.core.time import BEIJING
 from govmedia.demo.accounts import DemoAccount
 from govmedia.demo.plan import MONTHS, MonthPlan
 from govmedia.demo.texts import CAMPAIGNS, KEYWORD_FORMS, POOLS, TOPICS, Fill, epidemic_share, month_slots
 
-SHANGHAI = timezone(timedelta(hours=8))
 OFFSET = 8 * 3600
 DAY = 86400
 
 
 def local_ts(year: int, month: int, day: int = 1, hour: int = 0, minute: int = 0) -> int:
-    return int(datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).timestamp())
+    return int(datetime(year, month, day, hour, minute, tzinfo=BEIJING).timestamp())
 
 
 def month_start(month: tuple[int, int]) -> int:
@@ -59,7 +59,7 @@ WINDOWS: dict[tuple[int, int], tuple[int, int]] = {}
 for _y, _m, _d in CHECKPOINTS:
     _end = local_ts(_y, _m, _d)
     _start = _end - 14 * DAY
-    _local = datetime.fromtimestamp(_start, SHANGHAI)
+    _local = datetime.fromtimestamp(_start, BEIJING)
     WINDOWS[(_local.year, _local.month)] = (_start, _end)
 
 # Hours of the day at which government accounts publish (weights sum to 100).

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Iterable
 
+from govmedia.core.time import OFFSET_TEXT
 from govmedia.demo.accounts import DemoAccount
 from govmedia.demo.posts import (
     DouyinWork, WechatArticle, WeiboPost, clock_str, day_str, local_str, mid_to_bid, token,
@@ -124,7 +125,7 @@ def mediacrawler_weibo_row(account: DemoAccount, p: WeiboPost, counts: tuple[int
         "note_id": str(p.mid),
         "content": text,
         "create_time": p.ts + BUG_SHIFT,  # the release's +8 h bug
-        "create_date_time": f"{local_str(p.ts)}+08:00",
+        "create_date_time": f"{local_str(p.ts)}{OFFSET_TEXT}",
         "liked_count": str(likes),
         "comments_count": str(comments),
         "shared_count": str(reposts),

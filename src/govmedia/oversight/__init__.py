@@ -207,7 +207,7 @@ def report_overview(con: duckdb.DuckDBPyConnection, start: str | date, end: str 
     clean = all(c["pass_rate"] == 1.0 and not (c["sleeping"] or c["zombie"] or c["never"]) for c in checks)
     if quarters:
         names = "、".join(_QUARTER_NAMES[c["quarter"][-1]] for c in quarters)
-        years = sorted({c["quarter"][:4] for c in quarters})
+        years = sorted({c["quarter"].partition("Q")[0] for c in quarters})
         subject = f"{'、'.join(years)}年第{names}季度检查"
     else:
         subject = "各次检查"

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from govmedia.core.errors import UserError
+from govmedia.core.time import Month
 from govmedia.reports.fonts import CJK_FAMILY, MISSING
 
 COLORS = {"weibo": "#d9534f", "wechat": "#3c9a5f", "douyin": "#2b2b2b"}
@@ -62,7 +63,8 @@ def _is_cjk(codepoint: int) -> bool:
 
 
 def _month_label(month: str, cross_year: bool) -> str:
-    return f"{month[2:4]}/{int(month[5:])}" if cross_year else f"{int(month[5:])}月"
+    m = Month.parse(month)
+    return f"{m.year % 100:02d}/{m.month}" if cross_year else m.short
 
 
 def trend_chart(font_file: Path, panels: list[dict]) -> bytes:
@@ -86,7 +88,7 @@ def trend_chart(font_file: Path, panels: list[dict]) -> bytes:
         axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
         for ax, panel in zip(axes, panels):
             months = panel["months"]
-            cross = months and months[0][:4] != months[-1][:4]
+            cross = bool(months) and Month.parse(months[0]).year != Month.parse(months[-1]).year
             labels = [_month_label(m, cross) for m in months]
             x = range(len(months))
             color = COLORS.get(panel["platform"], BAR)
