@@ -1,8 +1,9 @@
-"""The command line as a user runs it: exit codes, one-line errors, no tracebacks."""
+"""The command line as a user runs it: exit codes, one-line errors, no tracebacks (in process via
+`cli`; a real process where the lock held by another process is the point)."""
 
 import json
 
-from conftest import REGISTRY, run_cli
+from util import REGISTRY, cli, run_cli
 from govmedia.store import CURRENT_VERSION
 
 
@@ -14,37 +15,37 @@ def _registry(tmp_path):
 
 def test_accounts_import_and_list(tmp_path):
     db = tmp_path / "x.duckdb"
-    result = run_cli("--db", str(db), "accounts", "import", str(_registry(tmp_path)))
-    assert result.returncode == 0, result.stderr
+    result = cli("--db", str(db), "accounts", "import", str(_registry(tmp_path)))
+    assert result.exit_code == 0, result.stderr
     assert "新增 5" in result.stdout
-    listed = run_cli("--db", str(db), "accounts", "list", "--format", "json")
+    listed = cli("--db", str(db), "accounts", "list", "--format", "json")
     data = json.loads(listed.stdout)
     assert len(data) == 5 and {d["platform"] for d in data} == {"weibo", "wechat", "douyin"}
-    csv_out = run_cli("--db", str(db), "accounts", "list", "--platform", "微博", "--format", "csv")
+    csv_out = cli("--db", str(db), "accounts", "list", "--platform", "微博", "--format", "csv")
     assert csv_out.stdout.splitlines()[0].startswith("platform,account_id,name,category")
     assert len(csv_out.stdout.splitlines()) == 3
-    table = run_cli("--db", str(db), "accounts", "list")
+    table = cli("--db", str(db), "accounts", "list")
     assert "南京测试发布" in table.stdout
 
 
 def test_env_var_selects_database(tmp_path):
     db = tmp_path / "env.duckdb"
-    run_cli("accounts", "import", str(_registry(tmp_path)), db=db)
+    cli("accounts", "import", str(_registry(tmp_path)), db=db)
     assert db.exists()
 
 
 def test_import_exit_codes(tmp_path):
     db = tmp_path / "x.duckdb"
-    run_cli("accounts", "import", str(_registry(tmp_path)), db=db)
+    cli("accounts", "import", str(_registry(tmp_path)), db=db)
     good = tmp_path / "good.csv"
     good.write_text("平台,账号ID,内容ID,发布时间\n微博,1234567890,p1,2020-05-01 10:00\n", encoding="utf-8")
-    result = run_cli("import", str(good), db=db)
-    assert result.returncode == 0 and "accepted 1" in result.stdout
+    result = cli("import", str(good), db=db)
+    assert result.exit_code == 0 and "accepted 1" in result.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("平台,账号ID,内容ID,发布时间\n微博,1234567890,p2,2020-05-01 10:00\n微博,1234567890,p3,不是时间\n",
                    encoding="utf-8")
-    result = run_cli("import", str(bad), db=db)
-    assert result.returncode == 1
+    result = cli("import", str(bad), db=db)
+    assert result.exit_code == 1
     assert "rejected 1" in result.stdout and "第 3 行" in result.stdout
     assert (tmp_path / "bad.csv.rejects.csv").exists()
     for args, code in (
@@ -52,25 +53,25 @@ def test_import_exit_codes(tmp_path):
         (["import", str(good), "--format", "nonsense"], 2),
         (["import", str(good), "--account", "weibo"], 2),
     ):
-        result = run_cli(*args, db=db)
-        assert result.returncode == code, (args, result.stdout, result.stderr)
+        result = cli(*args, db=db)
+        assert result.exit_code == code, (args, result.stdout, result.stderr)
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    result = run_cli("import", str(empty), db=db)
-    assert result.returncode == 2 and "文件为空" in result.stderr
+    result = cli("import", str(empty), db=db)
+    assert result.exit_code == 2 and "文件为空" in result.stderr
 
 
 def test_db_export_import_and_info(tmp_path):
     db = tmp_path / "x.duckdb"
-    run_cli("accounts", "import", str(_registry(tmp_path)), db=db)
-    result = run_cli("db", "export", str(tmp_path / "pq"), db=db)
-    assert result.returncode == 0 and (tmp_path / "pq" / "accounts.parquet").exists()
+    cli("accounts", "import", str(_registry(tmp_path)), db=db)
+    result = cli("db", "export", str(tmp_path / "pq"), db=db)
+    assert result.exit_code == 0 and (tmp_path / "pq" / "accounts.parquet").exists()
     other = tmp_path / "y.duckdb"
-    result = run_cli("db", "import", str(tmp_path / "pq"), db=other)
-    assert result.returncode == 0 and "accounts: 5" in result.stdout
-    info = run_cli("db", "info", db=other)
+    result = cli("db", "import", str(tmp_path / "pq"), db=other)
+    assert result.exit_code == 0 and "accounts: 5" in result.stdout
+    info = cli("db", "info", db=other)
     assert f"结构版本 {CURRENT_VERSION}" in info.stdout and "accounts: 5" in info.stdout
 
 
@@ -78,8 +79,8 @@ def test_locked_database_is_a_clear_error(tmp_path):
     import duckdb
 
     db = tmp_path / "x.duckdb"
-    run_cli("accounts", "import", str(_registry(tmp_path)), db=db)
-    holder = duckdb.connect(str(db))  # another process holds the write lock
+    cli("accounts", "import", str(_registry(tmp_path)), db=db)
+    holder = duckdb.connect(str(db))  # another process holds the write lock (a real process: run_cli)
     try:
         result = run_cli("accounts", "import", str(_registry(tmp_path)), db=db)
     finally:

@@ -18,6 +18,8 @@ from govmedia.demo.accounts import MILLION_FOLLOWERS, seed_rankings
 from govmedia.demo.posts import CHECKPOINTS
 from govmedia.store import open_store
 
+pytestmark = pytest.mark.slow  # generates, imports and scores the whole demo year
+
 SEED = 2020
 WINDOW = (date(2020, 2, 1), date(2020, 12, 1))
 

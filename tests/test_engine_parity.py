@@ -13,18 +13,17 @@ from govmedia.core.vocabulary import METRICS
 from govmedia.core.rows import Post
 from govmedia.scoring import score
 from govmedia.store import export_tables
-from govmedia.store.evaluation import save_campaigns, save_cases, save_participations
 from govmedia.ingest.evaluation import Campaign, Case, Participation
-from govmedia.store.writer import BatchInfo, write_posts
+from util import fill_store
 
 pytest.importorskip("pyspark")
+pytestmark = pytest.mark.slow  # a local Spark session
 
 
 def _random_store(con):
     rng = random.Random(7)
     accounts = [(p, f"{p[:2]}{i}", f"{p}账号{i}", c) for p in ("weibo", "wechat", "douyin") for i, c in
                 zip(range(12), ["district", "livelihood", "comprehensive"] * 4)]
-    con.executemany("INSERT INTO accounts (platform, account_id, name, category) VALUES (?, ?, ?, ?)", accounts)
     posts = []
     for i in range(3000):
         platform, account_id, _, _ = rng.choice(accounts[:-2])  # two accounts never post
@@ -55,12 +54,14 @@ def _random_store(con):
             posts.append(Post(3000 + i + 2, platform, account_id, f"q{i}", published, observed, True, ("text",),
                               None, f"正文q{i}", None, 1, metrics, ()))
     by_key = {(p.platform, p.post_id, p.observed_at): p for p in posts}
-    write_posts(con, list(by_key.values()), BatchInfo("r", "r", "r", "generic"), rejected=0)
-    save_cases(con, [Case(1, "K1", "案例", "2020-03", "信息发布类", "单位", 40.0, "weibo", ("we0", "we3"), None),
-                     Case(2, "K2", "案例二", "2020-02", "民生服务类", "单位", 12.5, "wechat", ("we1",), None)])
-    save_campaigns(con, [Campaign(1, "C1", "战疫", datetime(2020, 2, 1).date(), datetime(2020, 3, 15).date(), ("南京战疫",)),
-                         Campaign(2, "C2", "文明", datetime(2020, 3, 1).date(), datetime(2020, 4, 30).date(), ("全国文明城市",))])
-    save_participations(con, [Participation(1, "C2", "douyin", "do4", "2020-04")])
+    fill_store(
+        con, accounts=accounts, posts=list(by_key.values()),
+        cases=[Case(1, "K1", "案例", "2020-03", "信息发布类", "单位", 40.0, "weibo", ("we0", "we3"), None),
+               Case(2, "K2", "案例二", "2020-02", "民生服务类", "单位", 12.5, "wechat", ("we1",), None)],
+        campaigns=[Campaign(1, "C1", "战疫", datetime(2020, 2, 1).date(), datetime(2020, 3, 15).date(), ("南京战疫",)),
+                   Campaign(2, "C2", "文明", datetime(2020, 3, 1).date(), datetime(2020, 4, 30).date(), ("全国文明城市",))],
+        participations=[Participation(1, "C2", "douyin", "do4", "2020-04")],
+    )
 
 
 def test_duckdb_and_spark_give_identical_scores(con, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from govmedia.ingest import import_path
 
-from conftest import dump, run_cli
+from util import cli, dump
 
 
 def rows(con, sql):
@@ -133,12 +133,12 @@ def test_mediacrawler_comments_files_are_comments_not_posts(registered, fixtures
 def test_mediacrawler_creator_hash_needs_account(registered, fixtures, db_path):
     path = next((fixtures / "mediacrawler" / "newer_release").rglob("*.csv"))
     registered.close()
-    result = run_cli("import", str(path), db=db_path)
-    assert result.returncode == 2
+    result = cli("import", str(path), db=db_path)
+    assert result.exit_code == 2
     assert "creator_hash" in result.stderr and "--account" in result.stderr
     assert "Traceback" not in result.stderr
-    result = run_cli("import", str(path), "--account", "weibo:1234567890", db=db_path)
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = cli("import", str(path), "--account", "weibo:1234567890", db=db_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
     assert "accepted 5" in result.stdout
 
 

@@ -13,7 +13,7 @@ import pytest
 from govmedia.core.errors import UserError
 from govmedia.ingest import import_path
 
-from conftest import dump
+from util import dump
 
 HEADER_ZH = ["平台", "账号ID", "内容ID", "发布时间", "采集时间", "是否原创", "形式", "标题", "正文", "链接", "位置",
              "转发数", "评论数", "点赞数", "阅读数", "在看数", "分享数", "播放量", "收藏数"]

@@ -12,7 +12,7 @@ import time
 
 from govmedia.store import open_store
 
-from conftest import dump, run_cli
+from util import dump, run_cli
 
 KILL_BEFORE_COMMIT = textwrap.dedent(
     """

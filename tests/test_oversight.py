@@ -477,7 +477,7 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
 
     import openpyxl
 
-    from conftest import run_cli
+    from util import cli
 
     add_account(con, "ok1", name="正常号")
     add_account(con, "sleepy", name="睡眠号", region="鼓楼区")
@@ -485,8 +485,8 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
     add_post(con, "ok1", AT_UTC - timedelta(days=13), text="推进一带一路战略")
     add_post(con, "sleepy", AT_UTC - timedelta(days=30))
     con.close()
-    result = run_cli("check", "--at", "2020-12-01", "--format", "csv", db=db_path)
-    assert result.returncode == 0, result.stderr
+    result = cli("check", "--at", "2020-12-01", "--format", "csv", db=db_path)
+    assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["account_id"] for r in rows] == ["ok1", "sleepy"]  # the alert first
     ok1 = rows[0]
@@ -494,27 +494,27 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
     assert ok1["last_post_at"] == "2020-11-18T00:00:00+08:00" and ok1["days_without_update"] == "13"
     assert "将于 2020-12-03 起判为睡眠账号" in ok1["alert_message"]
     assert rows[1]["status"] == "sleeping" and "睡眠账号" in rows[1]["reasons"]
-    result = run_cli("check", "--at", "2020-12-01", "--summary", "--format", "json", "--stored", db=db_path)
-    assert result.returncode == 0, result.stderr
+    result = cli("check", "--at", "2020-12-01", "--summary", "--format", "json", "--stored", db=db_path)
+    assert result.exit_code == 0, result.stderr
     rates = {(r["region"], r["category"]): r for r in json.loads(result.stdout)}
     assert rates[("全部", "全部")]["inspected"] == 2 and rates[("全部", "全部")]["pass_rate"] == 0.0
-    result = run_cli("check", "--at", "2020-12-01", "--findings", "--format", "csv", "--stored", db=db_path)
+    result = cli("check", "--at", "2020-12-01", "--findings", "--format", "csv", "--stored", db=db_path)
     assert "一带一路战略,一带一路倡议" in result.stdout
     out = tmp_path / "check.xlsx"
-    result = run_cli("check", "--quarter", "2020Q4", "--format", "xlsx", "--out", str(out), db=db_path)
-    assert result.returncode == 0, result.stderr
+    result = cli("check", "--quarter", "2020Q4", "--format", "xlsx", "--out", str(out), db=db_path)
+    assert result.exit_code == 0, result.stderr
     workbook = openpyxl.load_workbook(out)
     assert workbook.sheetnames == ["检查结果", "合格率", "内容问题"]
     assert workbook["检查结果"].max_row == 3
-    table = run_cli("check", "--at", "2020-12-01", db=db_path)
+    table = cli("check", "--at", "2020-12-01", db=db_path)
     assert "合格率 0.0%" in table.stdout and "停用未检查 1 个" in table.stdout
     for args, words in ((("check", "--at", "2020-13-01"), "--at: 应为日期"),
                         (("check",), "--at"),
                         (("check", "--quarter", "2020Q5"), "YYYYQn"),
                         (("check", "--at", "2020-07-01", "--stored"), "没有 2020-07-01 的检查结果"),
                         (("check", "--at", "2020-12-01", "--rules", str(tmp_path / "none.toml")), "none.toml")):
-        result = run_cli(*args, db=db_path)
-        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        result = cli(*args, db=db_path)
+        assert result.exit_code == 2, (args, result.stdout, result.stderr)
         assert words in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
 
@@ -537,14 +537,14 @@ def test_scanner_agrees_with_a_naive_search_on_random_texts():
 
 
 def test_cli_bad_dictionary_row_is_one_line_with_file_and_line(con, db_path, tmp_path):
-    from conftest import run_cli
+    from util import cli
 
     add_account(con, "a")
     con.close()
     (tmp_path / "bad.csv").write_text("wrong,correct\n一带一路战略,一带一路倡议\n残废人,残废人\n", encoding="utf-8")
     (tmp_path / "rules.toml").write_text('[content]\nserious_errors = ["bad.csv"]\n', encoding="utf-8")
-    result = run_cli("check", "--at", "2020-12-01", "--rules", str(tmp_path / "rules.toml"), db=db_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = cli("check", "--at", "2020-12-01", "--rules", str(tmp_path / "rules.toml"), db=db_path)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "bad.csv:3: 「残废人」的正确表述与错误表述相同" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

@@ -20,21 +20,16 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from govmedia.cli import app
-from govmedia.ingest import import_path
 from govmedia.core.vocabulary import CATEGORIES
-from govmedia.ingest.accounts import read_accounts
 from govmedia.core.vocabulary import PLATFORMS
-from govmedia.ingest.evaluation import read_cases
 from govmedia.methodology import load_methodology
 from govmedia.ranking import RANK_COLUMNS, rank
 from govmedia.reports import Block, build_report, write_report
 from govmedia.reports.model import excellent_accounts, period_column
 from govmedia.scoring import score
 from govmedia.store import open_store
-from govmedia.store.accounts import upsert_accounts
-from govmedia.store.evaluation import registry_by_platform, save_cases
 
-from conftest import run_cli
+from util import make_store, run_cli
 
 START, END = "2020-02", "2020-03"
 LONG_NAME = "侵华日军南京大屠杀遇难同胞纪念馆"
@@ -88,26 +83,10 @@ C3,去年的案例,2019-03,宣传推广类,测试单位,70,weibo,wedis01,不在�
 
 
 def build_store(folder: Path, methodology: Path | None = None) -> Path:
-    path = folder / "reports.duckdb"
-    con = open_store(path)
-    registry = folder / "accounts.csv"
-    registry.write_text("平台,账号ID,名称,类别,粉丝数\n" + "".join(
-        f"{PLATFORM_CN[p]},{a},{n},{CATEGORY_CN[c]},{f}\n" for p, a, n, c, f in _accounts()), encoding="utf-8")
-    _, rows, rejects = read_accounts(registry)
-    assert not rejects
-    upsert_accounts(con, rows)
-    posts = folder / "posts.csv"
-    posts.write_text(_posts(), encoding="utf-8")
-    summary = import_path(con, posts)
-    assert summary.rejected == 0, summary.files[0].rejects[:3]
-    cases = folder / "cases.csv"
-    cases.write_text(CASES, encoding="utf-8")
-    _, parsed, rejects = read_cases(cases, registry_by_platform(con))
-    assert not rejects, rejects
-    save_cases(con, parsed)
-    score(con, "2019-02", "2020-03", methodology=methodology)
-    con.close()
-    return path
+    registry = "平台,账号ID,名称,类别,粉丝数\n" + "".join(
+        f"{PLATFORM_CN[p]},{a},{n},{CATEGORY_CN[c]},{f}\n" for p, a, n, c, f in _accounts())
+    return make_store(folder / "reports.duckdb", accounts=registry, posts=_posts(), cases=CASES,
+                      score=("2019-02", "2020-03"), methodology=methodology)
 
 
 @pytest.fixture(scope="module")

@@ -6,21 +6,14 @@ fixture, independently of the implementation.
 
 from __future__ import annotations
 
-import csv
 from math import isclose, log
 
 import pytest
 
-from govmedia.ingest import import_path
-from govmedia.ingest.accounts import read_accounts
-from govmedia.ingest.evaluation import read_campaigns, read_cases, read_participations
 from govmedia.ranking import rank
-from govmedia.scoring import score
 from govmedia.scoring.explain import explain
 from govmedia.scoring.indices import compute_index
-from govmedia.store.accounts import upsert_accounts
-from govmedia.store.evaluation import (campaign_ids, registry_by_platform, save_campaigns, save_cases,
-                                       save_participations)
+from util import fill_store
 
 ACCOUNTS = """平台,账号ID,名称,类别
 微博,A,甲区发布,区级
@@ -72,43 +65,25 @@ POSTS = [
 ]
 
 
-def _write(path, text):
-    path.write_text(text, encoding="utf-8")
-    return path
+CASES = ("case_id,title,month,category,unit,score,platform,account_ids\n"
+         "K1,战疫发布,2020-03,信息发布类,甲区,30,weibo,A;B\n"
+         "K2,两平台,2020-03,宣传推广类,甲区,50,,weibo:A;wechat:W1\n"
+         "K3,微信案例,2020-03,民生服务类,微信一,80,wechat,W1\n")
+CAMPAIGNS = ("campaign_id,name,start,end,hashtags\n"
+             "P1,战疫联动,2020-03-01,2020-03-15,X;Y\n"
+             "P2,全月联动,2020-03-01,2020-03-31,#Z#\n")
+PARTICIPATIONS = "campaign_id,platform,account_id,month\nP1,weibo,B,2020-03\nP1,weibo,A,2020-03\n"
 
 
 @pytest.fixture
 def golden(con, tmp_path):
-    _, rows, rejects = read_accounts(_write(tmp_path / "accounts.csv", ACCOUNTS))
-    assert not rejects
-    upsert_accounts(con, rows)
-    with (tmp_path / "posts.csv").open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        writer.writerows(POSTS)
-    summary = import_path(con, tmp_path / "posts.csv")
-    assert summary.rejected == 0, [r.reason for f in summary.files for r in f.rejects]
-    registry = registry_by_platform(con)
-    _, cases, rejects = read_cases(_write(tmp_path / "cases.csv",
-        "case_id,title,month,category,unit,score,platform,account_ids\n"
-        "K1,战疫发布,2020-03,信息发布类,甲区,30,weibo,A;B\n"
-        "K2,两平台,2020-03,宣传推广类,甲区,50,,weibo:A;wechat:W1\n"
-        "K3,微信案例,2020-03,民生服务类,微信一,80,wechat,W1\n"), registry)
-    assert [c.case_id for c in cases] == ["K1", "K3"]
-    assert "一个主要平台" in rejects[0].reason
-    save_cases(con, cases)
-    _, campaigns, rejects = read_campaigns(_write(tmp_path / "campaigns.csv",
-        "campaign_id,name,start,end,hashtags\n"
-        "P1,战疫联动,2020-03-01,2020-03-15,X;Y\n"
-        "P2,全月联动,2020-03-01,2020-03-31,#Z#\n"))
-    assert not rejects
-    save_campaigns(con, campaigns)
-    _, participations, rejects = read_participations(_write(tmp_path / "parts.csv",
-        "campaign_id,platform,account_id,month\nP1,weibo,B,2020-03\nP1,weibo,A,2020-03\n"),
-        registry, campaign_ids(con))
-    assert not rejects
-    save_participations(con, participations)
-    score(con, "2020-03", "2020-05")
+    loaded = fill_store(con, accounts=ACCOUNTS, posts=[HEADER, *POSTS], cases=CASES, campaigns=CAMPAIGNS,
+                        participations=PARTICIPATIONS, score=("2020-03", "2020-05"), folder=tmp_path, strict=False)
+    # K2 names two platforms: the only reject; K1 and K3 are saved.
+    assert "一个主要平台" in loaded.rejects["cases"][0].reason
+    assert {kind: len(rows) for kind, rows in loaded.rejects.items()} == {
+        "accounts": 0, "posts": 0, "cases": 1, "campaigns": 0, "participations": 0}
+    assert [r[0] for r in con.execute("SELECT case_id FROM cases ORDER BY case_id").fetchall()] == ["K1", "K3"]
     return con
 
 

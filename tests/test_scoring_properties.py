@@ -11,9 +11,8 @@ from govmedia.core.vocabulary import METRICS
 
 from govmedia.core.rows import Post
 from govmedia.ranking import rank
-from govmedia.scoring import score
 from govmedia.store import open_store
-from govmedia.store.writer import BatchInfo, write_posts
+from util import fill_store, make_store
 
 ACCOUNTS = [("weibo", f"u{i}", f"账号{i}", "district") for i in range(4)] + \
            [("wechat", f"w{i}", f"公众号{i}", "district") for i in range(3)]
@@ -46,8 +45,7 @@ def _load(con, posts):
             is_original=p["original"], forms=("video",) if p["video"] else ("text",), title=None, text=None,
             url=None, position=1, metrics=tuple(metrics[m] for m in METRICS), hashtags=(),
         ))
-    write_posts(con, rows, BatchInfo("h", "h", f"{len(rows)}-{id(posts)}", "generic"), rejected=0)
-    score(con, "2020-03", "2020-04")
+    fill_store(con, posts=rows, score=("2020-03", "2020-04"))
     return {(r[0], r[1], r[2]): r[3:] for r in con.execute(
         "SELECT platform, account_id, month, reach_raw, engagement_raw, innovation_raw, reach, engagement, "
         "innovation, influence, total FROM monthly_scores").fetchall()}
@@ -59,8 +57,7 @@ _con = None
 def _store(tmp_path_factory):
     global _con
     if _con is None:
-        _con = open_store(tmp_path_factory.mktemp("prop") / "p.duckdb")
-        _con.executemany("INSERT INTO accounts (platform, account_id, name, category) VALUES (?, ?, ?, ?)", ACCOUNTS)
+        _con = open_store(make_store(tmp_path_factory.mktemp("prop") / "p.duckdb", accounts=ACCOUNTS))
     return _con
 
 

@@ -7,7 +7,7 @@ from govmedia.core.errors import UserError
 from govmedia.store import CURRENT_VERSION, export_tables, import_tables, open_store, schema_version
 from govmedia.store.migrations import MIGRATIONS
 
-from conftest import dump
+from util import dump
 
 
 def _write_version_1(path):

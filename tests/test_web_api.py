@@ -12,7 +12,7 @@ from govmedia.ranking import rank
 from govmedia.store import open_store
 from govmedia.web import create_app
 
-from conftest import dump, run_cli
+from util import dump, run_cli
 from web_fixtures import NEW_POSTS, PASSWORD, build_store
 
 

@@ -43,7 +43,7 @@ def test_empty_page_then_editor_runs_checks_from_the_page(client):
     assert "已检查 2020-04-01：4 个账号，合格 0 个" in response.text
     assert count(client, "SELECT count(*) FROM audit_log WHERE action = 'checks.run'") == 2
     bad = client.post("/oversight/run", data={"at": "2020-02-30", "csrf_token": token}, follow_redirects=True)
-    assert "未检查" in bad.text and "检查点应为日期" in bad.text
+    assert "未检查" in bad.text and "检查点: 应为日期" in bad.text
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from govmedia.web import create_app
 
 from web_fixtures import PASSWORD, build_store
 
+pytestmark = pytest.mark.slow  # schemathesis walks the whole API
+
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory):

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govmedia.ingest import import_path
-from govmedia.ingest.accounts import read_accounts
-from govmedia.scoring import score
-from govmedia.store import open_store
-from govmedia.store.accounts import upsert_accounts
-from govmedia.store.users import add_user
+from util import PASSWORD, make_store
 
 ACCOUNTS = """平台,账号ID,名称,类别,粉丝数
 微博,A,甲区发布,区级,1200000
@@ -32,19 +27,9 @@ NEW_POSTS = """平台,账号ID,内容ID,发布时间,是否原创,形式,正文,
 微博,C,c2,2020-02-08 10:00,是,直播,新区直播,90000,40000,1
 微博,NOPE,x1,2020-03-08 10:00,是,,未登记账号,1,1,1
 """
-PASSWORD = "correct horse battery"
 
 
 def build_store(folder: Path) -> Path:
-    path = folder / "web.duckdb"
-    con = open_store(path)
-    (folder / "accounts.csv").write_text(ACCOUNTS, encoding="utf-8")
-    _, rows, _ = read_accounts(folder / "accounts.csv")
-    upsert_accounts(con, rows)
-    (folder / "posts.csv").write_text(POSTS, encoding="utf-8")
-    import_path(con, folder / "posts.csv")
-    score(con, "2020-02", "2020-03")
-    for name, role in (("viewer1", "viewer"), ("editor1", "editor"), ("admin1", "admin")):
-        add_user(con, name, PASSWORD, role)
-    con.close()
-    return path
+    """The store, scored for February and March, with viewer1, editor1 and admin1 (PASSWORD)."""
+    return make_store(folder / "web.duckdb", accounts=ACCOUNTS, posts=POSTS, score=("2020-02", "2020-03"),
+                      users=True, password=PASSWORD)

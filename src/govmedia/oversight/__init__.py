@@ -40,7 +40,8 @@ __all__ = [
     "pass_rates", "latest_summary", "account_history", "stored_check", "check_points", "check_findings",
     "parse_check_point", "alert_message", "STATUS_NAMES", "KIND_NAMES", "RESULT_COLUMNS", "FINDING_COLUMNS",
     "PASS", "FAIL", "OK", "SLEEPING", "ZOMBIE", "NEVER", "SERIOUS", "SENSITIVE", "PASS_RATE_COLUMNS",
-    "evaluate_account", "check_point_utc", "report_overview", "REPORT_HEADERS",
+    "evaluate_account", "check_point_utc", "report_overview", "REPORT_HEADERS", "filter_results", "STATUSES",
+    "VERDICTS",
 ]
 
 ALL = "全部"
@@ -48,6 +49,31 @@ UNKNOWN_REGION = "（未填地区）"
 PASS_RATE_COLUMNS = ["check_at", "region", "category", "inspected", "passed", "pass_rate", "sleeping", "zombie",
                      "never", "alerts"]
 _QUARTER_RE = re.compile(r"^\s*(\d{4})\s*[-_ ]?\s*[Qq]([1-4])\s*$")
+
+
+STATUSES = (OK, SLEEPING, ZOMBIE, NEVER)
+VERDICTS = (PASS, FAIL)
+
+
+def filter_results(rows: list[dict], *, platform: str = "", region: str = "", category: str = "",
+                   verdict: str = "", status: str = "") -> list[dict]:
+    """The rows of a stored check that match every filter given ('' = any); FieldError for a value
+    that names nothing (what the 合规检查 page, its downloads and the API filter by)."""
+    from govmedia.core.vocabulary import CATEGORIES, PLATFORMS
+
+    for field, value, allowed, words in (("platform", platform, PLATFORMS, "/".join(PLATFORMS)),
+                                         ("category", category, CATEGORIES, "/".join(CATEGORIES)),
+                                         ("verdict", verdict, VERDICTS, " / ".join(VERDICTS)),
+                                         ("status", status, STATUSES, " / ".join(STATUSES))):
+        if value and value not in allowed:
+            raise FieldError(field, value, f"未知取值 {value!r}（可用: {words}）")
+
+    def keep(r: dict) -> bool:
+        return ((not platform or r["platform"] == platform)
+                and (not region or (r["region"] or UNKNOWN_REGION) == region)
+                and (not category or r["category"] == category) and (not verdict or r["verdict"] == verdict)
+                and (not status or r["status"] == status))
+    return [r for r in rows if keep(r)]
 
 
 def load_scanner(rules: Rules) -> Scanner:

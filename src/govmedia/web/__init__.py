@@ -9,13 +9,14 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from govmedia.core.errors import UserError
+from govmedia.store.reads import healthy
 from govmedia.web.auth import LoginLimiter
 from govmedia.web.cache import PageCache
 from govmedia.web.state import Store, secret_key
@@ -23,8 +24,10 @@ from govmedia.web.state import Store, secret_key
 
 def create_app(db_path: str | Path, *, require_login: bool | None = None, methodology: str | Path | None = None,
                secret: str | None = None, login_attempts: int = 5, check_rules: str | Path | None = None) -> FastAPI:
-    from govmedia.web import api, pages, reports
+    from govmedia.web import account, api, data, public, reports, session
     from govmedia.web import oversight as oversight_web
+    from govmedia.web.deps import Reads, message, open_reads
+    from govmedia.web.render import error_page, login_redirect
 
     db_path = Path(db_path)
     app = FastAPI(
@@ -46,36 +49,39 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     static = resources.files("govmedia.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(api.router)
-    app.include_router(pages.router)
+    app.include_router(public.router)
+    app.include_router(account.router)
+    app.include_router(data.router)
+    app.include_router(session.router)
     app.include_router(reports.router)
     app.include_router(oversight_web.router)
     app.include_router(oversight_web.api_router)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz():
-        if app.state.store.healthy():
+    def healthz(store: Reads = Depends(open_reads)):
+        if store.get(None, healthy):
             return PlainTextResponse("ok")
         return PlainTextResponse("store unreadable", status_code=503)
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError):
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(exc)}, status_code=400)
-        return pages.error_page(request, 400, str(exc))
+            return JSONResponse({"detail": message(exc, api=True)}, status_code=400)
+        return error_page(request, 400, message(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         if request.url.path.startswith("/api/") or exc.status_code == 429 and request.method != "GET":
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 401 and request.method == "GET":
-            return pages.login_redirect(request)
-        return pages.error_page(request, exc.status_code, str(exc.detail))
+            return login_redirect(request)
+        return error_page(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": jsonable_errors(exc)}, status_code=422)
-        return pages.error_page(request, 400, "参数不正确: " + "; ".join(
+        return error_page(request, 400, "参数不正确: " + "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:])} {e['msg']}" for e in exc.errors()))
 
     return app

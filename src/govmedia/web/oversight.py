@@ -1,88 +1,57 @@
 """合规检查 pages and API: stored checks, filters, alerts first, pass rates, per-account history.
 
-Editors run a check from the page (POST with CSRF, audited), like recomputing scores.
+Editors run a check from the page (POST with CSRF) or the API, through the one door
+`govmedia.oversight.run_check`, which stores the check and its audit entry together.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from typing import Optional
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from govmedia.core.errors import UserError
-from govmedia.core.vocabulary import CATEGORIES, CATEGORY_NAMES
-from govmedia.core.vocabulary import PLATFORM_NAMES, PLATFORMS
+from govmedia.core.vocabulary import CATEGORIES
 from govmedia.oversight import (
-    ALL, FAIL, KIND_NAMES, PASS, RESULT_COLUMNS, STATUS_NAMES, UNKNOWN_REGION, account_history, alert_message,
+    ALL, KIND_NAMES, RESULT_COLUMNS, STATUSES, VERDICTS, STATUS_NAMES, UNKNOWN_REGION, account_history, alert_message,
     check_findings, check_points, latest_summary, load_rules, parse_check_point, run_check, stored_check, summarize,
+    filter_results,
 )
 from govmedia.core.time import local_text
-from govmedia.store.users import audit
-from govmedia.web.auth import require_role
-from govmedia.web.pages import _guard, render, table_download
+from govmedia.ranking.accounts import get_account
+from govmedia.web.deps import Reads, Writes, check_rules, editor, message, reads
+from govmedia.web.render import render, table_download
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["checks"])
-
-STATUSES = ("ok", "sleeping", "zombie", "never")
-VERDICTS = (PASS, FAIL)
-
 
 def _local(moment) -> str:
     return local_text(moment, seconds=False)
 
 
-def _points(request: Request) -> list[dict]:
-    store = request.app.state.store
-    with store.read() as con:
-        return store.cached(("check_points",), lambda: check_points(con))
+def _points(store: Reads) -> list[dict]:
+    return store.get(("check_points",), check_points)
 
 
-def _rules_path(request: Request):
-    return getattr(request.app.state, "check_rules", None) or os.environ.get("GOVMEDIA_CHECK_RULES") or None
-
-
-def _filter(rows: list[dict], platform, region, category, verdict, status) -> list[dict]:
-    def keep(r):
-        return ((not platform or r["platform"] == platform) and (not region or (r["region"] or UNKNOWN_REGION) == region)
-                and (not category or r["category"] == category) and (not verdict or r["verdict"] == verdict)
-                and (not status or r["status"] == status))
-    return [r for r in rows if keep(r)]
-
-
-def _validate(platform, category, verdict, status) -> None:
-    if platform and platform not in PLATFORMS:
-        raise UserError(f"未知平台 {platform!r}")
-    if category and category not in CATEGORIES:
-        raise UserError(f"未知类别 {category!r}")
-    if verdict and verdict not in VERDICTS:
-        raise UserError(f"未知结论 {verdict!r}（合格 / 不合格）")
-    if status and status not in STATUSES:
-        raise UserError(f"未知状态 {status!r}（ok / sleeping / zombie / never）")
-
-
-def _load(request: Request, at: date):
-    store = request.app.state.store
-    with store.read() as con:
-        return store.cached(("check", at), lambda: (stored_check(con, at), check_findings(con, at)))
+def _load(store: Reads, at: date):
+    return store.get(("check", at), lambda con: (stored_check(con, at), check_findings(con, at)))
 
 
 @router.get("/oversight", response_class=HTMLResponse)
-def oversight_page(request: Request, at: Optional[str] = None, platform: str = "", region: str = "",
+def oversight_page(request: Request, store: Reads = Depends(reads), at: Optional[str] = None, platform: str = "", region: str = "",
                    category: str = "", verdict: str = "", status: str = ""):
-    _guard(request)
-    _validate(platform, category, verdict, status)
-    points = _points(request)
+    chosen = dict(platform=platform, region=region, category=category, verdict=verdict, status=status)
+    filter_results([], **chosen)  # a bad filter is refused before any work
+    points = _points(store)
     notice = request.session.pop("notice", None) if "session" in request.scope else None
     if not points:
         return render(request, "oversight.html", points=[], notice=notice, today=date.today().isoformat())
     point = parse_check_point(at) if at else points[0]["check_at"]
-    (run, rows), findings = _load(request, point)
-    shown = _filter(rows, platform, region, category, verdict, status)
+    (run, rows), findings = _load(store, point)
+    shown = filter_results(rows, **chosen)
     rates = summarize(rows, ("region", "category"), point)
     regions = sorted({r["region"] for r in rates if r["region"] != ALL}, key=lambda v: (v == UNKNOWN_REGION, v))
     categories = [c for c in CATEGORIES if any(r["category"] == c for r in rates)]
@@ -103,13 +72,13 @@ def oversight_page(request: Request, at: Optional[str] = None, platform: str = "
 
 
 @router.get("/oversight.{kind}")
-def oversight_download(request: Request, kind: str, at: str, platform: str = "", region: str = "",
+def oversight_download(kind: str, at: str, store: Reads = Depends(reads), platform: str = "", region: str = "",
                        category: str = "", verdict: str = "", status: str = ""):
-    _guard(request)
-    _validate(platform, category, verdict, status)
+    chosen = dict(platform=platform, region=region, category=category, verdict=verdict, status=status)
+    filter_results([], **chosen)  # a bad filter is refused before any work
     point = parse_check_point(at)
-    (run, rows), _ = _load(request, point)
-    rows = [dict(r, alert_message=alert_message(r)) for r in _filter(rows, platform, region, category, verdict, status)]
+    (run, rows), _ = _load(store, point)
+    rows = [dict(r, alert_message=alert_message(r)) for r in filter_results(rows, **chosen)]
     columns = [*RESULT_COLUMNS, "alert_message"]
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "只提供 csv 与 xlsx")
@@ -117,37 +86,31 @@ def oversight_download(request: Request, kind: str, at: str, platform: str = "",
 
 
 @router.get("/oversight/accounts/{platform}/{account_id}", response_class=HTMLResponse)
-def oversight_account(request: Request, platform: str, account_id: str):
-    _guard(request)
-    store = request.app.state.store
+def oversight_account(request: Request, platform: str, account_id: str, store: Reads = Depends(reads)):
     with store.read() as con:
-        account = con.execute("SELECT name, region, category, active, opened_at FROM accounts "
-                              "WHERE platform = ? AND account_id = ?", [platform, account_id]).fetchall()
-        if not account:
+        account = get_account(con, platform, account_id)
+        if account is None:
             raise HTTPException(404, "账号不存在")
         history = account_history(con, platform, account_id)
         findings = check_findings(con, history[0]["check_at"], platform, account_id) if history else []
     for r in history:
         r["alert_text"] = alert_message(r)
-    name, region, category, active, opened_at = account[0]
-    return render(request, "oversight_account.html", platform=platform, account_id=account_id, account_name=name,
-                  region=region, category=category, active=active, opened_at=opened_at, history=history,
+    return render(request, "oversight_account.html", platform=platform, account_id=account_id,
+                  account_name=account["name"], region=account["region"], category=account["category"],
+                  active=account["active"], opened_at=account["opened_at"], history=history,
                   findings=findings, STATUS_NAMES=STATUS_NAMES, KIND_NAMES=KIND_NAMES, local=_local)
 
 
 @router.post("/oversight/run")
-def oversight_run(request: Request, at: str = Form(...), csrf_token_field: str = Form(alias="csrf_token")):
-    user = require_role(request, "editor", csrf_token_field)
+def oversight_run(request: Request, store: Writes = Depends(editor), rules_path: Optional[str] = Depends(check_rules),
+                  at: str = Form(...)):
     try:
         point = parse_check_point(at)
-        rules = load_rules(_rules_path(request))
-        with request.app.state.store.write() as con:
-            result = run_check(con, point, rules)
-            audit(con, user, "checks.run", {"at": point.isoformat(), "rules": rules.name,
-                                            "rules_sha256": rules.sha256, "inspected": result.inspected,
-                                            "passed": result.passed})
+        rules = load_rules(rules_path)
+        with store.write() as con:
+            result = run_check(con, point, rules, actor=store.user)
     except UserError as exc:
-        request.session["notice"] = f"未检查: {exc}"
+        request.session["notice"] = f"未检查: {message(exc)}"
         return RedirectResponse("/oversight", status_code=303)
     request.session["notice"] = (f"已检查 {point.isoformat()}：{result.inspected} 个账号，合格 {result.passed} 个，"
                                  f"预警 {len(result.alerts)} 个")
@@ -157,49 +120,39 @@ def oversight_run(request: Request, at: str = Form(...), csrf_token_field: str =
 # --------------------------------------------------------------------------- API
 
 
-def _api_guard(request: Request) -> None:
-    _guard(request)
-
-
 @api_router.get("/checks", summary="已保存的检查点及其合格率")
-def api_checks(request: Request):
-    _api_guard(request)
-    with request.app.state.store.read() as con:
-        return latest_summary(con, date(1900, 1, 1), date(9999, 12, 30))
+def api_checks(store: Reads = Depends(reads)):
+    return store.get(None, latest_summary, date(1900, 1, 1), date(9999, 12, 30))
 
 
 @api_router.get("/checks/{at}", summary="某检查点的逐账号结果（预警在前）")
-def api_check(request: Request, at: str, platform: str = "", region: str = "", category: str = "",
+def api_check(at: str, store: Reads = Depends(reads), platform: str = "", region: str = "", category: str = "",
               verdict: str = "", status: str = ""):
-    _api_guard(request)
-    _validate(platform, category, verdict, status)
-    (run, rows), _ = _load(request, parse_check_point(at))
-    return [dict(r, alert_message=alert_message(r)) for r in _filter(rows, platform, region, category, verdict, status)]
+    chosen = dict(platform=platform, region=region, category=category, verdict=verdict, status=status)
+    filter_results([], **chosen)  # a bad filter is refused before any work
+    (run, rows), _ = _load(store, parse_check_point(at))
+    return [dict(r, alert_message=alert_message(r)) for r in filter_results(rows, **chosen)]
 
 
 @api_router.get("/checks/{at}/pass-rates", summary="某检查点各地区 × 类别的合格率")
-def api_pass_rates(request: Request, at: str):
-    _api_guard(request)
+def api_pass_rates(at: str, store: Reads = Depends(reads)):
     point = parse_check_point(at)
-    (run, rows), _ = _load(request, point)
+    (run, rows), _ = _load(store, point)
     return summarize(rows, ("region", "category"), point)
 
 
 @api_router.get("/checks/{at}/findings", summary="某检查点的内容问题（严重表述错误、敏感词）")
-def api_findings(request: Request, at: str):
-    _api_guard(request)
-    _, findings = _load(request, parse_check_point(at))
+def api_findings(at: str, store: Reads = Depends(reads)):
+    _, findings = _load(store, parse_check_point(at))
     return findings
 
 
 @api_router.post("/checks", summary="运行一次检查（编辑）")
-def api_run(request: Request, at: str = Query(..., description="检查点 YYYY-MM-DD")):
-    user = require_role(request, "editor")
+def api_run(store: Writes = Depends(editor), rules_path: Optional[str] = Depends(check_rules),
+            at: str = Query(..., description="检查点 YYYY-MM-DD")):
     point = parse_check_point(at)
-    rules = load_rules(_rules_path(request))
-    with request.app.state.store.write() as con:
-        result = run_check(con, point, rules)
-        audit(con, user, "checks.run", {"at": point.isoformat(), "rules": rules.name, "rules_sha256": rules.sha256,
-                                        "inspected": result.inspected, "passed": result.passed})
+    rules = load_rules(rules_path)
+    with store.write() as con:
+        result = run_check(con, point, rules, actor=store.user)
     return {"check_at": point, "inspected": result.inspected, "passed": result.passed,
             "pass_rate": result.pass_rate, "alerts": len(result.alerts)}

@@ -12,10 +12,13 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
+from govmedia.core.time import Period
+from govmedia.ranking.overview import default_period
 from govmedia.reports import FORMATS, build_bulletin, build_report, write_report
+from govmedia.web.deps import Reads, signed_in
 
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPES = {
@@ -27,31 +30,27 @@ MEDIA_TYPES = {
 
 
 @router.get("/reports/report.{fmt}")
-def report_download(request: Request, fmt: str, start: Optional[str] = Query(None, alias="from"),
+def report_download(fmt: str, store: Reads = Depends(signed_in), start: Optional[str] = Query(None, alias="from"),
                     end: Optional[str] = Query(None, alias="to")):
-    from govmedia.web.auth import current_user
-    from govmedia.web.pages import _period
-
-    if current_user(request) is None:
-        raise HTTPException(401, "请先登录")
     if fmt not in FORMATS:
         raise HTTPException(404, f"只提供 {', '.join(FORMATS)}")
-    period = _period(request, start, end)
-    if period is None:
-        raise HTTPException(404, "还没有计算过分数")
-    start, end = period
-    store = request.app.state.store
+    if start and end:
+        period = Period.parse(start, end)
+    else:
+        found = store.get(("default_period",), default_period)
+        if found is None:
+            raise HTTPException(404, "还没有计算过分数")
+        period = Period.parse(*found)
+    start, end = period.first, period.last
 
-    def model():
-        with store.read() as con:
-            if start == end:
-                return build_bulletin(con, start, methodology=request.app.state.methodology_path)
-            return build_report(con, start, end, compare_previous_year=True,
-                                methodology=request.app.state.methodology_path)
+    def model(con):
+        if start == end:
+            return build_bulletin(con, start, methodology=store.methodology)
+        return build_report(con, start, end, compare_previous_year=True, methodology=store.methodology)
 
     def build() -> bytes:
         # The content model is shared by the four formats: gathered once per period until a write.
-        content = store.cached(("report-model", start, end), model)
+        content = store.get(("report-model", start, end), model)
         with tempfile.TemporaryDirectory() as folder:
             return write_report(content, Path(folder), [fmt])[fmt].read_bytes()
 
@@ -61,4 +60,3 @@ def report_download(request: Request, fmt: str, start: Optional[str] = Query(Non
     disposition = "inline" if fmt in ("html", "pdf") else "attachment"
     return Response(body, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
-

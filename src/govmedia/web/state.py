@@ -63,14 +63,6 @@ class Store:
                 self._cache.popitem(last=False)
         return value
 
-    def healthy(self) -> bool:
-        try:
-            with self.read() as con:
-                con.execute("SELECT count(*) FROM accounts").fetchall()
-            return True
-        except duckdb.Error:
-            return False
-
     def close(self) -> None:
         self._root.close()
 

@@ -1,0 +1,117 @@
+"""Data management for editors (imports, accounts, cases, campaigns, rescoring) and the audit log
+for admins. Each form calls the same library door as its API route; the door validates, writes
+and records the audit entry."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from govmedia.core.errors import UserError
+from govmedia.core.vocabulary import CASE_CATEGORIES, PLATFORM_NAMES
+from govmedia.ingest.accounts import save_account
+from govmedia.ingest.evaluation import save_campaign, save_case
+from govmedia.ingest.upload import import_upload
+from govmedia.ranking.overview import scored_months
+from govmedia.scoring import score
+from govmedia.store.accounts import list_accounts
+from govmedia.store.evaluation import list_campaigns, list_cases
+from govmedia.store.reads import recent_batches
+from govmedia.store.users import audit_entries
+from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, message
+from govmedia.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/data", response_class=HTMLResponse)
+def data_page(request: Request, store: Reads = Depends(editor_reads)):
+    with store.read() as con:
+        batches = recent_batches(con, 50)
+        accounts = list_accounts(con)
+        cases = list_cases(con)
+        campaigns = list_campaigns(con)
+        months = scored_months(con)
+    last = request.session.pop("import_report", None)
+    notice = request.session.pop("notice", None)
+    return render(request, "data.html", batches=batches, accounts=accounts, cases=cases, campaigns=campaigns,
+                  report=last, notice=notice, case_categories=CASE_CATEGORIES, months=months)
+
+
+def _back(request: Request, notice: str) -> RedirectResponse:
+    request.session["notice"] = notice
+    return RedirectResponse("/data", status_code=303)
+
+
+@router.post("/data/import")
+def data_import(request: Request, store: Writes = Depends(editor), file: UploadFile = File(...),
+                format: str = Form("auto"), account: str = Form("")):
+    from govmedia.web.api import import_report
+
+    try:
+        with store.write() as con:
+            upload = import_upload(con, store.uploads, file.filename, file.file, format=format,
+                                   account=account.strip() or None, actor=store.user)
+    except UserError as exc:
+        return _back(request, f"导入失败: {message(exc)}")
+    request.session["import_report"] = import_report(upload).model_dump()
+    return RedirectResponse("/data#import", status_code=303)
+
+
+@router.post("/data/accounts")
+def data_account(request: Request, store: Writes = Depends(editor), platform: str = Form(...),
+                 account_id: str = Form(...), name: str = Form(...), category: str = Form(...),
+                 organization: str = Form(""), region: str = Form(""), active: str = Form("1")):
+    fields = {"platform": platform, "account_id": account_id, "name": name, "category": category,
+              "organization": organization, "region": region, "active": active == "1"}
+    try:
+        with store.write() as con:
+            row, result = save_account(con, fields, store.user)
+    except UserError as exc:
+        return _back(request, f"未保存: {message(exc)}")
+    what = "新增" if result.inserted else ("已修改" if result.updated else "未变化")
+    return _back(request, f"账号 {row.name}（{PLATFORM_NAMES[row.platform]} {row.account_id}）{what}")
+
+
+@router.post("/data/cases")
+def data_case(request: Request, store: Writes = Depends(editor), case_id: str = Form(...), title: str = Form(...),
+              month: str = Form(...), category: str = Form(""), unit: str = Form(""),
+              score_value: str = Form(..., alias="score"), platform: str = Form(""), account_ids: str = Form(...),
+              text: str = Form("")):
+    cells = {"case_id": case_id, "title": title, "month": month, "category": category, "unit": unit, "score": score_value,
+             "platform": platform, "account_ids": account_ids, "text": text}
+    try:
+        with store.write() as con:
+            case = save_case(con, cells, store.user)
+    except UserError as exc:
+        return _back(request, f"案例未保存: {message(exc)}")
+    return _back(request, f"案例 {case.case_id}「{case.title}」已保存（{case.score:g} 分）")
+
+
+@router.post("/data/campaigns")
+def data_campaign(request: Request, store: Writes = Depends(editor), campaign_id: str = Form(...),
+                  name: str = Form(...), start: str = Form(...), end: str = Form(...), hashtags: str = Form("")):
+    cells = {"campaign_id": campaign_id, "name": name, "start": start, "end": end, "hashtags": hashtags}
+    try:
+        with store.write() as con:
+            campaign = save_campaign(con, cells, store.user)
+    except UserError as exc:
+        return _back(request, f"联动宣传未保存: {message(exc)}")
+    return _back(request, f"联动宣传 {campaign.campaign_id}「{campaign.name}」已保存")
+
+
+@router.post("/data/score")
+def data_score(request: Request, store: Writes = Depends(editor), start: str = Form(..., alias="from"),
+               end: str = Form(..., alias="to")):
+    try:
+        with store.write() as con:
+            result = score(con, start, end, methodology=store.methodology, actor=store.user)
+    except UserError as exc:
+        return _back(request, f"未计算: {message(exc)}")
+    return _back(request, f"已重新计算 {start} 至 {end}：{len(result.months)} 个月、{result.rows} 行分数")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, store: Reads = Depends(admin_reads)):
+    entries = store.get(None, audit_entries)
+    return render(request, "audit.html", entries=entries)

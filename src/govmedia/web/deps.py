@@ -1,0 +1,259 @@
+"""What a route may declare it needs (FastAPI dependencies): the store, the methodology, the user,
+the guards. Modelled on the FastAPI full-stack template's api/deps.py.
+
+The store is handed out in two shapes. `Reads` opens cursors and uses the cache; it has no way to
+write. `Writes` (a `Reads` with `.user` and `.write()`) is only produced by a role guard,
+`require("editor")` or `require("admin")`, which answers 401 to nobody, 403 to too small a role and
+checks the CSRF token of cookie sessions. A route that declares no role is read-only by
+construction; tests/test_web_routes.py walks the routes to keep it so.
+
+Sign-in is the one write nobody is signed in for: `SignIn` authenticates and records the login
+in the audit log, and can do nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import duckdb
+from fastapi import Depends, HTTPException, Query, Request
+
+from govmedia.core.errors import FieldError, UserError
+from govmedia.core.time import Month, Period
+from govmedia.ranking.overview import default_period
+from govmedia.store.users import audit, authenticate
+from govmedia.web.auth import RANK, LoginLimiter, check_csrf, client_address
+from govmedia.web.state import Store
+
+MONTH = r"^\d{4}-\d{2}$"
+
+# How each interface names a field of a FieldError (govmedia.core.errors).
+API_NAMES = {"period.start": "from", "period.end": "to", "period": "from/to", "month": "month",
+             "platform": "platform", "category": "category", "account": "account", "account_id": "account_id",
+             "name": "name", "file": "file", "check_at": "at"}
+PAGE_NAMES = {"period.start": "起始月份", "period.end": "结束月份", "period": "期间", "file": "文件",
+              "organization": "主办单位", "region": "地区", "followers": "粉丝数", "case_id": "案例编号",
+              "title": "标题", "score": "得分", "account_ids": "账号", "unit": "单位", "text": "说明",
+              "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题"}
+
+
+def message(exc: UserError, api: bool = False) -> str:
+    """The error as the user reads it, the field named the way this interface names it."""
+    if isinstance(exc, FieldError):
+        return exc.render(API_NAMES if api else PAGE_NAMES)
+    return str(exc)
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Reads:
+    """Read access to the store under the methodology the site runs: cursors and the cache."""
+
+    __slots__ = ("_store", "methodology", "viewer")
+
+    def __init__(self, store: Store, methodology: str | None, viewer: tuple[str, str] | None):
+        self._store = store
+        self.methodology = methodology  # `govmedia serve --methodology`, else None: the one in force
+        self.viewer = viewer  # (name, role) or None
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._store.read() as con:
+            yield con
+
+    def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        return self._store.cached(key, compute)
+
+    def get(self, key: tuple | None, function: Callable[..., Any], *args, **kwargs) -> Any:
+        """`function(con, *args, **kwargs)` on a fresh cursor, cached under `key` until the next write."""
+        def compute():
+            with self.read() as con:
+                return function(con, *args, **kwargs)
+        return compute() if key is None else self.cached(key, compute)
+
+    @property
+    def uploads(self) -> Path:
+        return self._store.upload_dir
+
+
+class Writes(Reads):
+    """Reads plus writes, in the name of the signed-in `user` (what the audit log records)."""
+
+    __slots__ = ("user",)
+
+    def __init__(self, store: Store, methodology: str | None, viewer: tuple[str, str]):
+        super().__init__(store, methodology, viewer)
+        self.user = viewer[0]
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._store.write() as con:
+            yield con
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def methodology(request: Request) -> str | None:
+    """The methodology file the server was started with; None means the one in force in the store."""
+    return request.app.state.methodology_path
+
+
+def check_rules(request: Request) -> str | None:
+    return request.app.state.check_rules
+
+
+# --------------------------------------------------------------------------- the user
+
+
+def _basic_user(request: Request, header: str) -> tuple[str, str] | None:
+    try:
+        name, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    limiter: LoginLimiter = request.app.state.limiter
+    if limiter.blocked(client_address(request)):
+        raise HTTPException(429, "登录失败次数过多，请稍后再试")
+    with _store(request).read() as con:
+        role = authenticate(con, name, password)
+    if role is None:
+        limiter.failed(client_address(request))
+        return None
+    request.state.basic_auth = True
+    return name, role
+
+
+def current_user(request: Request) -> tuple[str, str] | None:
+    """(username, role) from the session or HTTP Basic credentials; worked out once per request."""
+    if "govmedia_user" in request.scope:
+        return request.scope["govmedia_user"]
+    user = request.session.get("user") if "session" in request.scope else None
+    found = None
+    if user:
+        found = user["name"], user["role"]
+    else:
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            found = _basic_user(request, header)
+    request.scope["govmedia_user"] = found
+    return found
+
+
+def optional_user(request: Request) -> tuple[str, str] | None:
+    """The user for showing a page: None rather than an error (e.g. while rate-limited)."""
+    try:
+        return current_user(request)
+    except HTTPException:
+        return None
+
+
+# --------------------------------------------------------------------------- the guards
+
+
+def reads(request: Request, user: Optional[tuple] = Depends(current_user)) -> Reads:
+    """The read guard: anyone on a public site, the signed-in on a private one."""
+    if request.app.state.require_login and user is None:
+        raise HTTPException(401, "请先登录")
+    return Reads(_store(request), methodology(request), user)
+
+
+def open_reads(request: Request) -> Reads:
+    """Reads without any guard: the health check."""
+    return Reads(_store(request), methodology(request), None)
+
+
+def signed_in(request: Request, user: Optional[tuple] = Depends(current_user)) -> Reads:
+    """Any signed-in user, whatever the site's setting (report downloads)."""
+    if user is None:
+        raise HTTPException(401, "请先登录")
+    return Reads(_store(request), methodology(request), user)
+
+
+async def submitted_csrf(request: Request) -> str | None:
+    """The CSRF token sent with a form (field `csrf_token`) or in the `x-csrf-token` header."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        value = (await request.form()).get("csrf_token")
+        if isinstance(value, str) and value:
+            return value
+    return request.headers.get("x-csrf-token")
+
+
+class require:
+    """The role guard: `require("editor")` yields `Writes`; with `write=False` only `Reads` of a
+    route that needs the role to look (the data page, the audit log, rejects files)."""
+
+    def __init__(self, role: str, *, write: bool = True):
+        if role not in RANK:
+            raise ValueError(f"unknown role {role!r}")
+        self.role = role
+        self.write = write
+
+    def __repr__(self) -> str:
+        return f"require({self.role!r}, write={self.write})"
+
+    def __call__(self, request: Request, user: Optional[tuple] = Depends(current_user),
+                 csrf: Optional[str] = Depends(submitted_csrf)) -> Reads:
+        if user is None:
+            raise HTTPException(401, "请先登录")
+        if RANK.get(user[1], -1) < RANK[self.role]:
+            raise HTTPException(403, f"需要{self.role}权限")
+        if not self.write:
+            return Reads(_store(request), methodology(request), user)
+        check_csrf(request, csrf)  # HTTP Basic carries no cookie and needs no token
+        return Writes(_store(request), methodology(request), user)
+
+
+editor = require("editor")
+admin = require("admin")
+editor_reads = require("editor", write=False)
+admin_reads = require("admin", write=False)
+
+
+class SignIn:
+    """What the sign-in form may do: check a password and record the login. Nothing else."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    def authenticate(self, username: str, password: str) -> str | None:
+        with self._store.read() as con:
+            return authenticate(con, username, password)
+
+    def record_login(self, username: str, client: str) -> None:
+        with self._store.write() as con:
+            audit(con, username, "login", {"client": client})
+
+
+def sign_in(request: Request) -> SignIn:
+    return SignIn(_store(request))
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def api_period(start: str = Query(alias="from", pattern=MONTH, description="起始月份 YYYY-MM"),
+               end: str = Query(alias="to", pattern=MONTH, description="结束月份 YYYY-MM（含）")) -> Period:
+    """A required period, refused (400) before any work when out of bounds."""
+    return Period.parse(start, end)
+
+
+def api_month(month: str = Query(pattern=MONTH, description="月份 YYYY-MM")) -> Month:
+    return Month.parse(month)
+
+
+def page_period(store: Reads = Depends(reads), start: Optional[str] = Query(None, alias="from"),
+                end: Optional[str] = Query(None, alias="to")) -> Period | None:
+    """The period asked for, else the default one (None when nothing is scored yet)."""
+    if start and end:
+        return Period.parse(start, end)
+    found = store.get(("default_period",), default_period)
+    return Period.parse(*found) if found else None

@@ -1,0 +1,179 @@
+"""The public pages (zh-CN): overview, leaderboards and their downloads, compare, the city
+calculator, the methodology."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse
+
+from govmedia.core.errors import FieldError
+from govmedia.core.time import Period
+from govmedia.core.vocabulary import CATEGORIES, CATEGORY_NAMES, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform
+from govmedia.ingest.city import read_city_table
+from govmedia.methodology import FEATURE_NAMES, load_peer, resolve
+from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
+from govmedia.ranking.accounts import score_series
+from govmedia.ranking.city import city_index
+from govmedia.ranking.overview import overview, previous_period, scored_months
+from govmedia.store.accounts import list_accounts
+from govmedia.store.reads import stored_methodologies
+from govmedia.web.auth import check_csrf, csrf_token
+from govmedia.web.deps import Reads, api_period, page_period, reads, submitted_csrf
+from govmedia.web.render import periods, render, table_download
+
+router = APIRouter(include_in_schema=False)
+
+
+def _platform_category(platform: str, category: str) -> tuple[str, str]:
+    try:
+        platform = parse_platform(platform)
+    except ValueError as exc:
+        raise FieldError("platform", platform, str(exc)) from exc
+    try:
+        category = parse_category(category)
+    except ValueError as exc:
+        raise FieldError("category", category, str(exc)) from exc
+    return platform, category
+
+
+def _rank(store: Reads, platform: str, category: str, start: str, end: str) -> list[dict]:
+    return store.get(("rank", platform, category, start, end, None), rank, platform, category, start, end)
+
+
+# --------------------------------------------------------------------------- overview
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(request: Request, store: Reads = Depends(reads), period: Optional[Period] = Depends(page_period)):
+    if period is None:
+        return render(request, "overview.html", period=None, periods=[], platforms=[], tops={})
+    start, end = period.first, period.last
+    totals = store.get(("overview", start, end), overview, start, end, store.methodology)
+    tops = {}
+    for platform in PLATFORMS:
+        for category in CATEGORIES:
+            tops[(platform, category)] = [r for r in _rank(store, platform, category, start, end) if r["score"] > 0][:3]
+    trend = {
+        "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
+        "grid": {"left": 60, "right": 60, "top": 40, "bottom": 30},
+        "xAxis": {"type": "category", "data": [m["month"] for m in totals[0].monthly]},
+        "yAxis": [{"type": "value", "name": "发布数"}, {"type": "value", "name": "互动量"}],
+        "series": [
+            *[{"name": f"{PLATFORM_NAMES[t.platform]}发布数", "type": "bar", "data": [m["posts"] for m in t.monthly]}
+              for t in totals],
+            *[{"name": f"{PLATFORM_NAMES[t.platform]}互动量", "type": "line", "yAxisIndex": 1,
+               "data": [m["interactions"] for m in t.monthly]} for t in totals],
+        ],
+    }
+    return render(request, "overview.html", period=(start, end), label=period.label, periods=periods(store, period),
+                  platforms=totals, tops=tops, trend=trend)
+
+
+# --------------------------------------------------------------------------- rankings
+
+
+def _ranking_rows(store: Reads, platform: str, category: str, period: Period) -> list[dict]:
+    rows = _rank(store, platform, category, period.first, period.last)
+    before = Period.parse(*previous_period(period.first, period.last))
+    scored = set(store.get(("scored_months",), scored_months))
+    previous = {}
+    if all(m in scored for m in before.months):
+        previous = {r["account_id"]: r["rank"] for r in _rank(store, platform, category, before.first, before.last)}
+    out = []
+    for row in rows:
+        row = dict(row)
+        was = previous.get(row["account_id"])
+        row["change"] = None if was is None else was - row["rank"]
+        out.append(row)
+    return out
+
+
+@router.get("/rankings", response_class=HTMLResponse)
+def rankings_page(request: Request, store: Reads = Depends(reads), platform: str = "weibo", category: str = "district",
+                  period: Optional[Period] = Depends(page_period)):
+    platform, category = _platform_category(platform, category)
+    if period is None:
+        return render(request, "rankings.html", period=None, platform=platform, category=category, rows=[], periods=[])
+    rows = _ranking_rows(store, platform, category, period)
+    query = urlencode({"platform": platform, "category": category, "from": period.first, "to": period.last})
+    previous = period.previous().label
+    return render(request, "rankings.html", period=(period.first, period.last), label=period.label, platform=platform,
+                  category=category, rows=rows, periods=periods(store, period), query=query, previous=previous)
+
+
+@router.get("/rankings.{kind}")
+def rankings_download(kind: str, platform: str, category: str, store: Reads = Depends(reads),
+                      period: Period = Depends(api_period)):
+    if kind not in ("csv", "xlsx"):
+        raise HTTPException(404, "只提供 CSV 和 XLSX")
+    platform, category = _platform_category(platform, category)
+    start, end = period.first, period.last
+    rows = _rank(store, platform, category, start, end)
+    return table_download(rows, RANK_COLUMNS, kind, f"ranking-{platform}-{category}-{start}-{end}",
+                          f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
+                          headers={**RANK_HEADERS, "score": period.label})
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request, store: Reads = Depends(reads), account: list[str] = Query(default=[]),
+                 period: Optional[Period] = Depends(page_period)):
+    chosen = list(dict.fromkeys(a for a in account if a))[:5]
+    everyone = store.get(("accounts",), list_accounts)
+    names = {f"{a['platform']}:{a['account_id']}": a for a in everyone}
+    known = [tuple(key.split(":", 1)) for key in chosen if key in names]
+    series, months = [], []
+    if period:
+        months = period.months
+        values = store.get(("score_series", tuple(known), period.first, period.last), score_series, known,
+                           period.first, period.last)
+        for platform, account_id in known:
+            series.append({"name": f"{names[f'{platform}:{account_id}']['name']}（{PLATFORM_NAMES[platform]}）",
+                           "type": "line", "data": [round(v, 2) for v in values[(platform, account_id)]]})
+    option = {"tooltip": {"trigger": "axis"}, "legend": {"top": 0}, "grid": {"left": 50, "right": 20, "top": 50, "bottom": 30},
+              "xAxis": {"type": "category", "data": months}, "yAxis": {"type": "value", "min": 0, "max": 100},
+              "series": series}
+    return render(request, "compare.html", period=(period.first, period.last) if period else None,
+                  label=period.label if period else "", periods=periods(store, period), chosen=chosen,
+                  accounts=everyone, option=option, too_many=len(account) > 5)
+
+
+# --------------------------------------------------------------------------- city
+
+
+@router.get("/city", response_class=HTMLResponse)
+def city_page(request: Request, store: Reads = Depends(reads)):
+    return render(request, "city.html", rows=None, rejects=[], csrf_form=csrf_token(request))
+
+
+@router.post("/city", response_class=HTMLResponse)
+def city_upload(request: Request, store: Reads = Depends(reads), file: UploadFile = File(...),
+                csrf: Optional[str] = Depends(submitted_csrf)):
+    """Computes the city index of the table sent; writes nothing."""
+    check_csrf(request, csrf)
+    suffix = Path(file.filename or "city.csv").suffix or ".csv"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"city{suffix}"
+        path.write_bytes(file.file.read())
+        components, rejects = read_city_table(path)
+        rows = city_index(components)
+    return render(request, "city.html", rows=rows, rejects=rejects, csrf_form=csrf_token(request),
+                  file_name=file.filename)
+
+
+# --------------------------------------------------------------------------- methodology
+
+
+@router.get("/methodology", response_class=HTMLResponse)
+def methodology_page(request: Request, store: Reads = Depends(reads)):
+    m = store.get(("methodology",), resolve, store.methodology)
+    stored = store.get(("stored_methodologies",), stored_methodologies)
+    return render(request, "methodology.html", m=m, stored=stored, FEATURE_NAMES=FEATURE_NAMES,
+                  wci=load_peer("wci"), bci=load_peer("bci"), pd=load_peer("peoples-daily"))
