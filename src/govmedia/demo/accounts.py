@@ -90,10 +90,6 @@ class DemoAccount:
     topics: tuple[tuple[str, float], ...] = field(default=())
     extra: dict = field(default_factory=dict)
 
-    @property
-    def effective_score(self) -> float | None:
-        return self.score if self.score is not None else self.implied_score
-
 
 def _read_csv(name: str) -> list[dict[str, str]]:
     text = resources.files("govmedia.demo").joinpath("data").joinpath(name).read_text(encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import duckdb
 
@@ -94,7 +94,3 @@ def list_accounts(
     cursor = con.execute(sql, [platform, platform, category, category, include_inactive])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def registered_keys(con: duckdb.DuckDBPyConnection) -> Iterable[tuple[str, str]]:
-    return con.execute("SELECT platform, account_id FROM accounts").fetchall()

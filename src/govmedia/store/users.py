@@ -52,11 +52,6 @@ def authenticate(con: duckdb.DuckDBPyConnection, username: str, password: str) -
     return rows[0][1]
 
 
-def role_of(con: duckdb.DuckDBPyConnection, username: str) -> str | None:
-    rows = con.execute("SELECT role FROM users WHERE username = ? AND active", [username]).fetchall()
-    return rows[0][0] if rows else None
-
-
 def list_users(con: duckdb.DuckDBPyConnection) -> list[dict]:
     cursor = con.execute("SELECT username, role, active, created_at FROM users ORDER BY username")
     return [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
