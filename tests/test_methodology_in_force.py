@@ -3,29 +3,18 @@ naming the file again; versioned per platform so that new terms elsewhere change
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from govmedia.methodology import builtin, in_force, load_methodology, parse_methodology
 from govmedia.ranking import rank
 from govmedia.scoring import score
 from govmedia.scoring.explain import explain
 from govmedia.store import open_store
 from web_fixtures import build_store
-from util import run_cli
-
-
-def _custom(tmp_path: Path) -> Path:
-    text = builtin().text.replace("window_hours = 168", "window_hours = 24").replace(
-        "reach = 0.30", "reach = 0.40").replace("engagement = 0.30", "engagement = 0.20").replace(
-        'name = "GMI-1"', 'name = "GMI-本地"')
-    path = tmp_path / "local.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+from util import custom_methodology, run_cli
 
 
 def test_scoring_records_the_methodology_and_reads_use_it(tmp_path):
     db = build_store(tmp_path)
-    custom = _custom(tmp_path)
+    custom = custom_methodology(tmp_path, "GMI-本地")
     m = load_methodology(custom)
     con = open_store(db)
     assert in_force(con).sha256 == builtin().sha256

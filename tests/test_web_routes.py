@@ -10,7 +10,6 @@ import json
 import re
 import time
 from dataclasses import asdict
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from govmedia.store import open_store
 from govmedia.web import create_app, deps
 from govmedia.web.deps import Reads, SignIn, Writes, require
 
+from util import custom_methodology
 from web_fixtures import build_store
 
 WEB = Path(deps.__file__).parent
@@ -150,20 +150,10 @@ def test_period_out_of_bounds_is_refused_before_any_work(app, monkeypatch):
         assert page.status_code == 400 and "起始月份" in page.text  # pages name it by its label
 
 
-def _custom_methodology(folder: Path) -> Path:
-    text = resources.files("govmedia.methodology").joinpath("gmi-1.toml").read_text(encoding="utf-8")
-    assert "window_hours = 168" in text and "reach = 0.30" in text and "engagement = 0.30" in text
-    text = text.replace("window_hours = 168", "window_hours = 24")
-    text = text.replace("reach = 0.30", "reach = 0.40", 1).replace("engagement = 0.30", "engagement = 0.20", 1)
-    path = folder / "custom.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_pages_and_api_read_under_the_methodology_in_force(tmp_path):
     db = build_store(tmp_path)
     con = open_store(db)
-    custom = _custom_methodology(tmp_path)
+    custom = custom_methodology(tmp_path)
     score(con, "2020-02", "2020-03", methodology=custom)
     expected = explain(con, "weibo", "A", "2020-02")  # methodology=None: the one in force
     posts = top_posts(con, "weibo", "A", "2020-02")

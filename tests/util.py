@@ -263,3 +263,19 @@ def run_cli(*args: str, db: Path | None = None, input: str | None = None, cwd: P
         [sys.executable, "-m", "govmedia.cli", *args],
         capture_output=True, text=True, env=env, input=input, cwd=cwd, timeout=300,
     )
+
+
+def custom_methodology(folder: Path, name: str | None = None) -> Path:
+    """A copy of GMI-1 whose snapshot window (24 h) and total weights (reach 0.40, engagement 0.20)
+    differ, so that every figure it scores differs from GMI-1's."""
+    from govmedia.methodology import builtin
+
+    text = builtin().text
+    assert "window_hours = 168" in text and "reach = 0.30" in text and "engagement = 0.30" in text
+    text = text.replace("window_hours = 168", "window_hours = 24")
+    text = text.replace("reach = 0.30", "reach = 0.40", 1).replace("engagement = 0.30", "engagement = 0.20", 1)
+    if name:
+        text = text.replace('name = "GMI-1"', f'name = "{name}"', 1)
+    path = folder / "custom.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

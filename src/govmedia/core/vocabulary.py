@@ -58,17 +58,19 @@ PLATFORM_NAMES = {code: p.name for code, p in PROFILES.items()}
 _PLATFORM_ALIASES = {alias: p.code for p in PROFILES.values() for alias in (p.code, *p.aliases)}
 
 
-def parse_platform(value: object) -> str:
-    """A platform code from any of its spellings; ValueError in plain words otherwise."""
+def _lookup(value: object, aliases: dict[str, str], what: str, codes: tuple[str, ...], names: dict[str, str]) -> str:
+    """The code `value` spells (any alias, any case); ValueError in plain words otherwise."""
     text = "" if value is None else str(value).strip()
     if not text or text.lower() in ("none", "null", "nan"):
-        raise ValueError("平台为空")
-    platform = _PLATFORM_ALIASES.get(text.lower())
-    if platform is None:
-        codes = "/".join(PLATFORMS)
-        names = "/".join(PLATFORM_NAMES.values())
-        raise ValueError(f"未知平台 {text!r}（应为 {codes} 或 {names}）")
-    return platform
+        raise ValueError(f"{what}为空")
+    code = aliases.get(text.lower())
+    if code is None:
+        raise ValueError(f"未知{what} {text!r}（应为 {'/'.join(codes)} 或 {'/'.join(names[c] for c in codes)}）")
+    return code
+
+
+def parse_platform(value: object) -> str:
+    return _lookup(value, _PLATFORM_ALIASES, "平台", PLATFORMS, PLATFORM_NAMES)
 
 
 HASHTAG_RE = re.compile(r"#([^#\r\n]{1,100}?)#")
@@ -99,13 +101,7 @@ _CATEGORY_ALIASES = {
 
 
 def parse_category(value: object) -> str:
-    text = "" if value is None else str(value).strip()
-    if not text or text.lower() in ("none", "null", "nan"):
-        raise ValueError("类别为空")
-    category = _CATEGORY_ALIASES.get(text.lower())
-    if category is None:
-        raise ValueError(f"未知类别 {text!r}（应为 district/livelihood/comprehensive 或 区级/民生/综合）")
-    return category
+    return _lookup(value, _CATEGORY_ALIASES, "类别", CATEGORIES, CATEGORY_NAMES)
 
 
 # --------------------------------------------------------------------------- the four dimensions

@@ -43,6 +43,17 @@ def _back(request: Request, notice: str) -> RedirectResponse:
     return RedirectResponse("/data", status_code=303)
 
 
+def _submit(request: Request, store: Writes, door, values: dict, failed: str, said) -> RedirectResponse:
+    """Write a form through its library door (which validates and audits); back to the data page
+    saying what was saved, or why not."""
+    try:
+        with store.write() as con:
+            result = door(con, values, store.user)
+    except UserError as exc:
+        return _back(request, f"{failed}: {message(exc)}")
+    return _back(request, said(result))
+
+
 @router.post("/data/import")
 def data_import(request: Request, store: Writes = Depends(editor), file: UploadFile = File(...),
                 format: str = Form("auto"), account: str = Form("")):
@@ -64,13 +75,12 @@ def data_account(request: Request, store: Writes = Depends(editor), platform: st
                  organization: str = Form(""), region: str = Form(""), active: str = Form("1")):
     fields = {"platform": platform, "account_id": account_id, "name": name, "category": category,
               "organization": organization, "region": region, "active": active == "1"}
-    try:
-        with store.write() as con:
-            row, result = save_account(con, fields, store.user)
-    except UserError as exc:
-        return _back(request, f"未保存: {message(exc)}")
-    what = "新增" if result.inserted else ("已修改" if result.updated else "未变化")
-    return _back(request, f"账号 {row.name}（{PLATFORM_NAMES[row.platform]} {row.account_id}）{what}")
+
+    def said(saved) -> str:
+        row, result = saved
+        what = "新增" if result.inserted else ("已修改" if result.updated else "未变化")
+        return f"账号 {row.name}（{PLATFORM_NAMES[row.platform]} {row.account_id}）{what}"
+    return _submit(request, store, save_account, fields, "未保存", said)
 
 
 @router.post("/data/cases")
@@ -80,24 +90,16 @@ def data_case(request: Request, store: Writes = Depends(editor), case_id: str = 
               text: str = Form("")):
     cells = {"case_id": case_id, "title": title, "month": month, "category": category, "unit": unit, "score": score_value,
              "platform": platform, "account_ids": account_ids, "text": text}
-    try:
-        with store.write() as con:
-            case = save_case(con, cells, store.user)
-    except UserError as exc:
-        return _back(request, f"案例未保存: {message(exc)}")
-    return _back(request, f"案例 {case.case_id}「{case.title}」已保存（{case.score:g} 分）")
+    return _submit(request, store, save_case, cells, "案例未保存",
+                   lambda case: f"案例 {case.case_id}「{case.title}」已保存（{case.score:g} 分）")
 
 
 @router.post("/data/campaigns")
 def data_campaign(request: Request, store: Writes = Depends(editor), campaign_id: str = Form(...),
                   name: str = Form(...), start: str = Form(...), end: str = Form(...), hashtags: str = Form("")):
     cells = {"campaign_id": campaign_id, "name": name, "start": start, "end": end, "hashtags": hashtags}
-    try:
-        with store.write() as con:
-            campaign = save_campaign(con, cells, store.user)
-    except UserError as exc:
-        return _back(request, f"联动宣传未保存: {message(exc)}")
-    return _back(request, f"联动宣传 {campaign.campaign_id}「{campaign.name}」已保存")
+    return _submit(request, store, save_campaign, cells, "联动宣传未保存",
+                   lambda campaign: f"联动宣传 {campaign.campaign_id}「{campaign.name}」已保存")
 
 
 @router.post("/data/score")
