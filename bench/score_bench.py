@@ -565,7 +565,8 @@ def run_profile(db: str, top: int = 12) -> None:
 
     sys.path.insert(0, str(ROOT / "src"))
     from govmedia.methodology import load_methodology
-    from govmedia.scoring import duckdb_tables, months_between
+    from govmedia.core.time import months_between
+    from govmedia.scoring import duckdb_tables
     from govmedia.scoring.expressions import monthly_scores
 
     con = duckdb.connect(db)
