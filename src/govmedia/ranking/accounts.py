@@ -5,6 +5,7 @@ posts and its peer index, all under one methodology (the one given, else the one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import duckdb
 import ibis
@@ -103,12 +104,15 @@ def top_posts(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mo
 
 
 def peer_index(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, start: str, end: str,
-               methodology: Methodology | str | None = None) -> dict | None:
+               methodology: Methodology | str | None = None,
+               memo: Callable[[tuple, Callable[[], Any]], Any] | None = None) -> dict | None:
     """The account's WCI (WeChat) or BCI (Weibo) over the period and its place among its platform's."""
     index = {"wechat": "wci", "weibo": "bci"}.get(platform)
     if index is None:
         return None
-    ordered = sorted(compute_index(con, index, start, end, methodology), key=lambda r: -r[index])
+    memo = memo or (lambda key, compute: compute())
+    values = memo(("index", index, start, end), lambda: compute_index(con, index, start, end, methodology))
+    ordered = sorted(values, key=lambda r: -r[index])
     mine = next((i for i, r in enumerate(ordered) if r["account_id"] == account_id), None)
     if mine is None:
         return None
@@ -117,9 +121,14 @@ def peer_index(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, s
 
 def account_view(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, start: str | None = None,
                  end: str | None = None, month: str | None = None,
-                 methodology: Methodology | str | None = None) -> AccountView | None:
+                 methodology: Methodology | str | None = None,
+                 memo: Callable[[tuple, Callable[[], Any]], Any] | None = None) -> AccountView | None:
     """Everything the account page shows; None when the account is not registered. Without a
-    period only the registry entry. The month explained defaults to the last month with posts."""
+    period only the registry entry. The month explained defaults to the last month with posts.
+
+    `memo(key, compute)` lets a caller keep what every account of a category or platform shares
+    (the ranking, the peer index of the period) between calls, e.g. the site's cache."""
+    memo = memo or (lambda key, compute: compute())
     account = get_account(con, platform, account_id)
     if account is None:
         return None
@@ -131,7 +140,8 @@ def account_view(con: duckdb.DuckDBPyConnection, platform: str, account_id: str,
         month = str(Month.parse(month))
     m = resolve(con, methodology)
     monthly = monthly_scores(con, platform, account_id, months)
-    ranking = rank(con, platform, account["category"], period.first, period.last)
+    ranking = memo(("rank", platform, account["category"], period.first, period.last, None),
+                   lambda: rank(con, platform, account["category"], period.first, period.last))
     active = [mm for mm in months if monthly.get(mm) and monthly[mm]["posts"] > 0]
     if month not in months:  # none asked, or one outside the period: the last month with posts
         month = active[-1] if active else months[-1]
@@ -141,5 +151,5 @@ def account_view(con: duckdb.DuckDBPyConnection, platform: str, account_id: str,
         place=next((r for r in ranking if r["account_id"] == account_id), None), ranked=len(ranking),
         explanation=explain(con, platform, account_id, month, m),
         top_posts=top_posts(con, platform, account_id, month, m),
-        peer=peer_index(con, platform, account_id, period.first, period.last, m),
+        peer=peer_index(con, platform, account_id, period.first, period.last, m, memo),
     )

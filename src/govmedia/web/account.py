@@ -25,7 +25,7 @@ def account_page(request: Request, platform: str, account_id: str, store: Reads 
     # Cached until the next write: signed-in users get a fresh rendering (their name, their
     # forms) without the queries.
     view = store.get(("account_view", platform, account_id, start, end, month), account_view, platform, account_id,
-                     start, end, month, store.methodology)
+                     start, end, month, store.methodology, store.cached)
     if view is None:
         raise HTTPException(404, f"没有账号 {platform}:{account_id}")
     account = view.account
