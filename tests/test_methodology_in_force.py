@@ -64,3 +64,32 @@ def test_a_period_out_of_bounds_is_one_line_on_the_command_line(tmp_path):
     result = run_cli("rank", "--platform", "weibo", "--category", "district", "--from", "2020-11", "--to",
                      "2020-02", db=db)
     assert "--from/--to: 起始月份 2020-11 晚于结束月份 2020-02" in result.stderr
+
+
+def test_every_write_door_records_its_audit_entry_with_the_write(tmp_path):
+    from govmedia.core.errors import FieldError
+    from govmedia.ingest.evaluation import save_case
+    from govmedia.store.users import audit_entries
+
+    db = build_store(tmp_path)
+    # The command line audits as the operating-system user.
+    result = run_cli("score", "--from", "2020-02", "--to", "2020-02", db=db)
+    assert result.returncode == 0, result.stderr
+    con = open_store(db)
+    entries = audit_entries(con)
+    assert entries[0]["action"] == "scores.compute" and entries[0]["username"].startswith("命令行")
+    # A refused write leaves neither the row nor an audit entry.
+    before = len(audit_entries(con))
+    cells = {"case_id": "X1", "title": "无效", "month": "2020-02", "score": "5", "platform": "weibo",
+             "account_ids": "NOPE"}
+    try:
+        save_case(con, cells, "editor1")
+    except FieldError as exc:
+        assert exc.field == "account_ids" and "NOPE" in exc.reason
+    else:
+        raise AssertionError("a case for an unregistered account was saved")
+    assert len(audit_entries(con)) == before
+    assert not con.execute("SELECT count(*) FROM cases").fetchall()[0][0]
+    saved = save_case(con, {**cells, "account_ids": "A"}, "editor1")
+    assert saved.accounts == ("A",) and audit_entries(con)[0]["action"] == "cases.save"
+    con.close()
