@@ -91,8 +91,9 @@ class Writes(Reads):
         self.user = viewer[0]
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._store.write() as con:
+    def write(self, data: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write unit; `data=False` for bookkeeping that changes nothing a page shows."""
+        with self._store.write(data) as con:
             yield con
 
 
@@ -229,7 +230,7 @@ class SignIn:
             return authenticate(con, username, password)
 
     def record_login(self, username: str, client: str) -> None:
-        with self._store.write() as con:
+        with self._store.write(data=False) as con:  # an audit row changes no page
             audit(con, username, "login", {"client": client})
 
 

@@ -38,15 +38,18 @@ class Store:
             cursor.close()
 
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Writes are serialised; whatever happens, caches are invalidated afterwards."""
+    def write(self, data: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Writes are serialised. A write of `data` (what pages show) invalidates the caches
+        afterwards, whatever happens; bookkeeping (`data=False`: a sign-in's audit row, a job's
+        state) does not."""
         with self._write_lock:
             cursor = self._root.cursor()
             try:
                 yield cursor
             finally:
                 cursor.close()
-                self.version += 1
+                if data:
+                    self.version += 1
 
     def cached(self, key: tuple, compute: Callable[[], Any], size: int = 256) -> Any:
         with self._cache_lock:
