@@ -40,3 +40,24 @@ def fixtures(tmp_path: Path) -> Path:
     target = tmp_path / "fixtures"
     shutil.copytree(FIXTURES, target)
     return target
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """The small scored web store (tests/web_fixtures.py)."""
+    from web_fixtures import build_store
+
+    return build_store(tmp_path)
+
+
+@pytest.fixture
+def client(db: Path):
+    """A TestClient of the site on `db`."""
+    from fastapi.testclient import TestClient
+
+    from govmedia.web import create_app
+
+    app = create_app(db, secret="test-secret")
+    with TestClient(app) as c:
+        yield c
+    app.state.store.close()

@@ -26,7 +26,6 @@ from govmedia.methodology import load_methodology
 from govmedia.ranking import RANK_COLUMNS, rank
 from govmedia.reports import Block, build_report, write_report
 from govmedia.reports.model import excellent_accounts, period_column
-from govmedia.scoring import score
 from govmedia.store import open_store
 
 from util import make_store, run_cli
@@ -588,8 +587,8 @@ def test_web_report_download_for_signed_in_users(tmp_path):
         path = tmp_path / "web.docx"
         path.write_bytes(response.content)
         tables = docx_ranking_tables(path, "2-3月")
-        con = app.state.store._root
-        expected = [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in rank(con, "weibo", "district", START, END)]
+        with app.state.store.read() as con:
+            expected = [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in rank(con, "weibo", "district", START, END)]
         assert tables[0][1:] == expected
         bulletin = client.get("/reports/report.html?from=2020-03&to=2020-03", headers=auth)
         assert bulletin.status_code == 200 and "月榜" in bulletin.text and "3月" in bulletin.text

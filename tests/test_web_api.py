@@ -13,20 +13,7 @@ from govmedia.store import open_store
 from govmedia.web import create_app
 
 from util import dump, run_cli
-from web_fixtures import NEW_POSTS, PASSWORD, build_store
-
-
-@pytest.fixture
-def db(tmp_path):
-    return build_store(tmp_path)
-
-
-@pytest.fixture
-def client(db):
-    app = create_app(db, secret="test-secret")
-    with TestClient(app) as c:
-        yield c
-    app.state.store.close()
+from web_fixtures import NEW_POSTS, PASSWORD
 
 
 def basic(user: str, password: str = PASSWORD) -> dict:
@@ -44,8 +31,8 @@ def sign_in(client: TestClient, user: str) -> str:
 
 
 def snapshot(client) -> dict:
-    con = client.app.state.store._root
-    return dump(con)
+    with client.app.state.store.read() as con:
+        return dump(con)
 
 
 def test_health_and_public_pages(client):
@@ -63,8 +50,8 @@ def test_health_and_public_pages(client):
 def test_rankings_api_equals_library_and_cli(client, db):
     api = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
                                                  "to": "2020-03"}).json()
-    con = client.app.state.store._root
-    assert api == rank(con, "weibo", "district", "2020-02", "2020-03")
+    with client.app.state.store.read() as con:
+        assert api == rank(con, "weibo", "district", "2020-02", "2020-03")
     top = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
                                                  "to": "2020-03", "top": 1}).json()
     assert len(top) == 1 and top[0]["rank"] == 1
@@ -131,7 +118,7 @@ def test_form_writes_need_role_and_csrf(client, path, data):
 
 
 def test_editor_import_through_api_with_rejects_download(client):
-    response = client.post("/api/v1/imports", headers=basic("editor1"),
+    response = client.post("/api/v1/imports?wait=true", headers=basic("editor1"),
                            files={"file": ("posts.csv", NEW_POSTS.encode(), "text/csv")})
     assert response.status_code == 200, response.text
     report = response.json()
@@ -141,10 +128,11 @@ def test_editor_import_through_api_with_rejects_download(client):
     assert client.get(report["files"][0]["rejects_url"]).status_code == 401
     client.post("/api/v1/accounts", headers=basic("editor1"),
                 json={"platform": "weibo", "account_id": "C", "name": "丙区新发布", "category": "district"})
-    report = client.post("/api/v1/imports", headers=basic("editor1"),
+    report = client.post("/api/v1/imports?wait=true", headers=basic("editor1"),
                          files={"file": ("posts.csv", NEW_POSTS.encode(), "text/csv")}).json()
     assert (report["accepted"], report["rejected"]) == (2, 1)
-    rescored = client.post("/api/v1/scores", headers=basic("editor1"), json={"from": "2020-02", "to": "2020-03"}).json()
+    rescored = client.post("/api/v1/scores?wait=true", headers=basic("editor1"),
+                           json={"from": "2020-02", "to": "2020-03"}).json()
     assert rescored["rows"] == 5 * 2
     ranking = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
                                                      "to": "2020-03"}).json()

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import re
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from util import served
 from web_fixtures import NEW_POSTS, PASSWORD, build_store
 
 CHROMIUM = "/usr/bin/chromium"  # installed by the project's setup (scripts/install-system-deps.sh)
@@ -19,32 +15,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def site(tmp_path):
-    db = build_store(tmp_path)
-    port = _free_port()
-    env = dict(os.environ, GOVMEDIA_DB=str(db), GOVMEDIA_SECRET_KEY="browser-test")
-    server = subprocess.Popen([sys.executable, "-m", "govmedia.cli", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        server.kill()
-        pytest.fail("server did not start: " + server.stdout.read().decode())
-    yield base
-    server.terminate()
-    server.wait(10)
+    with served(build_store(tmp_path), GOVMEDIA_SECRET_KEY="browser-test") as base:
+        yield base
 
 
 @pytest.fixture
@@ -82,14 +56,21 @@ def test_sign_in_upload_leaderboard_account(site, browser, tmp_path):
     upload.write_text(NEW_POSTS, encoding="utf-8")
     page.set_input_files("#import input[type=file]", str(upload))
     page.click("#import button")
+    # The import runs as a job: its page polls the progress, then shows the result (also after a reload).
+    expect(page).to_have_url(re.compile(r"/jobs/\d+$"))
     report = page.locator("#import-report")
-    expect(report).to_contain_text("接受 2")
+    expect(report).to_contain_text("接受 2", timeout=30_000)
     expect(report).to_contain_text("拒收 1")
+    expect(report).to_contain_text("不在账号名录中")
     expect(report.locator("a:has-text('下载拒收行')")).to_be_visible()
+    page.reload()
+    expect(page.locator("#import-report")).to_contain_text("接受 2")
+    page.goto(f"{site}/data")
+    expect(page.locator("#jobs")).to_contain_text("new-posts.csv")
     page.fill("#score input[name=from]", "2020-02")
     page.fill("#score input[name=to]", "2020-03")
     page.click("#score button")
-    expect(page.locator(".notice")).to_contain_text("已重新计算")
+    expect(page.locator("#score-result")).to_contain_text("已重新计算", timeout=30_000)
 
     # The leaderboard changed: the new account leads.
     page.goto(f"{site}/rankings?platform=weibo&category=district&{period}")
@@ -151,7 +132,9 @@ def test_editor_runs_a_check_and_filters_the_oversight_page(site, browser):
     # The last posts are of 2020-03-05..07: at 2020-03-18 甲区发布 (13 days) is an alert, listed first.
     page.fill("#run-check input[name=at]", "2020-03-18")
     page.click("#run-check button")
-    expect(page.locator(".notice")).to_contain_text("已检查 2020-03-18：4 个账号，合格 4 个")
+    # The check runs as a job; its page shows the summary and leads to the check's results.
+    expect(page.locator("#check-result")).to_contain_text("已检查 2020-03-18：4 个账号，合格 4 个", timeout=30_000)
+    page.click("#check-result a:has-text('查看检查结果')")
     first = page.locator("#check-results tbody tr").first
     expect(first).to_contain_text("甲区发布")
     expect(first).to_contain_text("将于 2020-03-20 起判为睡眠账号")
@@ -159,6 +142,7 @@ def test_editor_runs_a_check_and_filters_the_oversight_page(site, browser):
     # A second check point; the filters narrow the list.
     page.fill("#run-check input[name=at]", "2020-04-01")
     page.click("#run-check button")
+    page.click("#check-result a:has-text('查看检查结果')", timeout=30_000)
     expect(page.locator("#pass-rate")).to_have_text("0.0%")
     page.locator("#check-filters select[name=platform]").select_option("wechat")
     expect(page.locator("#check-results tbody tr")).to_have_count(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,7 +25,18 @@ def client(tmp_path):
 
 
 def count(client, sql):
-    return client.app.state.store._root.execute(sql).fetchall()[0][0]
+    with client.app.state.store.read() as con:
+        return con.execute(sql).fetchall()[0][0]
+
+
+def finished_job_page(client, location: str) -> str:
+    for _ in range(200):
+        if client.get(location + "/progress").json()["finished"]:
+            break
+        time.sleep(0.05)
+    page = client.get(location)
+    assert page.status_code == 200 and "已完成" in page.text, page.text
+    return page.text
 
 
 def test_empty_page_then_editor_runs_checks_from_the_page(client):
@@ -37,10 +49,12 @@ def test_empty_page_then_editor_runs_checks_from_the_page(client):
     token = sign_in(client, "editor1")
     assert client.post("/oversight/run", data={"at": "2020-03-10", "csrf_token": "wrong"}).status_code == 403
     assert count(client, "SELECT count(*) FROM check_runs") == 0
+    # A check runs as a job: the form leads to the job's page, which shows the result once done.
     response = client.post("/oversight/run", data={"at": "2020-03-10", "csrf_token": token}, follow_redirects=False)
-    assert response.status_code == 303 and "at=2020-03-10" in response.headers["location"]
-    response = client.post("/oversight/run", data={"at": "2020-04-01", "csrf_token": token}, follow_redirects=True)
-    assert "已检查 2020-04-01：4 个账号，合格 0 个" in response.text
+    assert response.status_code == 303 and response.headers["location"].startswith("/jobs/")
+    assert "at=2020-03-10" in finished_job_page(client, response.headers["location"])
+    response = client.post("/oversight/run", data={"at": "2020-04-01", "csrf_token": token}, follow_redirects=False)
+    assert "已检查 2020-04-01：4 个账号，合格 0 个" in finished_job_page(client, response.headers["location"])
     assert count(client, "SELECT count(*) FROM audit_log WHERE action = 'checks.run'") == 2
     bad = client.post("/oversight/run", data={"at": "2020-02-30", "csrf_token": token}, follow_redirects=True)
     assert "未检查" in bad.text and "检查点: 应为日期" in bad.text
@@ -48,8 +62,8 @@ def test_empty_page_then_editor_runs_checks_from_the_page(client):
 
 @pytest.fixture
 def checked(client):
-    client.post("/api/v1/checks", params={"at": "2020-03-10"}, headers=basic("editor1"))
-    client.post("/api/v1/checks", params={"at": "2020-04-01"}, headers=basic("editor1"))
+    client.post("/api/v1/checks", params={"at": "2020-03-10", "wait": "true"}, headers=basic("editor1"))
+    client.post("/api/v1/checks", params={"at": "2020-04-01", "wait": "true"}, headers=basic("editor1"))
     return client
 
 
@@ -73,7 +87,7 @@ def test_page_shows_pass_rates_alerts_first_and_filters(checked):
 
 def test_alert_on_the_page(client):
     # A's last post 2020-03-05 10:00: at 2020-03-18 it has 13 days without update -> alert, sleeping from 03-20.
-    client.post("/api/v1/checks", params={"at": "2020-03-18"}, headers=basic("editor1"))
+    client.post("/api/v1/checks", params={"at": "2020-03-18", "wait": "true"}, headers=basic("editor1"))
     page = client.get("/oversight", params={"at": "2020-03-18"})
     first = page.text.index('<tbody>', page.text.index('id="check-results"'))
     assert "预警：如不更新，将于 2020-03-20 起判为睡眠账号" in page.text[first:first + 2000]

@@ -171,7 +171,7 @@ def test_pages_and_api_read_under_the_methodology_in_force(tmp_path):
             text = html.unescape(page.text)
             panel = text[text.index('<section id="explain">'):]
             assert f"月度总分 <b>{expected.total:.2f}</b>" in panel
-            assert f"0.4 × " in panel and f"0.2 × " in panel
+            assert "0.4 × " in panel and "0.2 × " in panel
             assert expected.methodology_sha256[:16] in panel
             for d in expected.dimensions:
                 assert f"{d.score:.2f}" in panel and f"{d.contribution:.2f}" in panel

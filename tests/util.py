@@ -279,3 +279,40 @@ def custom_methodology(folder: Path, name: str | None = None) -> Path:
     path = folder / "custom.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(db: Path, *args: str, **env: str) -> Iterator[str]:
+    """`govmedia serve [args]` on `db` in its own process (as an office runs it); yields its base URL."""
+    import time
+    import urllib.request
+
+    import pytest
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "govmedia.cli", "serve", "--port", str(port), *args],
+                              env=dict(os.environ, GOVMEDIA_DB=str(db), **env),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            server.kill()
+            pytest.fail("server did not start: " + server.stdout.read().decode())
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import sys
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Optional
 
@@ -67,10 +68,53 @@ def _global(
     state.db = db
 
 
-def _store(read_only: bool = False):
-    from govmedia.store import open_store
+def _path() -> Path:
+    from govmedia.store import default_db_path
 
-    return open_store(state.db, read_only=read_only)
+    return Path(state.db) if state.db else default_db_path()
+
+
+_access_of: dict[Path, object] = {}
+
+
+def _access():
+    """This process's way into the store: units of work that wait (one line said) for other
+    processes (the site, a watcher, another command) instead of failing."""
+    from govmedia.store.access import Access
+
+    path = _path()
+    if path not in _access_of:
+        _access_of[path] = Access(path, on_wait=lambda words: err.print(words, highlight=False))
+    return _access_of[path]
+
+
+def _require_store() -> Path:
+    """The store's path; a store that does not exist is an error for reading (a typo in --db), never created."""
+    path = _path()
+    if not path.exists():
+        raise UserError(f"数据库文件不存在: {path}（请检查 --db 或环境变量 GOVMEDIA_DB）")
+    return path
+
+
+@contextmanager
+def _reading():
+    """A read unit of an existing store."""
+    _require_store()
+    access = _access()
+    access.prepare()
+    with access.read() as con:
+        yield con
+
+
+@contextmanager
+def _writing(data: bool = True):
+    """A write unit, alone on the store; creates the store (saying so) when it does not exist."""
+    path = _path()
+    created = not path.exists()
+    with _access().write(data) as con:
+        if created:
+            err.print(f"已新建数据库 {path}", highlight=False)
+        yield con
 
 
 def _actor() -> str:
@@ -102,22 +146,29 @@ def import_command(
     rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir", help="拒收行文件写到此目录（默认在输入文件旁）"),
     forms: Optional[Path] = typer.Option(None, "--forms", help="形式关键词文件（默认内置 forms.toml）"),
     as_json: bool = typer.Option(False, "--json", help="以 JSON 输出结果"),
+    no_rescore: bool = typer.Option(False, "--no-rescore", help="导入后不自动重新计算受影响月份的分数"),
 ) -> None:
-    """导入发布内容（微博、微信公众号、抖音）及其互动数据。"""
+    """导入发布内容（微博、微信公众号、抖音）及其互动数据。网站运行时也可导入：每个文件单独写入，其间网站照常响应。"""
     from govmedia.ingest import import_path
+    from govmedia.scoring import rescore_months
 
-    con = _store()
     with _progress() as progress:
-        tasks: dict[str, int] = {}
+        overall = progress.add_task("导入", total=None)
 
-        def on_progress(name: str, done: int, total: int) -> None:
-            if name not in tasks:
-                tasks[name] = progress.add_task(Path(name).name, total=total)
-            progress.update(tasks[name], completed=done)
+        def on_files(done: int, total: int, name: str) -> None:
+            progress.update(overall, total=total, completed=done,
+                            description=f"导入 {Path(name).name}" if name else "导入完成")
 
-        summary = import_path(con, path, format=format, account=account, rejects_dir=rejects_dir,
-                              forms_path=forms, progress=on_progress, actor=_actor())
-    con.close()
+        def on_rows(name: str, done: int, total: int) -> None:
+            progress.update(overall, description=f"导入 {Path(name).name}（{done:,}/{total:,} 行）")
+
+        summary = import_path(_writing, path, format=format, account=account, rejects_dir=rejects_dir,
+                              forms_path=forms, progress=on_rows, files_progress=on_files, actor=_actor())
+        rescored = []
+        if summary.months and not no_rescore:
+            progress.update(overall, description="重新计算受影响月份的分数")
+            with _writing() as con:
+                rescored = rescore_months(con, summary.months, actor=_actor())
     if as_json:
         out.print_json(data={
             "accepted": summary.accepted, "rejected": summary.rejected, "unchanged": summary.unchanged,
@@ -126,6 +177,8 @@ def import_command(
                 "unchanged": f.unchanged, "batch_id": f.batch_id, "error": f.error, "skipped": f.skipped,
                 "rejects_file": str(f.rejects_path) if f.rejects_path else None,
             } for f in summary.files],
+            "months": summary.months,
+            "rescored": [{"from": r.months[0], "to": r.months[-1], "rows": r.rows} for r in rescored],
         })
     else:
         for f in summary.files:
@@ -151,7 +204,53 @@ def import_command(
                 f"合计: 接受 accepted {summary.accepted}  拒收 rejected {summary.rejected}  "
                 f"未变化 unchanged {summary.unchanged}", highlight=False,
             )
+        for r in rescored:
+            span = r.months[0] if len(r.months) == 1 else f"{r.months[0]} 至 {r.months[-1]}"
+            out.print(f"已重新计算 {span} 的分数（{r.methodology.name}，{r.rows} 行）", highlight=False)
+        if summary.months and no_rescore:
+            out.print(f"未重新计算分数：{summary.months[0]} 至 {summary.months[-1]} 中有变化的月份需运行 govmedia score",
+                      highlight=False)
     raise typer.Exit(summary.exit_code)
+
+
+@app.command("watch")
+def watch_command(
+    directory: Path = typer.Argument(..., help="爬虫的输出目录（如 MediaCrawler 的 data/、weibo-crawler 的 weibo/、微信导出目录）"),
+    interval: float = typer.Option(2.0, "--interval", help="每隔多少秒查看一次目录"),
+    settle: float = typer.Option(3.0, "--settle", help="文件多少秒不再变化才算写完"),
+    once: bool = typer.Option(False, "--once", help="处理目录中现有的文件后退出（不持续监视）"),
+    no_rescore: bool = typer.Option(False, "--no-rescore", help="导入后不自动重新计算受影响月份的分数"),
+) -> None:
+    """监视爬虫输出目录：新的或有变化的导出文件写完后自动导入（拒收行同 govmedia import），并重新计算受影响月份的分数。
+    已导入过且内容未变的文件跳过，重启后不会重复导入。按 Ctrl+C 停止。"""
+    import threading
+
+    from govmedia.ingest.watch import watch
+    from govmedia.scoring import rescore_months
+
+    def on_pick_up(picked) -> None:
+        if picked.error:
+            err.print(f"错误 {picked.path}: {picked.error}", highlight=False)
+            return
+        if picked.skipped:
+            return  # already imported, or not a content file: nothing to say every time
+        s = picked.summary
+        report = s.files[0]
+        out.print(f"{picked.path} [{report.format}]  接受 {s.accepted}  拒收 {s.rejected}  未变化 {s.unchanged}",
+                  highlight=False)
+        if report.rejects_path:
+            out.print(f"  拒收行已写入 {report.rejects_path}", highlight=False)
+        if s.months and not no_rescore:
+            with _writing() as con:
+                for r in rescore_months(con, s.months, actor=_actor()):
+                    out.print(f"  已重新计算 {r.months[0]} 至 {r.months[-1]} 的分数（{r.rows} 行）", highlight=False)
+
+    if not directory.is_dir():
+        raise UserError(f"{directory}: 目录不存在（请检查要监视的爬虫输出目录）")
+    if not once:
+        out.print(f"监视 {directory}（每 {interval:g} 秒查看；按 Ctrl+C 停止）", highlight=False)
+    watch(_writing, directory, actor=_actor(), on_pick_up=on_pick_up, stop=threading.Event(), interval=interval,
+          settle=settle, once=once)
 
 
 # --------------------------------------------------------------------------- accounts
@@ -166,9 +265,8 @@ def accounts_import(
     from govmedia.ingest.accounts import import_accounts
     from govmedia.ingest.rejects import write_rejects
 
-    con = _store()
-    table, result, rejects = import_accounts(con, file, _actor())
-    con.close()
+    with _writing() as con:
+        table, result, rejects = import_accounts(con, file, _actor())
     path = write_rejects(table.path, table, rejects, rejects_dir)
     out.print(
         f"{file}: 新增 {result.inserted}  更新 {result.updated}  未变化 {result.unchanged}  拒收 {len(rejects)}",
@@ -200,9 +298,8 @@ def accounts_list(
         category = parse_category(category) if category else None
     except ValueError as exc:
         raise FieldError("category", category, str(exc)) from exc
-    con = _store(read_only=_exists())
-    rows = list_accounts(con, platform=platform, category=category)
-    con.close()
+    with _reading() as con:
+        rows = list_accounts(con, platform=platform, category=category)
     if format == "json":
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, default=str, indent=2) + "\n")
         return
@@ -223,12 +320,6 @@ def accounts_list(
     out.print(table)
 
 
-def _exists() -> bool:
-    from govmedia.store import default_db_path
-
-    return (state.db or default_db_path()).exists()
-
-
 def _write_csv(rows: list[dict], columns: list[str]) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
@@ -246,9 +337,8 @@ def db_export(directory: Path = typer.Argument(..., help="目标目录")) -> Non
     """把每张表导出为 DIR/<表名>.parquet（供 Spark 等引擎使用）。"""
     from govmedia.store import export_tables
 
-    con = _store()
-    counts = export_tables(con, directory)
-    con.close()
+    with _reading() as con:
+        counts = export_tables(con, directory)
     for table, count in counts.items():
         out.print(f"{table}: {count:,} 行 -> {directory / (table + '.parquet')}", highlight=False)
 
@@ -258,9 +348,8 @@ def db_import(directory: Path = typer.Argument(..., help="含 <表名>.parquet �
     """用 DIR 中的 Parquet 文件整体替换数据库内容（一个事务）。"""
     from govmedia.store import import_tables
 
-    con = _store()
-    counts = import_tables(con, directory)
-    con.close()
+    with _writing() as con:
+        counts = import_tables(con, directory)
     for table, count in counts.items():
         out.print(f"{table}: {count:,} 行", highlight=False)
 
@@ -272,18 +361,17 @@ def db_info() -> None:
     from govmedia.store.reads import recent_batches, table_counts
     from govmedia.store.settings import methodology_summary
 
-    con = _store(read_only=_exists())
-    out.print(f"数据库: {state.db or 'govmedia.duckdb'}  结构版本 {schema_version(con)}", highlight=False)
-    in_force = methodology_summary(con)
-    if in_force:
-        out.print(f"现行方法: {in_force['name']}（{in_force['source']}，sha256 {in_force['sha256']}）", highlight=False)
-    else:
-        out.print("现行方法: 内置 GMI-1（尚未用其他方法计算分数）", highlight=False)
-    for table, count in table_counts(con).items():
-        out.print(f"  {table}: {count:,}", highlight=False)
-    batches = [(b["batch_id"], b["file_name"], b["format"], b["imported_at"], b["accepted"], b["rejected"],
-                b["unchanged"]) for b in recent_batches(con, 10)]
-    con.close()
+    with _reading() as con:
+        out.print(f"数据库: {state.db or 'govmedia.duckdb'}  结构版本 {schema_version(con)}", highlight=False)
+        in_force = methodology_summary(con)
+        if in_force:
+            out.print(f"现行方法: {in_force['name']}（{in_force['source']}，sha256 {in_force['sha256']}）", highlight=False)
+        else:
+            out.print("现行方法: 内置 GMI-1（尚未用其他方法计算分数）", highlight=False)
+        for table, count in table_counts(con).items():
+            out.print(f"  {table}: {count:,}", highlight=False)
+        batches = [(b["batch_id"], b["file_name"], b["format"], b["imported_at"], b["accepted"], b["rejected"],
+                    b["unchanged"]) for b in recent_batches(con, 10)]
     if batches:
         table = RichTable(title="最近的导入批次")
         for column in ("批次", "文件", "格式", "时间(UTC)", "接受", "拒收", "未变化"):
@@ -317,9 +405,8 @@ def cases_import(file: Path = typer.Argument(..., help="案例表 CSV/XLSX"),
     """导入创新案例（按案例编号更新）。列: case_id, title, month, category, unit, score, platform, account_ids, text。"""
     from govmedia.ingest.evaluation import import_cases
 
-    con = _store()
-    table, saved, rejects = import_cases(con, file, _actor())
-    con.close()
+    with _writing() as con:
+        table, saved, rejects = import_cases(con, file, _actor())
     _report_small_import(file, table, saved, rejects, rejects_dir, "案例")
 
 
@@ -328,9 +415,8 @@ def cases_list(format: str = typer.Option("table", "--format", help="table | csv
     """列出创新案例。"""
     from govmedia.store.evaluation import list_cases
 
-    con = _store(read_only=_exists())
-    rows = list_cases(con)
-    con.close()
+    with _reading() as con:
+        rows = list_cases(con)
     columns = ["case_id", "title", "month", "category", "unit", "score", "platform", "account_ids"]
     _emit(rows, columns, format, None, ("编号", "标题", "月份", "类别", "单位", "得分", "平台", "账号"), "创新案例")
 
@@ -341,9 +427,8 @@ def campaigns_import(file: Path = typer.Argument(..., help="联动宣传表 CSV/
     """导入联动宣传（按编号更新）。列: campaign_id, name, start, end, hashtags（以 ; 分隔，不带 #）。"""
     from govmedia.ingest.evaluation import import_campaigns
 
-    con = _store()
-    table, saved, rejects = import_campaigns(con, file, _actor())
-    con.close()
+    with _writing() as con:
+        table, saved, rejects = import_campaigns(con, file, _actor())
     _report_small_import(file, table, saved, rejects, rejects_dir, "联动宣传")
 
 
@@ -352,9 +437,8 @@ def campaigns_list(format: str = typer.Option("table", "--format", help="table |
     """列出联动宣传。"""
     from govmedia.store.evaluation import list_campaigns
 
-    con = _store(read_only=_exists())
-    rows = list_campaigns(con)
-    con.close()
+    with _reading() as con:
+        rows = list_campaigns(con)
     _emit(rows, ["campaign_id", "name", "start", "end", "hashtags"], format, None,
           ("编号", "名称", "开始", "结束", "话题"), "联动宣传")
 
@@ -365,9 +449,8 @@ def participations_import(file: Path = typer.Argument(..., help="参与记录 CS
     """导入明确登记的参与记录。列: campaign_id, platform, account_id, month。"""
     from govmedia.ingest.evaluation import import_participations
 
-    con = _store()
-    table, saved, rejects = import_participations(con, file, _actor())
-    con.close()
+    with _writing() as con:
+        table, saved, rejects = import_participations(con, file, _actor())
     _report_small_import(file, table, saved, rejects, rejects_dir, "参与记录")
 
 
@@ -408,13 +491,10 @@ def score_command(
     """计算并保存每个已登记账号的月度分数（默认用库中现行的方法；--methodology 指定的方法从此成为现行方法）。"""
     from govmedia.scoring import score
 
-    con = _store() if engine == "duckdb" else None
-    with _progress() as progress:
+    with (_writing() if engine == "duckdb" else nullcontext()) as con, _progress() as progress:
         progress.add_task(f"计算 {start} … {end}（{engine}）", total=None)
         result = score(con, start, end, methodology=methodology, engine=engine, parquet_dir=parquet, out=out_dir,
                        actor=_actor())
-    if con is not None:
-        con.close()
     where = f"，写入 {result.output}" if result.output else ""
     out.print(
         f"已计算 {len(result.months)} 个月、{result.rows} 行分数（{result.methodology.name}，sha256 "
@@ -434,9 +514,8 @@ def scores_export(
 
     if format not in ("csv", "json", "parquet"):
         raise UserError(f"未知输出格式 {format!r}（可用: csv、json、parquet）")
-    con = _store(read_only=_exists())
-    rows = export_scores(con, start, end)
-    con.close()
+    with _reading() as con:
+        rows = export_scores(con, start, end)
     _emit(rows, SCORE_EXPORT_COLUMNS, format, output, (), "")
 
 
@@ -455,9 +534,8 @@ def rank_command(
     from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
 
     period = Period.parse(start, end)
-    con = _store(read_only=_exists())
-    rows = rank(con, platform, category, start, end, top)
-    con.close()
+    with _reading() as con:
+        rows = rank(con, platform, category, start, end, top)
     headers = {**RANK_HEADERS, "score": period.column}
     _emit(rows, RANK_COLUMNS, format, output, tuple(headers[c] for c in RANK_COLUMNS), "榜单")
 
@@ -476,9 +554,8 @@ def index_command(
     index = index.lower()
     if index not in ("wci", "bci"):
         raise UserError(f"未知指数 {index!r}（可用: wci、bci）")
-    con = _store(read_only=_exists())
-    rows = compute_index(con, index, start, end)
-    con.close()
+    with _reading() as con:
+        rows = compute_index(con, index, start, end)
     _emit(rows, [*INDEX_COLUMNS, index], format, output, ("平台", "账号ID", "名称", index.upper()), index.upper())
 
 
@@ -495,9 +572,8 @@ def explain_command(
 
     platform, account_id = require_account(account)
     Month.parse(month)
-    con = _store(read_only=_exists())
-    explanation = explain(con, platform, account_id, month, methodology)
-    con.close()
+    with _reading() as con:
+        explanation = explain(con, platform, account_id, month, methodology)
     for line in explanation.lines():
         out.print(line, highlight=False)
 
@@ -567,12 +643,12 @@ def report_command(
     formats = parse_formats(format)
     counts = parse_excellent(excellent)
     award_lists = read_awards(awards) if awards else []
+    _require_store()
     prepare_out_dir(out_dir)
-    con = _store(read_only=_exists())
-    started = time.perf_counter()
-    model = build_report(con, start, end, title=title, compare_previous_year=compare_previous_year,
-                         methodology=methodology, awards=award_lists, excellent=counts)
-    con.close()
+    with _reading() as con:
+        started = time.perf_counter()
+        model = build_report(con, start, end, title=title, compare_previous_year=compare_previous_year,
+                             methodology=methodology, awards=award_lists, excellent=counts)
     err.print(f"数据与图表 {time.perf_counter() - started:.1f} 秒", highlight=False)
     _write_report(model, out_dir, formats, started)
 
@@ -595,12 +671,12 @@ def bulletin_command(
 
     formats = parse_formats(format)
     award_lists = read_awards(awards) if awards else []
+    _require_store()
     prepare_out_dir(out_dir)
-    con = _store(read_only=_exists())
-    started = time.perf_counter()
-    model = build_bulletin(con, month, title=title, methodology=methodology, awards=award_lists,
-                           compare_previous_year=compare_previous_year)
-    con.close()
+    with _reading() as con:
+        started = time.perf_counter()
+        model = build_bulletin(con, month, title=title, methodology=methodology, awards=award_lists,
+                               compare_previous_year=compare_previous_year)
     _write_report(model, out_dir, formats, started)
 
 
@@ -627,9 +703,8 @@ def users_add(
             raise UserError("两次输入的密码不一致")
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    con = _store()
-    add_user(con, name, password, role)
-    con.close()
+    with _writing() as con:
+        add_user(con, name, password, role)
     out.print(f"用户 {name}（{role}）已保存", highlight=False)
 
 
@@ -638,9 +713,8 @@ def users_list() -> None:
     """列出用户。"""
     from govmedia.store.users import list_users
 
-    con = _store(read_only=_exists())
-    rows = list_users(con)
-    con.close()
+    with _reading() as con:
+        rows = list_users(con)
     _emit(rows, ["username", "role", "active", "created_at"], "table", None, ("用户名", "角色", "启用", "创建时间"), "用户")
 
 
@@ -650,14 +724,21 @@ def serve_command(
     port: int = typer.Option(8000, "--port"),
     private: bool = typer.Option(False, "--private", help="只读页面也要求登录（默认公开，榜单本就是公开发布的）"),
     methodology: Optional[Path] = typer.Option(None, "--methodology", help="网站显示与重新计算分数时使用的方法文件（默认库中现行的方法）"),
+    create: bool = typer.Option(False, "--create", help="数据库不存在时新建一个空库（新的安装）"),
+    watch: Optional[Path] = typer.Option(None, "--watch", help="同时监视爬虫输出目录，新的或有变化的导出文件写完后自动导入并更新分数"),
 ) -> None:
-    """启动网站（中文界面与 REST API /api/v1）。"""
-    from govmedia.store import default_db_path
+    """启动网站（中文界面与 REST API /api/v1）。命令行、爬虫导入可与网站同时使用同一数据库。"""
     from govmedia.web import serve
 
-    path = state.db or default_db_path()
+    path = _path()
+    if not path.exists():
+        if not create:
+            raise UserError(f"数据库文件不存在: {path}（请检查 --db 或环境变量 GOVMEDIA_DB；新建空库请加 --create）")
+        err.print(f"已新建数据库 {path}", highlight=False)
     out.print(f"网站: http://{host}:{port}/  （数据库 {path}；按 Ctrl+C 停止）", highlight=False)
-    serve(path, host, port, require_login=private or None, methodology=methodology)
+    if watch is not None:
+        out.print(f"监视目录: {watch}", highlight=False)
+    serve(path, host, port, require_login=private or None, methodology=methodology, watch=watch)
 
 
 # --------------------------------------------------------------------------- demo
@@ -674,22 +755,20 @@ def demo_command(
     """生成南京演示数据集（真实导出格式），登记账号、导入、评分、写出 2020年2-11月 报告（DIR/report/），然后启动网站。"""
     from govmedia.demo import run_demo
 
-    con = _store()
-    with _progress() as progress:
-        task = progress.add_task("演示", total=None)
+    with _writing() as con:
+        with _progress() as progress:
+            task = progress.add_task("演示", total=None)
 
-        def step(message: str) -> None:
-            progress.update(task, description=message)
-            err.print(f"· {message}", highlight=False)
+            def step(message: str) -> None:
+                progress.update(task, description=message)
+                err.print(f"· {message}", highlight=False)
 
-        result = run_demo(con, directory, seed=seed, on_step=step, report_dir=directory / "report")
-    con.close()
+            result = run_demo(con, directory, seed=seed, on_step=step, report_dir=directory / "report")
     out.print(result.summary(), highlight=False)
     if not no_serve:
-        from govmedia.store import default_db_path
         from govmedia.web import serve
 
-        path = state.db or default_db_path()
+        path = _path()
         out.print(f"网站: http://{host}:{port}/  （按 Ctrl+C 停止；只生成数据不启动网站请用 --no-serve）", highlight=False)
         serve(path, host, port)
 
@@ -728,19 +807,17 @@ def check_command(
     if format not in ("table", "csv", "json", "xlsx"):
         raise UserError(f"未知输出格式 {format!r}（可用: table、csv、json、xlsx）")
     if stored:
-        con = _store(read_only=_exists())
-        run, rows = stored_check(con, point)
-        found = check_findings(con, point)
-        con.close()
+        with _reading() as con:
+            run, rows = stored_check(con, point)
+            found = check_findings(con, point)
         counts = (run["inspected"], run["passed"], run["inactive"], run["not_open"])
         rules_name = run["rules_name"]
     else:
         loaded = load_rules(rules, alert_days=alert_days)
-        con = _store()
-        with _progress() as progress:
-            progress.add_task(f"检查 {point.isoformat()}", total=None)
-            result = run_check(con, point, loaded, actor=_actor())
-        con.close()
+        with _writing() as con:
+            with _progress() as progress:
+                progress.add_task(f"检查 {point.isoformat()}", total=None)
+                result = run_check(con, point, loaded, actor=_actor())
         rows, found = result.rows, result.findings
         counts = (result.inspected, result.passed, result.inactive, result.not_open)
         rules_name = loaded.name

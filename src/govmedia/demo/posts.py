@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from govmedia.core.time import BEIJING
 from govmedia.demo.accounts import DemoAccount

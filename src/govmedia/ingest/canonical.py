@@ -8,13 +8,12 @@ values into a `Post` or a `Reject` with the line, the column and a reason in pla
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from govmedia.core.rows import Comment, Post, Reject
 from govmedia.core.time import local_text
 from govmedia.core.vocabulary import (
-    METRIC_NAMES, METRICS, PLATFORM_NAMES, PLATFORMS, PROFILES, extract_hashtags, parse_platform,
+    METRIC_NAMES, METRICS, PLATFORM_NAMES, PROFILES, extract_hashtags, parse_platform,
 )
 from govmedia.ingest import values as v
 from govmedia.ingest.forms import FormClassifier

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable
 
-from govmedia.core.errors import FieldError, UserError
+from govmedia.core.errors import FieldError
 from govmedia.ingest import values as v
 from govmedia.ingest.canonical import PLATFORM_NAMES, Reject, parse_platform
 from govmedia.ingest.tabular import Table, map_columns, read_table

@@ -7,16 +7,18 @@ other row is written to `<file>.rejects.csv` with its line and a reason.
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, ContextManager
 
 import duckdb
 
 from govmedia.core.errors import FieldError, UserError
+from govmedia.core.time import Month
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
 from govmedia.ingest.canonical import (
-    Attribution, Comment, PLATFORMS, Post, Reject, parse_platform, validate, validate_comment,
+    Attribution, Comment, Post, Reject, parse_platform, validate, validate_comment,
 )
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
@@ -52,6 +54,7 @@ class FileReport:
     error: str | None = None  # the file could not be read at all
     skipped: str | None = None  # not a post file (e.g. weibo-crawler's users.csv)
     rejects: list[Reject] = field(default_factory=list)
+    months: set[str] = field(default_factory=set)  # months (Beijing) whose posts this file changed
 
     @property
     def exit_code(self) -> int:
@@ -79,6 +82,11 @@ class ImportSummary:
     @property
     def exit_code(self) -> int:
         return max((f.exit_code for f in self.files), default=0)
+
+    @property
+    def months(self) -> list[str]:
+        """The months whose scores the import made stale."""
+        return sorted(set().union(*(f.months for f in self.files)))
 
 
 def parse_account_option(value: str | None) -> tuple[str, str] | None:
@@ -130,8 +138,27 @@ def discover(path: Path) -> list[Path]:
     return found
 
 
+def _plan(con: duckdb.DuckDBPyConnection, path: Path, format: str, account, forms_path):
+    """What an import of `path` will do: the context (registry), the classifier and the files in order."""
+    if format not in FORMAT_NAMES:
+        raise UserError(f"未知格式 {format!r}（可用: {', '.join(FORMAT_NAMES)}）")
+    forced = parse_account_option(account) if isinstance(account, str) or account is None else account
+    ctx = load_context(con, forced)
+    classifier = load_classifier(forms_path)
+    files = discover(path)
+    if not files:
+        raise UserError(f"{path}: 目录中没有可导入的文件（CSV、XLSX、JSON、JSONL）")
+    # Comments belong to the account of their post: read them after the folder's post files.
+    files.sort(key=lambda f: "_comments_" in f.name)
+    return ctx, classifier, files
+
+
+Connect = Callable[[], ContextManager[duckdb.DuckDBPyConnection]]
+FilesCallback = Callable[[int, int, str], None]
+
+
 def import_path(
-    con: duckdb.DuckDBPyConnection,
+    store: duckdb.DuckDBPyConnection | Connect,
     path: str | Path,
     *,
     format: str = "auto",
@@ -139,32 +166,35 @@ def import_path(
     rejects_dir: str | Path | None = None,
     forms_path: str | Path | None = None,
     progress: ProgressCallback | None = None,
+    files_progress: FilesCallback | None = None,
     actor: str | None = None,
 ) -> ImportSummary:
-    """Import a file or every table file under a folder. The library entry point of `govmedia import`.
+    """Import a file or every table file under a folder: the one door of `govmedia import`, the
+    site's uploads and the watcher.
 
-    Each file commits on its own; with an `actor` the import is audited once at the end."""
-    if format not in FORMAT_NAMES:
-        raise UserError(f"未知格式 {format!r}（可用: {', '.join(FORMAT_NAMES)}）")
-    forced = parse_account_option(account) if isinstance(account, str) or account is None else account
-    ctx = load_context(con, forced)
-    classifier = load_classifier(forms_path)
+    `store` is an open connection, or `connect()`, a context manager giving one (the store's write
+    unit, `store.access.Access.write`): then the store is taken only for each file's database
+    write, not while the files are read and checked, so that the site answers meanwhile. Each file
+    commits on its own. `files_progress(files_done, files_total, file_name)` is called before each
+    file and once at the end. With an `actor` the import is audited once at the end. The summary
+    says which months the import changed (`ImportSummary.months`), for rescoring."""
+    connect: Connect = (lambda: nullcontext(store)) if isinstance(store, duckdb.DuckDBPyConnection) else store
     path = Path(path)
-    files = discover(path)
-    if not files:
-        raise UserError(f"{path}: 目录中没有可导入的文件（CSV、XLSX、JSON、JSONL）")
-    # Comments belong to the account of their post: read them after the folder's post files.
-    files.sort(key=lambda f: "_comments_" in f.name)
+    with connect() as con:
+        ctx, classifier, files = _plan(con, path, format, account, forms_path)
     reports = []
-    for file in files:
-        reports.append(
-            import_file(con, file, ctx=ctx, classifier=classifier, format=format,
-                        rejects_dir=rejects_dir, progress=progress, in_folder=path.is_dir())
-        )
+    for done, file in enumerate(files):
+        if files_progress:
+            files_progress(done, len(files), str(file))
+        reports.append(import_file(None, file, ctx=ctx, classifier=classifier, format=format, rejects_dir=rejects_dir,
+                                   progress=progress, in_folder=path.is_dir(), connect=connect))
+    if files_progress:
+        files_progress(len(files), len(files), "")
     summary = ImportSummary(reports)
     if actor is not None:
-        audit(con, actor, "imports.path", {"path": path.name, "accepted": summary.accepted,
-                                           "rejected": summary.rejected, "unchanged": summary.unchanged})
+        with connect() as con:
+            audit(con, actor, "imports.path", {"path": path.name, "accepted": summary.accepted,
+                                               "rejected": summary.rejected, "unchanged": summary.unchanged})
     return summary
 
 
@@ -179,7 +209,10 @@ def import_file(
     progress: ProgressCallback | None = None,
     in_folder: bool = False,
     before_commit: Callable[[], None] | None = None,
+    connect: Callable[[], ContextManager[duckdb.DuckDBPyConnection]] | None = None,
 ) -> FileReport:
+    """One file, committed on its own. The connection is `con`, or with `connect` one taken for the
+    database write only."""
     report = FileReport(path)
     try:
         table = read_table(path, KNOWN_HEADERS)
@@ -194,8 +227,8 @@ def import_file(
             )
         if getattr(module, "is_comments", lambda t: False)(table):
             platform, records = module.read_comments(table)
-            return _import_comments(con, path, table, module.NAME, platform, records, report, rejects_dir,
-                                    progress, before_commit)
+            return _import_comments(_writing(con, connect), path, table, module.NAME, platform, records, report,
+                                    rejects_dir, progress, before_commit)
         skip_reason = getattr(module, "skip_reason", lambda t: None)(table)
         if skip_reason:
             report.format = module.NAME
@@ -212,7 +245,8 @@ def import_file(
         file_name=path.name, file_path=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
         format=source.format, platform=source.platform,
     )
-    result = write_posts(con, posts, batch, rejected=len(rejects), before_commit=before_commit)
+    with _writing(con, connect) as writing:
+        result = write_posts(writing, posts, batch, rejected=len(rejects), before_commit=before_commit)
     if result.conflicts:
         raw_of = dict(table.rows)
         for line, reason in result.conflicts:
@@ -220,6 +254,8 @@ def import_file(
     rejects.sort(key=lambda r: r.line)
     # A superseded row shares the fate of the row that replaced it.
     superseded_unchanged = sum(1 for line in superseded if line in result.unchanged_lines)
+    kept_back = result.unchanged_lines | {line for line, _ in result.conflicts}
+    report.months = {str(Month.of(p.published_at)) for p in posts if p.line not in kept_back}
     report.accepted = result.accepted + len(superseded) - superseded_unchanged
     report.unchanged = result.unchanged + duplicates + superseded_unchanged
     report.rejected = len(rejects)
@@ -229,7 +265,11 @@ def import_file(
     return report
 
 
-def _import_comments(con, path: Path, table: Table, format_name: str, platform: str, records,
+def _writing(con, connect) -> ContextManager[duckdb.DuckDBPyConnection]:
+    return connect() if connect is not None else nullcontext(con)
+
+
+def _import_comments(writing: ContextManager, path: Path, table: Table, format_name: str, platform: str, records,
                      report: FileReport, rejects_dir, progress, before_commit) -> FileReport:
     report.format = format_name
     kept: dict[str, Comment] = {}
@@ -254,7 +294,8 @@ def _import_comments(con, path: Path, table: Table, format_name: str, platform: 
     data = path.read_bytes()
     batch = BatchInfo(file_name=path.name, file_path=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
                       format=format_name, platform=platform)
-    result = write_comments(con, list(kept.values()), batch, rejected=len(rejects), before_commit=before_commit)
+    with writing as con:
+        result = write_comments(con, list(kept.values()), batch, rejected=len(rejects), before_commit=before_commit)
     raw_of = dict(table.rows)
     for line, reason in result.conflicts:
         rejects.append(Reject(line, "note_id" if platform == "weibo" else "aweme_id", reason, raw_of.get(line, {})))
@@ -324,5 +365,5 @@ def _same(a: Post, b: Post) -> bool:
 
 __all__ = [
     "FORMATS", "FORMAT_NAMES", "FileReport", "ImportSummary", "import_path", "import_file",
-    "parse_account_option", "load_context", "PLATFORMS",
+    "parse_account_option", "load_context",
 ]

@@ -1,5 +1,8 @@
 """A file sent through the site or the API: kept under the store's uploads folder (a .zip is
-unpacked: a crawler's whole folder), imported, and the import audited."""
+unpacked: a crawler's whole folder), imported, and the import audited.
+
+`import_upload` does it all on one connection. A server splits it: `receive_upload` saves the
+bytes during the request, `import_received` unpacks and imports later, in a job."""
 
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable, ContextManager
 
 from govmedia.core.errors import FieldError, UserError
-from govmedia.ingest.pipeline import ImportSummary, import_path
+from govmedia.ingest.pipeline import FilesCallback, ImportSummary, ProgressCallback, import_path
 from govmedia.store.users import audit
 
 # Bounds on what one upload may make the server do.
@@ -58,26 +61,72 @@ def _unpack(archive_path: Path, into: Path) -> None:
         raise FieldError("file", archive_path.name, f"{archive_path.name} 不是有效的 zip 文件") from exc
 
 
-def import_upload(con, uploads: Path, file_name: str | None, stream: BinaryIO, *, format: str = "auto",
-                  account: str | None = None, actor: str | None = None) -> Upload:
-    """Keep the upload under `uploads/<id>/`, unpack a .zip, import it and audit the import."""
+@dataclass
+class Received:
+    """An upload saved under `uploads/<upload_id>/`, not yet unpacked nor imported."""
+    upload_id: str
+    folder: Path
+    file_name: str
+
+    @property
+    def saved(self) -> Path:
+        return self.folder / self.file_name
+
+
+def receive_upload(uploads: Path, file_name: str | None, stream: BinaryIO) -> Received:
+    """Save the upload's bytes under `uploads/<id>/` (bounded in size). Nothing is unpacked or
+    imported yet: a server saves during the request and imports later (`import_received`)."""
     name = Path(file_name or "").name
     if not name or name.startswith("."):
         raise FieldError("file", file_name, "文件名无效；请选择要上传的文件")
     upload_id = datetime.now().strftime("%Y%m%d%H%M%S%f")
     folder = uploads / upload_id
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
     try:
-        _save(stream, target)
-        source = target
-        if target.suffix.lower() == ".zip":
-            source = folder / "unpacked"
-            _unpack(target, source)
+        _save(stream, folder / name)
     except UserError:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    summary = import_path(con, source, format=format, account=account or None)
+    return Received(upload_id, folder, name)
+
+
+def unpack_upload(received: Received) -> Path:
+    """What to import: the saved file, or for a .zip the folder it unpacks to."""
+    target = received.saved
+    if target.suffix.lower() != ".zip":
+        return target
+    source = received.folder / "unpacked"
+    try:
+        _unpack(target, source)
+    except UserError:
+        shutil.rmtree(received.folder, ignore_errors=True)
+        raise
+    return source
+
+
+def import_received(connect: Callable[[], ContextManager], received: Received, *, format: str = "auto",
+                    account: str | None = None, actor: str | None = None, progress: ProgressCallback | None = None,
+                    files_progress: FilesCallback | None = None) -> Upload:
+    """Unpack and import a saved upload, taking the connection from `connect()` (a context manager:
+    the server's serialised write) only for each database write, and audit the import."""
+    source = unpack_upload(received)
+    summary = import_path(connect, source, format=format, account=account or None, progress=progress,
+                          files_progress=files_progress)
+    with connect() as con:
+        _audit(con, actor, received.file_name, summary)
+    return Upload(received.upload_id, received.folder, received.file_name, summary)
+
+
+def _audit(con, actor: str | None, name: str, summary: ImportSummary) -> None:
     audit(con, actor, "imports.upload", {"file": name, "accepted": summary.accepted, "rejected": summary.rejected,
                                          "unchanged": summary.unchanged})
-    return Upload(upload_id, folder, name, summary)
+
+
+def import_upload(con, uploads: Path, file_name: str | None, stream: BinaryIO, *, format: str = "auto",
+                  account: str | None = None, actor: str | None = None) -> Upload:
+    """Keep the upload under `uploads/<id>/`, unpack a .zip, import it and audit the import."""
+    received = receive_upload(uploads, file_name, stream)
+    source = unpack_upload(received)
+    summary = import_path(con, source, format=format, account=account or None)
+    _audit(con, actor, received.file_name, summary)
+    return Upload(received.upload_id, received.folder, received.file_name, summary)

@@ -28,7 +28,7 @@ from typing import Any
 
 from govmedia.core.errors import UserError
 from govmedia.core.time import UTC_OFFSET_HOURS
-from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRICS, PLATFORMS
+from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRICS, PLATFORMS  # noqa: F401 (names re-exported)
 from govmedia.store import settings
 
 BUILTIN_SOURCE = "gmi-1.toml（内置）"

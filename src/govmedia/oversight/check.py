@@ -18,7 +18,7 @@ from govmedia.core.errors import FieldError
 from govmedia.core.time import day_start_utc, local_date
 from govmedia.oversight.dictionary import SERIOUS, SENSITIVE, Scanner, scan_texts
 from govmedia.oversight.rules import Rules
-from govmedia.store.oversight import FINDING_COLUMNS, RESULT_COLUMNS
+from govmedia.store.oversight import FINDING_COLUMNS, RESULT_COLUMNS  # noqa: F401 (re-exported)
 
 OK, SLEEPING, ZOMBIE, NEVER = "ok", "sleeping", "zombie", "never"
 STATUS_NAMES = {OK: "正常", SLEEPING: "睡眠", ZOMBIE: "僵尸", NEVER: "从未更新"}

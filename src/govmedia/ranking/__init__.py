@@ -101,7 +101,7 @@ def export_scores(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[
     months = months_between(start, end)
     require_scored(con, months)
     cursor = con.execute(
-        f"""
+        """
         SELECT s.platform, s.account_id, a.name, a.category, s.month, s.reach, s.engagement, s.innovation,
                s.influence, s.total, s.methodology, s.methodology_sha256
         FROM monthly_scores s JOIN accounts a USING (platform, account_id)

@@ -369,7 +369,6 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodolo
     for t in totals:
         figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)
         platforms.append(PlatformOverview(t.platform, PLATFORM_NAMES[t.platform], figures))
-        by = {f.label: f for f in figures}
         parts = [f"{label}，{ACCOUNT_NOUNS[t.platform]} {t.accounts:,} 个，发布 {t.totals['posts']:,} 条，"
                  f"其中原创 {t.totals['originals']:,} 条"]
         for f in figures[3:]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from govmedia.core.errors import UserError
-from govmedia.core.time import Period, months_between
+from govmedia.core.time import Month, Period, max_period_months, months_between
 from govmedia.methodology import Methodology, put_in_force, resolve
 from govmedia.store import transaction
 from govmedia.store.users import audit
@@ -128,6 +128,26 @@ def score(
             raise UserError("Spark 引擎需要 --parquet DIR（govmedia db export 写出的目录）")
         return _score_spark(Path(parquet_dir), months, m, Path(out) if out else None, spark)
     raise UserError(f"未知引擎 {engine!r}（可用: duckdb、spark）")
+
+
+def month_runs(months) -> list[tuple[str, str]]:
+    """Contiguous runs of months as (first, last), each within the period limit: what to rescore
+    after an import touched `months`."""
+    ordered = sorted({Month.parse(m) for m in months})
+    runs: list[list[Month]] = []
+    for month in ordered:
+        if runs and runs[-1][-1].shift(1) == month and len(runs[-1]) < max_period_months():
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return [(str(run[0]), str(run[-1])) for run in runs]
+
+
+def rescore_months(con: duckdb.DuckDBPyConnection, months, *, methodology: str | Path | Methodology | None = None,
+                   actor: str | None = None) -> list[ScoreResult]:
+    """Rescore the months an import touched (one run of contiguous months at a time), under the
+    methodology given, else the one in force, so that no page shows scores older than the data."""
+    return [score(con, first, last, methodology=methodology, actor=actor) for first, last in month_runs(months)]
 
 
 def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology, actor: str | None

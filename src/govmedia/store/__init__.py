@@ -28,7 +28,12 @@ __all__ = [
     "import_tables",
     "transaction",
     "next_id",
+    "SchemaOutdated",
 ]
+
+
+class SchemaOutdated(UserError):
+    """A store written by an earlier release, opened read-only: it needs one writing open."""
 
 
 def default_db_path() -> Path:
@@ -91,8 +96,11 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> du
     if not read_only:
         migrate(con)
     elif schema_version(con) != CURRENT_VERSION:
+        found = schema_version(con)
         con.close()
-        raise UserError(f"数据库 {path} 需要升级结构，请以可写方式打开一次")
+        if found > CURRENT_VERSION:
+            raise UserError(f"数据库的结构版本为 {found}，高于本程序支持的 {CURRENT_VERSION}；请升级 govmedia")
+        raise SchemaOutdated(f"数据库 {path} 需要升级结构，请以可写方式打开一次")
     return con
 
 

@@ -258,8 +258,27 @@ CREATE TABLE settings (
 );
 """
 
+# Jobs: long work started from the site (an upload's import, a rescore, a check) runs in the
+# background; its state, progress and result are kept so that the job page survives a reload
+# and a restart can say which jobs were interrupted. params/progress/result are JSON text.
+SCHEMA_JOBS = """
+CREATE TABLE jobs (
+    job_id INTEGER PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    who VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    params VARCHAR NOT NULL,
+    progress VARCHAR,
+    result VARCHAR,
+    error VARCHAR
+);
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
-                         SCHEMA_METHODOLOGY]
+                         SCHEMA_METHODOLOGY, SCHEMA_JOBS]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -282,4 +301,5 @@ TABLES = [
     "check_findings",
     "methodologies",
     "settings",
+    "jobs",
 ]

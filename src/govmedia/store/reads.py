@@ -30,3 +30,8 @@ def healthy(con: duckdb.DuckDBPyConnection) -> bool:
 def stored_methodologies(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     """(name, sha256) of the methodologies the stored scores were computed with."""
     return con.execute("SELECT DISTINCT methodology, methodology_sha256 FROM monthly_scores ORDER BY 1, 2").fetchall()
+
+
+def imported_before(con: duckdb.DuckDBPyConnection, sha256: str) -> bool:
+    """Whether a file with these bytes was imported (a watcher skips it after a restart)."""
+    return bool(con.execute("SELECT count(*) FROM import_batches WHERE sha256 = ?", [sha256]).fetchall()[0][0])

@@ -158,7 +158,7 @@ def write_posts(
             updates = ", ".join(f"{c} = excluded.{c}" for c in _POST_COLUMNS)
             # The last row of a post in the file carries its current attributes.
             con.execute(
-                f"""
+                """
                 CREATE OR REPLACE TEMP TABLE stage_posts AS
                 SELECT * FROM stage QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY line DESC) = 1
                 """

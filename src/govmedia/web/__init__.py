@@ -6,9 +6,11 @@ Entry points: `create_app(db_path)` (an ASGI app) and `serve(db_path, host, port
 from __future__ import annotations
 
 import os
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -23,14 +25,31 @@ from govmedia.web.state import Store, secret_key
 
 
 def create_app(db_path: str | Path, *, require_login: bool | None = None, methodology: str | Path | None = None,
-               secret: str | None = None, login_attempts: int = 5, check_rules: str | Path | None = None) -> FastAPI:
+               secret: str | None = None, login_attempts: int = 5, check_rules: str | Path | None = None,
+               watch: str | Path | None = None) -> FastAPI:
     from govmedia.web import account, api, data, public, reports, session
     from govmedia.web import oversight as oversight_web
     from govmedia.web.deps import Reads, message, open_reads
     from govmedia.web.render import error_page, login_redirect
 
+    from govmedia.web.jobs import JobRunner, start_watch
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.jobs.start()  # and mark the jobs a previous process left unfinished interrupted
+        watcher = start_watch(app.state.store, Path(watch), app.state.methodology_path) if watch else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            await to_thread.run_sync(app.state.jobs.stop)
+
     db_path = Path(db_path)
+    if watch is not None and not Path(watch).is_dir():
+        raise UserError(f"{watch}: 要监视的目录不存在")
     app = FastAPI(
+        lifespan=lifespan,
         title="govmedia 政务新媒体传播影响力评估系统 API",
         version="1",
         openapi_url="/api/v1/openapi.json",
@@ -38,6 +57,7 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
         redoc_url=None,
     )
     app.state.store = Store(db_path)
+    app.state.jobs = JobRunner(app.state.store)
     app.state.require_login = (os.environ.get("GOVMEDIA_REQUIRE_LOGIN", "") in ("1", "true", "yes")
                                if require_login is None else require_login)
     app.state.methodology_path = methodology or os.environ.get("GOVMEDIA_METHODOLOGY") or None

@@ -5,27 +5,27 @@ writes through `require("editor")`; each write is one library door (validated, w
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Literal, Optional
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
 from govmedia.core.time import Month, Period
 from govmedia.core.vocabulary import CATEGORIES, PLATFORMS
-from govmedia.ingest import FORMAT_NAMES, require_account
+from govmedia.ingest import FORMAT_NAMES, parse_account_option, require_account
 from govmedia.ingest.accounts import save_account
 from govmedia.ingest.evaluation import save_campaign, save_case
-from govmedia.ingest.upload import Upload, import_upload
+from govmedia.ingest.upload import Upload
 from govmedia.ranking import export_scores, rank
-from govmedia.scoring import score
 from govmedia.scoring.explain import explain
 from govmedia.scoring.indices import compute_index
 from govmedia.store.accounts import list_accounts
 from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.reads import recent_batches
-from govmedia.web.deps import Reads, Writes, api_month, api_period, editor, editor_reads, reads
+from govmedia.web.deps import Reads, Writes, api_month, api_period, editor, editor_reads, job_runner, reads
+from govmedia.web.jobs import REASONS_PER_FILE, JobRunner, job_list, job_view, outcome, start_import, start_score
 
 router = APIRouter(prefix="/api/v1")
 
@@ -125,6 +125,12 @@ class AccountIn(BaseModel):
     active: Optional[bool] = None
 
 
+class ImportReason(BaseModel):
+    line: int
+    column: Optional[str]
+    reason: str
+
+
 class ImportFile(BaseModel):
     path: str
     format: Optional[str]
@@ -135,6 +141,15 @@ class ImportFile(BaseModel):
     error: Optional[str]
     skipped: Optional[str]
     rejects_url: Optional[str]
+    reasons: list[ImportReason] = Field(default_factory=list, description="拒收的前几条原因（每个文件至多 5 条）")
+
+
+class Rescored(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    rows: int
+
+    model_config = {"populate_by_name": True}
 
 
 class ImportReport(BaseModel):
@@ -143,6 +158,8 @@ class ImportReport(BaseModel):
     rejected: int
     unchanged: int
     files: list[ImportFile]
+    months: list[str] = Field(default_factory=list, description="有变化的月份（其分数已自动重新计算）")
+    rescored: list[Rescored] = Field(default_factory=list)
 
 
 class RescoreIn(BaseModel):
@@ -155,6 +172,34 @@ class RescoreOut(BaseModel):
     rows: int
     methodology: str
     methodology_sha256: str
+
+
+class JobStarted(BaseModel):
+    job_id: int
+    state: str
+
+
+class JobOut(BaseModel):
+    job_id: int
+    kind: str = Field(description="import / score / check")
+    state: str = Field(description="queued / running / done / failed / interrupted")
+    who: Optional[str] = None
+    created_at: datetime
+    started_at: Optional[datetime] = None
+    finished_at: Optional[datetime] = None
+    params: Optional[dict] = None
+    progress: Optional[dict] = Field(default=None, description="files_done, files_total, file, rows_done, rows_total, rows")
+    result: Optional[dict] = None
+    error: Optional[str] = None
+
+
+WAIT = Query(False, description="true：等任务完成后返回结果（同步，供脚本使用）；默认立即返回任务编号（202）")
+STARTED = {202: {"model": JobStarted, "description": "任务已提交；用 GET /api/v1/jobs/{job_id} 查看进度与结果"}}
+
+
+def started(job) -> JSONResponse:
+    return JSONResponse({"job_id": job.job_id, "state": job.state}, status_code=202,
+                        headers={"Location": f"/api/v1/jobs/{job.job_id}"})
 
 
 @router.get("/rankings", response_model=list[RankingRow], summary="分类榜单（与 govmedia rank 相同）")
@@ -189,12 +234,12 @@ def get_scores(store: Reads = Depends(reads), period: Period = Depends(api_perio
             and (account_id is None or r["account_id"] == account_id)]
 
 
-@router.post("/scores", response_model=RescoreOut, summary="重新计算一个期间的分数（编辑）")
-def post_scores(body: RescoreIn, store: Writes = Depends(editor)):
-    with store.write() as con:
-        result = score(con, body.from_, body.to, methodology=store.methodology, actor=store.user)
-    return RescoreOut(months=result.months, rows=result.rows, methodology=result.methodology.name,
-                      methodology_sha256=result.methodology.sha256)
+@router.post("/scores", response_model=RescoreOut, responses=STARTED, summary="重新计算一个期间的分数（编辑，后台任务）")
+def post_scores(body: RescoreIn, store: Writes = Depends(editor), runner: JobRunner = Depends(job_runner),
+                wait: bool = WAIT):
+    Period.parse(body.from_, body.to)  # a bad period is refused (400) before a job is made
+    job = start_score(runner, store, body.from_, body.to)
+    return outcome(runner, job) if wait else started(job)
 
 
 @router.get("/explain", summary="分数解释：原始数值、变换、最大值、权重")
@@ -243,7 +288,7 @@ def get_imports(store: Reads = Depends(reads)) -> list[dict]:
 
 
 def import_report(upload: Upload) -> ImportReport:
-    """What the API answers and the data page shows after an upload."""
+    """What the API answers and the job page shows after an upload."""
     files = []
     for f in upload.summary.files:
         rejects_url = None
@@ -252,20 +297,35 @@ def import_report(upload: Upload) -> ImportReport:
             rejects_url = f"/api/v1/imports/{upload.upload_id}/rejects/{relative.as_posix()}"
         files.append(ImportFile(path=str(f.path.relative_to(upload.folder)), format=f.format, accepted=f.accepted,
                                 rejected=f.rejected, unchanged=f.unchanged, batch_id=f.batch_id, error=f.error,
-                                skipped=f.skipped, rejects_url=rejects_url))
+                                skipped=f.skipped, rejects_url=rejects_url,
+                                reasons=[ImportReason(line=r.line, column=r.column, reason=r.reason)
+                                         for r in f.rejects[:REASONS_PER_FILE]]))
     summary = upload.summary
     return ImportReport(upload_id=upload.upload_id, accepted=summary.accepted, rejected=summary.rejected,
-                        unchanged=summary.unchanged, files=files)
+                        unchanged=summary.unchanged, files=files, months=summary.months)
 
 
-@router.post("/imports", response_model=ImportReport, summary="上传并导入文件（编辑）")
-def post_import(store: Writes = Depends(editor), file: UploadFile = File(...),
+@router.post("/imports", response_model=ImportReport, responses=STARTED, summary="上传并导入文件（编辑，后台任务）")
+def post_import(store: Writes = Depends(editor), runner: JobRunner = Depends(job_runner), file: UploadFile = File(...),
                 format: Literal[FORMAT_NAMES] = Form("auto"),
-                account: Optional[str] = Form(None)):
-    with store.write() as con:
-        upload = import_upload(con, store.uploads, file.filename, file.file, format=format, account=account,
-                               actor=store.user)
-    return import_report(upload)
+                account: Optional[str] = Form(None), wait: bool = WAIT):
+    if account:
+        parse_account_option(account)  # a malformed account is refused (400) before a job is made
+    job = start_import(runner, store, file, format, account or None)
+    return outcome(runner, job) if wait else started(job)
+
+
+@router.get("/jobs", response_model=list[JobOut], summary="最近的后台任务（编辑）")
+def get_jobs(store: Reads = Depends(editor_reads), limit: int = Query(20, ge=1, le=200)):
+    return job_list(store, limit)
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, summary="后台任务的状态、进度与结果（编辑）")
+def get_job(job_id: int, store: Reads = Depends(editor_reads), runner: JobRunner = Depends(job_runner)):
+    job = job_view(store, runner, job_id)
+    if job is None:
+        raise HTTPException(404, "没有这个任务")
+    return job
 
 
 @router.get("/imports/{upload_id}/rejects/{path:path}", summary="下载拒收行文件（编辑）")

@@ -1,24 +1,27 @@
 """Data management for editors (imports, accounts, cases, campaigns, rescoring) and the audit log
 for admins. Each form calls the same library door as its API route; the door validates, writes
-and records the audit entry."""
+and records the audit entry. An upload's import and a rescore run as jobs (`web/jobs.py`): the
+form leads to the job's page `/jobs/{id}`, which shows the progress, then the result."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from govmedia.core.errors import UserError
 from govmedia.core.vocabulary import CASE_CATEGORIES, PLATFORM_NAMES
 from govmedia.ingest.accounts import save_account
 from govmedia.ingest.evaluation import save_campaign, save_case
-from govmedia.ingest.upload import import_upload
+from govmedia.core.time import Period
+from govmedia.ingest import parse_account_option
 from govmedia.ranking.overview import scored_months
-from govmedia.scoring import score
 from govmedia.store.accounts import list_accounts
 from govmedia.store.evaluation import list_campaigns, list_cases
+from govmedia.store.jobs import FINISHED, recent_jobs
 from govmedia.store.reads import recent_batches
 from govmedia.store.users import audit_entries
-from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, message
+from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, job_runner, message
+from govmedia.web.jobs import KIND_NAMES, STATE_NAMES, JobRunner, busy_kinds, job_view, start_import, start_score
 from govmedia.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -32,10 +35,11 @@ def data_page(request: Request, store: Reads = Depends(editor_reads)):
         cases = list_cases(con)
         campaigns = list_campaigns(con)
         months = scored_months(con)
-    last = request.session.pop("import_report", None)
+        jobs = recent_jobs(con, 20)
     notice = request.session.pop("notice", None)
     return render(request, "data.html", batches=batches, accounts=accounts, cases=cases, campaigns=campaigns,
-                  report=last, notice=notice, case_categories=CASE_CATEGORIES, months=months)
+                  notice=notice, case_categories=CASE_CATEGORIES, months=months, jobs=jobs, busy=busy_kinds(jobs),
+                  KIND_NAMES=KIND_NAMES, STATE_NAMES=STATE_NAMES)
 
 
 def _back(request: Request, notice: str) -> RedirectResponse:
@@ -55,18 +59,15 @@ def _submit(request: Request, store: Writes, door, values: dict, failed: str, sa
 
 
 @router.post("/data/import")
-def data_import(request: Request, store: Writes = Depends(editor), file: UploadFile = File(...),
-                format: str = Form("auto"), account: str = Form("")):
-    from govmedia.web.api import import_report
-
+def data_import(request: Request, store: Writes = Depends(editor), runner: JobRunner = Depends(job_runner),
+                file: UploadFile = File(...), format: str = Form("auto"), account: str = Form("")):
     try:
-        with store.write() as con:
-            upload = import_upload(con, store.uploads, file.filename, file.file, format=format,
-                                   account=account.strip() or None, actor=store.user)
+        if account.strip():
+            parse_account_option(account.strip())
+        job = start_import(runner, store, file, format, account.strip() or None)  # the bytes are saved now
     except UserError as exc:
         return _back(request, f"导入失败: {message(exc)}")
-    request.session["import_report"] = import_report(upload).model_dump()
-    return RedirectResponse("/data#import", status_code=303)
+    return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
 
 
 @router.post("/data/accounts")
@@ -103,14 +104,34 @@ def data_campaign(request: Request, store: Writes = Depends(editor), campaign_id
 
 
 @router.post("/data/score")
-def data_score(request: Request, store: Writes = Depends(editor), start: str = Form(..., alias="from"),
-               end: str = Form(..., alias="to")):
+def data_score(request: Request, store: Writes = Depends(editor), runner: JobRunner = Depends(job_runner),
+               start: str = Form(..., alias="from"), end: str = Form(..., alias="to")):
     try:
-        with store.write() as con:
-            result = score(con, start, end, methodology=store.methodology, actor=store.user)
+        Period.parse(start, end)
     except UserError as exc:
         return _back(request, f"未计算: {message(exc)}")
-    return _back(request, f"已重新计算 {start} 至 {end}：{len(result.months)} 个月、{result.rows} 行分数")
+    job = start_score(runner, store, start, end)
+    return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: int, store: Reads = Depends(editor_reads),
+             runner: JobRunner = Depends(job_runner)):
+    job = job_view(store, runner, job_id)
+    if job is None:
+        raise HTTPException(404, "没有这个任务")
+    return render(request, "job.html", job=job, KIND_NAMES=KIND_NAMES, STATE_NAMES=STATE_NAMES,
+                  finished=job["state"] in FINISHED)
+
+
+@router.get("/jobs/{job_id}/progress")
+def job_progress(job_id: int, store: Reads = Depends(editor_reads), runner: JobRunner = Depends(job_runner)):
+    """What the job page polls: the state and the progress, no result."""
+    job = job_view(store, runner, job_id)
+    if job is None:
+        raise HTTPException(404, "没有这个任务")
+    return {"state": job["state"], "state_name": STATE_NAMES[job["state"]], "progress": job["progress"] or {},
+            "finished": job["state"] in FINISHED, "error": job["error"]}
 
 
 @router.get("/audit", response_class=HTMLResponse)

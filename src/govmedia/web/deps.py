@@ -110,6 +110,11 @@ def check_rules(request: Request) -> str | None:
     return request.app.state.check_rules
 
 
+def job_runner(request: Request):
+    """The app's job runner (`web/jobs.py`): submitting needs a role guard's `Writes` besides."""
+    return request.app.state.jobs
+
+
 # --------------------------------------------------------------------------- the user
 
 

@@ -11,18 +11,19 @@ from typing import Optional
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from govmedia.core.errors import UserError
 from govmedia.core.vocabulary import CATEGORIES
 from govmedia.oversight import (
     ALL, KIND_NAMES, RESULT_COLUMNS, STATUSES, VERDICTS, STATUS_NAMES, UNKNOWN_REGION, account_history, alert_message,
-    check_findings, check_points, latest_summary, load_rules, parse_check_point, run_check, stored_check, summarize,
+    check_findings, check_points, latest_summary, load_rules, parse_check_point, stored_check, summarize,
     filter_results,
 )
 from govmedia.core.time import local_text
 from govmedia.ranking.accounts import get_account
-from govmedia.web.deps import Reads, Writes, check_rules, editor, message, reads
+from govmedia.web.deps import Reads, Writes, check_rules, editor, job_runner, message, reads
+from govmedia.web.jobs import JobRunner, busy_kinds, job_list, outcome, start_check
 from govmedia.web.render import render, table_download
 
 router = APIRouter(include_in_schema=False)
@@ -47,8 +48,10 @@ def oversight_page(request: Request, store: Reads = Depends(reads), at: Optional
     filter_results([], **chosen)  # a bad filter is refused before any work
     points = _points(store)
     notice = request.session.pop("notice", None) if "session" in request.scope else None
+    check_busy = "check" in busy_kinds(job_list(store, 20))
     if not points:
-        return render(request, "oversight.html", points=[], notice=notice, today=date.today().isoformat())
+        return render(request, "oversight.html", points=[], notice=notice, today=date.today().isoformat(),
+                      check_busy=check_busy)
     point = parse_check_point(at) if at else points[0]["check_at"]
     (run, rows), findings = _load(store, point)
     shown = filter_results(rows, **chosen)
@@ -68,7 +71,7 @@ def oversight_page(request: Request, store: Reads = Depends(reads), at: Optional
                   findings_total=len(findings), filters=filters, query=query, notice=notice,
                   STATUS_NAMES=STATUS_NAMES, KIND_NAMES=KIND_NAMES, STATUSES=STATUSES, VERDICTS=VERDICTS,
                   ALL=ALL, local=_local, today=date.today().isoformat(),
-                  alerts=sum(1 for r in rows if r["alert"]))
+                  alerts=sum(1 for r in rows if r["alert"]), check_busy=check_busy)
 
 
 @router.get("/oversight.{kind}")
@@ -103,18 +106,15 @@ def oversight_account(request: Request, platform: str, account_id: str, store: R
 
 @router.post("/oversight/run")
 def oversight_run(request: Request, store: Writes = Depends(editor), rules_path: Optional[str] = Depends(check_rules),
-                  at: str = Form(...)):
+                  runner: JobRunner = Depends(job_runner), at: str = Form(...)):
     try:
         point = parse_check_point(at)
         rules = load_rules(rules_path)
-        with store.write() as con:
-            result = run_check(con, point, rules, actor=store.user)
     except UserError as exc:
         request.session["notice"] = f"未检查: {message(exc)}"
         return RedirectResponse("/oversight", status_code=303)
-    request.session["notice"] = (f"已检查 {point.isoformat()}：{result.inspected} 个账号，合格 {result.passed} 个，"
-                                 f"预警 {len(result.alerts)} 个")
-    return RedirectResponse("/oversight?" + urlencode({"at": point.isoformat()}), status_code=303)
+    job = start_check(runner, store, point, rules)  # runs in the background; its page shows the progress
+    return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
 
 
 # --------------------------------------------------------------------------- API
@@ -147,12 +147,15 @@ def api_findings(at: str, store: Reads = Depends(reads)):
     return findings
 
 
-@api_router.post("/checks", summary="运行一次检查（编辑）")
+@api_router.post("/checks", summary="运行一次检查（编辑，后台任务；?wait=true 等待结果）",
+                 responses={202: {"description": "任务已提交：{job_id, state}；用 GET /api/v1/jobs/{job_id} 查看"}})
 def api_run(store: Writes = Depends(editor), rules_path: Optional[str] = Depends(check_rules),
-            at: str = Query(..., description="检查点 YYYY-MM-DD")):
+            runner: JobRunner = Depends(job_runner), at: str = Query(..., description="检查点 YYYY-MM-DD"),
+            wait: bool = Query(False, description="true：等检查完成后返回结果；默认立即返回任务编号（202）")):
     point = parse_check_point(at)
     rules = load_rules(rules_path)
-    with store.write() as con:
-        result = run_check(con, point, rules, actor=store.user)
-    return {"check_at": point, "inspected": result.inspected, "passed": result.passed,
-            "pass_rate": result.pass_rate, "alerts": len(result.alerts)}
+    job = start_check(runner, store, point, rules)
+    if not wait:
+        return JSONResponse({"job_id": job.job_id, "state": job.state}, status_code=202,
+                            headers={"Location": f"/api/v1/jobs/{job.job_id}"})
+    return outcome(runner, job)

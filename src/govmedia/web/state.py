@@ -1,7 +1,10 @@
-"""The web app's hold on the store: one DuckDB database, a cursor per request, writes one at a time.
+"""The web app's hold on the store: units of work through `store.access.Access`, and the cache.
 
-The server process owns the database file while it runs (DuckDB allows one writing process), so
-every change goes through here and bumps `version`, which keys the caches.
+The site does not own the store: the command line and the watcher write to the same file. Each
+request opens it only for its unit of work (reads share one read-only connection); the caches
+are keyed by the store's write counter, which every process bumps after a data write, so the site
+sees writes made elsewhere and answers from its cache while one runs. Concurrent misses of one
+key compute it once.
 """
 
 from __future__ import annotations
@@ -16,58 +19,74 @@ from typing import Any, Callable, Iterator
 
 import duckdb
 
-from govmedia.store import open_store
+from govmedia.store.access import Access
+
+# How long a page waits for a write made elsewhere before it says the store is busy.
+READ_WAIT_SECONDS = float(os.environ.get("GOVMEDIA_WEB_READ_WAIT", "30"))
 
 
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, *, create: bool = True):
         self.path = Path(path)
-        self._root = open_store(self.path)
-        self._write_lock = threading.Lock()
-        self.version = 0
+        self.access = Access(self.path)  # writes wait as long as the command line's
+        if not self.path.exists():
+            if not create:
+                from govmedia.core.errors import UserError
+
+                raise UserError(f"数据库文件不存在: {self.path}")
+            with self.access.write(data=False):
+                pass  # a new, empty installation
+        else:
+            self.access.prepare()
         self._cache: OrderedDict[tuple, tuple[int, Any]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._computing: dict[tuple, threading.Lock] = {}
         self.upload_dir = self.path.parent / "uploads"
+
+    @property
+    def version(self) -> int:
+        return self.access.version()
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cursor = self._root.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
+        with self.access.read(wait=READ_WAIT_SECONDS) as con:
+            yield con
 
     @contextmanager
     def write(self, data: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Writes are serialised. A write of `data` (what pages show) invalidates the caches
-        afterwards, whatever happens; bookkeeping (`data=False`: a sign-in's audit row, a job's
-        state) does not."""
-        with self._write_lock:
-            cursor = self._root.cursor()
-            try:
-                yield cursor
-            finally:
-                cursor.close()
-                if data:
-                    self.version += 1
+        """One write unit, alone on the store. A write of `data` (what pages show) moves the
+        store's version and so retires the caches; bookkeeping (`data=False`: a sign-in's audit
+        row, a job's state) does not."""
+        with self.access.write(data) as con:
+            yield con
 
     def cached(self, key: tuple, compute: Callable[[], Any], size: int = 256) -> Any:
+        version = self.version
         with self._cache_lock:
             hit = self._cache.get(key)
-            if hit is not None and hit[0] == self.version:
+            if hit is not None and hit[0] == version:
                 self._cache.move_to_end(key)
                 return hit[1]
-        version = self.version
-        value = compute()
-        with self._cache_lock:
-            self._cache[key] = (version, value)
-            self._cache.move_to_end(key)
-            while len(self._cache) > size:
-                self._cache.popitem(last=False)
+            flight = self._computing.setdefault(key, threading.Lock())
+        with flight:  # single flight: one computes, the others wait for its value
+            with self._cache_lock:
+                hit = self._cache.get(key)
+                if hit is not None and hit[0] >= version:
+                    return hit[1]
+            try:
+                value = compute()
+                with self._cache_lock:
+                    self._cache[key] = (version, value)
+                    self._cache.move_to_end(key)
+                    while len(self._cache) > size:
+                        self._cache.popitem(last=False)
+            finally:
+                with self._cache_lock:
+                    self._computing.pop(key, None)
         return value
 
     def close(self) -> None:
-        self._root.close()
+        """Nothing is held between units of work."""
 
 
 def secret_key(db_path: Path) -> str:

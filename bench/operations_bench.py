@@ -1,0 +1,317 @@
+"""Daily-operation benchmark (issue 11): the site's latency while the shell imports into the same store.
+
+    python bench/operations_bench.py --db demo-output/govmedia.duckdb --exports demo-output/exports \\
+        [--accounts demo-output/accounts.xlsx] [--seconds 20] [--skip-fresh] [--skip-import-timing]
+
+Works on copies only: the store is copied into a temporary folder, and so is the exports folder
+(an import writes `.rejects.csv` files beside its inputs; this script also sends them to a
+folder of its own with `--rejects-dir`). Starts `govmedia serve` on a free loopback port and
+drives it with wrk (Debian package `wrk`), like bench/web_bench.py. Pages: the leaderboard
+(`/rankings?platform=weibo&category=district&from=…&to=…`) and the account page of the
+leaderboard's leader in the last month (`/accounts/<platform>/<id>?from=…&to=…`).
+
+Cases, one line each (latencies in ms, from wrk; errors = non-2xx/3xx + socket errors + timeouts):
+
+(a) idle       50 connections, 2 threads, --seconds each, anonymous and signed in, pages warmed
+(b) reimport   the same, while `govmedia --db COPY import EXPORTS_COPY` runs from the shell
+               (most rows "unchanged"); the import is started again if it ends before the runs do
+(b) fresh      the same on a fresh store (accounts only) while the import writes everything
+(c) sign-in    sign in, then at once wrk -c 200 for 10 s on `/` and the two pages, anonymous
+(c) small imp  import one small file (a copy of a Douyin CSV with one like count changed, so the
+               import writes and bumps `<db>.version`), then at once wrk -c 200 for 10 s, anonymous
+import timing  the whole exports folder with the site running idle and with no site at all
+
+After each phase the server's VmHWM / VmRSS (from /proc/<pid>/status) are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from web_bench import LUA, free_port, session_cookie  # noqa: E402
+
+PY = sys.executable
+PASSWORD = "bench-password-1"
+SMALL = "mediacrawler/data/douyin/csv/creator_contents_2020-01-01.csv"
+
+
+def cli(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([PY, "-m", "govmedia.cli", "--db", str(db), *args], input=stdin, text=True,
+                          capture_output=True, check=True)
+
+
+def memory(pid: int) -> str:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return f"VmHWM {fields.get('VmHWM')}  VmRSS {fields.get('VmRSS')}"
+
+
+class Server:
+    def __init__(self, db: Path, log: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log.open("w")
+        self.proc = subprocess.Popen([PY, "-m", "govmedia.cli", "--db", str(db), "serve", "--port", str(self.port)],
+                                     env=dict(os.environ, GOVMEDIA_SECRET_KEY="bench"),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(self.base + "/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("server did not start")
+
+    def get_ms(self, path: str) -> float:
+        t0 = time.perf_counter()
+        urllib.request.urlopen(self.base + path, timeout=60).read()
+        return (time.perf_counter() - t0) * 1000
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+class Import:
+    """`govmedia import` started from the shell, in the background."""
+
+    def __init__(self, db: Path, path: Path, rejects: Path, log: Path):
+        self.log = log.open("w")
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen([PY, "-m", "govmedia.cli", "--db", str(db), "import", str(path),
+                                      "--rejects-dir", str(rejects), "--json"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.seconds: float | None = None
+
+    def running(self) -> bool:
+        if self.proc.poll() is None:
+            return True
+        if self.seconds is None:
+            self.seconds = time.perf_counter() - self.t0
+            self.log.close()
+        return False
+
+    def wait(self) -> float:
+        self.proc.wait()
+        self.running()
+        return self.seconds
+
+
+def wrk(base: str, path: str, seconds: float, connections: int, lua: Path, cookie: str | None = None) -> dict:
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+                          "--timeout", "40s", "-s", str(lua), *headers, base + path],
+                         capture_output=True, text=True, check=True).stdout
+    stats = json.loads(out.strip().splitlines()[-1])
+    stats["rps"] = stats["requests"] / stats["seconds"] if stats["seconds"] else 0.0
+    return stats
+
+
+def line(case: str, page: str, who: str, stats: dict, extra: str = "") -> None:
+    print(f"{case:14s} {page:11s} {who:9s} n {stats['requests']:6d}  p50 {stats['p50']:8.1f}  p95 {stats['p95']:8.1f}"
+          f"  p99 {stats['p99']:8.1f}  max {stats['max']:8.1f} ms  {stats['rps']:7.1f} req/s  errors {stats['errors']}"
+          f"{('  ' + extra) if extra else ''}", flush=True)
+
+
+def changed_copy(src: Path, dst: Path, bump: int) -> None:
+    """`src` with the first row's liked_count raised by `bump`, so importing it changes the store."""
+    with src.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    col = rows[0].index("liked_count")
+    rows[1][col] = str(int(rows[1][col] or 0) + bump)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with dst.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def fresh_store(path: Path, accounts: Path) -> None:
+    cli(path, "accounts", "import", str(accounts))
+    cli(path, "users", "add", "bench", "--role", "viewer", stdin=PASSWORD + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", required=True, type=Path)
+    parser.add_argument("--exports", required=True, type=Path)
+    parser.add_argument("--accounts", type=Path, default=Path("demo-output/accounts.xlsx"),
+                        help="account register for the fresh store of case (b) fresh")
+    parser.add_argument("--seconds", type=int, default=20, help="wrk duration in (a) and (b)")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--period", default="2020-02:2020-11")
+    parser.add_argument("--skip-fresh", action="store_true")
+    parser.add_argument("--skip-import-timing", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("需要 wrk：apt-get install wrk")
+    start, end = args.period.split(":")
+    work = Path(tempfile.mkdtemp(prefix="govmedia-ops-bench-"))
+    print(f"work folder {work}", flush=True)
+    db = work / "store" / "bench.duckdb"
+    db.parent.mkdir()
+    shutil.copy(args.db, db)
+    exports = work / "exports"
+    shutil.copytree(args.exports, exports)
+    rejects = work / "rejects"
+    rejects.mkdir()
+    lua = work / "report.lua"
+    lua.write_text(LUA)
+    cli(db, "users", "add", "bench", "--role", "viewer", stdin=PASSWORD + "\n")
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    leader = con.execute("SELECT platform, account_id FROM monthly_scores WHERE month = ? ORDER BY total DESC LIMIT 1",
+                         [end]).fetchall()[0]
+    con.close()
+    pages = {
+        "leaderboard": f"/rankings?platform=weibo&category=district&from={start}&to={end}",
+        "account": f"/accounts/{leader[0]}/{leader[1]}?from={start}&to={end}",
+    }
+    print(f"pages {pages}", flush=True)
+    version = Path(f"{db}.version")
+    worst = 0.0
+    servers: list[Server] = []
+    imports: list[Import] = []
+    try:
+        server = Server(db, work / "serve-1.log")
+        servers.append(server)
+        for name, path in pages.items():
+            print(f"first request {name}: {server.get_ms(path):.1f} ms", flush=True)
+        cookie = session_cookie(server.base, "bench", PASSWORD)
+
+        # (a) idle
+        for name, path in pages.items():
+            server.get_ms(path)
+            for who, c in (("anonymous", None), ("signed-in", cookie)):
+                line("(a) idle", name, who, wrk(server.base, path, args.seconds, args.connections, lua, c))
+        print(f"server after (a): {memory(server.proc.pid)}", flush=True)
+
+        # (c) right after a sign-in: 200 connections, 10 s, anonymous
+        targets = {"home": "/", **pages}
+        for name, path in targets.items():
+            server.get_ms(path)
+        for name, path in targets.items():
+            v0 = version.read_text() if version.exists() else "0"
+            t0 = time.perf_counter()
+            session_cookie(server.base, "bench", PASSWORD)
+            signin = (time.perf_counter() - t0) * 1000
+            v1 = version.read_text() if version.exists() else "0"
+            line("(c) sign-in", name, "anonymous", wrk(server.base, path, 10, 200, lua),
+                 f"sign-in {signin:.0f} ms, version {v0}->{v1}")
+        print(f"server after (c) sign-in: {memory(server.proc.pid)}", flush=True)
+
+        # (c) right after an import of one small file (changed, so it bumps the version)
+        for i, (name, path) in enumerate(targets.items(), start=1):
+            server.get_ms(path)
+            small = work / "small" / str(i) / Path(SMALL).name
+            changed_copy(exports / SMALL, small, 1000 * i)
+            v0 = version.read_text() if version.exists() else "0"
+            t0 = time.perf_counter()
+            cli(db, "import", str(small), "--rejects-dir", str(rejects))
+            took = time.perf_counter() - t0
+            v1 = version.read_text() if version.exists() else "0"
+            line("(c) small imp", name, "anonymous", wrk(server.base, path, 10, 200, lua),
+                 f"import {took:.1f} s, version {v0}->{v1}")
+        print(f"server after (c) small import: {memory(server.proc.pid)}", flush=True)
+
+        # import timing with the site idle
+        if not args.skip_import_timing:
+            imp = Import(db, exports, rejects, work / "import-idle-site.log")
+            print(f"import of the exports, site idle: {imp.wait():.1f} s (exit {imp.proc.returncode})", flush=True)
+
+        # (b) while the shell re-imports the exports
+        for name, path in pages.items():
+            server.get_ms(path)
+        imp = Import(db, exports, rejects, work / "import-b-1.log")
+        imports.append(imp)
+        for name, path in pages.items():
+            for who, c in (("anonymous", None), ("signed-in", cookie)):
+                if not imp.running():
+                    print(f"  (import ended after {imp.seconds:.1f} s, exit {imp.proc.returncode}; starting another)",
+                          flush=True)
+                    imp = Import(db, exports, rejects, work / f"import-b-{len(imports) + 1}.log")
+                    imports.append(imp)
+                stats = wrk(server.base, path, args.seconds, args.connections, lua, c)
+                worst = max(worst, stats["max"])
+                line("(b) reimport", name, who, stats, "import still running" if imp.running() else "import ended")
+        t_import = imp.wait()
+        print(f"  re-import under load: {', '.join(f'{i.seconds:.1f} s (exit {i.proc.returncode})' for i in imports)}",
+              flush=True)
+        print(f"server after (b): {memory(server.proc.pid)}", flush=True)
+        server.stop()
+        servers.remove(server)
+
+        if not args.skip_import_timing:
+            imp = Import(db, exports, rejects, work / "import-no-site.log")
+            print(f"import of the exports, no site: {imp.wait():.1f} s (exit {imp.proc.returncode})", flush=True)
+
+        # (b) fresh store: the import writes everything
+        if not args.skip_fresh:
+            fresh = work / "fresh" / "fresh.duckdb"
+            fresh.parent.mkdir()
+            fresh_store(fresh, args.accounts)
+            server = Server(fresh, work / "serve-fresh.log")
+            servers.append(server)
+            cookie = session_cookie(server.base, "bench", PASSWORD)
+            for name, path in pages.items():
+                server.get_ms(path)
+            imports = [Import(fresh, exports, rejects, work / "import-fresh-1.log")]
+            imp = imports[0]
+            for name, path in pages.items():
+                for who, c in (("anonymous", None), ("signed-in", cookie)):
+                    if not imp.running():
+                        print(f"  (import ended after {imp.seconds:.1f} s; further runs are after it)", flush=True)
+                    stats = wrk(server.base, path, args.seconds, args.connections, lua, c)
+                    worst = max(worst, stats["max"])
+                    line("(b) fresh", name, who, stats, "import still running" if imp.running() else "import ended")
+            print(f"  fresh import under load: {imp.wait():.1f} s (exit {imp.proc.returncode})", flush=True)
+            print(f"server after (b) fresh: {memory(server.proc.pid)}", flush=True)
+            for name, path in pages.items():
+                print(f"  after the fresh import, first request {name}: {server.get_ms(path):.1f} ms", flush=True)
+            server.stop()
+            servers.remove(server)
+            if not args.skip_import_timing:
+                for label, with_site in (("site idle", True), ("no site", False)):
+                    other = work / f"fresh-{with_site}" / "fresh.duckdb"
+                    other.parent.mkdir()
+                    fresh_store(other, args.accounts)
+                    if with_site:
+                        servers.append(Server(other, work / "serve-fresh-idle.log"))
+                    imp = Import(other, exports, rejects, work / f"import-fresh-{label}.log")
+                    print(f"fresh import of the exports, {label}: {imp.wait():.1f} s (exit {imp.proc.returncode})",
+                          flush=True)
+                    if with_site:
+                        servers.pop().stop()
+        print(f"longest wait a read saw in (b): {worst:.1f} ms", flush=True)
+    finally:
+        for s in servers:
+            s.stop()
+        for i in imports:
+            if i.proc.poll() is None:
+                i.proc.terminate()
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,237 @@
+"""One store, many processes: the site, the command line and the watcher share one DuckDB file.
+
+DuckDB lets one process open a file for writing, and while it has it open no other process may
+open it at all, not even to read; many processes may hold it read-only at once. So no process
+keeps the file open longer than one unit of work (a page's query, one imported file, one rescore):
+
+- Two lock files beside the store coordinate the processes (`flock`, released by the kernel if
+  a process dies): `<db>.lock`, held shared by readers and exclusively by a writer, and
+  `<db>.turn`, a turnstile a writer holds while it waits, which new readers must pass, so a
+  steady stream of readers cannot starve a writer.
+- Within a process, readers share one read-only connection (a cursor each) and a writer waits
+  for them; a writer waiting elsewhere stops new local readers from joining.
+- A writer that changed data bumps `<db>.version`; a site keys its caches by it, so it learns
+  of writes made by the shell or the watcher, and answers from its cache while a write runs.
+- Waits are bounded (`GOVMEDIA_LOCK_WAIT`, seconds): past it the unit fails with one Chinese
+  line and changes nothing. A write's changes are one DuckDB transaction, so a kill at any
+  moment leaves the store as before the unit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+from govmedia.core.errors import UserError
+
+DEFAULT_WAIT_SECONDS = 600.0
+_POLL = 0.02
+
+
+class StoreBusy(UserError):
+    """The store stayed busy longer than the wait allowed."""
+
+
+def wait_seconds() -> float:
+    value = os.environ.get("GOVMEDIA_LOCK_WAIT", "").strip()
+    if not value:
+        return DEFAULT_WAIT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise UserError(f"环境变量 GOVMEDIA_LOCK_WAIT 应为秒数，而不是 {value!r}") from exc
+    if seconds < 0:
+        raise UserError(f"环境变量 GOVMEDIA_LOCK_WAIT 应为非负秒数，而不是 {value!r}")
+    return seconds
+
+
+def _flock(path: Path, mode: int, deadline: float, on_wait: Callable[[], None] | None) -> int:
+    """An fd holding `mode` on `path`, waiting until `deadline`; StoreBusy past it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    told = False
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if not told and on_wait is not None:
+                on_wait()
+                told = True
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise StoreBusy("数据库正被其他程序长时间占用，本次操作未执行；请稍后再试"
+                                "（可用环境变量 GOVMEDIA_LOCK_WAIT 调整等待秒数）") from None
+            time.sleep(_POLL)
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+class Access:
+    """A process's way into the store at `path`: `read()` and `write()` units of work."""
+
+    def __init__(self, path: str | Path, *, wait: float | None = None,
+                 on_wait: Callable[[str], None] | None = None):
+        self.path = Path(path)
+        self.wait = wait_seconds() if wait is None else wait
+        self.on_wait = on_wait  # told once per unit that had to wait, in words
+        self._lock_path = Path(f"{self.path}.lock")
+        self._turn_path = Path(f"{self.path}.turn")
+        self._version_path = Path(f"{self.path}.version")
+        self._state = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+        self._opening = False  # a reader is opening the file for the process's readers
+        self._read_con: duckdb.DuckDBPyConnection | None = None
+        self._read_fd: int | None = None
+
+    # ----------------------------------------------------------------------- version
+
+    def version(self) -> int:
+        """How many data writes the store has seen (any process); keys caches."""
+        try:
+            return int(self._version_path.read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def _bump_version(self) -> None:
+        partial = self._version_path.with_name(f"{self._version_path.name}.{os.getpid()}.{threading.get_ident()}")
+        partial.write_text(str(self.version() + 1))
+        partial.replace(self._version_path)  # atomic: a reader sees the old or the new number
+
+    # ----------------------------------------------------------------------- reads
+
+    def _tell(self, words: str) -> Callable[[], None] | None:
+        return (lambda: self.on_wait(words)) if self.on_wait else None
+
+    def _other_writer_waiting(self) -> bool:
+        fd = os.open(self._turn_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def read(self, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only cursor; waits (at most `wait` s, default the Access's) while a writer works or waits."""
+        if not self.path.exists():
+            raise UserError(f"数据库文件不存在: {self.path}（请检查路径；新建请先导入账号名录或内容）")
+        deadline = time.monotonic() + (self.wait if wait is None else wait)
+        with self._state:
+            # Join the process's open read unless a writer (here or elsewhere) waits for its turn;
+            # one thread opens the file, without holding the state, while the others wait for it.
+            while (self._writing or self._writers_waiting or self._opening
+                   or (self._readers and self._other_writer_waiting())):
+                if time.monotonic() >= deadline:
+                    raise StoreBusy("数据库正在写入，读取等待超时；请稍后再试")
+                self._state.wait(timeout=_POLL * 5)
+            opening = self._readers == 0
+            if opening:
+                self._opening = True
+            else:
+                self._readers += 1
+                cursor = self._read_con.cursor()
+        if opening:
+            try:
+                turn = _flock(self._turn_path, fcntl.LOCK_SH, deadline, self._tell("数据库正被写入，等待…"))
+                try:
+                    fd = _flock(self._lock_path, fcntl.LOCK_SH, deadline, self._tell("数据库正被写入，等待…"))
+                finally:
+                    _release(turn)
+                try:
+                    con = self._open_read_only()
+                except BaseException:
+                    _release(fd)
+                    raise
+            except BaseException:
+                with self._state:
+                    self._opening = False
+                    self._state.notify_all()
+                raise
+            with self._state:
+                self._read_con, self._read_fd = con, fd
+                self._readers, self._opening = 1, False
+                cursor = con.cursor()
+                self._state.notify_all()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+            with self._state:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._read_con.close()
+                    self._read_con = None
+                    _release(self._read_fd)
+                    self._read_fd = None
+                    self._state.notify_all()
+
+    def _open_read_only(self) -> duckdb.DuckDBPyConnection:
+        from govmedia.store import open_store
+
+        return open_store(self.path, read_only=True)
+
+    def prepare(self) -> bool:
+        """Bring a store written by an earlier release up to date with one short write (reads
+        open it read-only and cannot); True when it did."""
+        from govmedia.store import SchemaOutdated
+
+        if not self.path.exists():
+            return False
+        try:
+            with self.read():
+                return False
+        except SchemaOutdated:
+            with self.write(data=False):
+                return True
+
+    # ----------------------------------------------------------------------- writes
+
+    @contextmanager
+    def write(self, data: bool = True, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The store open for writing, alone; `data=False` for bookkeeping no cache depends on."""
+        from govmedia.store import open_store
+
+        deadline = time.monotonic() + (self.wait if wait is None else wait)
+        with self._state:
+            self._writers_waiting += 1
+            try:
+                while self._writing or self._readers or self._opening:
+                    if time.monotonic() >= deadline:
+                        raise StoreBusy("数据库正忙，写入等待超时，本次操作未执行；请稍后再试")
+                    self._state.wait(timeout=_POLL * 5)
+            finally:
+                self._writers_waiting -= 1
+            self._writing = True
+        turn = lock = con = None
+        try:
+            turn = _flock(self._turn_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
+            lock = _flock(self._lock_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
+            con = open_store(self.path)
+            yield con
+        finally:
+            changed = data and con is not None
+            if con is not None:
+                con.close()
+            if changed:
+                self._bump_version()  # also after a failed unit: a page may have seen nothing new, never something stale
+            _release(lock)
+            _release(turn)
+            with self._state:
+                self._writing = False
+                self._state.notify_all()

@@ -1,0 +1,85 @@
+"""Jobs: long work started from the site (an import, a rescore, a check), its state, progress and result.
+
+States: `queued` → `running` → `done` | `failed`; a job a stopped server left `queued` or `running`
+becomes `interrupted` when the next one starts (`mark_interrupted`). `params`, `progress` and
+`result` are kept as JSON text and handed back as dicts. Times are naive UTC, as everywhere in the store.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from govmedia.core.time import utcnow
+from govmedia.store import next_id
+
+KINDS = ("import", "score", "check")
+STATES = ("queued", "running", "done", "failed", "interrupted")
+FINISHED = ("done", "failed", "interrupted")
+COLUMNS = ("job_id", "kind", "state", "who", "created_at", "started_at", "finished_at", "params", "progress", "result",
+           "error")
+_JSON = ("params", "progress", "result")
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def create_job(con: duckdb.DuckDBPyConnection, kind: str, who: str | None, params: dict) -> int:
+    """A new `queued` job; its id."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown job kind {kind!r}")
+    job_id = next_id(con, "jobs", "job_id")
+    con.execute("INSERT INTO jobs (job_id, kind, state, who, created_at, params) VALUES (?, ?, 'queued', ?, ?, ?)",
+                [job_id, kind, who, utcnow(), _text(params)])
+    return job_id
+
+
+def start_job(con: duckdb.DuckDBPyConnection, job_id: int) -> None:
+    con.execute("UPDATE jobs SET state = 'running', started_at = ? WHERE job_id = ?", [utcnow(), job_id])
+
+
+def update_progress(con: duckdb.DuckDBPyConnection, job_id: int, progress: dict) -> None:
+    con.execute("UPDATE jobs SET progress = ? WHERE job_id = ?", [_text(progress), job_id])
+
+
+def finish_job(con: duckdb.DuckDBPyConnection, job_id: int, result: dict, progress: dict | None = None) -> None:
+    con.execute("UPDATE jobs SET state = 'done', finished_at = ?, result = ?, progress = coalesce(?, progress) "
+                "WHERE job_id = ?", [utcnow(), _text(result), _text(progress), job_id])
+
+
+def fail_job(con: duckdb.DuckDBPyConnection, job_id: int, error: str, progress: dict | None = None) -> None:
+    """The job ended with an error: `error` is the one line the user reads."""
+    con.execute("UPDATE jobs SET state = 'failed', finished_at = ?, error = ?, progress = coalesce(?, progress) "
+                "WHERE job_id = ?", [utcnow(), error, _text(progress), job_id])
+
+
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
+    """Jobs a previous server process left queued or running; how many were marked."""
+    count = con.execute("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')").fetchall()[0][0]
+    if count:
+        con.execute("UPDATE jobs SET state = 'interrupted', finished_at = ?, "
+                    "error = coalesce(error, '服务器在任务完成前停止，任务已中断；请重新提交') "
+                    "WHERE state IN ('queued', 'running')", [utcnow()])
+    return int(count)
+
+
+def _row(values: tuple) -> dict:
+    job = dict(zip(COLUMNS, values))
+    for key in _JSON:
+        job[key] = json.loads(job[key]) if job[key] else None
+    return job
+
+
+def get_job(con: duckdb.DuckDBPyConnection, job_id: int) -> dict | None:
+    rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE job_id = ?", [job_id]).fetchall()
+    return _row(rows[0]) if rows else None
+
+
+def recent_jobs(con: duckdb.DuckDBPyConnection, limit: int = 20, *, result: bool = False) -> list[dict]:
+    """The newest jobs first; without `result` (it can be large) unless asked."""
+    columns = [c if c != "result" or result else "NULL AS result" for c in COLUMNS]
+    rows = con.execute(f"SELECT {', '.join(columns)} FROM jobs ORDER BY job_id DESC LIMIT ?", [limit]).fetchall()
+    return [_row(r) for r in rows]

@@ -1,0 +1,316 @@
+"""Jobs: long work started from the site (an upload's import, a rescore, a check) runs in the
+background, one job at a time in the order submitted, on one worker thread of the web process.
+
+A route parses its input, keeps what must outlive the request (an upload's bytes are saved to disk
+first) and submits the work with `submit`; the browser goes to the job page `/jobs/{id}`, the API
+answers 202 with the job's id (or, with `?wait=true`, waits for the result). The work itself calls
+the same library doors as before, through the `Writes` the route's role guard handed out.
+
+The job's row (`store/jobs.py`) records its state, progress (written at most every 2 s, as
+bookkeeping: `write(data=False)`) and always its result or error. Progress is also kept in memory
+for the page to poll. Jobs a stopped server left queued or running are marked `interrupted` when
+the runner starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from fastapi import UploadFile
+
+from govmedia.core.errors import UserError
+from govmedia.ingest.upload import import_received, receive_upload
+from govmedia.oversight import run_check
+from govmedia.scoring import rescore_months, score
+from govmedia.store.jobs import (
+    FINISHED, create_job, fail_job, finish_job, get_job, mark_interrupted, recent_jobs, start_job, update_progress,
+)
+from govmedia.web.deps import Reads, Writes, message
+
+log = logging.getLogger(__name__)
+
+KIND_NAMES = {"import": "上传导入", "score": "重新计算分数", "check": "合规检查"}
+STATE_NAMES = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败", "interrupted": "已中断"}
+ACTIVE = ("queued", "running")
+FLUSH_SECONDS = 2.0  # the row's progress is written at most this often
+REASONS_PER_FILE = 5
+KEEP_IN_MEMORY = 200  # finished jobs whose live record (for `wait`) is kept
+
+
+@dataclass
+class Job:
+    """A job as the runner holds it in memory while it is queued, runs and a little after."""
+    job_id: int
+    kind: str
+    work: Callable[["Progress"], dict]
+    state: str = "queued"
+    progress: dict = field(default_factory=dict)
+    result: dict | None = None
+    error: str | None = None
+    exception: BaseException | None = None
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+class Progress:
+    """What the work reports as it goes: files done of total, rows of the current file, rows in all.
+    Kept in memory at once; written to the job's row at most every `FLUSH_SECONDS`."""
+
+    def __init__(self, runner: "JobRunner", job: Job):
+        self._runner = runner
+        self._job = job
+        self._last_flush = time.monotonic()
+        self._rows_before = 0  # rows of the files already done
+        self._current = (None, 0)  # (file, rows done in it)
+        job.progress = {"files_done": 0, "files_total": None, "file": None, "rows_done": 0, "rows_total": None,
+                        "rows": 0}
+
+    def files(self, done: int, total: int, name: str) -> None:
+        """Before each file (`done` of `total` finished) and once at the end (`done == total`)."""
+        self._rows_before += self._current[1]
+        self._current = (None, 0)
+        self._job.progress = dict(self._job.progress, files_done=done, files_total=total,
+                                  file=_short(name) if name else None, rows_done=0, rows_total=None,
+                                  rows=self._rows_before)
+        self._flush()
+
+    def rows(self, name: str, done: int, total: int) -> None:
+        """`govmedia.ingest` progress: `done` of `total` rows of the file `name` checked."""
+        self._current = (name, done)
+        self._job.progress = dict(self._job.progress, file=_short(name), rows_done=done, rows_total=total,
+                                  rows=self._rows_before + done)
+        self._flush()
+
+    def _flush(self) -> None:
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_SECONDS:
+            self._last_flush = now
+            self._runner.save_progress(self._job)
+
+
+def _short(name: str) -> str:
+    """A file's name below the upload's folder (uploads/<id>/unpacked/a/b.csv -> a/b.csv)."""
+    parts = name.replace("\\", "/").split("/")
+    if "unpacked" in parts:
+        parts = parts[len(parts) - parts[::-1].index("unpacked"):]
+    else:
+        parts = parts[-1:]
+    return "/".join(parts)
+
+
+class JobRunner:
+    """One worker thread running submitted jobs one at a time, first in, first out."""
+
+    def __init__(self, store):
+        self._store = store  # written only for bookkeeping (data=False): the jobs' rows
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._jobs: dict[int, Job] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._recovered = False
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Mark what a previous process left unfinished as interrupted (once), start the worker."""
+        with self._lock:
+            if not self._recovered:
+                with self._store.write(data=False) as con:
+                    count = mark_interrupted(con)
+                if count:
+                    log.warning("%d job(s) left by a previous server marked interrupted", count)
+                self._recovered = True
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="govmedia-jobs", daemon=True)
+                self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the running job finish (up to `timeout` seconds) and stop; queued jobs stay queued
+        in the store and are marked interrupted at the next start."""
+        with self._lock:
+            thread = self._thread
+            self._thread = None
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(timeout)
+
+    # ---------------------------------------------------------------- submitting and looking
+
+    def submit(self, kind: str, who: str | None, params: dict, work: Callable[[Progress], dict]) -> Job:
+        self.start()
+        with self._store.write(data=False) as con:
+            job_id = create_job(con, kind, who, params)
+        job = Job(job_id, kind, work)
+        with self._lock:
+            self._jobs[job_id] = job
+            finished = [j for j in self._jobs.values() if j.finished.is_set()]
+            for old in finished[:max(0, len(finished) - KEEP_IN_MEMORY)]:
+                del self._jobs[old.job_id]
+        self._queue.put(job)
+        return job
+
+    def live(self, job_id: int) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def wait(self, job: Job, timeout: float | None = None) -> Job:
+        job.finished.wait(timeout)
+        return job
+
+    def save_progress(self, job: Job) -> None:
+        with self._store.write(data=False) as con:
+            update_progress(con, job.job_id, job.progress)
+
+    # ---------------------------------------------------------------- the worker
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            try:
+                self._run(job)
+            except Exception:  # noqa: BLE001 - the worker must outlive a broken job
+                log.exception("job %s: could not record its end", job.job_id)
+                job.finished.set()
+
+    def _run(self, job: Job) -> None:
+        with self._store.write(data=False) as con:
+            start_job(con, job.job_id)
+        job.state = "running"
+        progress = Progress(self, job)
+        try:
+            result = job.work(progress)
+        except UserError as exc:
+            job.exception, job.error = exc, _one_line(message(exc))
+        except Exception as exc:  # noqa: BLE001 - reported on the job page, logged in full
+            log.exception("job %s (%s) failed", job.job_id, job.kind)
+            job.exception, job.error = exc, _one_line(f"内部错误，任务未完成：{type(exc).__name__}: {exc}")
+        else:
+            job.result = result
+        try:
+            with self._store.write(data=False) as con:
+                if job.error is None:
+                    finish_job(con, job.job_id, job.result, job.progress)
+                else:
+                    fail_job(con, job.job_id, job.error, job.progress)
+        finally:
+            job.state = "done" if job.error is None else "failed"
+            job.finished.set()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:500]
+
+
+# --------------------------------------------------------------------------- reading jobs
+
+
+def job_view(store: Reads, runner: JobRunner, job_id: int) -> dict | None:
+    """The job's row, with the live progress of a job still running in this process."""
+    job = store.get(None, get_job, job_id)
+    if job is None:
+        return None
+    live = runner.live(job_id)
+    if live is not None and job["state"] not in FINISHED and live.progress:
+        job["progress"] = dict(live.progress)
+    if live is not None and live.state == "running" and job["state"] == "queued":
+        job["state"] = "running"
+    return job
+
+
+def job_list(store: Reads, limit: int = 20) -> list[dict]:
+    return store.get(None, recent_jobs, limit)
+
+
+def busy_kinds(jobs: list[dict]) -> set[str]:
+    """The kinds of work queued or running (their buttons are disabled)."""
+    return {j["kind"] for j in jobs if j["state"] in ACTIVE}
+
+
+# --------------------------------------------------------------------------- the three kinds of work
+
+
+def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str, account: str | None) -> Job:
+    """Save the upload now (the file object closes with the request); unpack and import it in a job."""
+    from govmedia.web.api import Rescored, import_report
+
+    received = receive_upload(store.uploads, file.filename, file.file)
+
+    def work(progress: Progress) -> dict:
+        upload = import_received(store.write, received, format=format, account=account, actor=store.user,
+                                 progress=progress.rows, files_progress=progress.files)
+        report = import_report(upload)
+        # Fresh scores: the months the import changed are rescored before the job says it is done.
+        with store.write() as con:
+            rescored = rescore_months(con, upload.summary.months, methodology=store.methodology, actor=store.user)
+        report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
+        return report.model_dump(by_alias=True)
+
+    params = {"file": received.file_name, "upload_id": received.upload_id, "format": format, "account": account}
+    return runner.submit("import", store.user, params, work)
+
+
+def start_score(runner: JobRunner, store: Writes, start: str, end: str) -> Job:
+    def work(progress: Progress) -> dict:
+        with store.write() as con:
+            result = score(con, start, end, methodology=store.methodology, actor=store.user)
+        return {"months": list(result.months), "rows": result.rows, "methodology": result.methodology.name,
+                "methodology_sha256": result.methodology.sha256}
+
+    return runner.submit("score", store.user, {"from": start, "to": end}, work)
+
+
+def start_check(runner: JobRunner, store: Writes, point, rules) -> Job:
+    def work(progress: Progress) -> dict:
+        with store.write() as con:
+            result = run_check(con, point, rules, actor=store.user)
+        return {"check_at": point.isoformat(), "inspected": result.inspected, "passed": result.passed,
+                "pass_rate": result.pass_rate, "alerts": len(result.alerts)}
+
+    return runner.submit("check", store.user, {"at": point.isoformat()}, work)
+
+
+def outcome(runner: JobRunner, job: Job) -> dict:
+    """`?wait=true`: wait for the job and answer as the synchronous route did; its error is raised."""
+    runner.wait(job)
+    if job.exception is not None:
+        raise job.exception
+    return job.result
+
+
+# --------------------------------------------------------------------------- the watch folder
+
+
+class WatchThread:
+    """`govmedia serve --watch DIR`: the watcher in the site's process, rescoring what it imports."""
+
+    ACTOR = "监视目录"
+
+    def __init__(self, store, folder: Path, methodology):
+        from govmedia.ingest.watch import watch
+
+        self._stop = threading.Event()
+
+        def rescore(picked) -> None:
+            if picked.summary is not None and picked.summary.months:
+                with store.write() as con:
+                    rescore_months(con, picked.summary.months, methodology=methodology, actor=self.ACTOR)
+
+        self._thread = threading.Thread(
+            target=watch, args=(store.write, folder), name="govmedia-watch", daemon=True,
+            kwargs={"actor": self.ACTOR, "on_pick_up": rescore, "stop": self._stop})
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def start_watch(store, folder: Path, methodology) -> WatchThread:
+    return WatchThread(store, folder, methodology)
