@@ -15,7 +15,7 @@ Cases, one line each (latencies in ms, from wrk; errors = non-2xx/3xx + socket e
 (a) idle       50 connections, 2 threads, --seconds each, anonymous and signed in, pages warmed
 (b) reimport   the same, while `govmedia --db COPY import EXPORTS_COPY` runs from the shell
                (most rows "unchanged"); the import is started again if it ends before the runs do
-(b) fresh      the same on a fresh store (accounts only) while the import writes everything
+(b) fresh      the same on a copy emptied of posts (scores kept) while the import writes everything
 (c) sign-in    sign in, then at once wrk -c 200 for 10 s on `/` and the two pages, anonymous
 (c) small imp  import one small file (a copy of a Douyin CSV with one like count changed, so the
                import writes and bumps `<db>.version`), then at once wrk -c 200 for 10 s, anonymous
@@ -76,8 +76,13 @@ class Server:
         raise SystemExit("server did not start")
 
     def get_ms(self, path: str) -> float:
+        import urllib.error
+
         t0 = time.perf_counter()
-        urllib.request.urlopen(self.base + path, timeout=60).read()
+        try:
+            urllib.request.urlopen(self.base + path, timeout=60).read()
+        except urllib.error.HTTPError as exc:  # e.g. 400 on a store with no scores for the period
+            print(f"  {path}: HTTP {exc.code}", flush=True)
         return (time.perf_counter() - t0) * 1000
 
     def stop(self) -> None:
@@ -147,6 +152,20 @@ def fresh_store(path: Path, accounts: Path) -> None:
     cli(path, "users", "add", "bench", "--role", "viewer", stdin=PASSWORD + "\n")
 
 
+def emptied_store(src: Path, path: Path) -> None:
+    """A copy of `src` without its posts (and their snapshots, comments, hashtags and import
+    batches) but with its accounts, users and scores, so the pages answer while an import writes
+    every row again (a store with accounts only answers 400 for a period it has no scores for)."""
+    import duckdb
+
+    shutil.copy(src, path)
+    con = duckdb.connect(str(path))
+    for table in ("snapshots", "comments", "post_hashtags", "posts", "import_batches"):
+        con.execute(f"DELETE FROM {table}")
+    con.execute("CHECKPOINT")
+    con.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, type=Path)
@@ -156,13 +175,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="wrk duration in (a) and (b)")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--period", default="2020-02:2020-11")
-    parser.add_argument("--skip-fresh", action="store_true")
-    parser.add_argument("--skip-import-timing", action="store_true")
+    parser.add_argument("--cases", default="a,c,timing,b,fresh",
+                        help="which cases to run, comma-separated: a, c, timing, b, fresh, fresh-timing (timing includes it)")
+    parser.add_argument("--skip-fresh", action="store_true", help="same as leaving `fresh` out of --cases")
+    parser.add_argument("--skip-import-timing", action="store_true", help="same as leaving `timing` out of --cases")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("需要 wrk：apt-get install wrk")
     start, end = args.period.split(":")
+    cases = set(args.cases.split(","))
+    if args.skip_fresh:
+        cases.discard("fresh")
+    if args.skip_import_timing:
+        cases.discard("timing")
     work = Path(tempfile.mkdtemp(prefix="govmedia-ops-bench-"))
     print(f"work folder {work}", flush=True)
     db = work / "store" / "bench.duckdb"
@@ -198,16 +224,18 @@ def main() -> None:
         cookie = session_cookie(server.base, "bench", PASSWORD)
 
         # (a) idle
-        for name, path in pages.items():
+        for name, path in (pages.items() if "a" in cases else ()):
             server.get_ms(path)
             for who, c in (("anonymous", None), ("signed-in", cookie)):
                 line("(a) idle", name, who, wrk(server.base, path, args.seconds, args.connections, lua, c))
         print(f"server after (a): {memory(server.proc.pid)}", flush=True)
 
-        # (c) right after a sign-in: 200 connections, 10 s, anonymous
-        targets = {"home": "/", **pages}
+        # (c) right after a sign-in: 200 connections, 10 s, anonymous; first without a sign-in (control)
+        targets = {"home": "/", **pages} if "c" in cases else {}
         for name, path in targets.items():
             server.get_ms(path)
+        for name, path in targets.items():
+            line("(c) control", name, "anonymous", wrk(server.base, path, 10, 200, lua), "no sign-in before")
         for name, path in targets.items():
             v0 = version.read_text() if version.exists() else "0"
             t0 = time.perf_counter()
@@ -233,16 +261,20 @@ def main() -> None:
         print(f"server after (c) small import: {memory(server.proc.pid)}", flush=True)
 
         # import timing with the site idle
-        if not args.skip_import_timing:
+        if "timing" in cases:
+            v0 = version.read_text() if version.exists() else "0"
             imp = Import(db, exports, rejects, work / "import-idle-site.log")
-            print(f"import of the exports, site idle: {imp.wait():.1f} s (exit {imp.proc.returncode})", flush=True)
+            took = imp.wait()
+            v1 = version.read_text() if version.exists() else "0"
+            print(f"import of the exports, site idle: {took:.1f} s (exit {imp.proc.returncode}), version {v0}->{v1}",
+                  flush=True)
 
         # (b) while the shell re-imports the exports
         for name, path in pages.items():
             server.get_ms(path)
-        imp = Import(db, exports, rejects, work / "import-b-1.log")
-        imports.append(imp)
-        for name, path in pages.items():
+        imp = Import(db, exports, rejects, work / "import-b-1.log") if "b" in cases else None
+        imports += [imp] if imp else []
+        for name, path in (pages.items() if imp else ()):
             for who, c in (("anonymous", None), ("signed-in", cookie)):
                 if not imp.running():
                     print(f"  (import ended after {imp.seconds:.1f} s, exit {imp.proc.returncode}; starting another)",
@@ -252,22 +284,24 @@ def main() -> None:
                 stats = wrk(server.base, path, args.seconds, args.connections, lua, c)
                 worst = max(worst, stats["max"])
                 line("(b) reimport", name, who, stats, "import still running" if imp.running() else "import ended")
-        t_import = imp.wait()
-        print(f"  re-import under load: {', '.join(f'{i.seconds:.1f} s (exit {i.proc.returncode})' for i in imports)}",
-              flush=True)
+        if imp:
+            imp.wait()
+            v = version.read_text() if version.exists() else "0"
+            print(f"  re-import under load: {', '.join(f'{i.seconds:.1f} s (exit {i.proc.returncode})' for i in imports)}"
+                  f"; store version now {v}", flush=True)
         print(f"server after (b): {memory(server.proc.pid)}", flush=True)
         server.stop()
         servers.remove(server)
 
-        if not args.skip_import_timing:
+        if "timing" in cases:
             imp = Import(db, exports, rejects, work / "import-no-site.log")
             print(f"import of the exports, no site: {imp.wait():.1f} s (exit {imp.proc.returncode})", flush=True)
 
         # (b) fresh store: the import writes everything
-        if not args.skip_fresh:
+        if "fresh" in cases:
             fresh = work / "fresh" / "fresh.duckdb"
             fresh.parent.mkdir()
-            fresh_store(fresh, args.accounts)
+            emptied_store(db, fresh)
             server = Server(fresh, work / "serve-fresh.log")
             servers.append(server)
             cookie = session_cookie(server.base, "bench", PASSWORD)
@@ -283,23 +317,25 @@ def main() -> None:
                     worst = max(worst, stats["max"])
                     line("(b) fresh", name, who, stats, "import still running" if imp.running() else "import ended")
             print(f"  fresh import under load: {imp.wait():.1f} s (exit {imp.proc.returncode})", flush=True)
+            print(f"  fresh store version after it: {Path(f'{fresh}.version').read_text()}", flush=True)
             print(f"server after (b) fresh: {memory(server.proc.pid)}", flush=True)
             for name, path in pages.items():
                 print(f"  after the fresh import, first request {name}: {server.get_ms(path):.1f} ms", flush=True)
             server.stop()
             servers.remove(server)
-            if not args.skip_import_timing:
-                for label, with_site in (("site idle", True), ("no site", False)):
-                    other = work / f"fresh-{with_site}" / "fresh.duckdb"
-                    other.parent.mkdir()
-                    fresh_store(other, args.accounts)
-                    if with_site:
-                        servers.append(Server(other, work / "serve-fresh-idle.log"))
-                    imp = Import(other, exports, rejects, work / f"import-fresh-{label}.log")
-                    print(f"fresh import of the exports, {label}: {imp.wait():.1f} s (exit {imp.proc.returncode})",
-                          flush=True)
-                    if with_site:
-                        servers.pop().stop()
+        # import timing of the emptied copy (every row written), site idle vs no site
+        if "timing" in cases or "fresh-timing" in cases:
+            for label, with_site in (("site idle", True), ("no site", False)):
+                other = work / f"fresh-{with_site}" / "fresh.duckdb"
+                other.parent.mkdir()
+                emptied_store(db, other)
+                if with_site:
+                    servers.append(Server(other, work / "serve-fresh-idle.log"))
+                imp = Import(other, exports, rejects, work / f"import-fresh-{label}.log")
+                print(f"fresh import of the exports, {label}: {imp.wait():.1f} s (exit {imp.proc.returncode})",
+                      flush=True)
+                if with_site:
+                    servers.pop().stop()
         print(f"longest wait a read saw in (b): {worst:.1f} ms", flush=True)
     finally:
         for s in servers:

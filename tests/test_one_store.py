@@ -230,3 +230,18 @@ def test_an_import_rescores_the_months_it_changed(tmp_path):
     # Importing the same file again changes nothing, so nothing is rescored.
     again = json.loads(run_cli("import", str(tmp_path / "new.csv"), "--json", db=db).stdout)
     assert again["months"] == [] and again["rescored"] == []
+
+
+def test_only_writes_that_change_data_retire_the_caches(tmp_path):
+    db = build_store(tmp_path)
+    access = Access(db)
+    start = access.version()
+    posts = tmp_path / "posts.csv"  # what build_store imported: re-importing it changes nothing
+    assert run_cli("import", str(posts), db=db).returncode == 0
+    assert access.version() == start
+    with access.write(data=False) as con:  # bookkeeping, e.g. a sign-in's audit row
+        con.execute("SELECT 1").fetchall()
+    assert access.version() == start
+    (tmp_path / "c.csv").write_text("平台,账号ID,名称,类别\n微博,C,丙区发布,区级\n", encoding="utf-8")
+    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
+    assert access.version() > start

@@ -24,6 +24,7 @@ from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
+from govmedia.store.access import nothing_changed
 from govmedia.store.users import audit
 from govmedia.store.writer import BatchInfo, write_comments, write_posts
 
@@ -181,6 +182,7 @@ def import_path(
     connect: Connect = (lambda: nullcontext(store)) if isinstance(store, duckdb.DuckDBPyConnection) else store
     path = Path(path)
     with connect() as con:
+        nothing_changed(con)  # reading the registry
         ctx, classifier, files = _plan(con, path, format, account, forms_path)
     reports = []
     for done, file in enumerate(files):
@@ -193,6 +195,7 @@ def import_path(
     summary = ImportSummary(reports)
     if actor is not None:
         with connect() as con:
+            nothing_changed(con)  # the audit row is bookkeeping
             audit(con, actor, "imports.path", {"path": path.name, "accepted": summary.accepted,
                                                "rejected": summary.rejected, "unchanged": summary.unchanged})
     return summary
@@ -247,6 +250,8 @@ def import_file(
     )
     with _writing(con, connect) as writing:
         result = write_posts(writing, posts, batch, rejected=len(rejects), before_commit=before_commit)
+        if result.batch_id is None:  # the file was imported before and every row is stored as it is
+            nothing_changed(writing)
     if result.conflicts:
         raw_of = dict(table.rows)
         for line, reason in result.conflicts:
@@ -296,6 +301,8 @@ def _import_comments(writing: ContextManager, path: Path, table: Table, format_n
                       format=format_name, platform=platform)
     with writing as con:
         result = write_comments(con, list(kept.values()), batch, rejected=len(rejects), before_commit=before_commit)
+        if result.batch_id is None:
+            nothing_changed(con)
     raw_of = dict(table.rows)
     for line, reason in result.conflicts:
         rejects.append(Reject(line, "note_id" if platform == "weibo" else "aweme_id", reason, raw_of.get(line, {})))

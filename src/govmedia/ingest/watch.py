@@ -19,6 +19,7 @@ from typing import Callable
 
 from govmedia.core.errors import UserError
 from govmedia.ingest.pipeline import Connect, ImportSummary, discover, import_path
+from govmedia.store.access import nothing_changed
 from govmedia.store.jobs import create_job, fail_job, finish_job, start_job
 from govmedia.store.reads import imported_before
 
@@ -69,12 +70,14 @@ def pick_up(connect: Connect, path: Path, *, actor: str | None) -> PickUp:
     """Import one settled file unless its bytes were imported before; a job row records it."""
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     with connect() as con:
+        nothing_changed(con)  # a look at the import batches
         if imported_before(con, sha256):
             return PickUp(path, skipped="已导入过，内容未变")
     try:
         summary = import_path(connect, path, actor=actor)
     except UserError as exc:
         with connect() as con:
+            nothing_changed(con)  # bookkeeping
             job_id = create_job(con, "import", actor, {"file": path.name, "path": str(path), "watch": True})
             fail_job(con, job_id, str(exc))
         return PickUp(path, error=str(exc), job_id=job_id)
@@ -89,6 +92,7 @@ def pick_up(connect: Connect, path: Path, *, actor: str | None) -> PickUp:
                          "reasons": [{"line": r.line, "column": r.column, "reason": r.reason}
                                      for r in report.rejects[:5]]}]}
     with connect() as con:  # bookkeeping: the site's job list shows each pick-up
+        nothing_changed(con)
         job_id = create_job(con, "import", actor, {"file": path.name, "path": str(path), "watch": True})
         start_job(con, job_id)
         if report.error:

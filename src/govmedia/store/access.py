@@ -35,6 +35,17 @@ DEFAULT_WAIT_SECONDS = 600.0
 _POLL = 0.02
 
 
+_units: dict[int, bool] = {}  # id of an open write unit's connection -> whether it changed data
+
+
+def nothing_changed(con: duckdb.DuckDBPyConnection) -> None:
+    """Tell the write unit holding `con` that it changed no data (e.g. a re-imported file whose rows
+    are all stored already), so the caches keyed by the store's version stay valid. A connection
+    that is not a write unit's (a test's, a script's) is left alone."""
+    if id(con) in _units:
+        _units[id(con)] = False
+
+
 class StoreBusy(UserError):
     """The store stayed busy longer than the wait allowed."""
 
@@ -223,9 +234,10 @@ class Access:
             turn = _flock(self._turn_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
             lock = _flock(self._lock_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
             con = open_store(self.path)
+            _units[id(con)] = data
             yield con
         finally:
-            changed = data and con is not None
+            changed = con is not None and _units.pop(id(con), data)
             if con is not None:
                 con.close()
             if changed:

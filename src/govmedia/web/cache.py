@@ -7,6 +7,7 @@ the app bumps the version. Responses that set a cookie are never cached.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 
@@ -21,6 +22,7 @@ class PageCache:
         self.size = size
         self._pages: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self._flights: dict[tuple, list] = {}  # key -> [lock, requests using it]
 
     def _cacheable(self, scope) -> bool:
         if scope["type"] != "http" or scope["method"] != "GET":
@@ -40,13 +42,34 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         key = (scope["path"], scope.get("query_string", b""), self.store.version)
+        if await self._answer(key, send):
+            return
+        # Single flight: after a write, many readers miss the same page at once; one renders it
+        # and the others are answered with its bytes.
+        with self._lock:
+            flight = self._flights.setdefault(key, [asyncio.Lock(), 0])
+            flight[1] += 1
+        try:
+            async with flight[0]:
+                if not await self._answer(key, send):
+                    await self._render(key, scope, receive, send)
+        finally:
+            with self._lock:
+                flight[1] -= 1
+                if not flight[1]:
+                    self._flights.pop(key, None)
+
+    async def _answer(self, key, send) -> bool:
         with self._lock:
             hit = self._pages.get(key)
-        if hit is not None:
-            status, headers, body = hit
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return
+        if hit is None:
+            return False
+        status, headers, body = hit
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+    async def _render(self, key, scope, receive, send) -> None:
         captured: dict = {"body": []}
 
         async def capture(message):
