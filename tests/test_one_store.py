@@ -146,6 +146,8 @@ def test_a_store_that_does_not_exist_is_read_by_nobody_and_created_by_writers(tm
     accounts.write_text("平台,账号ID,名称,类别\n微博,A,甲区发布,区级\n", encoding="utf-8")
     made = run_cli("accounts", "import", str(accounts), db=missing)
     assert made.returncode == 0 and f"已新建数据库 {missing}" in made.stderr
+    nested = tmp_path / "new" / "folder" / "store.duckdb"  # as `make demo` on a fresh machine
+    assert run_cli("accounts", "import", str(accounts), db=nested).returncode == 0 and nested.exists()
     again = run_cli("accounts", "import", str(accounts), db=missing)
     assert "已新建" not in again.stderr
 

@@ -231,6 +231,7 @@ class Access:
             self._writing = True
         turn = lock = con = None
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # a new store may live in a new folder
             turn = _flock(self._turn_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
             lock = _flock(self._lock_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
             con = open_store(self.path)
