@@ -247,3 +247,17 @@ def test_only_writes_that_change_data_retire_the_caches(tmp_path):
     (tmp_path / "c.csv").write_text("平台,账号ID,名称,类别\n微博,C,丙区发布,区级\n", encoding="utf-8")
     assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
     assert access.version() > start
+
+
+def test_a_write_unit_that_imports_inside_a_bigger_write_still_counts_as_a_change(tmp_path):
+    from govmedia.ingest import import_path
+
+    db = build_store(tmp_path)
+    (tmp_path / "c.csv").write_text("平台,账号ID,名称,类别\n微博,C,丙区发布,区级\n", encoding="utf-8")
+    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
+    (tmp_path / "new.csv").write_text(NEW_POSTS, encoding="utf-8")
+    access = Access(db)
+    start = access.version()
+    with access.write() as con:  # as `govmedia demo` does: one unit, an import inside it
+        assert import_path(con, tmp_path / "new.csv").accepted == 2
+    assert access.version() == start + 1

@@ -179,10 +179,10 @@ def import_path(
     commits on its own. `files_progress(files_done, files_total, file_name)` is called before each
     file and once at the end. With an `actor` the import is audited once at the end. The summary
     says which months the import changed (`ImportSummary.months`), for rescoring."""
-    connect: Connect = (lambda: nullcontext(store)) if isinstance(store, duckdb.DuckDBPyConnection) else store
+    connect: Connect = _Borrowed(store) if isinstance(store, duckdb.DuckDBPyConnection) else store
     path = Path(path)
     with connect() as con:
-        nothing_changed(con)  # reading the registry
+        _unchanged(connect, con)  # reading the registry
         ctx, classifier, files = _plan(con, path, format, account, forms_path)
     reports = []
     for done, file in enumerate(files):
@@ -195,7 +195,7 @@ def import_path(
     summary = ImportSummary(reports)
     if actor is not None:
         with connect() as con:
-            nothing_changed(con)  # the audit row is bookkeeping
+            _unchanged(connect, con)  # the audit row is bookkeeping
             audit(con, actor, "imports.path", {"path": path.name, "accepted": summary.accepted,
                                                "rejected": summary.rejected, "unchanged": summary.unchanged})
     return summary
@@ -230,7 +230,7 @@ def import_file(
             )
         if getattr(module, "is_comments", lambda t: False)(table):
             platform, records = module.read_comments(table)
-            return _import_comments(_writing(con, connect), path, table, module.NAME, platform, records, report,
+            return _import_comments(connect, _writing(con, connect), path, table, module.NAME, platform, records, report,
                                     rejects_dir, progress, before_commit)
         skip_reason = getattr(module, "skip_reason", lambda t: None)(table)
         if skip_reason:
@@ -251,7 +251,7 @@ def import_file(
     with _writing(con, connect) as writing:
         result = write_posts(writing, posts, batch, rejected=len(rejects), before_commit=before_commit)
         if result.batch_id is None:  # the file was imported before and every row is stored as it is
-            nothing_changed(writing)
+            _unchanged(connect, writing)
     if result.conflicts:
         raw_of = dict(table.rows)
         for line, reason in result.conflicts:
@@ -270,11 +270,28 @@ def import_file(
     return report
 
 
+class _Borrowed:
+    """`connect()` for a connection the caller holds: its unit is the caller's, and whether that
+    unit changed data is not this import's to say."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def __call__(self) -> ContextManager[duckdb.DuckDBPyConnection]:
+        return nullcontext(self.con)
+
+
+def _unchanged(connect, con) -> None:
+    """Tell a write unit opened for this step alone that the step changed no data."""
+    if connect is not None and not isinstance(connect, _Borrowed):
+        nothing_changed(con)
+
+
 def _writing(con, connect) -> ContextManager[duckdb.DuckDBPyConnection]:
     return connect() if connect is not None else nullcontext(con)
 
 
-def _import_comments(writing: ContextManager, path: Path, table: Table, format_name: str, platform: str, records,
+def _import_comments(connect, writing: ContextManager, path: Path, table: Table, format_name: str, platform: str, records,
                      report: FileReport, rejects_dir, progress, before_commit) -> FileReport:
     report.format = format_name
     kept: dict[str, Comment] = {}
@@ -302,7 +319,7 @@ def _import_comments(writing: ContextManager, path: Path, table: Table, format_n
     with writing as con:
         result = write_comments(con, list(kept.values()), batch, rejected=len(rejects), before_commit=before_commit)
         if result.batch_id is None:
-            nothing_changed(con)
+            _unchanged(connect, con)
     raw_of = dict(table.rows)
     for line, reason in result.conflicts:
         rejects.append(Reject(line, "note_id" if platform == "weibo" else "aweme_id", reason, raw_of.get(line, {})))
