@@ -99,9 +99,16 @@ def _require_store() -> Path:
 @contextmanager
 def _reading():
     """A read unit of an existing store."""
+    from govmedia.store import SchemaOutdated
+
     _require_store()
     access = _access()
-    access.prepare()
+    try:
+        with access.read() as con:
+            yield con
+            return
+    except SchemaOutdated:  # written by an earlier release: upgrade it once, then read
+        access.prepare()
     with access.read() as con:
         yield con
 

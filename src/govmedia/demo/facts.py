@@ -11,7 +11,7 @@ none, its earliest dated snapshot. A missing metric counts 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import duckdb
 
@@ -51,11 +51,6 @@ FROM p LEFT JOIN ranked r ON r.platform = p.platform AND r.post_id = p.post_id A
 """
 
 
-def _local(day: date) -> datetime:
-    """00:00 Beijing time of `day`, as stored (UTC)."""
-    return day_start_utc(day)
-
-
 def account_totals(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[tuple[str, str], dict[str, int]]:
     """(platform, account_id) -> posts, originals and metric totals for posts published in [start, end)."""
     sql = f"""
@@ -64,7 +59,7 @@ def account_totals(con: duckdb.DuckDBPyConnection, start: date, end: date) -> di
                {", ".join(f"sum({m})::BIGINT AS {m}" for m in _METRICS)}
         FROM ({_POSTS_SQL}) GROUP BY platform, account_id
     """
-    cursor = con.execute(sql, [_local(start), _local(end)])
+    cursor = con.execute(sql, [day_start_utc(start), day_start_utc(end)])
     names = [d[0] for d in cursor.description]
     out = {}
     for row in cursor.fetchall():
@@ -84,7 +79,7 @@ def platform_totals(con: duckdb.DuckDBPyConnection, start: date, end: date) -> d
 
 def inspection_pass_rate(con: duckdb.DuckDBPyConnection, checkpoint: date) -> float:
     """Share of active accounts with at least one post in the 14 days before a check point."""
-    end = _local(checkpoint)
+    end = day_start_utc(checkpoint)
     start = end - timedelta(days=INSPECTION_DAYS)
     total, passed = con.execute(
         """
