@@ -190,3 +190,35 @@ def test_jobs_left_running_are_interrupted_after_a_restart(db):
         response = client.post("/api/v1/scores?wait=true", headers=basic("editor1"), json={"from": "2020-02", "to": "2020-02"})
         assert response.status_code == 200
     again.state.store.close()
+
+
+def test_a_report_is_built_as_a_job_any_signed_in_user_may_start(client):
+    token = sign_in(client, "viewer1")
+    refused = client.post("/reports/build", data={"from": "2020-02", "to": "2020-03", "format": "pdf"},
+                          follow_redirects=False)
+    assert refused.status_code == 403  # no CSRF token
+    page = client.get("/rankings?platform=weibo&category=district&from=2020-02&to=2020-03").text
+    assert 'action="/reports/build"' in page
+    started = client.post("/reports/build", data={"from": "2020-02", "to": "2020-03", "format": "pdf",
+                                                  "csrf_token": token}, follow_redirects=False)
+    assert started.status_code == 303
+    job_id = int(started.headers["location"].rsplit("/", 1)[1])
+    for _ in range(600):
+        state = client.get(f"/jobs/{job_id}/progress").json()
+        if state["finished"]:
+            break
+        assert state["text"]
+        time.sleep(0.1)
+    assert state["state"] == "done", state
+    job_page = client.get(f"/jobs/{job_id}").text  # survives a reload: read from the job's row
+    assert "已生成" in job_page and f"/reports/jobs/{job_id}/pdf" in job_page and "数据管理" not in job_page
+    pdf = client.get(f"/reports/jobs/{job_id}/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert "report-2020-02-2020-03.pdf" in pdf.headers["content-disposition"]
+    assert client.get(f"/reports/jobs/{job_id}/docx").status_code == 404  # not asked for
+    # A viewer sees their own report jobs, not the editors' other work.
+    with client.app.state.store.write(data=False) as con:
+        other = create_job(con, "score", "editor1", {"from": "2020-02", "to": "2020-03"})
+    assert client.get(f"/jobs/{other}").status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get(f"/reports/jobs/{job_id}/pdf", follow_redirects=False).status_code in (303, 401)

@@ -114,14 +114,28 @@ def _reading():
 
 
 @contextmanager
-def _writing(data: bool = True):
-    """A write unit, alone on the store; creates the store (saying so) when it does not exist."""
+def _writing(data: bool = True, *, declared: bool = False):
+    """A write unit, alone on the store; creates the store (saying so) when it does not exist.
+    `declared`: see `store.access.Access.write`."""
     path = _path()
     created = not path.exists()
-    with _access().write(data) as con:
+    with _access().write(data, declared=declared) as con:
         if created:
             err.print(f"已新建数据库 {path}", highlight=False)
         yield con
+
+
+def _warn_stale(con, start: str, end: str | None = None) -> None:
+    """One line per read of months whose posts changed after their scores were computed."""
+    from govmedia.core.time import Period, local_text
+    from govmedia.store.freshness import stale_months
+
+    period = Period.parse(start, end or start)
+    stale = stale_months(con, period.months)
+    if stale:
+        err.print(f"注意：{'、'.join(stale)} 的分数早于其数据（自 {local_text(min(stale.values()), seconds=False)} "
+                  f"起有新导入），结果仍是更新前的；请先运行 govmedia score --from {min(stale)} --to {max(stale)}",
+                  highlight=False)
 
 
 def _actor() -> str:
@@ -174,7 +188,7 @@ def import_command(
         rescored = []
         if summary.months and not no_rescore:
             progress.update(overall, description="重新计算受影响月份的分数")
-            with _writing() as con:
+            with _writing(declared=True) as con:
                 rescored = rescore_months(con, summary.months, actor=_actor())
     if as_json:
         out.print_json(data={
@@ -248,7 +262,7 @@ def watch_command(
         if report.rejects_path:
             out.print(f"  拒收行已写入 {report.rejects_path}", highlight=False)
         if s.months and not no_rescore:
-            with _writing() as con:
+            with _writing(declared=True) as con:
                 for r in rescore_months(con, s.months, actor=_actor()):
                     out.print(f"  已重新计算 {r.months[0]} 至 {r.months[-1]} 的分数（{r.rows} 行）", highlight=False)
 
@@ -498,7 +512,8 @@ def score_command(
     """计算并保存每个已登记账号的月度分数（默认用库中现行的方法；--methodology 指定的方法从此成为现行方法）。"""
     from govmedia.scoring import score
 
-    with (_writing() if engine == "duckdb" else nullcontext()) as con, _progress() as progress:
+    # Declared: the scorer says which months it changed (everything when the methodology changes).
+    with (_writing(declared=True) if engine == "duckdb" else nullcontext()) as con, _progress() as progress:
         progress.add_task(f"计算 {start} … {end}（{engine}）", total=None)
         result = score(con, start, end, methodology=methodology, engine=engine, parquet_dir=parquet, out=out_dir,
                        actor=_actor())
@@ -523,6 +538,7 @@ def scores_export(
         raise UserError(f"未知输出格式 {format!r}（可用: csv、json、parquet）")
     with _reading() as con:
         rows = export_scores(con, start, end)
+        _warn_stale(con, start, end)
     _emit(rows, SCORE_EXPORT_COLUMNS, format, output, (), "")
 
 
@@ -543,6 +559,7 @@ def rank_command(
     period = Period.parse(start, end)
     with _reading() as con:
         rows = rank(con, platform, category, start, end, top)
+        _warn_stale(con, start, end)
     headers = {**RANK_HEADERS, "score": period.column}
     _emit(rows, RANK_COLUMNS, format, output, tuple(headers[c] for c in RANK_COLUMNS), "榜单")
 
@@ -563,6 +580,7 @@ def index_command(
         raise UserError(f"未知指数 {index!r}（可用: wci、bci）")
     with _reading() as con:
         rows = compute_index(con, index, start, end)
+        _warn_stale(con, start, end)
     _emit(rows, [*INDEX_COLUMNS, index], format, output, ("平台", "账号ID", "名称", index.upper()), index.upper())
 
 
@@ -581,6 +599,7 @@ def explain_command(
     Month.parse(month)
     with _reading() as con:
         explanation = explain(con, platform, account_id, month, methodology)
+        _warn_stale(con, month)
     for line in explanation.lines():
         out.print(line, highlight=False)
 
@@ -656,6 +675,7 @@ def report_command(
         started = time.perf_counter()
         model = build_report(con, start, end, title=title, compare_previous_year=compare_previous_year,
                              methodology=methodology, awards=award_lists, excellent=counts)
+        _warn_stale(con, start, end)
     err.print(f"数据与图表 {time.perf_counter() - started:.1f} 秒", highlight=False)
     _write_report(model, out_dir, formats, started)
 
@@ -684,6 +704,7 @@ def bulletin_command(
         started = time.perf_counter()
         model = build_bulletin(con, month, title=title, methodology=methodology, awards=award_lists,
                                compare_previous_year=compare_previous_year)
+        _warn_stale(con, month)
     _write_report(model, out_dir, formats, started)
 
 

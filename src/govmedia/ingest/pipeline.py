@@ -15,7 +15,6 @@ from typing import Callable, ContextManager
 import duckdb
 
 from govmedia.core.errors import FieldError, UserError
-from govmedia.core.time import Month
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
 from govmedia.ingest.canonical import (
     Attribution, Comment, Post, Reject, parse_platform, validate, validate_comment,
@@ -259,8 +258,7 @@ def import_file(
     rejects.sort(key=lambda r: r.line)
     # A superseded row shares the fate of the row that replaced it.
     superseded_unchanged = sum(1 for line in superseded if line in result.unchanged_lines)
-    kept_back = result.unchanged_lines | {line for line, _ in result.conflicts}
-    report.months = {str(Month.of(p.published_at)) for p in posts if p.line not in kept_back}
+    report.months = set(result.months)  # the months of the changed posts, where they were and are published
     report.accepted = result.accepted + len(superseded) - superseded_unchanged
     report.unchanged = result.unchanged + duplicates + superseded_unchanged
     report.rejected = len(rejects)
@@ -277,7 +275,7 @@ class _Borrowed:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
-    def __call__(self) -> ContextManager[duckdb.DuckDBPyConnection]:
+    def __call__(self, **_) -> ContextManager[duckdb.DuckDBPyConnection]:
         return nullcontext(self.con)
 
 
@@ -288,7 +286,9 @@ def _unchanged(connect, con) -> None:
 
 
 def _writing(con, connect) -> ContextManager[duckdb.DuckDBPyConnection]:
-    return connect() if connect is not None else nullcontext(con)
+    # A file's unit is `declared`: the post writer says which months it changed, so the site keeps
+    # the pages of other periods.
+    return connect(declared=True) if connect is not None else nullcontext(con)
 
 
 def _import_comments(connect, writing: ContextManager, path: Path, table: Table, format_name: str, platform: str, records,

@@ -18,7 +18,9 @@ import duckdb
 from govmedia.core.errors import UserError
 from govmedia.core.time import Month, Period, max_period_months, months_between
 from govmedia.methodology import Methodology, put_in_force, resolve
-from govmedia.store import transaction
+from govmedia.store import settings, transaction
+from govmedia.store.access import EVERYTHING, changed as declare_changed
+from govmedia.store.freshness import clear_stale
 from govmedia.store.users import audit
 
 # Ibis (and the expressions built with it) is imported only where needed: `govmedia score`
@@ -263,6 +265,11 @@ def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime, a
     240,000 rows; the upsert takes ~0.2 s.
     """
     with transaction(con):
+        # What pages must forget: these months, or everything when the methodology in force changes
+        # or a month gets its first scores (the period choices change).
+        scored_before = {r[0] for r in con.execute(
+            "SELECT DISTINCT month FROM monthly_scores WHERE month IN (SELECT month FROM score_months)").fetchall()}
+        same_methodology = settings.get(con, settings.METHODOLOGY_KEY) == m.sha256
         con.execute(f"CREATE OR REPLACE TEMP TABLE new_scores AS SELECT {columns} FROM ({sql})")
         con.execute(
             """
@@ -279,6 +286,8 @@ def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime, a
         rows = con.execute("SELECT count(*) FROM new_scores").fetchall()[0][0]
         con.execute("DROP TABLE new_scores")
         put_in_force(con, m)
+        clear_stale(con, months)
+        declare_changed(con, months if same_methodology and scored_before >= set(months) else EVERYTHING)
         audit(con, actor, "scores.compute", {"from": months[0], "to": months[-1], "rows": rows,
                                              "methodology": m.name, "methodology_sha256": m.sha256})
 

@@ -10,8 +10,11 @@ keeps the file open longer than one unit of work (a page's query, one imported f
   steady stream of readers cannot starve a writer.
 - Within a process, readers share one read-only connection (a cursor each) and a writer waits
   for them; a writer waiting elsewhere stops new local readers from joining.
-- A writer that changed data bumps `<db>.version`; a site keys its caches by it, so it learns
-  of writes made by the shell or the watcher, and answers from its cache while a write runs.
+- A writer that changed data bumps `<db>.version` and appends to `<db>.changes` which months it
+  changed ("*": possibly anything). A site keys its caches by the version and keeps a page whose
+  months no later change touched, so it learns of writes made by the shell or the watcher,
+  answers from its cache while a write runs, and an import into one month leaves other periods'
+  pages cached.
 - Waits are bounded (`GOVMEDIA_LOCK_WAIT`, seconds): past it the unit fails with one Chinese
   line and changes nothing. A write's changes are one DuckDB transaction, so a kill at any
   moment leaves the store as before the unit.
@@ -35,15 +38,50 @@ DEFAULT_WAIT_SECONDS = 600.0
 _POLL = 0.02
 
 
-_units: dict[int, bool] = {}  # id of an open write unit's connection -> whether it changed data
+EVERYTHING = "*"
+CHANGES_KEPT = 1000  # lines of `<db>.changes` kept; a cache older than them counts everything as changed
+
+
+class _Unit:
+    """What an open write unit changed. A `declared` unit changed exactly what the code told it
+    (`changed`); any other data unit possibly changed anything, unless told `nothing_changed`."""
+
+    __slots__ = ("data", "declared", "months")
+
+    def __init__(self, data: bool, declared: bool):
+        self.data = data
+        self.declared = declared
+        self.months: set[str] | None = set() if declared else None  # None: not narrowed
+
+    def change(self) -> set[str] | str | None:
+        """The months changed, EVERYTHING, or None for no change."""
+        if not self.data:
+            return None
+        if self.months is None:
+            return EVERYTHING
+        if EVERYTHING in self.months:
+            return EVERYTHING
+        return set(self.months) or None
+
+
+_units: dict[int, _Unit] = {}  # id of an open write unit's connection -> what it changed
 
 
 def nothing_changed(con: duckdb.DuckDBPyConnection) -> None:
     """Tell the write unit holding `con` that it changed no data (e.g. a re-imported file whose rows
     are all stored already), so the caches keyed by the store's version stay valid. A connection
     that is not a write unit's (a test's, a script's) is left alone."""
-    if id(con) in _units:
-        _units[id(con)] = False
+    unit = _units.get(id(con))
+    if unit is not None and not unit.declared:
+        unit.months = set()
+
+
+def changed(con: duckdb.DuckDBPyConnection, months) -> None:
+    """Tell a `declared` write unit that it changed the data of these months (Beijing "YYYY-MM"),
+    or of anything (`EVERYTHING`). Ignored by other units, which count as changing everything."""
+    unit = _units.get(id(con))
+    if unit is not None and unit.declared:
+        unit.months.update([EVERYTHING] if months == EVERYTHING else (str(m) for m in months))
 
 
 class StoreBusy(UserError):
@@ -99,6 +137,8 @@ class Access:
         self._lock_path = Path(f"{self.path}.lock")
         self._turn_path = Path(f"{self.path}.turn")
         self._version_path = Path(f"{self.path}.version")
+        self._changes_path = Path(f"{self.path}.changes")
+        self._changes_memo: tuple[int, list[tuple[int, str]]] | None = None
         self._state = threading.Condition()
         self._readers = 0
         self._writing = False
@@ -116,10 +156,58 @@ class Access:
         except (OSError, ValueError):
             return 0
 
-    def _bump_version(self) -> None:
-        partial = self._version_path.with_name(f"{self._version_path.name}.{os.getpid()}.{threading.get_ident()}")
-        partial.write_text(str(self.version() + 1))
-        partial.replace(self._version_path)  # atomic: a reader sees the old or the new number
+    def _bump_version(self, change: set[str] | str) -> None:
+        """Record the change, then move the version (a reader that sees the new version finds its
+        line). Runs under the exclusive lock, so no two processes append at once."""
+        new = self.version() + 1
+        line = f"{new} {EVERYTHING if change == EVERYTHING else ','.join(sorted(change))}\n"
+        lines = self._changes_path.read_text().splitlines(keepends=True) if self._changes_path.exists() else []
+        if len(lines) >= 2 * CHANGES_KEPT:
+            self._replace(self._changes_path, "".join(lines[-CHANGES_KEPT:]) + line)
+        else:
+            with open(self._changes_path, "a") as changes:
+                changes.write(line)
+        self._replace(self._version_path, str(new))
+
+    @staticmethod
+    def _replace(path: Path, text: str) -> None:
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        partial.write_text(text)
+        partial.replace(path)  # atomic: a reader sees the old or the new text
+
+    def changed_since(self, version: int, now: int | None = None) -> set[str] | str:
+        """The months data writes after `version` (up to `now`, default the current version)
+        changed, or EVERYTHING when one may have changed anything or the record is gone."""
+        now = self.version() if now is None else now
+        if now <= version:
+            return set()
+        with self._state:
+            known = self._changes_memo
+        if known is None or known[0] < now:
+            try:
+                text = self._changes_path.read_text()
+            except OSError:
+                text = ""
+            entries: list[tuple[int, str]] = []
+            for row in text.splitlines():
+                number, _, months = row.partition(" ")
+                if number.isdigit():
+                    entries.append((int(number), months.strip()))
+            known = (max((n for n, _ in entries), default=0), entries)
+            with self._state:
+                self._changes_memo = known
+        entries = known[1]
+        wanted = range(version + 1, now + 1)
+        found = {n for n, _ in entries if n in wanted}
+        if len(found) < len(wanted):
+            return EVERYTHING  # a change not on record (trimmed, or written by an older release)
+        months: set[str] = set()
+        for number, text in entries:
+            if number in wanted:
+                if text == EVERYTHING:
+                    return EVERYTHING
+                months.update(m for m in text.split(",") if m)
+        return months
 
     # ----------------------------------------------------------------------- reads
 
@@ -214,8 +302,11 @@ class Access:
     # ----------------------------------------------------------------------- writes
 
     @contextmanager
-    def write(self, data: bool = True, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The store open for writing, alone; `data=False` for bookkeeping no cache depends on."""
+    def write(self, data: bool = True, wait: float | None = None, *, declared: bool = False
+              ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The store open for writing, alone; `data=False` for bookkeeping no cache depends on.
+        `declared=True`: the code run in the unit says which months it changed (`changed`), through
+        store functions that know (the post writer, the scorer); a page of other months stays cached."""
         from govmedia.store import open_store
 
         deadline = time.monotonic() + (self.wait if wait is None else wait)
@@ -235,14 +326,19 @@ class Access:
             turn = _flock(self._turn_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
             lock = _flock(self._lock_path, fcntl.LOCK_EX, deadline, self._tell("数据库正被其他程序使用，等待…"))
             con = open_store(self.path)
-            _units[id(con)] = data
+            _units[id(con)] = _Unit(data, declared)
             yield con
+        except BaseException:
+            if con is not None and data:
+                _units[id(con)].months = {EVERYTHING}  # a failed unit: a page may have seen nothing new, never something stale
+            raise
         finally:
-            changed = con is not None and _units.pop(id(con), data)
+            unit = _units.pop(id(con), None) if con is not None else None
             if con is not None:
                 con.close()
-            if changed:
-                self._bump_version()  # also after a failed unit: a page may have seen nothing new, never something stale
+            change = unit.change() if unit is not None else None
+            if change:
+                self._bump_version(change)
             _release(lock)
             _release(turn)
             with self._state:

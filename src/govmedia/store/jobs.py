@@ -15,7 +15,7 @@ import duckdb
 from govmedia.core.time import utcnow
 from govmedia.store import next_id
 
-KINDS = ("import", "score", "check")
+KINDS = ("import", "score", "check", "report")
 STATES = ("queued", "running", "done", "failed", "interrupted")
 FINISHED = ("done", "failed", "interrupted")
 COLUMNS = ("job_id", "kind", "state", "who", "created_at", "started_at", "finished_at", "params", "progress", "result",

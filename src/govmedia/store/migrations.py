@@ -277,8 +277,17 @@ CREATE TABLE jobs (
 );
 """
 
+# Months whose posts changed after their scores were computed (an import with rescoring turned
+# off, or one killed before its rescore): pages say so, and since when, until a rescore.
+SCHEMA_STALE = """
+CREATE TABLE stale_months (
+    month VARCHAR PRIMARY KEY,
+    since TIMESTAMP NOT NULL
+);
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
-                         SCHEMA_METHODOLOGY, SCHEMA_JOBS]
+                         SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -302,4 +311,5 @@ TABLES = [
     "methodologies",
     "settings",
     "jobs",
+    "stale_months",
 ]

@@ -17,7 +17,10 @@ import pyarrow as pa
 from govmedia.core.vocabulary import METRICS
 
 from govmedia.core.rows import Post
+from govmedia.core.time import Month
 from govmedia.store import next_id, transaction
+from govmedia.store.access import EVERYTHING, changed as declare_changed
+from govmedia.store.freshness import mark_stale
 
 _STAGE_SCHEMA = pa.schema(
     [
@@ -57,6 +60,7 @@ class WriteResult:
     unchanged: int  # valid rows already in the store as they are
     conflicts: list[tuple[int, str]]  # (line, reason) of rows refused by what the store holds
     unchanged_lines: frozenset[int] = frozenset()
+    months: frozenset[str] = frozenset()  # months (Beijing) whose posts changed, old and new publication month
 
 
 def _stage_table(posts: Sequence[Post]) -> pa.Table:
@@ -167,7 +171,7 @@ def write_posts(
             con.execute(
                 """
                 CREATE OR REPLACE TEMP TABLE moved_posts AS
-                SELECT s.platform, s.post_id, s.published_at FROM stage_posts s
+                SELECT s.platform, s.post_id, s.published_at, p.published_at AS published_before FROM stage_posts s
                 JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id
                 WHERE p.published_at <> s.published_at
                 """
@@ -186,7 +190,8 @@ def write_posts(
                   AND snapshots.observed_at IS NOT DISTINCT FROM s.observed_at
                 """
             )
-            if con.execute("SELECT count(*) FROM moved_posts").fetchall()[0][0]:
+            moved_from = [r[0] for r in con.execute("SELECT published_before FROM moved_posts").fetchall()]
+            if moved_from:
                 con.execute(
                     """
                     UPDATE snapshots SET age_us = epoch_us(snapshots.observed_at) - epoch_us(m.published_at)
@@ -217,10 +222,18 @@ def write_posts(
                 SELECT DISTINCT platform, post_id, unnest(hashtags) FROM stage_posts
                 """
             )
+        months: frozenset[str] = frozenset()
+        if changed:
+            # The scores of the months a changed post was and is published in are now stale.
+            kept_back = unchanged_lines | {line for line, _ in conflict_list}
+            months = frozenset(str(Month.of(p.published_at)) for p in posts if p.line not in kept_back) | frozenset(
+                str(Month.of(moment)) for moment in moved_from)
+            mark_stale(con, months)
+            declare_changed(con, months)
         if before_commit is not None:
             before_commit()
         _drop_temp(con)
-    return WriteResult(batch_id, changed, unchanged, conflict_list, unchanged_lines)
+    return WriteResult(batch_id, changed, unchanged, conflict_list, unchanged_lines, months)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
@@ -282,6 +295,7 @@ def write_comments(con: duckdb.DuckDBPyConnection, comments: Sequence, batch: Ba
             [batch_id, batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform, now, changed,
              rejected + len(conflicts), len(unchanged_lines)],
         )
+        declare_changed(con, EVERYTHING)  # comments are not kept by month
         cols = ", ".join(_COMMENT_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COMMENT_COLUMNS)
         con.execute(

@@ -1,48 +1,137 @@
-"""A whole-page cache for anonymous readers (pure ASGI, in front of everything else).
+"""A whole-page cache for the public pages (pure ASGI, just inside the session middleware).
 
-Published rankings are read far more than they change. A GET without a session cookie for a
-public page is answered from memory while the store's version is unchanged; any write through
-the app bumps the version. Responses that set a cookie are never cached.
+Published rankings are read far more than they change. A GET of a public page is answered from
+memory while no data write since it was rendered touched what it shows:
+
+- Every data write records which months it changed (`store.access`, `<db>.changes`), whichever
+  process made it. A page that showed a period (`page_months`, set by the period dependency)
+  stays valid until a write touches one of its months; any other page, until any data write.
+- Anonymous readers share one copy per page. Signed-in readers share one copy per page and role:
+  it is rendered with markers in place of the personal parts (the user's name, the CSRF token of
+  the sign-out form), which are filled in for each reader. So a signed-in page costs a lookup and
+  two replacements, not a render. HTTP Basic requests and responses that change the session are
+  never cached.
+- Concurrent misses of one page render it once (single flight).
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
+import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
+
+from govmedia.store.access import EVERYTHING
 
 CACHEABLE_PREFIXES = ("/rankings", "/accounts/", "/compare", "/methodology")
-SESSION_COOKIE = b"govmedia_session="
+PERSONAL = "govmedia.personal"  # scope key: render the personal parts as markers
+MONTHS = "govmedia.months"  # scope key: the months the page shows (set while it is rendered)
+USER_MARK = "__govmedia_user_7d1f__"
+CSRF_MARK = "__govmedia_csrf_7d1f__"
+
+
+def page_months(request, months) -> None:
+    """Record that the page being rendered shows (only) these months' data."""
+    request.scope.setdefault(MONTHS, set()).update(months)
+
+
+@dataclass
+class _Page:
+    version: int  # the store's version when it was rendered (or last found still valid)
+    months: frozenset[str] | None  # what it shows; None: anything
+    status: int
+    headers: list
+    body: bytes
+
+
+def _budget() -> int:
+    try:
+        return int(float(os.environ.get("GOVMEDIA_PAGE_CACHE_MB", "64")) * 1024 * 1024)
+    except ValueError:
+        return 64 * 1024 * 1024
 
 
 class PageCache:
-    def __init__(self, app, store, size: int = 2048):
+    def __init__(self, app, store, budget: int | None = None, stats: dict | None = None):
         self.app = app
         self.store = store
-        self.size = size
-        self._pages: OrderedDict[tuple, tuple[int, list, bytes]] = OrderedDict()
+        self.stats = stats if stats is not None else {}  # "hits", "renders": for tests and benchmarks
+        self.budget = _budget() if budget is None else budget
+        self._pages: OrderedDict[tuple, _Page] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
         self._flights: dict[tuple, list] = {}  # key -> [lock, requests using it]
 
-    def _cacheable(self, scope) -> bool:
+    # ------------------------------------------------------------------ who may be served
+
+    def _audience(self, scope) -> tuple | None:
+        """("anonymous",) or ("signed-in", role, name, csrf) for a cacheable request, else None."""
         if scope["type"] != "http" or scope["method"] != "GET":
-            return False
-        if getattr(scope.get("app"), "state", None) is not None and scope["app"].state.require_login:
-            return False
+            return None
         path = scope["path"]
         if not (path == "/" or path.startswith(CACHEABLE_PREFIXES)) or path.endswith((".csv", ".xlsx")):
-            return False
-        for name, value in scope.get("headers", ()):
-            if name in (b"cookie", b"authorization") and (name == b"authorization" or SESSION_COOKIE in value):
-                return False
-        return True
+            return None
+        if any(name == b"authorization" for name, _ in scope.get("headers", ())):
+            return None
+        session = scope.get("session") or {}
+        user = session.get("user")
+        if not user:
+            app = scope.get("app")
+            if getattr(getattr(app, "state", None), "require_login", False):
+                return None  # the guard sends the anonymous to sign in
+            return ("anonymous",)
+        csrf = session.get("csrf")
+        if not isinstance(user, dict) or not csrf or not user.get("name") or not user.get("role"):
+            return None
+        return ("signed-in", user["role"], user["name"], csrf)
+
+    # ------------------------------------------------------------------ the cache
+
+    def _valid(self, key: tuple, version: int) -> _Page | None:
+        with self._lock:
+            page = self._pages.get(key)
+        if page is None:
+            return None
+        if page.version != version:
+            changed = self.store.changed_since(page.version, version)
+            if changed == EVERYTHING or (changed and (page.months is None or page.months & changed)):
+                return None
+            if page.version < version:
+                page.version = version  # still what it shows; next time no need to look back
+        with self._lock:
+            if key in self._pages:
+                self._pages.move_to_end(key)
+        return page
+
+    def _keep(self, key: tuple, page: _Page) -> None:
+        size = len(page.body)
+        if size > self.budget // 8:
+            return
+        with self._lock:
+            old = self._pages.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._pages[key] = page
+            self._bytes += size
+            while self._bytes > self.budget and self._pages:
+                _, dropped = self._pages.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    # ------------------------------------------------------------------ ASGI
 
     async def __call__(self, scope, receive, send):
-        if not self._cacheable(scope):
+        audience = self._audience(scope)
+        if audience is None:
             await self.app(scope, receive, send)
             return
-        key = (scope["path"], scope.get("query_string", b""), self.store.version)
-        if await self._answer(key, send):
+        key = (scope["path"], scope.get("query_string", b""), audience[:2])
+        version = self.store.version
+        page = self._valid(key, version)
+        if page is not None:
+            self._count("hits")
+            await self._answer(page, audience, send)
             return
         # Single flight: after a write, many readers miss the same page at once; one renders it
         # and the others are answered with its bytes.
@@ -51,25 +140,42 @@ class PageCache:
             flight[1] += 1
         try:
             async with flight[0]:
-                if not await self._answer(key, send):
-                    await self._render(key, scope, receive, send)
+                version = self.store.version
+                page = self._valid(key, version)
+                if page is None:
+                    self._count("renders")
+                    page = await self._render(key, version, audience, scope, receive, send)
+                else:
+                    self._count("hits")
+                if page is not None:
+                    await self._answer(page, audience, send)
         finally:
             with self._lock:
                 flight[1] -= 1
                 if not flight[1]:
                     self._flights.pop(key, None)
 
-    async def _answer(self, key, send) -> bool:
+    def _count(self, what: str) -> None:
         with self._lock:
-            hit = self._pages.get(key)
-        if hit is None:
-            return False
-        status, headers, body = hit
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-        return True
+            self.stats[what] = self.stats.get(what, 0) + 1
 
-    async def _render(self, key, scope, receive, send) -> None:
+    async def _answer(self, page: _Page, audience: tuple, send) -> None:
+        body, headers = page.body, page.headers
+        if audience[0] == "signed-in":
+            body = body.replace(USER_MARK.encode(), html.escape(audience[2]).encode()).replace(
+                CSRF_MARK.encode(), audience[3].encode())
+            headers = [(n, v) for n, v in headers if n != b"content-length"]
+            headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": page.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _render(self, key, version, audience, scope, receive, send) -> _Page | None:
+        """Render through the app. A page worth keeping is returned (and answered by the caller);
+        any other response goes straight to the client and None is returned."""
+        scope = dict(scope)
+        session_before = dict(scope.get("session") or {})
+        if audience[0] == "signed-in":
+            scope[PERSONAL] = True
         captured: dict = {"body": []}
 
         async def capture(message):
@@ -78,12 +184,21 @@ class PageCache:
                 captured["headers"] = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 captured["body"].append(message.get("body", b""))
-            await send(message)
 
         await self.app(scope, receive, capture)
+        status = captured.get("status", 500)
         headers = captured.get("headers", [])
-        if captured.get("status") == 200 and not any(name == b"set-cookie" for name, _ in headers):
-            with self._lock:
-                self._pages[key] = (200, headers, b"".join(captured["body"]))
-                while len(self._pages) > self.size:
-                    self._pages.popitem(last=False)
+        body = b"".join(captured["body"])
+        session_same = dict(scope.get("session") or {}) == session_before
+        if status == 200 and session_same and not any(name == b"set-cookie" for name, _ in headers):
+            months = scope.get(MONTHS)
+            page = _Page(version, frozenset(months) if months is not None else None, status, headers, body)
+            self._keep(key, page)
+            return page
+        if audience[0] == "signed-in":  # a page not kept still carries markers: fill them in
+            page = _Page(version, None, status, headers, body)
+            await self._answer(page, audience, send)
+            return None
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return None

@@ -20,8 +20,11 @@ from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.jobs import FINISHED, recent_jobs
 from govmedia.store.reads import recent_batches
 from govmedia.store.users import audit_entries
-from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, job_runner, message
-from govmedia.web.jobs import KIND_NAMES, STATE_NAMES, JobRunner, busy_kinds, job_view, start_import, start_score
+from govmedia.web.auth import RANK
+from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, job_runner, message, signed_in
+from govmedia.web.jobs import (
+    FORMAT_NAMES, KIND_NAMES, STATE_NAMES, JobRunner, busy_kinds, job_view, progress_text, start_import, start_score,
+)
 from govmedia.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -114,24 +117,30 @@ def data_score(request: Request, store: Writes = Depends(editor), runner: JobRun
     return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
 
 
-@router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, job_id: int, store: Reads = Depends(editor_reads),
-             runner: JobRunner = Depends(job_runner)):
+def _visible_job(store: Reads, runner: JobRunner, job_id: int) -> dict:
+    """Editors see every job; other signed-in users their own report jobs."""
     job = job_view(store, runner, job_id)
     if job is None:
         raise HTTPException(404, "没有这个任务")
+    if RANK[store.viewer[1]] < RANK["editor"] and (job["kind"] != "report" or job["who"] != store.viewer[0]):
+        raise HTTPException(403, "只能查看自己生成的报告任务")
+    return job
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: int, store: Reads = Depends(signed_in),
+             runner: JobRunner = Depends(job_runner)):
+    job = _visible_job(store, runner, job_id)
     return render(request, "job.html", job=job, KIND_NAMES=KIND_NAMES, STATE_NAMES=STATE_NAMES,
-                  finished=job["state"] in FINISHED)
+                  finished=job["state"] in FINISHED, progress=progress_text(job), FORMAT_NAMES=FORMAT_NAMES)
 
 
 @router.get("/jobs/{job_id}/progress")
-def job_progress(job_id: int, store: Reads = Depends(editor_reads), runner: JobRunner = Depends(job_runner)):
-    """What the job page polls: the state and the progress, no result."""
-    job = job_view(store, runner, job_id)
-    if job is None:
-        raise HTTPException(404, "没有这个任务")
+def job_progress(job_id: int, store: Reads = Depends(signed_in), runner: JobRunner = Depends(job_runner)):
+    """What the job page polls: the state and the progress in words, no result."""
+    job = _visible_job(store, runner, job_id)
     return {"state": job["state"], "state_name": STATE_NAMES[job["state"]], "progress": job["progress"] or {},
-            "finished": job["state"] in FINISHED, "error": job["error"]}
+            "text": progress_text(job), "finished": job["state"] in FINISHED, "error": job["error"]}
 
 
 @router.get("/audit", response_class=HTMLResponse)

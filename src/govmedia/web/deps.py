@@ -25,8 +25,10 @@ from fastapi import Depends, HTTPException, Query, Request
 from govmedia.core.errors import FieldError, UserError
 from govmedia.core.time import Month, Period
 from govmedia.ranking.overview import default_period
+from govmedia.store.freshness import stale_months
 from govmedia.store.users import audit, authenticate
 from govmedia.web.auth import RANK, LoginLimiter, check_csrf, client_address
+from govmedia.web.cache import page_months
 from govmedia.web.state import Store
 
 MONTH = r"^\d{4}-\d{2}$"
@@ -91,9 +93,10 @@ class Writes(Reads):
         self.user = viewer[0]
 
     @contextmanager
-    def write(self, data: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A write unit; `data=False` for bookkeeping that changes nothing a page shows."""
-        with self._store.write(data) as con:
+    def write(self, data: bool = True, *, declared: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write unit; `data=False` for bookkeeping that changes nothing a page shows; `declared`
+        for a unit whose store functions say which months they changed (imports, rescores)."""
+        with self._store.write(data, declared=declared) as con:
             yield con
 
 
@@ -195,14 +198,15 @@ class require:
     """The role guard: `require("editor")` yields `Writes`; with `write=False` only `Reads` of a
     route that needs the role to look (the data page, the audit log, rejects files)."""
 
-    def __init__(self, role: str, *, write: bool = True):
+    def __init__(self, role: str, *, write: bool = True, csrf: bool | None = None):
         if role not in RANK:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
         self.write = write
+        self.csrf = write if csrf is None else csrf  # a form that only starts reading work still needs its token
 
     def __repr__(self) -> str:
-        return f"require({self.role!r}, write={self.write})"
+        return f"require({self.role!r}, write={self.write}, csrf={self.csrf})"
 
     def __call__(self, request: Request, user: Optional[tuple] = Depends(current_user),
                  csrf: Optional[str] = Depends(submitted_csrf)) -> Reads:
@@ -210,9 +214,10 @@ class require:
             raise HTTPException(401, "请先登录")
         if RANK.get(user[1], -1) < RANK[self.role]:
             raise HTTPException(403, f"需要{self.role}权限")
+        if self.csrf:
+            check_csrf(request, csrf)  # HTTP Basic carries no cookie and needs no token
         if not self.write:
             return Reads(_store(request), methodology(request), user)
-        check_csrf(request, csrf)  # HTTP Basic carries no cookie and needs no token
         return Writes(_store(request), methodology(request), user)
 
 
@@ -220,6 +225,8 @@ editor = require("editor")
 admin = require("admin")
 editor_reads = require("editor", write=False)
 admin_reads = require("admin", write=False)
+# Any signed-in user posting a form that starts work which only reads (a report job).
+reader_form = require("viewer", write=False, csrf=True)
 
 
 class SignIn:
@@ -256,10 +263,22 @@ def api_month(month: str = Query(pattern=MONTH, description="月份 YYYY-MM")) -
     return Month.parse(month)
 
 
-def page_period(store: Reads = Depends(reads), start: Optional[str] = Query(None, alias="from"),
+def page_period(request: Request, store: Reads = Depends(reads), start: Optional[str] = Query(None, alias="from"),
                 end: Optional[str] = Query(None, alias="to")) -> Period | None:
-    """The period asked for, else the default one (None when nothing is scored yet)."""
+    """The period asked for, else the default one (None when nothing is scored yet).
+
+    The page cache learns that the page shows this period's months, the previous period's (rank
+    changes) and the same months a year earlier (year-on-year figures), and no others: a write to
+    other months leaves it cached. The default period changes only with a write that can change
+    anything (a month's first scores)."""
     if start and end:
-        return Period.parse(start, end)
-    found = store.get(("default_period",), default_period)
-    return Period.parse(*found) if found else None
+        period = Period.parse(start, end)
+    else:
+        found = store.get(("default_period",), default_period)
+        period = Period.parse(*found) if found else None
+    if period is not None:
+        page_months(request, [*period.months, *period.previous().months, *period.last_year().months])
+        stale = {m: since for m, since in store.get(("stale_months",), stale_months).items() if m in period}
+        if stale:
+            request.state.stale = stale  # render() shows it on the page
+    return period

@@ -1,5 +1,5 @@
-"""Jobs: long work started from the site (an upload's import, a rescore, a check) runs in the
-background, one job at a time in the order submitted, on one worker thread of the web process.
+"""Jobs: long work started from the site (an upload's import, a rescore, a check, a report) runs in
+the background, one job at a time in the order submitted, on one worker thread of the web process.
 
 A route parses its input, keeps what must outlive the request (an upload's bytes are saved to disk
 first) and submits the work with `submit`; the browser goes to the job page `/jobs/{id}`, the API
@@ -35,7 +35,9 @@ from govmedia.web.deps import Reads, Writes, message
 
 log = logging.getLogger(__name__)
 
-KIND_NAMES = {"import": "上传导入", "score": "重新计算分数", "check": "合规检查"}
+KIND_NAMES = {"import": "上传导入", "score": "重新计算分数", "check": "合规检查", "report": "生成报告"}
+FORMAT_NAMES = {"pdf": "PDF", "docx": "Word", "html": "HTML", "xlsx": "Excel"}
+REPORTS_KEPT = 20  # the files of the most recent report jobs are kept on disk
 STATE_NAMES = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败", "interrupted": "已中断"}
 ACTIVE = ("queued", "running")
 FLUSH_SECONDS = 2.0  # the row's progress is written at most this often
@@ -141,10 +143,14 @@ class JobRunner:
 
     # ---------------------------------------------------------------- submitting and looking
 
-    def submit(self, kind: str, who: str | None, params: dict, work: Callable[[Progress], dict]) -> Job:
+    def submit(self, kind: str, who: str | None, params: dict, work: Callable[[Progress], dict],
+               before_queue: Callable[[int], None] | None = None) -> Job:
+        """Record the job and queue it; `before_queue(job_id)` runs before the work can start."""
         self.start()
         with self._store.write(data=False) as con:
             job_id = create_job(con, kind, who, params)
+        if before_queue is not None:
+            before_queue(job_id)
         job = Job(job_id, kind, work)
         with self._lock:
             self._jobs[job_id] = job
@@ -247,7 +253,7 @@ def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str
                                  progress=progress.rows, files_progress=progress.files)
         report = import_report(upload)
         # Fresh scores: the months the import changed are rescored before the job says it is done.
-        with store.write() as con:
+        with store.write(declared=True) as con:
             rescored = rescore_months(con, upload.summary.months, methodology=store.methodology, actor=store.user)
         report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
         return report.model_dump(by_alias=True)
@@ -258,7 +264,7 @@ def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str
 
 def start_score(runner: JobRunner, store: Writes, start: str, end: str) -> Job:
     def work(progress: Progress) -> dict:
-        with store.write() as con:
+        with store.write(declared=True) as con:  # the scorer says which months it changed
             result = score(con, start, end, methodology=store.methodology, actor=store.user)
         return {"months": list(result.months), "rows": result.rows, "methodology": result.methodology.name,
                 "methodology_sha256": result.methodology.sha256}
@@ -274,6 +280,72 @@ def start_check(runner: JobRunner, store: Writes, point, rules) -> Job:
                 "pass_rate": result.pass_rate, "alerts": len(result.alerts)}
 
     return runner.submit("check", store.user, {"at": point.isoformat()}, work)
+
+
+def report_folder(store: Reads, job_id: int) -> Path:
+    """Where a report job writes its files: `reports/<job id>/` beside the store."""
+    return store.uploads.parent / "reports" / str(int(job_id))
+
+
+def start_report(runner: JobRunner, store: Reads, period, formats: list[str]) -> Job:
+    """Build a report (one month: the bulletin; longer: the annual report) in the formats asked for.
+    Only reads the store; any signed-in user may ask. The files stay on disk for the job page."""
+    from govmedia.reports import FILE_NAMES, build_bulletin, build_report, write_report
+
+    start, end = period.first, period.last
+
+    def model(con):
+        if start == end:
+            return build_bulletin(con, start, methodology=store.methodology)
+        return build_report(con, start, end, compare_previous_year=True, methodology=store.methodology)
+
+    def work(progress: Progress) -> dict:
+        total = len(formats) + 1
+        progress.files(0, total, "收集数据与图表")
+        content = store.get(("report-model", start, end), model)  # shared with the download route
+        folder = report_folder(store, job_ids[0])
+        folder.mkdir(parents=True, exist_ok=True)
+        files = {}
+        for done, fmt in enumerate(formats, start=1):
+            progress.files(done, total, f"写出 {FORMAT_NAMES[fmt]}")
+            files[fmt] = write_report(content, folder, [fmt])[fmt].name
+        progress.files(total, total, "")
+        _forget_old_reports(folder.parent)
+        stem = "bulletin" if start == end else "report"
+        return {"from": start, "to": end, "title": content.title, "files": files,
+                "names": {fmt: f"{stem}-{start}-{end}.{fmt}" if fmt != "xlsx" else f"rankings-{start}-{end}.xlsx"
+                          for fmt in files}}
+
+    job_ids: list[int] = []
+    job = runner.submit("report", store.viewer[0] if store.viewer else None,
+                        {"from": start, "to": end, "formats": formats}, work, before_queue=job_ids.append)
+    return job
+
+
+def _forget_old_reports(folder: Path) -> None:
+    import shutil
+
+    jobs = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    for old in jobs[:-REPORTS_KEPT]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def progress_text(job: dict) -> str:
+    """The job's progress in one line, for the page and for its polling script."""
+    p = job.get("progress") or {}
+    if job["state"] == "queued":
+        return "等待前面的任务完成…"
+    if job["kind"] == "report" and p.get("files_total"):
+        step = p.get("file") or ""
+        return f"第 {min(p['files_done'] + 1, p['files_total'])} / {p['files_total']} 步" + (f" · {step}…" if step else "")
+    if job["kind"] == "import" and p.get("files_total"):
+        line = f"文件 {p['files_done']} / {p['files_total']}"
+        if p.get("file"):
+            line += f" · 正在处理 {p['file']}"
+            if p.get("rows_total"):
+                line += f"（{p['rows_done']:,} / {p['rows_total']:,} 行）"
+        return line + f" · 已检查 {p.get('rows', 0):,} 行"
+    return "正在进行，请稍候…"
 
 
 def outcome(runner: JobRunner, job: Job) -> dict:
@@ -299,7 +371,7 @@ class WatchThread:
 
         def rescore(picked) -> None:
             if picked.summary is not None and picked.summary.months:
-                with store.write() as con:
+                with store.write(declared=True) as con:
                     rescore_months(con, picked.summary.months, methodology=methodology, actor=self.ACTOR)
 
         self._thread = threading.Thread(

@@ -20,6 +20,7 @@ from govmedia.methodology import DIMENSION_NAMES
 from govmedia.ranking.overview import period_choices
 from govmedia.store.users import ROLE_NAMES
 from govmedia.web.auth import RANK, csrf_token
+from govmedia.web.cache import CSRF_MARK, PERSONAL, USER_MARK
 from govmedia.web.deps import Reads, optional_user
 
 templates = Jinja2Templates(directory=str(resources.files("govmedia.web").joinpath("templates")))
@@ -35,9 +36,11 @@ templates.env.filters["local_seconds"] = lambda moment: local_text(moment)
 def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
     user = optional_user(request)
     context.update(request=request, user=user, can_edit=bool(user and RANK[user[1]] >= RANK["editor"]),
-                   is_admin=bool(user and user[1] == "admin"))
+                   is_admin=bool(user and user[1] == "admin"), stale=getattr(request.state, "stale", None))
     if user:
         context["csrf"] = csrf_token(request)
+        if request.scope.get(PERSONAL):  # a page the cache keeps for every user of this role
+            context.update(user=(USER_MARK, user[1]), csrf=CSRF_MARK)
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 

@@ -1,9 +1,12 @@
-"""Report downloads for signed-in users: /reports/report.{docx,pdf,html,xlsx}?from=…&to=…
+"""Reports for signed-in users.
+
+In the browser, "生成报告" posts `/reports/build`, which starts a report job (`web/jobs.py`): the job
+page shows its steps and then links to the files (`/reports/jobs/{id}/{fmt}`), also after a reload.
+Scripts may GET /reports/report.{docx,pdf,html,xlsx}?from=…&to=… and wait for the file.
 
 One month gives the bulletin (月榜), a longer period the annual report with year-on-year figures.
-Files are built by the same `govmedia.reports` code as `govmedia report` and cached until the
-next write to the store. Anonymous visitors are sent to the sign-in page (reports take seconds
-to build; the public rankings stay available as pages, CSV and XLSX).
+Files are built by the same `govmedia.reports` code as `govmedia report`. Anonymous visitors are
+sent to the sign-in page (the public rankings stay available as pages, CSV and XLSX).
 """
 
 from __future__ import annotations
@@ -12,13 +15,18 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from govmedia.core.errors import UserError
 from govmedia.core.time import Period
 from govmedia.ranking.overview import default_period
 from govmedia.reports import FORMATS, build_bulletin, build_report, write_report
-from govmedia.web.deps import Reads, signed_in
+from govmedia.store.jobs import get_job
+from govmedia.web.auth import RANK
+from govmedia.web.deps import Reads, job_runner, message, reader_form, signed_in
+from govmedia.web.jobs import JobRunner, report_folder, start_report
+from govmedia.web.render import error_page
 
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPES = {
@@ -60,3 +68,32 @@ def report_download(fmt: str, store: Reads = Depends(signed_in), start: Optional
     disposition = "inline" if fmt in ("html", "pdf") else "attachment"
     return Response(body, media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
+
+
+@router.post("/reports/build")
+def report_build(request: Request, store: Reads = Depends(reader_form), runner: JobRunner = Depends(job_runner),
+                 start: str = Form(..., alias="from"), end: str = Form(..., alias="to"), format: str = Form("all")):
+    try:
+        period = Period.parse(start, end)
+    except UserError as exc:
+        return error_page(request, 400, f"未生成报告: {message(exc)}")
+    formats = list(FORMATS) if format == "all" else [format]
+    if any(f not in FORMATS for f in formats):
+        return error_page(request, 400, "未生成报告: 请选择 PDF、Word、HTML、Excel 或全部")
+    job = start_report(runner, store, period, formats)
+    return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
+
+
+@router.get("/reports/jobs/{job_id}/{fmt}")
+def report_file(job_id: int, fmt: str, store: Reads = Depends(signed_in)):
+    job = store.get(None, get_job, job_id)
+    if job is None or job["kind"] != "report" or job["state"] != "done" or fmt not in (job["result"] or {}).get("files", {}):
+        raise HTTPException(404, "没有这个报告文件；请重新生成报告")
+    if RANK[store.viewer[1]] < RANK["editor"] and job["who"] != store.viewer[0]:
+        raise HTTPException(403, "只能下载自己生成的报告")
+    path = report_folder(store, job_id) / job["result"]["files"][fmt]
+    if not path.is_file():
+        raise HTTPException(404, "报告文件已清理（只保留最近 20 次生成的报告）；请重新生成")
+    disposition = "inline" if fmt in ("html", "pdf") else "attachment"
+    return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=job["result"]["names"][fmt],
+                        content_disposition_type=disposition)

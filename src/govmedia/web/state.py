@@ -47,17 +47,21 @@ class Store:
     def version(self) -> int:
         return self.access.version()
 
+    def changed_since(self, version: int, now: int | None = None):
+        """The months data writes after `version` changed, or EVERYTHING (`store.access`)."""
+        return self.access.changed_since(version, now)
+
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self.access.read(wait=READ_WAIT_SECONDS) as con:
             yield con
 
     @contextmanager
-    def write(self, data: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def write(self, data: bool = True, *, declared: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         """One write unit, alone on the store. A write of `data` (what pages show) moves the
-        store's version and so retires the caches; bookkeeping (`data=False`: a sign-in's audit
-        row, a job's state) does not."""
-        with self.access.write(data) as con:
+        store's version and so retires the caches (with `declared`, only pages of the months it
+        changed); bookkeeping (`data=False`: a sign-in's audit row, a job's state) does not."""
+        with self.access.write(data, declared=declared) as con:
             yield con
 
     def cached(self, key: tuple, compute: Callable[[], Any], size: int = 256) -> Any:

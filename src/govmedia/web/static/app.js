@@ -54,24 +54,13 @@
         box.dataset.state === 'interrupted') return;
     var text = document.getElementById('job-progress');
     var state = document.getElementById('job-state');
-    function number(n) { return n === null || n === undefined ? '' : Number(n).toLocaleString('zh-CN'); }
     function poll() {
       fetch(box.dataset.progressUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
         .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
         .then(function (job) {
           if (job.finished) { window.location.reload(); return; }
           state.textContent = job.state_name;
-          var p = job.progress || {};
-          if (p.files_total) {
-            var line = '文件 ' + p.files_done + ' / ' + p.files_total;
-            if (p.file) {
-              line += ' · 正在处理 ' + p.file;
-              if (p.rows_total) line += '（' + number(p.rows_done) + ' / ' + number(p.rows_total) + ' 行）';
-            }
-            text.textContent = line + ' · 已检查 ' + number(p.rows) + ' 行';
-          } else {
-            text.textContent = job.state === 'queued' ? '等待前面的任务完成…' : '正在进行，请稍候…';
-          }
+          text.textContent = job.text;
           setTimeout(poll, 1000);
         })
         .catch(function () { setTimeout(poll, 3000); });
