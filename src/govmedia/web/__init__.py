@@ -20,7 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from govmedia.core.errors import UserError
 from govmedia.store.reads import healthy
 from govmedia.web.auth import LoginLimiter
-from govmedia.web.cache import PageCache
+from govmedia.web.cache import PageCache, Shelf
 from govmedia.web.state import Store, secret_key
 
 
@@ -63,12 +63,15 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     app.state.methodology_path = methodology or os.environ.get("GOVMEDIA_METHODOLOGY") or None
     app.state.limiter = LoginLimiter(attempts=login_attempts)
     app.state.check_rules = check_rules or os.environ.get("GOVMEDIA_CHECK_RULES") or None
-    # The page cache sits just inside the session middleware: it needs the session to serve signed-in
-    # readers their copy; everything else (routing, dependencies, rendering) only runs on a miss.
+    # The page cache answers readers without a session in front of everything, and signed-in readers
+    # just inside the session middleware (it needs their session); routing, dependencies and
+    # rendering only run on a miss. Both layers share one shelf of pages.
     app.state.page_cache = {}  # the page cache's counters
-    app.add_middleware(PageCache, store=app.state.store, stats=app.state.page_cache)
+    shelf = Shelf(stats=app.state.page_cache)
+    app.add_middleware(PageCache, store=app.state.store, shelf=shelf, session=True)
     app.add_middleware(SessionMiddleware, secret_key=secret or secret_key(db_path), session_cookie="govmedia_session",
                        same_site="lax", max_age=8 * 3600)
+    app.add_middleware(PageCache, store=app.state.store, shelf=shelf, session=False)
     static = resources.files("govmedia.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(api.router)

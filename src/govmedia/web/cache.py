@@ -1,4 +1,4 @@
-"""A whole-page cache for the public pages (pure ASGI, just inside the session middleware).
+"""A whole-page cache for the public pages (pure ASGI, in two layers around the session middleware).
 
 Published rankings are read far more than they change. A GET of a public page is answered from
 memory while no data write since it was rendered touched what it shows:
@@ -27,7 +27,9 @@ from govmedia.store.access import EVERYTHING
 
 CACHEABLE_PREFIXES = ("/rankings", "/accounts/", "/compare", "/methodology")
 PERSONAL = "govmedia.personal"  # scope key: render the personal parts as markers
-MONTHS = "govmedia.months"  # scope key: the months the page shows (set while it is rendered)
+MONTHS = "govmedia.months"
+RENDERING = "govmedia.rendering"  # scope key: a layer of the cache is rendering this page  # scope key: the months the page shows (set while it is rendered)
+SESSION_COOKIE = b"govmedia_session="
 USER_MARK = "__govmedia_user_7d1f__"
 CSRF_MARK = "__govmedia_csrf_7d1f__"
 
@@ -53,29 +55,49 @@ def _budget() -> int:
         return 64 * 1024 * 1024
 
 
-class PageCache:
-    def __init__(self, app, store, budget: int | None = None, stats: dict | None = None):
-        self.app = app
-        self.store = store
+class Shelf:
+    """The cached pages, shared by the two layers of the cache."""
+
+    def __init__(self, budget: int | None = None, stats: dict | None = None):
         self.stats = stats if stats is not None else {}  # "hits", "renders": for tests and benchmarks
         self.budget = _budget() if budget is None else budget
-        self._pages: OrderedDict[tuple, _Page] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self._flights: dict[tuple, list] = {}  # key -> [lock, requests using it]
+        self.pages: OrderedDict[tuple, _Page] = OrderedDict()
+        self.bytes = 0
+        self.lock = threading.Lock()
+        self.flights: dict[tuple, list] = {}  # key -> [lock, requests using it]
+
+
+class PageCache:
+    """One layer of the cache. The outer layer (`session=False`, in front of everything) answers
+    requests without a session cookie before anything else runs; the inner one (just inside the
+    session middleware) answers signed-in readers, whose session it needs."""
+
+    def __init__(self, app, store, shelf: Shelf, session: bool):
+        self.app = app
+        self.store = store
+        self.shelf = shelf
+        self.session = session
+        self.stats = shelf.stats
+        self.budget = shelf.budget
+        self._pages = shelf.pages
+        self._lock = shelf.lock
+        self._flights = shelf.flights
 
     # ------------------------------------------------------------------ who may be served
 
     def _audience(self, scope) -> tuple | None:
         """("anonymous",) or ("signed-in", role, name, csrf) for a cacheable request, else None."""
-        if scope["type"] != "http" or scope["method"] != "GET":
-            return None
+        if scope["type"] != "http" or scope["method"] != "GET" or scope.get(RENDERING):
+            return None  # (a page the outer layer is rendering passes the inner one)
         path = scope["path"]
         if not (path == "/" or path.startswith(CACHEABLE_PREFIXES)) or path.endswith((".csv", ".xlsx")):
             return None
-        if any(name == b"authorization" for name, _ in scope.get("headers", ())):
-            return None
-        session = scope.get("session") or {}
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                return None
+            if not self.session and name == b"cookie" and SESSION_COOKIE in value:
+                return None  # for the inner layer, once the session is read
+        session = (scope.get("session") or {}) if self.session else {}
         user = session.get("user")
         if not user:
             app = scope.get("app")
@@ -109,15 +131,16 @@ class PageCache:
         size = len(page.body)
         if size > self.budget // 8:
             return
+        shelf = self.shelf
         with self._lock:
             old = self._pages.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body)
+                shelf.bytes -= len(old.body)
             self._pages[key] = page
-            self._bytes += size
-            while self._bytes > self.budget and self._pages:
+            shelf.bytes += size
+            while shelf.bytes > self.budget and self._pages:
                 _, dropped = self._pages.popitem(last=False)
-                self._bytes -= len(dropped.body)
+                shelf.bytes -= len(dropped.body)
 
     # ------------------------------------------------------------------ ASGI
 
@@ -173,6 +196,7 @@ class PageCache:
         """Render through the app. A page worth keeping is returned (and answered by the caller);
         any other response goes straight to the client and None is returned."""
         scope = dict(scope)
+        scope[RENDERING] = True
         session_before = dict(scope.get("session") or {})
         if audience[0] == "signed-in":
             scope[PERSONAL] = True
