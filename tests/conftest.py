@@ -38,7 +38,15 @@ def registered(con, tmp_path: Path):
 def fixtures(tmp_path: Path) -> Path:
     """A private copy of the fixture files (imports write rejects files next to them)."""
     target = tmp_path / "fixtures"
-    shutil.copytree(FIXTURES, target)
+    shutil.copytree(FIXTURES, target, ignore=shutil.ignore_patterns("generated"))
+    return target
+
+
+@pytest.fixture
+def generated(tmp_path: Path) -> Path:
+    """A private copy of the files the crawlers' own writer code wrote (tests/fixtures/generated)."""
+    target = tmp_path / "generated"
+    shutil.copytree(FIXTURES / "generated", target, ignore=shutil.ignore_patterns("scripts", "README.md"))
     return target
 
 

@@ -6,6 +6,7 @@ import csv
 import json
 import shutil
 from datetime import datetime
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -130,16 +131,30 @@ def test_mediacrawler_comments_files_are_comments_not_posts(registered, fixtures
     assert rows(registered, "SELECT count(*) FROM posts") == [(5,)]
 
 
-def test_mediacrawler_creator_hash_needs_account(registered, fixtures, db_path):
-    path = next((fixtures / "mediacrawler" / "newer_release").rglob("*.csv"))
+def test_mediacrawler_creator_hash_is_resolved_through_the_registry(registered, generated, db_path):
+    """The current release writes creator_hash instead of user_id, in contents and comments."""
+    folder = generated / "mediacrawler" / "current_d6f7c5b" / "data" / "weibo"
+    summary = import_path(registered, folder)  # no account named: a whole folder
+    by_name = {f.path.parent.name + "/" + f.path.name: f for f in summary.files}
+    contents = by_name["csv/creator_contents_2026-08-20.csv"]
+    assert (contents.accepted, contents.rejected) == (3, 1)
+    # 2234567890 (宁城发布) is not registered: its row is refused, naming the hash.
+    assert "creator_hash f7d43b21eb1bc464" in contents.rejects[0].reason and "名录" in contents.rejects[0].reason
+    assert rows(registered, "SELECT DISTINCT account_id FROM posts") == [("1234567890",)]
+    comments = by_name["csv/creator_comments_2026-08-20.csv"]
+    assert comments.accepted == 3 and comments.rejected == 0
+    authors = {r[0] for r in rows(registered, "SELECT author_id FROM comments")}
+    assert all(a == "1234567890" or a.startswith("hash:") for a in authors)
+    # A hash that is not the one of the account named for the file is refused, row by row.
     registered.close()
-    result = cli("import", str(path), db=db_path)
-    assert result.exit_code == 2
-    assert "creator_hash" in result.stderr and "--account" in result.stderr
+    path = folder / "csv" / "creator_contents_2026-08-20.csv"
+    result = cli("import", str(path), "--account", "weibo:2222222222", "--json", db=db_path)
+    report = json.loads(result.stdout)["files"][0]
+    assert report["accepted"] == 0 and report["rejected"] == 4
+    with open(Path(report["rejects_file"]), encoding="utf-8-sig") as rejects:
+        first = next(csv.DictReader(rejects))
+    assert "不是指定账号 weibo:2222222222 的" in first["原因"], first
     assert "Traceback" not in result.stderr
-    result = cli("import", str(path), "--account", "weibo:1234567890", db=db_path)
-    assert result.exit_code == 0, result.stdout + result.stderr
-    assert "accepted 5" in result.stdout
 
 
 def test_mediacrawler_row_of_another_platform(registered, tmp_path, fixtures):
@@ -224,9 +239,8 @@ def test_wechat_exporter_account_list_is_skipped(registered, fixtures):
 
 
 def test_every_fixture_imports_and_a_second_import_changes_nothing(registered, fixtures):
-    shutil.rmtree(fixtures / "mediacrawler" / "newer_release")  # needs --account, tested above
-    # The same articles with other links: each import would update the links back and forth.
-    shutil.rmtree(fixtures / "wechat-exporter" / "legacy_long_links")
+    # Also the newer release's creator_hash file (the registry's uids identify it) and the same
+    # articles with other links (merged, not flipped back and forth).
     first = import_path(registered, fixtures)
     assert first.rejected == 0 and first.exit_code == 0
     before = dump(registered)

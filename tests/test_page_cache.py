@@ -40,8 +40,9 @@ def test_writes_record_the_months_they_changed(tmp_path):
     assert access.changed_since(after_import) == {"2020-03"}
     rescored = access.version()
 
-    # A post moved from March to February changes both months.
-    moved = HEADER + "微博,B,b9,2020-02-20 10:00,是,三月新内容,90000,40000,20000\n"
+    # A post moved from March to February (a later crawl says so) changes both months.
+    moved = ("平台,账号ID,内容ID,发布时间,采集时间,是否原创,正文,转发,评论,点赞\n"
+             "微博,B,b9,2020-02-20 10:00,2020-04-01 08:00,是,三月新内容,90000,40000,20000\n")
     (tmp_path / "moved.csv").write_text(moved, encoding="utf-8")
     assert run_cli("import", str(tmp_path / "moved.csv"), "--no-rescore", db=db).returncode == 0
     assert access.changed_since(rescored) == {"2020-02", "2020-03"}

@@ -171,25 +171,42 @@ def test_a_running_job_disables_its_button(client):
 
 
 def test_jobs_left_running_are_interrupted_after_a_restart(db):
-    app = create_app(db, secret="test-secret")
-    with TestClient(app):
-        with app.state.store.write(data=False) as con:
-            running = create_job(con, "import", "editor1", {"file": "crawl.zip"})
-            start_job(con, running)
-            queued = create_job(con, "score", "editor1", {"from": "2020-02", "to": "2020-03"})
-    app.state.store.close()  # the process stops with the jobs unfinished
+    import socket
+    import subprocess
+    import sys
 
-    again = create_app(db, secret="test-secret")
-    with TestClient(again) as client:
-        for job_id in (running, queued):
-            job = client.get(f"/api/v1/jobs/{job_id}", headers=basic("editor1")).json()
-            assert job["state"] == "interrupted" and job["finished_at"] is not None
-            assert re.search(r"[\u4e00-\u9fff]", job["error"]) and "\n" not in job["error"]
-        assert "已中断" in client.get(f"/jobs/{running}", headers=basic("editor1")).text
-        # The runner still works after the restart.
-        response = client.post("/api/v1/scores?wait=true", headers=basic("editor1"), json={"from": "2020-02", "to": "2020-02"})
-        assert response.status_code == 200
-    again.state.store.close()
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    app = create_app(db, secret="test-secret")
+    try:
+        with TestClient(app):
+            with app.state.store.write(data=False) as con:
+                running = create_job(con, "import", "editor1", {"file": "crawl.zip"})
+                start_job(con, running)
+                queued = create_job(con, "score", "editor1", {"from": "2020-02", "to": "2020-03"})
+                elsewhere = create_job(con, "import", "监视目录", {"file": "a.csv"})  # another site process's
+                start_job(con, elsewhere)
+                host = socket.gethostname()
+                con.execute("UPDATE jobs SET runner = ? WHERE job_id IN (?, ?)", [f"{host}:{ended.stdout.strip()}", running, queued])
+                con.execute("UPDATE jobs SET runner = ? WHERE job_id = ?", [f"{host}:{living.pid}", elsewhere])
+        app.state.store.close()  # the process stops with the jobs unfinished
+
+        again = create_app(db, secret="test-secret")
+        with TestClient(again) as client:
+            for job_id in (running, queued):
+                job = client.get(f"/api/v1/jobs/{job_id}", headers=basic("editor1")).json()
+                assert job["state"] == "interrupted" and job["finished_at"] is not None
+                assert re.search(r"[\u4e00-\u9fff]", job["error"]) and "\n" not in job["error"]
+            # A job of a process still running (another worker, a watcher) is left alone.
+            assert client.get(f"/api/v1/jobs/{elsewhere}", headers=basic("editor1")).json()["state"] == "running"
+            assert "已中断" in client.get(f"/jobs/{running}", headers=basic("editor1")).text
+            # The runner still works after the restart.
+            response = client.post("/api/v1/scores?wait=true", headers=basic("editor1"),
+                                   json={"from": "2020-02", "to": "2020-02"})
+            assert response.status_code == 200
+        again.state.store.close()
+    finally:
+        living.kill()
 
 
 def test_a_report_is_built_as_a_job_any_signed_in_user_may_start(client):

@@ -754,6 +754,8 @@ def serve_command(
     methodology: Optional[Path] = typer.Option(None, "--methodology", help="网站显示与重新计算分数时使用的方法文件（默认库中现行的方法）"),
     create: bool = typer.Option(False, "--create", help="数据库不存在时新建一个空库（新的安装）"),
     watch: Optional[Path] = typer.Option(None, "--watch", help="同时监视爬虫输出目录，新的或有变化的导出文件写完后自动导入并更新分数"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, max=32,
+                                          help="网站进程数（默认为 CPU 核数，最多 4；环境变量 GOVMEDIA_WORKERS）"),
 ) -> None:
     """启动网站（中文界面与 REST API /api/v1）。命令行、爬虫导入可与网站同时使用同一数据库。"""
     from govmedia.web import serve
@@ -766,7 +768,22 @@ def serve_command(
     out.print(f"网站: http://{host}:{port}/  （数据库 {path}；按 Ctrl+C 停止）", highlight=False)
     if watch is not None:
         out.print(f"监视目录: {watch}", highlight=False)
-    serve(path, host, port, require_login=private or None, methodology=methodology, watch=watch)
+    serve(path, host, port, workers=_workers(workers), require_login=private or None, methodology=methodology,
+          watch=watch)
+
+
+def _workers(given: int | None) -> int:
+    """How many site processes: as given, else GOVMEDIA_WORKERS, else one per CPU up to 4."""
+    import os
+
+    if given is not None:
+        return given
+    value = os.environ.get("GOVMEDIA_WORKERS", "").strip()
+    if value:
+        if not value.isdigit() or not 1 <= int(value) <= 32:
+            raise UserError(f"环境变量 GOVMEDIA_WORKERS 应为 1 到 32 的整数，而不是 {value!r}")
+        return int(value)
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 # --------------------------------------------------------------------------- demo

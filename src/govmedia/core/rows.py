@@ -25,6 +25,7 @@ class Post:
     position: int | None
     metrics: tuple[int | None, ...]  # in vocabulary.METRICS order
     hashtags: tuple[str, ...]
+    native: frozenset[str] = frozenset()  # attributes read from the source's own columns, not derived
 
 
 @dataclass(slots=True)

@@ -131,11 +131,17 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
     forms = _merge_forms(explicit_forms, record.forms, classifier.classify(title, text), default_forms)
     hashtags = tuple(dict.fromkeys((*record.hashtags, *extract_hashtags(title, text, platform=platform))))
 
+    # What the source itself says (a column of its own, or forms its format states), as opposed to
+    # what the importer derived: native values win a merge with another source (store/writer.py).
+    native = {f for f in ("published_at", "is_original", "title", "text", "url", "position")
+              if f in cols and not v.is_missing(vals.get(f))}
+    if explicit_forms or record.forms:
+        native.add("forms")
     return Post(
         line=record.line, platform=platform, account_id=account_id, post_id=post_id,
         published_at=published_at, observed_at=observed_at, is_original=is_original,
         forms=forms, title=title, text=text, url=url, position=position,
-        metrics=tuple(metrics), hashtags=hashtags,
+        metrics=tuple(metrics), hashtags=hashtags, native=frozenset(native),
     )
 
 

@@ -4,8 +4,10 @@ Files are named `{search|detail|creator}_contents_{date}.{csv|json|jsonl}` under
 `data/{weibo|douyin}/{fmt}/`. Counts are strings, `last_modify_ts` is the crawl time in
 milliseconds (our observation time). Weibo's `shared_count` is the reposts count, and its
 `create_time` is eight hours ahead in releases before 2026-07-30, so `create_date_time`
-(always right) is preferred. Releases from 2026-07 write `creator_hash` (sha256 of the uid, 16
-hex digits) instead of `user_id`: such a file needs `--account`.
+(always right) is preferred. Releases from 2026-07 (9f4f8bf) write `creator_hash` (the first 16 hex
+digits of the SHA-256 of the uid) instead of `user_id`, in contents and comments: the registry's
+uids identify the account (`_Accounts`); a hash that is no registered account's, or not the one of
+the account named for the file, is refused row by row.
 `{…}_comments_{date}` files hold comments (comment_id, create_time in unix seconds — weibo's
 eight hours ahead like its posts, so `create_date_time` is preferred —, note_id / aweme_id,
 user_id of the commenter, douyin also sec_uid, parent_comment_id: weibo's `rootid`, which is the
@@ -19,6 +21,7 @@ import hashlib
 from typing import Iterator
 
 from govmedia.core.errors import UserError
+from govmedia.core.vocabulary import PLATFORM_NAMES
 from govmedia.ingest.canonical import Record
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.tabular import Table
@@ -58,18 +61,22 @@ def is_comments(table: Table) -> bool:
     return "comment_id" in table.header
 
 
-def read_comments(table: Table) -> tuple[str, Iterator[Record]]:
+def read_comments(table: Table, ctx: Context | None = None) -> tuple[str, Iterator[Record]]:
     """(platform, records) of a comments file; records map onto the canonical comment fields."""
     platform = _platform_of(set(table.header))
     if platform is None:
         raise UserError(f"{table.path}: 不是 MediaCrawler 的评论文件（缺少 note_id 或 aweme_id 列）")
-    if "user_id" not in table.header:
+    if "user_id" not in table.header and "creator_hash" not in table.header:
         raise UserError(f"{table.path}: 评论文件缺少 user_id 列（评论者ID），无法统计账号的回复")
-    return platform, _comment_records(table, platform)
+    return platform, _comment_records(table, platform, ctx)
 
 
-def _comment_records(table: Table, platform: str) -> Iterator[Record]:
+def _comment_records(table: Table, platform: str, ctx: Context | None) -> Iterator[Record]:
     post_column = "note_id" if platform == "weibo" else "aweme_id"
+    # Newer releases hash the commenter's id too: a registered account's hash is that account
+    # (its replies count); another commenter is kept as "hash:<creator_hash>".
+    hashes = {creator_hash(uid): uid for p, uid in (ctx.registered if ctx else ()) if p == platform}
+    by_hash = "user_id" not in table.header
     for line, row in table.rows:
         error = row.get("__error__") or _other_platform(row, platform)
         if platform == "weibo":
@@ -77,14 +84,60 @@ def _comment_records(table: Table, platform: str) -> Iterator[Record]:
         else:
             commented, time_column = row.get("create_time"), "create_time"
         values = {
-            "comment_id": row.get("comment_id"), "post_id": row.get(post_column), "author_id": row.get("user_id"),
+            "comment_id": row.get("comment_id"), "post_id": row.get(post_column), "author_id": _author(row, by_hash, hashes),
             "author_sec_uid": row.get("sec_uid"), "parent_comment_id": row.get("parent_comment_id"),
             "commented_at": commented, "observed_at": row.get("last_modify_ts"), "text": row.get("content"),
         }
-        columns = {"comment_id": "comment_id", "post_id": post_column, "author_id": "user_id",
+        columns = {"comment_id": "comment_id", "post_id": post_column, "author_id": "creator_hash" if by_hash else "user_id",
                    "author_sec_uid": "sec_uid", "parent_comment_id": "parent_comment_id",
                    "commented_at": time_column, "observed_at": "last_modify_ts", "text": "content"}
         yield Record(line, row, values, columns, error=error)
+
+
+def creator_hash(uid: str) -> str:
+    """What MediaCrawler writes for a uid since 2026-07: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(str(uid).strip().encode("utf-8")).hexdigest()[:16]
+
+
+class _Accounts:
+    """Whose rows these are: the `user_id` column, else `creator_hash` through the registry's uids."""
+
+    def __init__(self, table: Table, ctx: Context, platform: str):
+        header = set(table.header)
+        self.platform = platform
+        self.by_id = "user_id" in header
+        self.by_hash = not self.by_id and "creator_hash" in header
+        self.forced = ctx.forced[1] if ctx.forced and ctx.forced[0] == platform else None
+        self.hashes = {creator_hash(uid): uid for p, uid in ctx.registered if p == platform} if self.by_hash else {}
+        if not self.by_id and not self.by_hash and ctx.forced is None:
+            raise UserError(f"{table.path}: 缺少 user_id 列，无法确定账号；请指明文件所属的账号（{platform}:账号ID）")
+
+    def __call__(self, row: dict) -> tuple[object, str, str | None]:
+        """(account id, the column it came from, or the reason the row cannot be attributed)."""
+        if self.by_id:
+            return row.get("user_id"), "user_id", None
+        if not self.by_hash:
+            return None, "user_id", None  # the account named for the file decides (validate)
+        value = str(row.get("creator_hash") or "").strip()
+        if self.forced is not None:
+            if value and value != creator_hash(self.forced):
+                return None, "creator_hash", (f"creator_hash {value} 不是指定账号 {self.platform}:{self.forced} 的"
+                                              f"（该账号应为 {creator_hash(self.forced)}），该行属于其他账号")
+            return self.forced, "creator_hash", None
+        if not value:
+            return None, "creator_hash", "creator_hash 为空，无法确定账号"
+        uid = self.hashes.get(value)
+        if uid is None:
+            return None, "creator_hash", (f"creator_hash {value} 不对应账号名录中任何{PLATFORM_NAMES[self.platform]}"
+                                          f"账号；请先在名录中登记该账号（新版 MediaCrawler 只写账号ID的哈希）")
+        return uid, "creator_hash", None
+
+
+def _author(row: dict, by_hash: bool, hashes: dict[str, str]) -> object:
+    if not by_hash:
+        return row.get("user_id")
+    value = str(row.get("creator_hash") or "").strip()
+    return hashes.get(value, f"hash:{value}") if value else None
 
 
 def read(table: Table, ctx: Context) -> Source:
@@ -92,22 +145,8 @@ def read(table: Table, ctx: Context) -> Source:
     platform = _platform_of(header)
     if platform is None:
         raise UserError(f"{table.path}: 不是 MediaCrawler 的 contents 文件（缺少 note_id 或 aweme_id 列）")
-    if "user_id" not in header and ctx.forced is None:
-        if "creator_hash" in header:
-            raise UserError(
-                f"{table.path}: 这是新版 MediaCrawler 的文件，只有 creator_hash 没有 user_id，无法确定账号；"
-                f"请用 --account {platform}:账号ID 指明"
-            )
-        raise UserError(f"{table.path}: 缺少 user_id 列，无法确定账号；请用 --account {platform}:账号ID 指明")
-    own_hash = None
-    if ctx.forced and "creator_hash" in header:
-        # A search-mode file mixes creators. When the --account uid's hash is among them, the
-        # rows with other hashes belong to other accounts; otherwise we cannot tell.
-        candidate = hashlib.sha256(ctx.forced[1].encode()).hexdigest()[:16]
-        hashes = {str(r.get("creator_hash") or "") for _, r in table.rows}
-        if candidate in hashes and len(hashes) > 1:
-            own_hash = candidate
-    rows = _weibo_records(table, own_hash) if platform == "weibo" else _douyin_records(table, own_hash)
+    accounts = _Accounts(table, ctx, platform)
+    rows = _weibo_records(table, accounts) if platform == "weibo" else _douyin_records(table, accounts)
     return Source(NAME, platform, rows)
 
 
@@ -119,20 +158,15 @@ def _other_platform(row: dict, platform: str) -> str | None:
     return None
 
 
-def _foreign(row: dict, own_hash: str | None) -> str | None:
-    if own_hash and str(row.get("creator_hash") or "") != own_hash:
-        return f"creator_hash {row.get('creator_hash')} 不是 --account 指定账号的内容"
-    return None
-
-
-def _weibo_records(table: Table, own_hash: str | None) -> Iterator[Record]:
+def _weibo_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
     for line, row in table.rows:
-        error = row.get("__error__") or _other_platform(row, "weibo") or _foreign(row, own_hash)
+        account_id, account_column, unknown = accounts(row)
+        error = row.get("__error__") or _other_platform(row, "weibo") or unknown
         published, column = _weibo_published(row)
         text = row.get("content")
         forms = ("video",) if isinstance(text, str) and "的微博视频" in text else ()
         values = {
-            "account_id": row.get("user_id"),
+            "account_id": account_id,
             "post_id": row.get("note_id"),
             "published_at": published,
             "observed_at": row.get("last_modify_ts"),
@@ -142,7 +176,7 @@ def _weibo_records(table: Table, own_hash: str | None) -> Iterator[Record]:
             "comments": row.get("comments_count"),
             "likes": row.get("liked_count"),
         }
-        columns = {"account_id": "user_id", "post_id": "note_id", "published_at": column,
+        columns = {"account_id": account_column, "post_id": "note_id", "published_at": column,
                    "observed_at": "last_modify_ts", "text": "content", "url": "note_url",
                    "reposts": "shared_count", "comments": "comments_count", "likes": "liked_count"}
         yield Record(line, row, values, columns, forms=forms, default_forms=("text",), error=error)
@@ -161,16 +195,17 @@ def _weibo_published(row: dict) -> tuple[object, str]:
     return created, "create_time"
 
 
-def _douyin_records(table: Table, own_hash: str | None) -> Iterator[Record]:
+def _douyin_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
     for line, row in table.rows:
-        error = row.get("__error__") or _other_platform(row, "douyin") or _foreign(row, own_hash)
+        account_id, account_column, unknown = accounts(row)
+        error = row.get("__error__") or _other_platform(row, "douyin") or unknown
         desc = row.get("desc")
         title = row.get("title")
         if title == desc:
             title = None
         image_note = str(row.get("aweme_type") or "").strip() == "68" or _filled(row.get("note_download_url"))
         values = {
-            "account_id": row.get("user_id"),
+            "account_id": account_id,
             "post_id": row.get("aweme_id"),
             "published_at": row.get("create_time"),
             "observed_at": row.get("last_modify_ts"),
@@ -183,7 +218,7 @@ def _douyin_records(table: Table, own_hash: str | None) -> Iterator[Record]:
             "shares": row.get("share_count"),
             "collects": row.get("collected_count"),
         }
-        columns = {"account_id": "user_id", "post_id": "aweme_id", "published_at": "create_time",
+        columns = {"account_id": account_column, "post_id": "aweme_id", "published_at": "create_time",
                    "observed_at": "last_modify_ts", "title": "title", "text": "desc", "url": "aweme_url",
                    "likes": "liked_count", "comments": "comment_count", "shares": "share_count",
                    "collects": "collected_count"}

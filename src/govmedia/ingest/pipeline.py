@@ -228,7 +228,7 @@ def import_file(
                 "请用 --format 指定"
             )
         if getattr(module, "is_comments", lambda t: False)(table):
-            platform, records = module.read_comments(table)
+            platform, records = module.read_comments(table, ctx)
             return _import_comments(connect, _writing(con, connect), path, table, module.NAME, platform, records, report,
                                     rejects_dir, progress, before_commit)
         skip_reason = getattr(module, "skip_reason", lambda t: None)(table)

@@ -127,13 +127,33 @@ def _position(aid: object, itemidx: object = None) -> object:
     return match.group(2) if match else None
 
 
+PLACEHOLDER = "(unknown)"  # what the exporter writes as the content of messages it cannot read
+TEXT_TITLE_UNITS = 20  # a 文本分享's own title: its text, newlines as spaces, cut to 20 UTF-16 units
+
+
 def _body(content: object, title: object) -> object:
-    """文章内容 is 'title\\n\\ntext': keep the text part."""
+    """文章内容 is '<title>\n\n<text>': keep the text part.
+
+    The title is the article's (标题), except for a 文本分享 (a text message), where the exporter
+    makes its own: the text with newlines as spaces, cut to 20 UTF-16 code units, or the message's
+    own title; and for 视频分享, 音频分享 and other pages it cannot read it writes "(unknown)"."""
     if not isinstance(content, str):
         return content
-    if isinstance(title, str) and content.startswith(title):
-        content = content[len(title):]
+    head, sep, rest = content.partition("\n\n")
+    if head.strip() == PLACEHOLDER and not rest.strip():
+        return None
+    if isinstance(title, str) and title and content.startswith(title):
+        return content[len(title):].strip() or None
+    if sep and head and _made_title(head, rest):
+        return rest.strip() or None
     return content.strip() or None
+
+
+def _made_title(head: str, rest: str) -> bool:
+    """Whether `head` is the title the exporter makes from the text `rest`."""
+    flat = rest.replace("\n", " ")
+    units = flat.encode("utf-16-le")[: 2 * TEXT_TITLE_UNITS].decode("utf-16-le", errors="ignore")
+    return head in (units, units.rstrip()) or (head == "(无标题)" and not flat.strip())
 
 
 def _excel_records(table: Table, ctx: Context) -> Iterator[Record]:

@@ -1,13 +1,17 @@
 """Jobs: long work started from the site (an import, a rescore, a check), its state, progress and result.
 
-States: `queued` → `running` → `done` | `failed`; a job a stopped server left `queued` or `running`
-becomes `interrupted` when the next one starts (`mark_interrupted`). `params`, `progress` and
+States: `queued` → `running` → `done` | `failed`; a job whose process stopped while it was `queued`
+or `running` becomes `interrupted` when a site process starts (`mark_interrupted`). Each job records
+the process that runs it (`runner`, host:pid), so that with several site processes, or a watcher
+beside the site, a starting process leaves the jobs of the living ones alone. `params`, `progress` and
 `result` are kept as JSON text and handed back as dicts. Times are naive UTC, as everywhere in the store.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 from typing import Any
 
 import duckdb
@@ -32,9 +36,31 @@ def create_job(con: duckdb.DuckDBPyConnection, kind: str, who: str | None, param
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}")
     job_id = next_id(con, "jobs", "job_id")
-    con.execute("INSERT INTO jobs (job_id, kind, state, who, created_at, params) VALUES (?, ?, 'queued', ?, ?, ?)",
-                [job_id, kind, who, utcnow(), _text(params)])
+    con.execute("INSERT INTO jobs (job_id, kind, state, who, created_at, params, runner) "
+                "VALUES (?, ?, 'queued', ?, ?, ?, ?)", [job_id, kind, who, utcnow(), _text(params), this_process()])
     return job_id
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(runner: str | None) -> bool:
+    """Whether the process that ran a job has ended (a job of another host: unknown, so not)."""
+    if not runner:
+        return True  # recorded before runners were
+    host, _, pid = runner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def start_job(con: duckdb.DuckDBPyConnection, job_id: int) -> None:
@@ -57,13 +83,14 @@ def fail_job(con: duckdb.DuckDBPyConnection, job_id: int, error: str, progress: 
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
-    """Jobs a previous server process left queued or running; how many were marked."""
-    count = con.execute("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')").fetchall()[0][0]
-    if count:
+    """Jobs left queued or running by a process that has ended; how many were marked."""
+    active = con.execute("SELECT job_id, runner FROM jobs WHERE state IN ('queued', 'running')").fetchall()
+    gone = [job_id for job_id, runner in active if _gone(runner)]
+    if gone:
         con.execute("UPDATE jobs SET state = 'interrupted', finished_at = ?, "
                     "error = coalesce(error, '服务器在任务完成前停止，任务已中断；请重新提交') "
-                    "WHERE state IN ('queued', 'running')", [utcnow()])
-    return int(count)
+                    "WHERE job_id IN (SELECT unnest(?::INTEGER[]))", [utcnow(), gone])
+    return len(gone)
 
 
 def _row(values: tuple) -> dict:

@@ -286,8 +286,34 @@ CREATE TABLE stale_months (
 );
 """
 
+# Merging sources: per post and attribute, the merge key of the stored value (native before derived,
+# newer observation before older, then a hash of the value), so that a value another source does
+# not carry never overwrites a known one and the store does not depend on the order of imports.
+# Posts stored before get keys as undated derived values. Jobs record the process running them
+# (host:pid), so that a restarted site process marks only the jobs of processes that are gone.
+SCHEMA_MERGE = """
+CREATE TABLE post_merge (
+    platform VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    k_published_at VARCHAR, k_is_original VARCHAR, k_forms VARCHAR, k_title VARCHAR, k_text VARCHAR,
+    k_url VARCHAR, k_position VARCHAR,
+    PRIMARY KEY (platform, post_id)
+);
+INSERT INTO post_merge
+SELECT platform, post_id,
+    '1|00000000000000000000|' || md5(published_at::VARCHAR),
+    CASE WHEN is_original IS NULL THEN NULL ELSE '1|00000000000000000000|' || md5(is_original::VARCHAR) END,
+    CASE WHEN forms IS NULL OR len(forms) = 0 THEN NULL ELSE '1|00000000000000000000|' || md5(forms::VARCHAR) END,
+    CASE WHEN title IS NULL THEN NULL ELSE '1|00000000000000000000|' || md5(title::VARCHAR) END,
+    CASE WHEN text IS NULL THEN NULL ELSE '1|00000000000000000000|' || md5(text::VARCHAR) END,
+    CASE WHEN url IS NULL THEN NULL ELSE '1|00000000000000000000|' || md5(url::VARCHAR) END,
+    CASE WHEN position IS NULL THEN NULL ELSE '1|00000000000000000000|' || md5(position::VARCHAR) END
+FROM posts;
+ALTER TABLE jobs ADD COLUMN runner VARCHAR;
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
-                         SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE]
+                         SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -296,6 +322,7 @@ TABLES = [
     "accounts",
     "import_batches",
     "posts",
+    "post_merge",
     "snapshots",
     "post_hashtags",
     "cases",

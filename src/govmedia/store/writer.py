@@ -3,6 +3,17 @@
 Posts are keyed by (platform, post_id); snapshots by (platform, post_id, observed_at), where a
 NULL observed_at is the post's single undated snapshot. Rows that would change nothing are
 left alone, so importing the same file twice leaves the store exactly as after the first time.
+
+Merging sources (the same post from weibo-crawler and MediaCrawler, or MediaCrawler's csv and
+json): the store after importing a set of files is the same whatever their order.
+- A post attribute takes the value with the greatest merge key (`post_merge`): a value read from
+  the source's own column ("native") before one the importer derived (e.g. Douyin's originality,
+  forms guessed from the text), then the newer observation (an undated row is the oldest), then
+  the larger MD5 of the value, a deterministic tie-break. A missing value has no key and never
+  overwrites a known one.
+- A snapshot (one post, one observation time) keeps, per metric, the known value; of two known
+  values the larger (counts only grow; two sources' undated rows are one snapshot).
+- Topics are the union of every source's.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ _STAGE_SCHEMA = pa.schema(
         ("position", pa.int32()),
         *[(m, pa.int64()) for m in METRICS],
         ("hashtags", pa.list_(pa.string())),
+        ("native", pa.list_(pa.string())),
     ]
 )
 
@@ -81,7 +93,24 @@ def _stage_table(posts: Sequence[Post]) -> pa.Table:
         for name, value in zip(METRICS, p.metrics):
             columns[name].append(value)
         columns["hashtags"].append(sorted(p.hashtags))
+        columns["native"].append(sorted(p.native))
     return pa.table(columns, schema=_STAGE_SCHEMA)
+
+
+# Post attributes merged across sources; account_id is not merged (another account is a conflict).
+MERGED = ("published_at", "is_original", "forms", "title", "text", "url", "position")
+_NO_TIME = "0" * 20  # an undated observation sorts before every dated one
+
+
+def _key_sql(attribute: str, table: str = "stage") -> str:
+    """The merge key of a stage row's value: native before derived, newer before older, then a hash of
+    the value; NULL for a missing value, which therefore never wins."""
+    value = f"{table}.{attribute}"
+    missing = f"{value} IS NULL" + (f" OR len({value}) = 0" if attribute == "forms" else "")
+    return (f"CASE WHEN {missing} THEN NULL ELSE "
+            f"(CASE WHEN list_contains({table}.native, '{attribute}') THEN '2' ELSE '1' END) || '|' || "
+            f"coalesce(strftime({table}.observed_at, '%Y%m%d%H%M%S%f'), '{_NO_TIME}') || '|' || "
+            f"md5({value}::VARCHAR) END")
 
 
 def write_posts(
@@ -97,7 +126,8 @@ def write_posts(
     with transaction(con):
         con.register("stage_arrow", stage)
         try:
-            con.execute("CREATE OR REPLACE TEMP TABLE stage AS SELECT * FROM stage_arrow")
+            keys = ", ".join(f"{_key_sql(a, 'stage_arrow')} AS k_{a}" for a in MERGED)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS SELECT *, {keys} FROM stage_arrow")
         finally:
             con.unregister("stage_arrow")
 
@@ -117,32 +147,77 @@ def write_posts(
                 "DELETE FROM stage WHERE line IN (SELECT unnest(?::BIGINT[]))", [[c[0] for c in conflicts]]
             )
 
-        same_post = " AND ".join(f"p.{c} IS NOT DISTINCT FROM s.{c}" for c in _POST_COLUMNS)
-        same_snapshot = " AND ".join(f"n.{m} IS NOT DISTINCT FROM s.{m}" for m in METRICS)
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE unchanged AS
-            SELECT s.line FROM stage s
-            JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id
-            JOIN snapshots n ON n.platform = s.platform AND n.post_id = s.post_id
+        # Each attribute: the file's best value, then the better of it and the stored one.
+        best = ", ".join(f"arg_max({a}, k_{a}) AS {a}, max(k_{a}) AS k_{a}" for a in MERGED)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE file_posts AS
+            SELECT platform, post_id, any_value(account_id) AS account_id, {best},
+                   list(DISTINCT h) FILTER (WHERE h IS NOT NULL) AS hashtags
+            FROM (SELECT *, unnest(CASE WHEN len(hashtags) = 0 THEN [NULL] ELSE hashtags END) AS h FROM stage)
+            GROUP BY platform, post_id
+        """)
+        wins = {a: f"(f.k_{a} IS NOT NULL AND (m.k_{a} IS NULL OR f.k_{a} > m.k_{a}))" for a in MERGED}
+        chosen = ", ".join(f"CASE WHEN {wins[a]} THEN f.{a} ELSE p.{a} END AS {a}, "
+                           f"CASE WHEN {wins[a]} THEN f.k_{a} ELSE m.k_{a} END AS k_{a}" for a in MERGED)
+        differs = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.{a} ELSE p.{a} END) IS DISTINCT FROM p.{a}" for a in MERGED)
+        keys_differ = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.k_{a} ELSE m.k_{a} END) IS DISTINCT FROM m.k_{a}"
+                                  for a in MERGED)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE merged AS
+            SELECT f.platform, f.post_id, f.account_id, {chosen},
+                   p.post_id IS NULL OR {differs} AS changed,
+                   p.post_id IS NULL OR {keys_differ} AS keys_changed,
+                   p.published_at AS published_before, p.batch_id AS batch_before
+            FROM file_posts f
+            LEFT JOIN posts p ON p.platform = f.platform AND p.post_id = f.post_id
+            LEFT JOIN post_merge m ON m.platform = f.platform AND m.post_id = f.post_id
+                AND p.post_id IS NOT NULL  -- keys left by a deleted post do not count
+        """)
+
+        # Snapshots: per (post, observation time) each metric's known value, the larger of two.
+        metric_max = ", ".join(f"max({m}) AS {m}" for m in METRICS)
+        merged_metrics = ", ".join(
+            f"CASE WHEN n.{m} IS NULL THEN s.{m} WHEN s.{m} IS NULL THEN n.{m} ELSE greatest(n.{m}, s.{m}) END AS {m}"
+            for m in METRICS)
+        snapshot_differs = " OR ".join(
+            f"(CASE WHEN n.{m} IS NULL THEN s.{m} WHEN s.{m} IS NULL THEN n.{m} ELSE greatest(n.{m}, s.{m}) END)"
+            f" IS DISTINCT FROM n.{m}" for m in METRICS)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE merged_snapshots AS
+            SELECT s.platform, s.post_id, s.observed_at, {merged_metrics},
+                   n.post_id IS NULL OR {snapshot_differs} AS changed
+            FROM (SELECT platform, post_id, observed_at, {metric_max} FROM stage GROUP BY ALL) s
+            LEFT JOIN snapshots n ON n.platform = s.platform AND n.post_id = s.post_id
                 AND n.observed_at IS NOT DISTINCT FROM s.observed_at
-            LEFT JOIN (
-                SELECT platform, post_id, list(hashtag ORDER BY hashtag) AS tags
-                FROM post_hashtags GROUP BY ALL
-            ) h ON h.platform = s.platform AND h.post_id = s.post_id
-            WHERE {same_post} AND {same_snapshot}
-              AND coalesce(h.tags, []::VARCHAR[]) = s.hashtags
-            """
-        )
-        con.execute("DELETE FROM stage WHERE line IN (SELECT line FROM unchanged)")
-        unchanged_lines = frozenset(r[0] for r in con.execute("SELECT line FROM unchanged").fetchall())
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE new_hashtags AS
+            SELECT DISTINCT f.platform, f.post_id, unnest(f.hashtags) AS hashtag FROM file_posts f
+        """)
+        con.execute("""
+            DELETE FROM new_hashtags USING post_hashtags h
+            WHERE h.platform = new_hashtags.platform AND h.post_id = new_hashtags.post_id
+              AND h.hashtag = new_hashtags.hashtag
+        """)
+
+        # A line is unchanged when its post, its snapshot and its topics are stored as they would be now.
+        unchanged_lines = frozenset(r[0] for r in con.execute("""
+            SELECT s.line FROM stage s
+            JOIN merged p ON p.platform = s.platform AND p.post_id = s.post_id
+            JOIN merged_snapshots n ON n.platform = s.platform AND n.post_id = s.post_id
+                AND n.observed_at IS NOT DISTINCT FROM s.observed_at
+            WHERE NOT p.changed AND NOT n.changed
+              AND NOT EXISTS (SELECT 1 FROM new_hashtags t WHERE t.platform = s.platform AND t.post_id = s.post_id)
+        """).fetchall())
+        total = con.execute("SELECT count(*) FROM stage").fetchall()[0][0]
         unchanged = len(unchanged_lines)
-        changed = con.execute("SELECT count(*) FROM stage").fetchall()[0][0]
+        changed = total - unchanged
 
         seen_before = con.execute(
             "SELECT count(*) FROM import_batches WHERE sha256 = ? AND format = ?", [batch.sha256, batch.format]
         ).fetchall()[0][0]
-        if changed == 0 and seen_before:
+        keys_only = con.execute("SELECT count(*) FROM merged WHERE keys_changed AND NOT changed").fetchall()[0][0]
+        if changed == 0 and seen_before and not keys_only:
             _drop_temp(con)
             return WriteResult(None, 0, unchanged, conflict_list, unchanged_lines)
 
@@ -157,77 +232,56 @@ def write_posts(
             [batch_id, batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform,
              now, changed, rejected + len(conflict_list), unchanged],
         )
-        if changed:
-            post_cols = ", ".join(_POST_COLUMNS)
-            updates = ", ".join(f"{c} = excluded.{c}" for c in _POST_COLUMNS)
-            # The last row of a post in the file carries its current attributes.
-            con.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE stage_posts AS
-                SELECT * FROM stage QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY line DESC) = 1
-                """
-            )
-            # Posts whose publication time changes: their stored snapshots' ages change too.
-            con.execute(
-                """
-                CREATE OR REPLACE TEMP TABLE moved_posts AS
-                SELECT s.platform, s.post_id, s.published_at, p.published_at AS published_before FROM stage_posts s
-                JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id
-                WHERE p.published_at <> s.published_at
-                """
-            )
-            con.execute(
-                f"""
-                INSERT INTO posts (platform, post_id, {post_cols}, batch_id)
-                SELECT platform, post_id, {post_cols}, {batch_id} FROM stage_posts
-                ON CONFLICT (platform, post_id) DO UPDATE SET {updates}
-                """
-            )
-            con.execute(
-                """
-                DELETE FROM snapshots USING stage s
-                WHERE snapshots.platform = s.platform AND snapshots.post_id = s.post_id
-                  AND snapshots.observed_at IS NOT DISTINCT FROM s.observed_at
-                """
-            )
-            moved_from = [r[0] for r in con.execute("SELECT published_before FROM moved_posts").fetchall()]
-            if moved_from:
-                con.execute(
-                    """
-                    UPDATE snapshots SET age_us = epoch_us(snapshots.observed_at) - epoch_us(m.published_at)
-                    FROM moved_posts m
-                    WHERE snapshots.platform = m.platform AND snapshots.post_id = m.post_id
-                      AND snapshots.observed_at IS NOT NULL
-                    """
-                )
-            metric_cols = ", ".join(f"s.{m}" for m in METRICS)
-            # Age against the post as stored now (the file's last row of the post).
-            con.execute(
-                f"""
-                INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
-                SELECT s.platform, s.post_id, s.observed_at, {metric_cols}, {batch_id},
-                       epoch_us(s.observed_at) - epoch_us(p.published_at)
-                FROM stage s JOIN stage_posts p ON p.platform = s.platform AND p.post_id = s.post_id
-                """
-            )
-            con.execute(
-                """
-                DELETE FROM post_hashtags USING stage_posts s
-                WHERE post_hashtags.platform = s.platform AND post_hashtags.post_id = s.post_id
-                """
-            )
-            con.execute(
-                """
-                INSERT INTO post_hashtags
-                SELECT DISTINCT platform, post_id, unnest(hashtags) FROM stage_posts
-                """
-            )
-        months: frozenset[str] = frozenset()
-        if changed:
-            # The scores of the months a changed post was and is published in are now stale.
-            kept_back = unchanged_lines | {line for line, _ in conflict_list}
-            months = frozenset(str(Month.of(p.published_at)) for p in posts if p.line not in kept_back) | frozenset(
-                str(Month.of(moment)) for moment in moved_from)
+        post_cols = ", ".join(_POST_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in (*_POST_COLUMNS, "batch_id"))
+        con.execute(f"""
+            INSERT INTO posts (platform, post_id, {post_cols}, batch_id)
+            SELECT platform, post_id, {post_cols}, CASE WHEN changed THEN {batch_id} ELSE batch_before END
+            FROM merged WHERE changed OR keys_changed
+            ON CONFLICT (platform, post_id) DO UPDATE SET {updates}
+        """)
+        key_cols = ", ".join(f"k_{a}" for a in MERGED)
+        con.execute(f"""
+            INSERT OR REPLACE INTO post_merge (platform, post_id, {key_cols})
+            SELECT platform, post_id, {key_cols} FROM merged WHERE keys_changed
+        """)
+        # Posts whose publication time changed: their stored snapshots' ages change too.
+        moved = con.execute(
+            "SELECT published_before, published_at FROM merged WHERE changed AND published_before IS NOT NULL "
+            "AND published_before <> published_at").fetchall()
+        if moved:
+            con.execute("""
+                UPDATE snapshots SET age_us = epoch_us(snapshots.observed_at) - epoch_us(m.published_at)
+                FROM merged m
+                WHERE snapshots.platform = m.platform AND snapshots.post_id = m.post_id AND m.changed
+                  AND m.published_before <> m.published_at AND snapshots.observed_at IS NOT NULL
+            """)
+        metric_cols = ", ".join(METRICS)
+        con.execute("""
+            DELETE FROM snapshots USING merged_snapshots n
+            WHERE n.changed AND snapshots.platform = n.platform AND snapshots.post_id = n.post_id
+              AND snapshots.observed_at IS NOT DISTINCT FROM n.observed_at
+        """)
+        con.execute(f"""
+            INSERT INTO snapshots (platform, post_id, observed_at, {metric_cols}, batch_id, age_us)
+            SELECT n.platform, n.post_id, n.observed_at, {", ".join(f"n.{m}" for m in METRICS)}, {batch_id},
+                   epoch_us(n.observed_at) - epoch_us(p.published_at)
+            FROM merged_snapshots n JOIN merged p ON p.platform = n.platform AND p.post_id = n.post_id
+            WHERE n.changed
+        """)
+        con.execute("INSERT INTO post_hashtags SELECT platform, post_id, hashtag FROM new_hashtags")
+
+        # The scores of the months a changed post was and is published in are now stale.
+        touched = con.execute("""
+            SELECT published_at, published_before FROM merged WHERE changed
+            UNION ALL
+            SELECT p.published_at, NULL FROM merged p WHERE NOT p.changed AND (
+                EXISTS (SELECT 1 FROM merged_snapshots n WHERE n.changed AND n.platform = p.platform
+                        AND n.post_id = p.post_id)
+                OR EXISTS (SELECT 1 FROM new_hashtags t WHERE t.platform = p.platform AND t.post_id = p.post_id))
+        """).fetchall()
+        months = frozenset(str(Month.of(moment)) for pair in touched for moment in pair if moment is not None)
+        if months:
             mark_stale(con, months)
             declare_changed(con, months)
         if before_commit is not None:
@@ -237,7 +291,7 @@ def write_posts(
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("stage", "unchanged", "stage_posts", "moved_posts"):
+    for table in ("stage", "file_posts", "merged", "merged_snapshots", "new_hashtags"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -117,8 +117,32 @@ def jsonable_errors(exc: RequestValidationError) -> list[dict]:
     return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()]
 
 
-def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8000, **options) -> None:
+SERVE_ENV = "GOVMEDIA_SERVE_OPTIONS"
+
+
+def serve(db_path: str | Path, host: str = "127.0.0.1", port: int = 8000, *, workers: int = 1, **options) -> None:
+    """Run the site. With several `workers` (processes), each answers requests with its own caches
+    and job runner; they share the store like any other processes (`store/access.py`), the session
+    key (made here, before they start) and one watcher (the first to take `<db>.watch`)."""
+    import json
+
     import uvicorn
 
-    app = create_app(db_path, **options)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if workers <= 1:
+        app = create_app(db_path, **options)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    Store(Path(db_path))  # create or upgrade the store once, not in every worker at the same time
+    options.setdefault("secret", secret_key(Path(db_path)))
+    os.environ[SERVE_ENV] = json.dumps({"db_path": str(db_path), **{k: (str(v) if isinstance(v, Path) else v)
+                                                                   for k, v in options.items()}})
+    uvicorn.run("govmedia.web:app_from_environment", factory=True, workers=workers, host=host, port=port,
+                log_level="warning", access_log=False)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker process of `serve(workers=N)`."""
+    import json
+
+    options = json.loads(os.environ[SERVE_ENV])
+    return create_app(options.pop("db_path"), **options)

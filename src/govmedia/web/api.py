@@ -181,7 +181,7 @@ class JobStarted(BaseModel):
 
 class JobOut(BaseModel):
     job_id: int
-    kind: str = Field(description="import / score / check")
+    kind: str = Field(description="import / score / check / report")
     state: str = Field(description="queued / running / done / failed / interrupted")
     who: Optional[str] = None
     created_at: datetime

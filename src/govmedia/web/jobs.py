@@ -365,9 +365,22 @@ class WatchThread:
     ACTOR = "监视目录"
 
     def __init__(self, store, folder: Path, methodology):
+        import fcntl
+        import os
+
         from govmedia.ingest.watch import watch
 
         self._stop = threading.Event()
+        self._thread = None
+        # One watcher among the site's worker processes: the one that holds `<db>.watch`.
+        self._lock = os.open(f"{store.path}.watch", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock)
+            self._lock = None
+            log.info("another process of the site watches %s", folder)
+            return
 
         def rescore(picked) -> None:
             if picked.summary is not None and picked.summary.months:
@@ -380,8 +393,14 @@ class WatchThread:
         self._thread.start()
 
     def stop(self) -> None:
+        import os
+
         self._stop.set()
-        self._thread.join(30)
+        if self._thread is not None:
+            self._thread.join(30)
+        if self._lock is not None:
+            os.close(self._lock)  # and with it the lock
+            self._lock = None
 
 
 def start_watch(store, folder: Path, methodology) -> WatchThread:
