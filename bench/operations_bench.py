@@ -51,12 +51,32 @@ def cli(db: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedP
                           capture_output=True, check=True)
 
 
-def memory(pid: int) -> str:
+def _status(pid: int) -> dict[str, str]:
     fields = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
         fields[key] = value.strip()
-    return f"VmHWM {fields.get('VmHWM')}  VmRSS {fields.get('VmRSS')}"
+    return fields
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def memory(pid: int) -> str:
+    """The server's memory: with several worker processes, each worker's (the supervisor's aside)."""
+    parts = []
+    for one in [pid, *_children(pid)]:
+        try:
+            fields = _status(one)
+        except OSError:
+            continue
+        parts.append(f"[{one}] VmHWM {fields.get('VmHWM')}  VmRSS {fields.get('VmRSS')}")
+    return "  ".join(parts)
 
 
 class Server:

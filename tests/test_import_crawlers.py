@@ -247,3 +247,91 @@ def test_every_fixture_imports_and_a_second_import_changes_nothing(registered, f
     second = import_path(registered, fixtures)
     assert second.accepted == 0
     assert dump(registered) == before
+
+
+# ---------------------------------------------------------------- files the tools' own writers wrote
+# tests/fixtures/generated: see its README (commits, commands, what each release writes).
+
+GENERATED_REGISTRY = """平台,账号ID,名称,类别
+微博,1234567890,南京测试发布,区级
+微博,2234567890,宁城发布,区级
+抖音,98765432100,南京测试发布,综合
+小红书,5f0000000000000000000001,南京测试小红书,综合
+哔哩哔哩,100000001,南京测试B站,综合
+快手,3xtestuser001,南京测试快手,综合
+微信,MzA5NDAwMDAwMA==,南京测试发布,综合
+头条号,6800000001,南京测试头条,综合
+"""
+
+
+def _generated_store(tmp_path, name):
+    from govmedia.store import open_store
+
+    from util import fill_store
+
+    con = open_store(tmp_path / f"{name}.duckdb")
+    fill_store(con, accounts=GENERATED_REGISTRY, folder=tmp_path)
+    return con
+
+
+def test_weibo_crawler_releases_whose_rows_drift_from_the_header_mean_the_same(generated, tmp_path):
+    """2023-12 (完整日期 written without its header cell) and 2025-11 (Live Photo视频url without
+    its header cell: every value from 位置 on one column to the right) give what the current release gives."""
+    stored = {}
+    for release in ("current_93cd292", "2023-12_2687522", "2025-11_4815bee", "current_93cd292_only_original"):
+        con = _generated_store(tmp_path, release)
+        summary = import_path(con, generated / "weibo-crawler" / release / "weibo")
+        assert summary.rejected == 0 and summary.exit_code == 0, release
+        stored[release] = rows(con, "SELECT p.post_id, p.published_at, p.is_original, p.text, p.forms, s.reposts, "
+                                    "s.comments, s.likes FROM posts p JOIN snapshots s USING (platform, post_id) ORDER BY 1")
+        con.close()
+    assert stored["2023-12_2687522"] == stored["current_93cd292"]
+    assert stored["2025-11_4815bee"] == stored["current_93cd292"]
+    # only_crawl_original: no 是否原创 column, every row an original (and the repost is not written).
+    originals = [r for r in stored["current_93cd292"] if r[2] is True]
+    assert stored["current_93cd292_only_original"] == originals
+    assert len(originals) == len(stored["current_93cd292"]) - 1
+
+
+@pytest.mark.parametrize("release", ["current_d6f7c5b", "last_user_id_8b4d8fc"])
+def test_mediacrawler_every_platform_by_its_own_columns(generated, tmp_path, release):
+    con = _generated_store(tmp_path, release)
+    summary = import_path(con, generated / "mediacrawler" / release / "data")
+    errors = {f.path.parent.parent.name: f.error for f in summary.files if f.error}
+    assert list(errors) == ["tieba"] and "百度贴吧" in errors["tieba"] and "不评估" in errors["tieba"]
+    assert summary.rejected == 0
+    counts = dict(rows(con, "SELECT platform, count(*) FROM posts GROUP BY 1"))
+    assert counts == {"weibo": 4, "douyin": 3, "xiaohongshu": 3, "bilibili": 3, "kuaishou": 3}
+    # Bilibili's own metrics, Xiaohongshu's topics, Kuaishou's plays: what the tools mean.
+    bili = rows(con, "SELECT max(plays), max(coins), max(danmaku), max(collects) FROM snapshots WHERE platform = 'bilibili'")
+    assert all(v and v > 0 for v in bili[0])
+    assert rows(con, "SELECT count(*) FROM post_hashtags WHERE platform = 'xiaohongshu'")[0][0] > 0
+    assert rows(con, "SELECT max(plays) FROM snapshots WHERE platform = 'kuaishou'")[0][0] > 0
+    # Comments of every platform are attributed to their posts.
+    assert {r[0] for r in rows(con, "SELECT DISTINCT platform FROM comments")} == set(counts)
+    before = dump(con)
+    assert import_path(con, generated / "mediacrawler" / release / "data").accepted == 0
+    assert dump(con) == before
+    con.close()
+
+
+def test_a_mediacrawler_file_forced_onto_another_platform_is_refused(generated, tmp_path):
+    con = _generated_store(tmp_path, "forced")
+    path = generated / "mediacrawler" / "current_d6f7c5b" / "data" / "xhs" / "csv" / "creator_contents_2026-08-20.csv"
+    report = import_path(con, path, account="weibo:1234567890").files[0]
+    assert report.accepted == 0 and "小红书" in report.error and "微博" in report.error
+    con.close()
+
+
+def test_wechat_exporter_placeholders_and_text_titles_are_not_stored_as_text(generated, tmp_path):
+    con = _generated_store(tmp_path, "wechat")
+    for name in ("微信公众号文章.xlsx", "微信公众号文章.json"):
+        summary = import_path(con, generated / "wechat-exporter" / name)
+        assert summary.rejected == 0, name
+    texts = [r[0] for r in rows(con, "SELECT text FROM posts WHERE platform = 'wechat'")]
+    assert texts and not any(t and "(unknown)" in t for t in texts)
+    # A 文本分享's content starts with the exporter's own title (its first 20 UTF-16 units) and a
+    # blank line: stored without it.
+    assert not any(t and "\n\n" in t and t.split("\n\n", 1)[1].startswith(t.split("\n\n", 1)[0][:10])
+                   for t in texts)
+    con.close()

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
+from govmedia.core.vocabulary import PLATFORMS
 from govmedia.core.errors import FieldError, UserError
 
 # How the command line names the fields library errors are about.
@@ -302,7 +303,7 @@ def accounts_import(
 
 @accounts_app.command("list")
 def accounts_list(
-    platform: Optional[str] = typer.Option(None, "--platform", help="weibo | wechat | douyin"),
+    platform: Optional[str] = typer.Option(None, "--platform", help=" | ".join(PLATFORMS)),
     category: Optional[str] = typer.Option(None, "--category", help="district | livelihood | comprehensive"),
     format: str = typer.Option("table", "--format", help="table | csv | json"),
 ) -> None:
@@ -544,7 +545,7 @@ def scores_export(
 
 @app.command("rank")
 def rank_command(
-    platform: str = typer.Option(..., "--platform", help="weibo | wechat | douyin"),
+    platform: str = typer.Option(..., "--platform", help=" | ".join(PLATFORMS)),
     category: str = typer.Option(..., "--category", help="district | livelihood | comprehensive"),
     start: str = FROM_OPTION,
     end: str = TO_OPTION,

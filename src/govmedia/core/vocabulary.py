@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 # --------------------------------------------------------------------------- metrics
 
-METRICS = ("reposts", "comments", "likes", "reads", "wows", "shares", "plays", "collects")
+METRICS = ("reposts", "comments", "likes", "reads", "wows", "shares", "plays", "collects", "coins", "danmaku")
 METRIC_NAMES = {
     "reposts": "转发", "comments": "评论", "likes": "点赞", "reads": "阅读",
-    "wows": "在看", "shares": "分享", "plays": "播放", "collects": "收藏",
+    "wows": "在看", "shares": "分享", "plays": "播放", "collects": "收藏", "coins": "投币", "danmaku": "弹幕",
 }
 
 # --------------------------------------------------------------------------- content forms
@@ -42,16 +42,42 @@ class PlatformProfile:
     interactions: tuple[str, ...]  # what the white paper sums as its 互动量
     default_forms: tuple[str, ...]  # what a post is when nothing says otherwise
     hashtag_style: str = "paired"  # "#话题#" (paired) or "#话题 " (open, Douyin)
+    noun: str = ""  # how the white paper names the platform's accounts as a whole: 政务微博
+    account_noun: str = ""  # one of them: 政务微博账号
+    interaction_label: str = ""  # its 互动量 in words
+    color: str = "#555555"  # in charts
+    excellent: int = 15  # accounts in the report's annex 优秀政务新媒体账号 by default
 
 
 PROFILES: dict[str, PlatformProfile] = {p.code: p for p in (
     PlatformProfile("weibo", "微博", ("weibo", "微博", "新浪微博", "wb"),
-                    ("reposts", "comments", "likes"), ("reposts", "comments"), ("text",)),
+                    ("reposts", "comments", "likes"), ("reposts", "comments"), ("text",),
+                    noun="政务微博", account_noun="政务微博账号", interaction_label="转评量", color="#d9534f", excellent=18),
     PlatformProfile("wechat", "微信", ("wechat", "weixin", "微信", "公众号", "微信公众号", "wx", "mp"),
-                    ("reads", "likes", "wows", "shares", "comments"), ("likes", "wows"), ("article",)),
+                    ("reads", "likes", "wows", "shares", "comments"), ("likes", "wows"), ("article",),
+                    noun="政务微信", account_noun="政务微信账号", interaction_label="点赞+在看量", color="#3c9a5f",
+                    excellent=18),
     PlatformProfile("douyin", "抖音", ("douyin", "抖音", "dy", "tiktok"),
                     ("likes", "comments", "shares", "collects", "plays"), ("likes", "comments", "shares"), ("video",),
-                    hashtag_style="open"),
+                    hashtag_style="open", noun="政务抖音号", account_noun="政务抖音号",
+                    interaction_label="点赞+评论+分享量", color="#2b2b2b", excellent=15),
+    PlatformProfile("xiaohongshu", "小红书", ("xiaohongshu", "小红书", "xhs", "red", "rednote"),
+                    ("likes", "comments", "shares", "collects"), ("likes", "comments", "collects", "shares"), ("image",),
+                    hashtag_style="open", noun="政务小红书号", account_noun="政务小红书号",
+                    interaction_label="点赞+收藏+评论+分享量", color="#ff2442", excellent=10),
+    PlatformProfile("bilibili", "哔哩哔哩", ("bilibili", "哔哩哔哩", "b站", "bili", "bilibili网站"),
+                    ("plays", "likes", "coins", "collects", "shares", "comments", "danmaku"),
+                    ("likes", "coins", "collects", "shares", "comments"), ("video",),
+                    noun="政务B站号", account_noun="政务B站号", interaction_label="点赞+投币+收藏+分享+评论量",
+                    color="#00a1d6", excellent=10),
+    PlatformProfile("kuaishou", "快手", ("kuaishou", "快手", "ks"),
+                    ("plays", "likes", "comments"), ("likes", "comments"), ("video",),
+                    hashtag_style="open", noun="政务快手号", account_noun="政务快手号", interaction_label="点赞+评论量",
+                    color="#ff5000", excellent=10),
+    PlatformProfile("toutiao", "头条号", ("toutiao", "头条号", "今日头条", "头条", "tt"),
+                    ("reads", "likes", "comments", "shares", "collects"), ("likes", "comments", "shares"), ("article",),
+                    noun="政务头条号", account_noun="政务头条号", interaction_label="点赞+评论+转发量",
+                    color="#f04142", excellent=10),
 )}
 PLATFORMS = tuple(PROFILES)
 PLATFORM_NAMES = {code: p.name for code, p in PROFILES.items()}

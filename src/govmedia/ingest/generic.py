@@ -33,6 +33,8 @@ _METRIC_EN_VARIANTS = {
     "shares": ["shares", "share", "分享"],
     "plays": ["plays", "play", "播放"],
     "collects": ["collects", "collect", "favorites", "收藏"],
+    "coins": ["coins", "coin", "投币", "硬币"],
+    "danmaku": ["danmaku", "danmu", "弹幕"],
 }
 _SUFFIXES = ("", "数", "量", "次数", "数量", "_count", "count", "_num", "num")
 

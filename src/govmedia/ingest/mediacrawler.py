@@ -1,7 +1,12 @@
-"""NanmiCoder/MediaCrawler: weibo and douyin `contents` files as csv, json (one array) or jsonl.
+"""NanmiCoder/MediaCrawler: `contents` and `comments` files as csv, json (one array) or jsonl, of
+Weibo, Douyin, Xiaohongshu, Bilibili and Kuaishou (its Tieba and Zhihu files are refused by name).
 
-Files are named `{search|detail|creator}_contents_{date}.{csv|json|jsonl}` under
-`data/{weibo|douyin}/{fmt}/`. Counts are strings, `last_modify_ts` is the crawl time in
+Files are named `{search|detail|creator}_{contents|comments}_{date}.{csv|json|jsonl}` under
+`data/{weibo|douyin|xhs|bili|kuaishou}/{fmt}/` (Bilibili's csv contents: `…_videos_…`). Each platform
+is told by its own columns, never guessed: Xiaohongshu shares `note_id` with Weibo (it has `time`,
+`xsec_token`, `tag_list`…), Bilibili and Kuaishou share `video_id` (Bilibili has `video_play_count`,
+`video_coin_count`, `video_danmaku`; Kuaishou `viewd_count` — sic — and `video_play_url`). Times:
+Xiaohongshu's and Kuaishou's in milliseconds, the others' in seconds. Counts are strings, `last_modify_ts` is the crawl time in
 milliseconds (our observation time). Weibo's `shared_count` is the reposts count, and its
 `create_time` is eight hours ahead in releases before 2026-07-30, so `create_date_time`
 (always right) is preferred. Releases from 2026-07 (9f4f8bf) write `creator_hash` (the first 16 hex
@@ -36,25 +41,70 @@ DOUYIN_COLUMNS = ("aweme_id", "aweme_type", "title", "desc", "create_time", "use
                   "aweme_url", "note_download_url", "video_download_url", "creator_hash")
 COMMENT_COLUMNS = ("comment_id", "parent_comment_id", "sub_comment_count", "comment_like_count", "like_count",
                    "pictures")
-KNOWN_HEADERS = frozenset(WEIBO_COLUMNS) | frozenset(DOUYIN_COLUMNS) | frozenset(COMMENT_COLUMNS)
+XHS_COLUMNS = ("note_id", "type", "title", "desc", "video_url", "time", "last_update_time", "liked_count",
+               "collected_count", "comment_count", "share_count", "image_list", "tag_list", "note_url", "xsec_token")
+BILIBILI_COLUMNS = ("video_id", "video_type", "title", "desc", "create_time", "liked_count", "disliked_count",
+                    "video_play_count", "video_favorite_count", "video_share_count", "video_coin_count",
+                    "video_danmaku", "video_comment", "video_url")
+KUAISHOU_COLUMNS = ("video_id", "video_type", "title", "desc", "create_time", "liked_count", "viewd_count",
+                    "video_url", "video_play_url")
+OTHER_COLUMNS = ("tieba_name", "tieba_link", "publish_time", "total_replay_num", "content_id", "content_type",
+                 "content_text")
+KNOWN_HEADERS = (frozenset(WEIBO_COLUMNS) | frozenset(DOUYIN_COLUMNS) | frozenset(COMMENT_COLUMNS)
+                 | frozenset(XHS_COLUMNS) | frozenset(BILIBILI_COLUMNS) | frozenset(KUAISHOU_COLUMNS)
+                 | frozenset(OTHER_COLUMNS))
+NOT_EVALUATED = {"tieba": "百度贴吧", "zhihu": "知乎"}
+POST_COLUMN = {"weibo": "note_id", "xiaohongshu": "note_id", "douyin": "aweme_id", "bilibili": "video_id",
+               "kuaishou": "video_id"}
 
-_COUNTS = ("liked_count", "comments_count", "comment_count", "shared_count", "share_count", "collected_count")
+_COUNTS = ("liked_count", "comments_count", "comment_count", "shared_count", "share_count", "collected_count",
+           "video_play_count", "viewd_count", "like_count", "sub_comment_count")
 _SHIFT_SECONDS = 8 * 3600
 
 
 def _platform_of(header: set[str]) -> str | None:
+    """The platform a MediaCrawler file is of, by the columns only that platform writes (a file
+    mixing rows of two platforms is of the first named here; the other rows are refused)."""
     if "note_id" in header:
+        if header & {"tieba_name", "tieba_link", "total_replay_num"}:
+            return "tieba"
+        if header & {"xsec_token", "last_update_time", "tag_list", "image_list"} or (
+                "type" in header and "time" in header):
+            return "xiaohongshu"
+        if "comment_id" in header and not header & {"create_date_time", "comment_like_count"}:
+            return "xiaohongshu"  # Xiaohongshu's comments; Weibo's have create_date_time
         return "weibo"
     if "aweme_id" in header:
         return "douyin"
+    if "video_id" in header:
+        if header & {"video_play_count", "video_coin_count", "video_danmaku", "disliked_count", "video_favorite_count"}:
+            return "bilibili"
+        if header & {"viewd_count", "video_play_url"}:
+            return "kuaishou"
+        if "comment_id" in header:  # comments: Bilibili's carry parent ids and likes, Kuaishou's neither
+            return "bilibili" if header & {"parent_comment_id", "like_count"} else "kuaishou"
+        return None
+    if header & {"tieba_name", "tieba_link", "total_replay_num"}:
+        return "tieba"
+    if header & {"content_id", "content_type"}:
+        return "zhihu"
     return None
 
 
 def detect(table: Table) -> bool:
     header = set(table.header)
-    if "comment_id" in header and ({"note_id", "aweme_id"} & header):
+    platform = _platform_of(header)
+    if platform in NOT_EVALUATED:
+        return True  # refused by name in read()
+    if "comment_id" in header and platform is not None:
         return True
-    return _platform_of(header) is not None and bool(header & set(_COUNTS))
+    return platform is not None and bool(header & set(_COUNTS))
+
+
+def _refuse_other(table: Table, platform: str | None) -> None:
+    if platform in NOT_EVALUATED:
+        raise UserError(f"{table.path}: 这是 MediaCrawler 的{NOT_EVALUATED[platform]}文件；govmedia 不评估"
+                        f"{NOT_EVALUATED[platform]}，未导入")
 
 
 def is_comments(table: Table) -> bool:
@@ -64,15 +114,16 @@ def is_comments(table: Table) -> bool:
 def read_comments(table: Table, ctx: Context | None = None) -> tuple[str, Iterator[Record]]:
     """(platform, records) of a comments file; records map onto the canonical comment fields."""
     platform = _platform_of(set(table.header))
+    _refuse_other(table, platform)
     if platform is None:
-        raise UserError(f"{table.path}: 不是 MediaCrawler 的评论文件（缺少 note_id 或 aweme_id 列）")
+        raise UserError(f"{table.path}: 不是 MediaCrawler 的评论文件（缺少 note_id、aweme_id 或 video_id 列）")
     if "user_id" not in table.header and "creator_hash" not in table.header:
         raise UserError(f"{table.path}: 评论文件缺少 user_id 列（评论者ID），无法统计账号的回复")
     return platform, _comment_records(table, platform, ctx)
 
 
 def _comment_records(table: Table, platform: str, ctx: Context | None) -> Iterator[Record]:
-    post_column = "note_id" if platform == "weibo" else "aweme_id"
+    post_column = POST_COLUMN[platform]
     # Newer releases hash the commenter's id too: a registered account's hash is that account
     # (its replies count); another commenter is kept as "hash:<creator_hash>".
     hashes = {creator_hash(uid): uid for p, uid in (ctx.registered if ctx else ()) if p == platform}
@@ -143,11 +194,16 @@ def _author(row: dict, by_hash: bool, hashes: dict[str, str]) -> object:
 def read(table: Table, ctx: Context) -> Source:
     header = set(table.header)
     platform = _platform_of(header)
+    _refuse_other(table, platform)
     if platform is None:
-        raise UserError(f"{table.path}: 不是 MediaCrawler 的 contents 文件（缺少 note_id 或 aweme_id 列）")
+        raise UserError(f"{table.path}: 不是 MediaCrawler 的 contents 文件（缺少 note_id、aweme_id 或 video_id 列）")
+    if ctx.forced and ctx.forced[0] != platform:
+        raise UserError(f"{table.path}: 这是{PLATFORM_NAMES[platform]}的文件，不能归入{PLATFORM_NAMES[ctx.forced[0]]}"
+                        f"账号 {ctx.forced[1]}")
     accounts = _Accounts(table, ctx, platform)
-    rows = _weibo_records(table, accounts) if platform == "weibo" else _douyin_records(table, accounts)
-    return Source(NAME, platform, rows)
+    readers = {"weibo": _weibo_records, "douyin": _douyin_records, "xiaohongshu": _xhs_records,
+               "bilibili": _bilibili_records, "kuaishou": _kuaishou_records}
+    return Source(NAME, platform, readers[platform](table, accounts))
 
 
 def _other_platform(row: dict, platform: str) -> str | None:
@@ -228,3 +284,44 @@ def _douyin_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
 
 def _filled(value) -> bool:
     return value is not None and str(value).strip() not in ("", "None")
+
+
+def _own_record(line: int, row: dict, platform: str, accounts: _Accounts, fields: dict[str, str],
+                forms: tuple[str, ...], hashtags: tuple[str, ...] = ()) -> Record:
+    """A row of a platform where every post is the account's own work; `fields` maps canonical
+    fields to the file's columns."""
+    account_id, account_column, unknown = accounts(row)
+    error = row.get("__error__") or unknown
+    values = {name: row.get(column) for name, column in fields.items()}
+    title, text = values.get("title"), values.get("text")
+    if isinstance(title, str) and isinstance(text, str) and title.strip() == text.strip():
+        values["title"] = None  # the tool fills the title with the text when a post has none
+    values.update(account_id=account_id, is_original=True)
+    return Record(line, row, values, {"account_id": account_column, **fields}, forms=forms, hashtags=hashtags,
+                  error=error)
+
+
+def _xhs_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
+    fields = {"post_id": "note_id", "published_at": "time", "observed_at": "last_modify_ts", "title": "title",
+              "text": "desc", "url": "note_url", "likes": "liked_count", "collects": "collected_count",
+              "comments": "comment_count", "shares": "share_count"}
+    for line, row in table.rows:
+        kind = str(row.get("type") or "").strip()
+        tags = tuple(t.strip() for t in str(row.get("tag_list") or "").split(",") if t.strip() and t.strip() != "None")
+        yield _own_record(line, row, "xiaohongshu", accounts, fields, ("video",) if kind == "video" else ("image",), tags)
+
+
+def _bilibili_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
+    fields = {"post_id": "video_id", "published_at": "create_time", "observed_at": "last_modify_ts", "title": "title",
+              "text": "desc", "url": "video_url", "plays": "video_play_count", "likes": "liked_count",
+              "coins": "video_coin_count", "collects": "video_favorite_count", "shares": "video_share_count",
+              "comments": "video_comment", "danmaku": "video_danmaku"}
+    for line, row in table.rows:
+        yield _own_record(line, row, "bilibili", accounts, fields, ("video",))
+
+
+def _kuaishou_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
+    fields = {"post_id": "video_id", "published_at": "create_time", "observed_at": "last_modify_ts", "title": "title",
+              "text": "desc", "url": "video_url", "plays": "viewd_count", "likes": "liked_count"}
+    for line, row in table.rows:
+        yield _own_record(line, row, "kuaishou", accounts, fields, ("video",))

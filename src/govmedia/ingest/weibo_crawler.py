@@ -85,7 +85,12 @@ def _records(table: Table, account_id: str | None) -> Iterator[Record]:
         if original_at is not None and _shifted(cells, original_at):
             names = _realigned(header, cells)
         values = dict(zip(names, cells))
-        yield _record(line, row, values, account_id)
+        record = _record(line, row, values, account_id)
+        if original_at is None:
+            # Run with only_crawl_original, the crawler writes originals only and no 是否原创 column.
+            record.values["is_original"] = True
+            record.columns["is_original"] = "是否原创（仅爬原创模式，无此列）"
+        yield record
 
 
 def _json_records(table: Table, ctx: Context) -> Iterator[Record]:

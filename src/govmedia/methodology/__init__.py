@@ -28,7 +28,7 @@ from typing import Any
 
 from govmedia.core.errors import UserError
 from govmedia.core.time import UTC_OFFSET_HOURS
-from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRICS, PLATFORMS  # noqa: F401 (names re-exported)
+from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRIC_NAMES, METRICS, PLATFORMS  # noqa: F401 (names re-exported)
 from govmedia.store import settings
 
 BUILTIN_SOURCE = "gmi-1.toml（内置）"
@@ -37,11 +37,11 @@ COMPUTED_DIMENSIONS = ("reach", "engagement", "innovation")  # influence comes f
 _FEATURE_RE = re.compile(r"^(n|n_o|n_i|(sum|sum_o|sum_i|avg|avg_o)_(%s))$" % "|".join(METRICS))
 FEATURE_NAMES = {
     "n": "发布数", "n_o": "原创数", "n_i": "原创创新产品数",
-    **{f"sum_{m}": f"总{name}数" for m, name in zip(METRICS, ("转发", "评论", "点赞", "阅读", "在看", "分享", "播放", "收藏"))},
-    **{f"sum_o_{m}": f"原创总{name}数" for m, name in zip(METRICS, ("转发", "评论", "点赞", "阅读", "在看", "分享", "播放", "收藏"))},
-    **{f"sum_i_{m}": f"原创创新产品总{name}数" for m, name in zip(METRICS, ("转发", "评论", "点赞", "阅读", "在看", "分享", "播放", "收藏"))},
-    **{f"avg_{m}": f"单篇平均{name}数" for m, name in zip(METRICS, ("转发", "评论", "点赞", "阅读", "在看", "分享", "播放", "收藏"))},
-    **{f"avg_o_{m}": f"原创单篇平均{name}数" for m, name in zip(METRICS, ("转发", "评论", "点赞", "阅读", "在看", "分享", "播放", "收藏"))},
+    **{f"sum_{m}": f"总{METRIC_NAMES[m]}数" for m in METRICS},
+    **{f"sum_o_{m}": f"原创总{METRIC_NAMES[m]}数" for m in METRICS},
+    **{f"sum_i_{m}": f"原创创新产品总{METRIC_NAMES[m]}数" for m in METRICS},
+    **{f"avg_{m}": f"单篇平均{METRIC_NAMES[m]}数" for m in METRICS},
+    **{f"avg_o_{m}": f"原创单篇平均{METRIC_NAMES[m]}数" for m in METRICS},
 }
 
 
@@ -153,8 +153,11 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
     dimensions: dict[str, dict[str, tuple[Term, ...]]] = {}
     for platform in PLATFORMS:
         dimensions[platform] = {}
+        # A file written before a platform was added has no terms for it: its accounts score 0
+        # under that file (the page and the report say the platform is not defined there).
+        defined = isinstance(doc.get("dimensions"), dict) and platform in doc["dimensions"]
         for dimension in COMPUTED_DIMENSIONS:
-            raw_terms = get(f"dimensions.{platform}.{dimension}", list)
+            raw_terms = get(f"dimensions.{platform}.{dimension}", list) if defined else []
             terms = []
             for index, raw in enumerate(raw_terms, start=1):
                 where = f"dimensions.{platform}.{dimension} 第 {index} 项"

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 import duckdb
 
 from govmedia.core.time import Month, Period, months_between
-from govmedia.core.vocabulary import PLATFORMS, PROFILES
+from govmedia.core.vocabulary import METRICS, PLATFORMS, PROFILES
 from govmedia.methodology import Methodology, resolve
 from govmedia.scoring import duckdb_tables
 from govmedia.scoring.expressions import post_facts
 
 # What the white paper sums as each platform's 互动量 (core profiles).
 INTERACTIONS = {code: profile.interactions for code, profile in PROFILES.items()}
-TOTAL_COLUMNS = ("posts", "originals", "reposts", "comments", "likes", "reads", "wows", "shares", "plays", "collects")
+TOTAL_COLUMNS = ("posts", "originals", *METRICS)
 
 
 @dataclass

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from govmedia.core.errors import UserError
 from govmedia.core.time import Month
+from govmedia.core.vocabulary import PROFILES
 from govmedia.reports.fonts import CJK_FAMILY, MISSING
 
-COLORS = {"weibo": "#d9534f", "wechat": "#3c9a5f", "douyin": "#2b2b2b"}
+COLORS = {code: p.color for code, p in PROFILES.items()}
 BAR = "#2f6fb0"
 TOP = "#c0392b"
 DPI = 150

@@ -17,7 +17,9 @@ from typing import Callable, Sequence
 import duckdb
 
 from govmedia.core.errors import FieldError, UserError
-from govmedia.core.vocabulary import CASE_CATEGORIES, CATEGORIES, CATEGORY_NAMES, FORM_LABELS, PLATFORM_NAMES, PLATFORMS
+from govmedia.core.vocabulary import (
+    CASE_CATEGORIES, CATEGORIES, CATEGORY_NAMES, FORM_LABELS, METRIC_NAMES, PLATFORM_NAMES, PLATFORMS, PROFILES,
+)
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
                                   resolve)
 from govmedia.methodology import stored as stored_methodology
@@ -31,10 +33,10 @@ from govmedia.store.evaluation import list_cases
 
 DISTRICT = "district"
 TOP_OTHERS = 15  # the white paper: every district account, the Top 15 of the other categories
-DEFAULT_EXCELLENT = {"weibo": 18, "wechat": 18, "douyin": 15}
-PLATFORM_NOUNS = {"weibo": "政务微博", "wechat": "政务微信", "douyin": "政务抖音号"}
-ACCOUNT_NOUNS = {"weibo": "政务微博账号", "wechat": "政务微信账号", "douyin": "政务抖音号"}
-INTERACTION_LABELS = {"weibo": "转评量", "wechat": "点赞+在看量", "douyin": "点赞+评论+分享量"}
+DEFAULT_EXCELLENT = {code: p.excellent for code, p in PROFILES.items()}
+PLATFORM_NOUNS = {code: p.noun for code, p in PROFILES.items()}
+ACCOUNT_NOUNS = {code: p.account_noun for code, p in PROFILES.items()}
+INTERACTION_LABELS = {code: p.interaction_label for code, p in PROFILES.items()}
 CHINESE_NUMBERS = "一二三四五六七八九十"
 
 
@@ -218,8 +220,8 @@ class ReportModel:
         """(platform, numbered sub-heading, its rankings)."""
         out = []
         for i, platform in enumerate(p for p in PLATFORMS if any(r.platform == p for r in self.rankings)):
-            out.append((platform, f"（{CHINESE_NUMBERS[i]}）{PLATFORM_NOUNS[platform]}号点评"
-                        if platform != "douyin" else f"（{CHINESE_NUMBERS[i]}）政务抖音号点评",
+            noun = PLATFORM_NOUNS[platform]
+            out.append((platform, f"（{CHINESE_NUMBERS[i]}）{noun if noun.endswith('号') else noun + '号'}点评",
                         [r for r in self.rankings if r.platform == platform]))
         return out
 
@@ -247,7 +249,8 @@ class ReportModel:
 
 
 def parse_excellent(value: str | dict | None) -> dict[str, int]:
-    """"18,18,15" (微博,微信,抖音), "weibo=18,wechat=18,douyin=15" or one number for all."""
+    """"18,18,15" (微博,微信,抖音, in the order of the platforms; those not named keep their default),
+    "weibo=18,wechat=18,douyin=15" or one number for all."""
     if value is None:
         return dict(DEFAULT_EXCELLENT)
     if isinstance(value, dict):
@@ -264,8 +267,8 @@ def parse_excellent(value: str | dict | None) -> dict[str, int]:
             counts = result
         elif len(parts) == 1:
             counts = {p: int(parts[0]) for p in PLATFORMS}
-        elif len(parts) == 3:
-            counts = dict(zip(PLATFORMS, (int(p) for p in parts)))
+        elif 1 < len(parts) <= len(PLATFORMS):
+            counts = {**DEFAULT_EXCELLENT, **dict(zip(PLATFORMS, (int(p) for p in parts)))}
         else:
             raise ValueError
     except ValueError as exc:
@@ -317,6 +320,8 @@ def describe_methodology(m: Methodology) -> MethodologyText:
         if d in COMPUTED_DIMENSIONS:
             for platform in PLATFORMS:
                 terms = m.dimensions[platform][d]
+                if not terms:
+                    continue  # a platform this methodology file does not define
                 data = list(dict.fromkeys(FEATURE_NAMES[f] for t in terms for f, _ in t.of))
                 paragraphs.append(f"{PLATFORM_NOUNS[platform]}：根据{'、'.join(data)}计算，"
                                   f"原始值 = {' + '.join(_term_text(t) for t in terms)}。")
@@ -355,8 +360,8 @@ def _figures(platform: str, totals: dict, previous: dict | None, accounts: int) 
         figures.append(fig("转评量（转发+评论）", ["reposts", "comments"]))
     elif platform == "wechat":
         figures += [fig("阅读数", ["reads"]), fig("点赞+在看数", ["likes", "wows"])]
-    else:
-        figures += [fig("点赞数", ["likes"]), fig("评论数", ["comments"]), fig("分享数", ["shares"])]
+    else:  # the platform's own metrics, as its profile lists them
+        figures += [fig(f"{METRIC_NAMES[m]}数", [m]) for m in PROFILES[platform].metrics]
     return figures
 
 

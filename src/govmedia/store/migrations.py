@@ -312,8 +312,14 @@ FROM posts;
 ALTER TABLE jobs ADD COLUMN runner VARCHAR;
 """
 
+# Bilibili's coins (投币) and danmaku (弹幕).
+SCHEMA_METRICS = """
+ALTER TABLE snapshots ADD COLUMN coins BIGINT;
+ALTER TABLE snapshots ADD COLUMN danmaku BIGINT;
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
-                         SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE]
+                         SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE, SCHEMA_METRICS]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
