@@ -360,8 +360,8 @@ def _figures(platform: str, totals: dict, previous: dict | None, accounts: int) 
         figures.append(fig("转评量（转发+评论）", ["reposts", "comments"]))
     elif platform == "wechat":
         figures += [fig("阅读数", ["reads"]), fig("点赞+在看数", ["likes", "wows"])]
-    else:  # the platform's own metrics, as its profile lists them
-        figures += [fig(f"{METRIC_NAMES[m]}数", [m]) for m in PROFILES[platform].metrics]
+    else:  # what the platform counts as interactions, one by one (Douyin: the white paper's three)
+        figures += [fig(f"{METRIC_NAMES[m]}数", [m]) for m in PROFILES[platform].interactions]
     return figures
 
 
@@ -372,6 +372,8 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodolo
     previous_label = Period.parse(start, end).last_year().label
     platforms, paragraphs = [], []
     for t in totals:
+        if not t.accounts and not t.totals["posts"]:
+            continue  # a platform the office does not evaluate
         figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)
         platforms.append(PlatformOverview(t.platform, PLATFORM_NAMES[t.platform], figures))
         parts = [f"{label}，{ACCOUNT_NOUNS[t.platform]} {t.accounts:,} 个，发布 {t.totals['posts']:,} 条，"
