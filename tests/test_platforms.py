@@ -60,3 +60,20 @@ def test_new_platforms_in_rankings_account_pages_and_the_report(generated, tmp_p
             assert board.status_code == 200 and account in board.text
         methodology = client.get("/methodology").text
         assert all(PROFILES[p].name in methodology for p in NEW)
+
+
+def test_a_methodology_file_from_before_a_platform_still_loads_and_says_what_it_lacks(tmp_path):
+    from importlib import resources
+
+    from util import make_store, run_cli
+
+    text = resources.files("govmedia.methodology").joinpath("gmi-1.toml").read_text(encoding="utf-8")
+    old = text.split("\n# The platforms the white paper of 2020 did not cover")[0]  # as released before
+    assert "[dimensions.xiaohongshu]" not in old and "[dimensions.douyin]" in old
+    (tmp_path / "old.toml").write_text(old, encoding="utf-8")
+    db = make_store(tmp_path / "m.duckdb", accounts=GENERATED_REGISTRY)
+    result = run_cli("score", "--from", "2020-02", "--to", "2020-03", "--methodology", str(tmp_path / "old.toml"), db=db)
+    assert result.returncode == 0, result.stderr
+    assert "未定义小红书、哔哩哔哩、快手、头条号的计算项" in result.stderr
+    with TestClient(create_app(db, secret="test-secret")) as client:
+        assert "本方法文件未定义该平台的计算项" in client.get("/methodology").text

@@ -523,6 +523,12 @@ def score_command(
         f"已计算 {len(result.months)} 个月、{result.rows} 行分数（{result.methodology.name}，sha256 "
         f"{result.methodology.sha256[:12]}…，引擎 {result.engine}）{where}", highlight=False,
     )
+    if result.undefined:
+        from govmedia.core.vocabulary import PLATFORM_NAMES
+
+        names = "、".join(PLATFORM_NAMES[p] for p in result.undefined)
+        err.print(f"注意：方法文件 {result.methodology.source} 未定义{names}的计算项，这些账号均得 0 分；"
+                  f"请用新版方法文件重新计算：govmedia score --methodology 方法文件 --from … --to …", highlight=False)
 
 
 @scores_app.command("export")

@@ -78,6 +78,9 @@ def overview(con: duckdb.DuckDBPyConnection, start: str, end: str, methodology: 
     accounts = dict(con.execute("SELECT platform, count(*) FROM accounts GROUP BY 1").fetchall())
     result = []
     for platform in PLATFORMS:
+        if not accounts.get(platform) and not any((platform, m) in by_month for m in months):
+            continue  # a platform the office does not evaluate: no registered account, no post
+
         def sums(span):
             return {c: int(sum((by_month.get((platform, m)) or {}).get(c) or 0 for m in span)) for c in TOTAL_COLUMNS}
 

@@ -10,7 +10,6 @@ scoring SQL lives here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -28,7 +27,7 @@ from govmedia.ranking.overview import (INTERACTIONS, account_totals, million_fol
                                        period_column, period_label, previous_period, scored_months)
 from govmedia.reports import charts
 from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
-from govmedia.core.time import Month, Period, months_between
+from govmedia.core.time import Month, Period, local_date, months_between, utcnow
 from govmedia.store.evaluation import list_cases
 
 DISTRICT = "district"
@@ -573,7 +572,7 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
         subtitle = f"{label}（统计周期 {start}）"
     return ReportModel(
         kind=kind, title=title or default_title, subtitle=subtitle, start=start, end=end, label=label,
-        column=column, generated=date.today().isoformat(), font=CJK_FAMILY,
+        column=column, generated=local_date(utcnow()).isoformat(), font=CJK_FAMILY,
         overview=_overview(con, start, end, compare_previous_year, font, m, overview_blocks),
         methodology=describe_methodology(m), rankings=rankings, cases=cases, annexes=annexes,
     )

@@ -17,6 +17,7 @@ import duckdb
 
 from govmedia.core.errors import UserError
 from govmedia.core.time import Month, Period, max_period_months, months_between
+from govmedia.core.vocabulary import PLATFORMS
 from govmedia.methodology import Methodology, put_in_force, resolve
 from govmedia.store import settings, transaction
 from govmedia.store.access import EVERYTHING, changed as declare_changed
@@ -41,6 +42,14 @@ class ScoreResult:
     rows: int
     methodology: Methodology
     output: Path | None = None
+    undefined: tuple[str, ...] = ()  # platforms with registered accounts the methodology has no terms for
+
+
+def undefined_platforms(con: duckdb.DuckDBPyConnection, m: Methodology) -> tuple[str, ...]:
+    """Platforms whose accounts are registered but which the methodology file does not define
+    (a file written before the platform was added): their accounts score 0 under it."""
+    registered = {r[0] for r in con.execute("SELECT DISTINCT platform FROM accounts").fetchall()}
+    return tuple(p for p in PLATFORMS if p in registered and not any(m.dimensions[p].values()))
 
 
 def _months_table(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
@@ -169,7 +178,7 @@ def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodol
     rows = con.execute("SELECT count(*) FROM monthly_scores WHERE month IN (SELECT month FROM score_months)"
                        ).fetchall()[0][0]
     con.execute("DROP TABLE IF EXISTS score_months")
-    return ScoreResult("duckdb", months, rows, m)
+    return ScoreResult("duckdb", months, rows, m, undefined=undefined_platforms(con, m))
 
 
 _SQL_SOURCES = ("scoring/expressions.py", "scoring/__init__.py", "methodology/__init__.py", "core/vocabulary.py",

@@ -25,6 +25,8 @@ from typing import Callable
 from fastapi import UploadFile
 
 from govmedia.core.errors import UserError
+from govmedia.core.time import local_text
+from govmedia.store.freshness import stale_months
 from govmedia.ingest.upload import import_received, receive_upload
 from govmedia.oversight import run_check
 from govmedia.scoring import rescore_months, score
@@ -312,7 +314,9 @@ def start_report(runner: JobRunner, store: Reads, period, formats: list[str]) ->
         progress.files(total, total, "")
         _forget_old_reports(folder.parent)
         stem = "bulletin" if start == end else "report"
+        stale = store.get(None, stale_months, period.months)  # said on the job page: scores older than data
         return {"from": start, "to": end, "title": content.title, "files": files,
+                "stale": {month: local_text(since, seconds=False) for month, since in stale.items()},
                 "names": {fmt: f"{stem}-{start}-{end}.{fmt}" if fmt != "xlsx" else f"rankings-{start}-{end}.xlsx"
                           for fmt in files}}
 

@@ -45,6 +45,7 @@ def render(request: Request, name: str, status: int = 200, **context) -> HTMLRes
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    request.state.stale = None  # a notice about the period of a page that was not shown
     return render(request, "error.html", status=status, status_code=status, message=message)
 
 
