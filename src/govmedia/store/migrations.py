@@ -286,7 +286,8 @@ CREATE TABLE stale_months (
 );
 """
 
-# Merging sources: per post and attribute, the merge key of the stored value (native before derived,
+# Merging sources: per post (and its account, which lets a file's write read only its accounts'
+# rows) and attribute, the merge key of the stored value (native before derived,
 # newer observation before older, then a hash of the value), so that a value another source does
 # not carry never overwrites a known one and the store does not depend on the order of imports.
 # Posts stored before get keys as undated derived values. Jobs record the process running them
@@ -295,12 +296,13 @@ SCHEMA_MERGE = """
 CREATE TABLE post_merge (
     platform VARCHAR NOT NULL,
     post_id VARCHAR NOT NULL,
+    account_id VARCHAR NOT NULL,
     k_published_at VARCHAR, k_is_original VARCHAR, k_forms VARCHAR, k_title VARCHAR, k_text VARCHAR,
     k_url VARCHAR, k_position VARCHAR,
     PRIMARY KEY (platform, post_id)
 );
 INSERT INTO post_merge
-SELECT platform, post_id,
+SELECT platform, post_id, account_id,
     '1|00000000000000000000|' || md5(published_at::VARCHAR),
     CASE WHEN is_original IS NULL THEN NULL ELSE '1|00000000000000000000|' || md5(is_original::VARCHAR) END,
     CASE WHEN forms IS NULL OR len(forms) = 0 THEN NULL ELSE '1|00000000000000000000|' || md5(forms::VARCHAR) END,

@@ -102,6 +102,11 @@ MERGED = ("published_at", "is_original", "forms", "title", "text", "url", "posit
 _NO_TIME = "0" * 20  # an undated observation sorts before every dated one
 
 
+def _literals(values) -> str:
+    """SQL string literals (quotes doubled) of ids from the file."""
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
 def _key_sql(attribute: str, table: str = "stage") -> str:
     """The merge key of a stage row's value: native before derived, newer before older, then a hash of
     the value; NULL for a missing value, which therefore never wins."""
@@ -156,22 +161,35 @@ def write_posts(
             FROM (SELECT *, unnest(CASE WHEN len(hashtags) = 0 THEN [NULL] ELSE hashtags END) AS h FROM stage)
             GROUP BY platform, post_id
         """)
-        wins = {a: f"(f.k_{a} IS NOT NULL AND (m.k_{a} IS NULL OR f.k_{a} > m.k_{a}))" for a in MERGED}
-        chosen = ", ".join(f"CASE WHEN {wins[a]} THEN f.{a} ELSE p.{a} END AS {a}, "
-                           f"CASE WHEN {wins[a]} THEN f.k_{a} ELSE m.k_{a} END AS k_{a}" for a in MERGED)
-        differs = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.{a} ELSE p.{a} END) IS DISTINCT FROM p.{a}" for a in MERGED)
-        keys_differ = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.k_{a} ELSE m.k_{a} END) IS DISTINCT FROM m.k_{a}"
+        # What the store holds of these posts (their values and merge keys), fetched once: joining the
+        # whole tables in the merge below costs a full scan per file.
+        # The file's accounts and platforms as literals: DuckDB then skips the other accounts' rows
+        # (and their texts) instead of reading the whole table for every file.
+        owners = con.execute("SELECT list(DISTINCT platform), list(DISTINCT account_id) FROM file_posts").fetchall()[0]
+        mine = (f"platform IN ({_literals(owners[0])}) AND account_id IN ({_literals(owners[1])})"
+                if owners[0] else "FALSE")
+        stored_keys = ", ".join(f"m.k_{a}" for a in MERGED)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE stored AS
+            SELECT p.platform, p.post_id, {", ".join(f"p.{a}" for a in MERGED)}, p.batch_id, {stored_keys}
+            FROM file_posts f
+            JOIN (SELECT * FROM posts WHERE {mine}) p ON p.platform = f.platform AND p.post_id = f.post_id
+            LEFT JOIN (SELECT * FROM post_merge WHERE {mine}) m ON m.platform = f.platform AND m.post_id = f.post_id
+        """)
+        wins = {a: f"(f.k_{a} IS NOT NULL AND (o.k_{a} IS NULL OR f.k_{a} > o.k_{a}))" for a in MERGED}
+        chosen = ", ".join(f"CASE WHEN {wins[a]} THEN f.{a} ELSE o.{a} END AS {a}, "
+                           f"CASE WHEN {wins[a]} THEN f.k_{a} ELSE o.k_{a} END AS k_{a}" for a in MERGED)
+        differs = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.{a} ELSE o.{a} END) IS DISTINCT FROM o.{a}" for a in MERGED)
+        keys_differ = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.k_{a} ELSE o.k_{a} END) IS DISTINCT FROM o.k_{a}"
                                   for a in MERGED)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE merged AS
             SELECT f.platform, f.post_id, f.account_id, {chosen},
-                   p.post_id IS NULL OR {differs} AS changed,
-                   p.post_id IS NULL OR {keys_differ} AS keys_changed,
-                   p.published_at AS published_before, p.batch_id AS batch_before
+                   o.post_id IS NULL OR {differs} AS changed,
+                   o.post_id IS NULL OR {keys_differ} AS keys_changed,
+                   o.published_at AS published_before, o.batch_id AS batch_before
             FROM file_posts f
-            LEFT JOIN posts p ON p.platform = f.platform AND p.post_id = f.post_id
-            LEFT JOIN post_merge m ON m.platform = f.platform AND m.post_id = f.post_id
-                AND p.post_id IS NOT NULL  -- keys left by a deleted post do not count
+            LEFT JOIN stored o ON o.platform = f.platform AND o.post_id = f.post_id
         """)
 
         # Snapshots: per (post, observation time) each metric's known value, the larger of two.
@@ -242,8 +260,8 @@ def write_posts(
         """)
         key_cols = ", ".join(f"k_{a}" for a in MERGED)
         con.execute(f"""
-            INSERT OR REPLACE INTO post_merge (platform, post_id, {key_cols})
-            SELECT platform, post_id, {key_cols} FROM merged WHERE keys_changed
+            INSERT OR REPLACE INTO post_merge (platform, post_id, account_id, {key_cols})
+            SELECT platform, post_id, account_id, {key_cols} FROM merged WHERE keys_changed
         """)
         # Posts whose publication time changed: their stored snapshots' ages change too.
         moved = con.execute(
@@ -291,7 +309,7 @@ def write_posts(
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("stage", "file_posts", "merged", "merged_snapshots", "new_hashtags"):
+    for table in ("stage", "file_posts", "stored", "merged", "merged_snapshots", "new_hashtags"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
