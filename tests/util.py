@@ -310,7 +310,8 @@ def served(db: Path, *args: str, **env: str) -> Iterator[str]:
             except OSError:
                 time.sleep(0.1)
         else:
-            server.kill()
+            server.terminate()  # the supervisor stops its worker processes too
+            server.wait(10)
             pytest.fail("server did not start: " + server.stdout.read().decode())
         yield base
     finally:

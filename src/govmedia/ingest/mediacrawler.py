@@ -286,7 +286,7 @@ def _filled(value) -> bool:
     return value is not None and str(value).strip() not in ("", "None")
 
 
-def _own_record(line: int, row: dict, platform: str, accounts: _Accounts, fields: dict[str, str],
+def _own_record(line: int, row: dict, accounts: _Accounts, fields: dict[str, str],
                 forms: tuple[str, ...], hashtags: tuple[str, ...] = ()) -> Record:
     """A row of a platform where every post is the account's own work; `fields` maps canonical
     fields to the file's columns."""
@@ -308,7 +308,7 @@ def _xhs_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
     for line, row in table.rows:
         kind = str(row.get("type") or "").strip()
         tags = tuple(t.strip() for t in str(row.get("tag_list") or "").split(",") if t.strip() and t.strip() != "None")
-        yield _own_record(line, row, "xiaohongshu", accounts, fields, ("video",) if kind == "video" else ("image",), tags)
+        yield _own_record(line, row, accounts, fields, ("video",) if kind == "video" else ("image",), tags)
 
 
 def _bilibili_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
@@ -317,11 +317,11 @@ def _bilibili_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
               "coins": "video_coin_count", "collects": "video_favorite_count", "shares": "video_share_count",
               "comments": "video_comment", "danmaku": "video_danmaku"}
     for line, row in table.rows:
-        yield _own_record(line, row, "bilibili", accounts, fields, ("video",))
+        yield _own_record(line, row, accounts, fields, ("video",))
 
 
 def _kuaishou_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
     fields = {"post_id": "video_id", "published_at": "create_time", "observed_at": "last_modify_ts", "title": "title",
               "text": "desc", "url": "video_url", "plays": "viewd_count", "likes": "liked_count"}
     for line, row in table.rows:
-        yield _own_record(line, row, "kuaishou", accounts, fields, ("video",))
+        yield _own_record(line, row, accounts, fields, ("video",))

@@ -370,9 +370,7 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodolo
     totals = overview(con, start, end, m)
     previous_label = Period.parse(start, end).last_year().label
     platforms, paragraphs = [], []
-    for t in totals:
-        if not t.accounts and not t.totals["posts"]:
-            continue  # a platform the office does not evaluate
+    for t in totals:  # the platforms the office evaluates (`overview` leaves out the others)
         figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)
         platforms.append(PlatformOverview(t.platform, PLATFORM_NAMES[t.platform], figures))
         parts = [f"{label}，{ACCOUNT_NOUNS[t.platform]} {t.accounts:,} 个，发布 {t.totals['posts']:,} 条，"

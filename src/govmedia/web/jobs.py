@@ -68,6 +68,7 @@ class Progress:
     def __init__(self, runner: "JobRunner", job: Job):
         self._runner = runner
         self._job = job
+        self.job_id = job.job_id  # e.g. where a report job keeps its files
         self._last_flush = time.monotonic()
         self._rows_before = 0  # rows of the files already done
         self._current = (None, 0)  # (file, rows done in it)
@@ -145,14 +146,11 @@ class JobRunner:
 
     # ---------------------------------------------------------------- submitting and looking
 
-    def submit(self, kind: str, who: str | None, params: dict, work: Callable[[Progress], dict],
-               before_queue: Callable[[int], None] | None = None) -> Job:
-        """Record the job and queue it; `before_queue(job_id)` runs before the work can start."""
+    def submit(self, kind: str, who: str | None, params: dict, work: Callable[[Progress], dict]) -> Job:
+        """Record the job and queue it."""
         self.start()
         with self._store.write(data=False) as con:
             job_id = create_job(con, kind, who, params)
-        if before_queue is not None:
-            before_queue(job_id)
         job = Job(job_id, kind, work)
         with self._lock:
             self._jobs[job_id] = job
@@ -305,7 +303,7 @@ def start_report(runner: JobRunner, store: Reads, period, formats: list[str]) ->
         total = len(formats) + 1
         progress.files(0, total, "收集数据与图表")
         content = store.get(("report-model", start, end), model)  # shared with the download route
-        folder = report_folder(store, job_ids[0])
+        folder = report_folder(store, progress.job_id)
         folder.mkdir(parents=True, exist_ok=True)
         files = {}
         for done, fmt in enumerate(formats, start=1):
@@ -320,10 +318,8 @@ def start_report(runner: JobRunner, store: Reads, period, formats: list[str]) ->
                 "names": {fmt: f"{stem}-{start}-{end}.{fmt}" if fmt != "xlsx" else f"rankings-{start}-{end}.xlsx"
                           for fmt in files}}
 
-    job_ids: list[int] = []
-    job = runner.submit("report", store.viewer[0] if store.viewer else None,
-                        {"from": start, "to": end, "formats": formats}, work, before_queue=job_ids.append)
-    return job
+    return runner.submit("report", store.viewer[0] if store.viewer else None,
+                         {"from": start, "to": end, "formats": formats}, work)
 
 
 def _forget_old_reports(folder: Path) -> None:
