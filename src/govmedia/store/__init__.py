@@ -107,6 +107,11 @@ def open_store(path: str | Path | None = None, *, read_only: bool = False) -> du
 _open_transactions: dict[int, int] = {}  # id(connection) -> depth
 
 
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con` is inside a `transaction` (a write there cannot retry on its own)."""
+    return bool(_open_transactions.get(id(con)))
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All-or-nothing: a failure (or a killed process) leaves the store as before.

@@ -29,7 +29,7 @@ from govmedia.core.vocabulary import METRICS
 
 from govmedia.core.rows import Post
 from govmedia.core.time import Month
-from govmedia.store import next_id, transaction
+from govmedia.store import in_transaction, next_id, transaction
 from govmedia.store.access import EVERYTHING, changed as declare_changed
 from govmedia.store.freshness import mark_stale
 
@@ -120,191 +120,252 @@ def _key_sql(attribute: str, table: str = "stage") -> str:
 
 def write_posts(
     con: duckdb.DuckDBPyConnection,
-    posts: Sequence[Post],
+    posts: Sequence[Post] | pa.Table,
     batch: BatchInfo,
     *,
     rejected: int,
     before_commit=None,
 ) -> WriteResult:
-    """Merge one file's valid rows in a single transaction; see the module docstring."""
-    stage = _stage_table(posts)
-    with transaction(con):
-        con.register("stage_arrow", stage)
+    """Merge one file's valid rows in a single transaction; see the module docstring.
+
+    `posts` are Post rows or their stage table (`stage_schema()`). A file whose posts are all new
+    (the common case: a crawl's new posts) is inserted without reading what the store holds, which
+    costs a scan of the large tables per file; a post found stored makes that attempt fail on the
+    posts key and the file is merged instead."""
+    stage = posts if isinstance(posts, pa.Table) else _stage_table(posts)
+    if not in_transaction(con) and not _seen(con, batch):
         try:
-            keys = ", ".join(f"{_key_sql(a, 'stage_arrow')} AS k_{a}" for a in MERGED)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS SELECT *, {keys} FROM stage_arrow")
+            with transaction(con):
+                return _insert_new(con, stage, batch, rejected, before_commit)
+        except duckdb.ConstraintException:
+            pass  # some of these posts are stored: merge
         finally:
-            con.unregister("stage_arrow")
-
-        # A post id already stored under another account is a conflict, not an update.
-        conflicts = con.execute(
-            """
-            SELECT s.line, s.post_id, p.account_id FROM stage s
-            JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id
-            WHERE p.account_id <> s.account_id ORDER BY s.line
-            """
-        ).fetchall()
-        conflict_list = [
-            (line, f"内容ID {post_id} 已登记为账号 {account} 的内容") for line, post_id, account in conflicts
-        ]
-        if conflicts:
-            con.execute(
-                "DELETE FROM stage WHERE line IN (SELECT unnest(?::BIGINT[]))", [[c[0] for c in conflicts]]
-            )
-
-        # Each attribute: the file's best value, then the better of it and the stored one.
-        best = ", ".join(f"arg_max({a}, k_{a}) AS {a}, max(k_{a}) AS k_{a}" for a in MERGED)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE file_posts AS
-            SELECT platform, post_id, any_value(account_id) AS account_id, {best},
-                   list(DISTINCT h) FILTER (WHERE h IS NOT NULL) AS hashtags
-            FROM (SELECT *, unnest(CASE WHEN len(hashtags) = 0 THEN [NULL] ELSE hashtags END) AS h FROM stage)
-            GROUP BY platform, post_id
-        """)
-        # What the store holds of these posts (their values and merge keys), fetched once: joining the
-        # whole tables in the merge below costs a full scan per file.
-        # The file's accounts and platforms as literals: DuckDB then skips the other accounts' rows
-        # (and their texts) instead of reading the whole table for every file.
-        owners = con.execute("SELECT list(DISTINCT platform), list(DISTINCT account_id) FROM file_posts").fetchall()[0]
-        mine = (f"platform IN ({_literals(owners[0])}) AND account_id IN ({_literals(owners[1])})"
-                if owners[0] else "FALSE")
-        stored_keys = ", ".join(f"m.k_{a}" for a in MERGED)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE stored AS
-            SELECT p.platform, p.post_id, {", ".join(f"p.{a}" for a in MERGED)}, p.batch_id, {stored_keys}
-            FROM file_posts f
-            JOIN (SELECT * FROM posts WHERE {mine}) p ON p.platform = f.platform AND p.post_id = f.post_id
-            LEFT JOIN (SELECT * FROM post_merge WHERE {mine}) m ON m.platform = f.platform AND m.post_id = f.post_id
-        """)
-        wins = {a: f"(f.k_{a} IS NOT NULL AND (o.k_{a} IS NULL OR f.k_{a} > o.k_{a}))" for a in MERGED}
-        chosen = ", ".join(f"CASE WHEN {wins[a]} THEN f.{a} ELSE o.{a} END AS {a}, "
-                           f"CASE WHEN {wins[a]} THEN f.k_{a} ELSE o.k_{a} END AS k_{a}" for a in MERGED)
-        differs = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.{a} ELSE o.{a} END) IS DISTINCT FROM o.{a}" for a in MERGED)
-        keys_differ = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.k_{a} ELSE o.k_{a} END) IS DISTINCT FROM o.k_{a}"
-                                  for a in MERGED)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE merged AS
-            SELECT f.platform, f.post_id, f.account_id, {chosen},
-                   o.post_id IS NULL OR {differs} AS changed,
-                   o.post_id IS NULL OR {keys_differ} AS keys_changed,
-                   o.published_at AS published_before, o.batch_id AS batch_before
-            FROM file_posts f
-            LEFT JOIN stored o ON o.platform = f.platform AND o.post_id = f.post_id
-        """)
-
-        # Snapshots: per (post, observation time) each metric's known value, the larger of two.
-        metric_max = ", ".join(f"max({m}) AS {m}" for m in METRICS)
-        merged_metrics = ", ".join(
-            f"CASE WHEN n.{m} IS NULL THEN s.{m} WHEN s.{m} IS NULL THEN n.{m} ELSE greatest(n.{m}, s.{m}) END AS {m}"
-            for m in METRICS)
-        snapshot_differs = " OR ".join(
-            f"(CASE WHEN n.{m} IS NULL THEN s.{m} WHEN s.{m} IS NULL THEN n.{m} ELSE greatest(n.{m}, s.{m}) END)"
-            f" IS DISTINCT FROM n.{m}" for m in METRICS)
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE merged_snapshots AS
-            SELECT s.platform, s.post_id, s.observed_at, {merged_metrics},
-                   n.post_id IS NULL OR {snapshot_differs} AS changed
-            FROM (SELECT platform, post_id, observed_at, {metric_max} FROM stage GROUP BY ALL) s
-            LEFT JOIN snapshots n ON n.platform = s.platform AND n.post_id = s.post_id
-                AND n.observed_at IS NOT DISTINCT FROM s.observed_at
-        """)
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE new_hashtags AS
-            SELECT DISTINCT f.platform, f.post_id, unnest(f.hashtags) AS hashtag FROM file_posts f
-        """)
-        con.execute("""
-            DELETE FROM new_hashtags USING post_hashtags h
-            WHERE h.platform = new_hashtags.platform AND h.post_id = new_hashtags.post_id
-              AND h.hashtag = new_hashtags.hashtag
-        """)
-
-        # A line is unchanged when its post, its snapshot and its topics are stored as they would be now.
-        unchanged_lines = frozenset(r[0] for r in con.execute("""
-            SELECT s.line FROM stage s
-            JOIN merged p ON p.platform = s.platform AND p.post_id = s.post_id
-            JOIN merged_snapshots n ON n.platform = s.platform AND n.post_id = s.post_id
-                AND n.observed_at IS NOT DISTINCT FROM s.observed_at
-            WHERE NOT p.changed AND NOT n.changed
-              AND NOT EXISTS (SELECT 1 FROM new_hashtags t WHERE t.platform = s.platform AND t.post_id = s.post_id)
-        """).fetchall())
-        total = con.execute("SELECT count(*) FROM stage").fetchall()[0][0]
-        unchanged = len(unchanged_lines)
-        changed = total - unchanged
-
-        seen_before = con.execute(
-            "SELECT count(*) FROM import_batches WHERE sha256 = ? AND format = ?", [batch.sha256, batch.format]
-        ).fetchall()[0][0]
-        keys_only = con.execute("SELECT count(*) FROM merged WHERE keys_changed AND NOT changed").fetchall()[0][0]
-        if changed == 0 and seen_before and not keys_only:
             _drop_temp(con)
-            return WriteResult(None, 0, unchanged, conflict_list, unchanged_lines)
+    with transaction(con):
+        try:
+            return _merge(con, stage, batch, rejected, before_commit)
+        finally:
+            _drop_temp(con)
 
-        batch_id = next_id(con, "import_batches", "batch_id")
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+
+def _seen(con: duckdb.DuckDBPyConnection, batch: BatchInfo) -> bool:
+    return bool(con.execute("SELECT count(*) FROM import_batches WHERE sha256 = ? AND format = ?",
+                            [batch.sha256, batch.format]).fetchall()[0][0])
+
+
+def _staged(con: duckdb.DuckDBPyConnection, stage: pa.Table) -> None:
+    """Temp tables `stage` (the rows with their merge keys) and `file_posts` (each post's best value
+    of every attribute in this file, and its topics)."""
+    con.register("stage_arrow", stage)
+    try:
+        keys = ", ".join(f"{_key_sql(a, 'stage_arrow')} AS k_{a}" for a in MERGED)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS SELECT *, {keys} FROM stage_arrow")
+    finally:
+        con.unregister("stage_arrow")
+    best = ", ".join(f"arg_max({a}, k_{a}) AS {a}, max(k_{a}) AS k_{a}" for a in MERGED)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE file_posts AS
+        SELECT platform, post_id, any_value(account_id) AS account_id, {best},
+               list(DISTINCT h) FILTER (WHERE h IS NOT NULL) AS hashtags
+        FROM (SELECT *, unnest(CASE WHEN len(hashtags) = 0 THEN [NULL] ELSE hashtags END) AS h FROM stage)
+        GROUP BY platform, post_id
+    """)
+
+
+def _new_batch(con, batch: BatchInfo, accepted: int, rejected: int, unchanged: int) -> int:
+    batch_id = next_id(con, "import_batches", "batch_id")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    con.execute(
+        """
+        INSERT INTO import_batches (batch_id, file_name, file_path, sha256, format, platform,
+            imported_at, accepted, rejected, unchanged)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [batch_id, batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform,
+         now, accepted, rejected, unchanged],
+    )
+    return batch_id
+
+
+def _insert_new(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit) -> WriteResult:
+    """Every post of the file is new: plain inserts (the posts key refuses a stored one)."""
+    _staged(con, stage)
+    total = stage.num_rows
+    batch_id = _new_batch(con, batch, total, rejected, 0)
+    post_cols = ", ".join(_POST_COLUMNS)
+    con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id) "
+                f"SELECT platform, post_id, {post_cols}, {batch_id} FROM file_posts")
+    key_cols = ", ".join(f"k_{a}" for a in MERGED)
+    con.execute(f"INSERT INTO post_merge (platform, post_id, account_id, {key_cols}) "
+                f"SELECT platform, post_id, account_id, {key_cols} FROM file_posts")
+    metric_max = ", ".join(f"max(s.{m})" for m in METRICS)
+    con.execute(f"""
+        INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
+        SELECT s.platform, s.post_id, s.observed_at, {metric_max}, {batch_id},
+               epoch_us(s.observed_at) - epoch_us(any_value(p.published_at))
+        FROM stage s JOIN file_posts p ON p.platform = s.platform AND p.post_id = s.post_id
+        GROUP BY s.platform, s.post_id, s.observed_at
+    """)
+    con.execute("INSERT INTO post_hashtags SELECT DISTINCT platform, post_id, unnest(hashtags) FROM file_posts")
+    hours = con.execute("SELECT DISTINCT date_trunc('hour', published_at) FROM file_posts").fetchall()
+    months = frozenset(str(Month.of(h)) for (h,) in hours)
+    if months:
+        mark_stale(con, months)
+        declare_changed(con, months)
+    if before_commit is not None:
+        before_commit()
+    return WriteResult(batch_id, total, 0, [], frozenset(), months)
+
+
+def _merge(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit) -> WriteResult:
+    """Some of the file's posts may be stored: merge attribute by attribute (module docstring)."""
+    _staged(con, stage)
+    # A post id already stored under another account is a conflict, not an update.
+    conflicts = con.execute(
+        """
+        SELECT s.line, s.post_id, p.account_id FROM stage s
+        JOIN posts p ON p.platform = s.platform AND p.post_id = s.post_id
+        WHERE p.account_id <> s.account_id ORDER BY s.line
+        """
+    ).fetchall()
+    conflict_list = [
+        (line, f"内容ID {post_id} 已登记为账号 {account} 的内容") for line, post_id, account in conflicts
+    ]
+    if conflicts:
         con.execute(
-            """
-            INSERT INTO import_batches (batch_id, file_name, file_path, sha256, format, platform,
-                imported_at, accepted, rejected, unchanged)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [batch_id, batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform,
-             now, changed, rejected + len(conflict_list), unchanged],
+            "DELETE FROM stage WHERE line IN (SELECT unnest(?::BIGINT[]))", [[c[0] for c in conflicts]]
         )
-        post_cols = ", ".join(_POST_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in (*_POST_COLUMNS, "batch_id"))
-        con.execute(f"""
-            INSERT INTO posts (platform, post_id, {post_cols}, batch_id)
-            SELECT platform, post_id, {post_cols}, CASE WHEN changed THEN {batch_id} ELSE batch_before END
-            FROM merged WHERE changed OR keys_changed
-            ON CONFLICT (platform, post_id) DO UPDATE SET {updates}
-        """)
-        key_cols = ", ".join(f"k_{a}" for a in MERGED)
-        con.execute(f"""
-            INSERT OR REPLACE INTO post_merge (platform, post_id, account_id, {key_cols})
-            SELECT platform, post_id, account_id, {key_cols} FROM merged WHERE keys_changed
-        """)
-        # Posts whose publication time changed: their stored snapshots' ages change too.
-        moved = con.execute(
-            "SELECT published_before, published_at FROM merged WHERE changed AND published_before IS NOT NULL "
-            "AND published_before <> published_at").fetchall()
-        if moved:
-            con.execute("""
-                UPDATE snapshots SET age_us = epoch_us(snapshots.observed_at) - epoch_us(m.published_at)
-                FROM merged m
-                WHERE snapshots.platform = m.platform AND snapshots.post_id = m.post_id AND m.changed
-                  AND m.published_before <> m.published_at AND snapshots.observed_at IS NOT NULL
-            """)
-        metric_cols = ", ".join(METRICS)
-        con.execute("""
-            DELETE FROM snapshots USING merged_snapshots n
-            WHERE n.changed AND snapshots.platform = n.platform AND snapshots.post_id = n.post_id
-              AND snapshots.observed_at IS NOT DISTINCT FROM n.observed_at
-        """)
-        con.execute(f"""
-            INSERT INTO snapshots (platform, post_id, observed_at, {metric_cols}, batch_id, age_us)
-            SELECT n.platform, n.post_id, n.observed_at, {", ".join(f"n.{m}" for m in METRICS)}, {batch_id},
-                   epoch_us(n.observed_at) - epoch_us(p.published_at)
-            FROM merged_snapshots n JOIN merged p ON p.platform = n.platform AND p.post_id = n.post_id
-            WHERE n.changed
-        """)
-        con.execute("INSERT INTO post_hashtags SELECT platform, post_id, hashtag FROM new_hashtags")
 
-        # The scores of the months a changed post was and is published in are now stale.
-        touched = con.execute("""
-            SELECT published_at, published_before FROM merged WHERE changed
-            UNION ALL
-            SELECT p.published_at, NULL FROM merged p WHERE NOT p.changed AND (
-                EXISTS (SELECT 1 FROM merged_snapshots n WHERE n.changed AND n.platform = p.platform
-                        AND n.post_id = p.post_id)
-                OR EXISTS (SELECT 1 FROM new_hashtags t WHERE t.platform = p.platform AND t.post_id = p.post_id))
-        """).fetchall()
-        months = frozenset(str(Month.of(moment)) for pair in touched for moment in pair if moment is not None)
-        if months:
-            mark_stale(con, months)
-            declare_changed(con, months)
-        if before_commit is not None:
-            before_commit()
-        _drop_temp(con)
+    # What the store holds of these posts (their values and merge keys), fetched once: joining the
+    # whole tables in the merge below costs a full scan per file.
+    # The file's accounts and platforms as literals: DuckDB then skips the other accounts' rows
+    # (and their texts) instead of reading the whole table for every file.
+    owners = con.execute("SELECT list(DISTINCT platform), list(DISTINCT account_id) FROM file_posts").fetchall()[0]
+    mine = (f"platform IN ({_literals(owners[0])}) AND account_id IN ({_literals(owners[1])})"
+            if owners[0] else "FALSE")
+    stored_keys = ", ".join(f"m.k_{a}" for a in MERGED)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE stored AS
+        SELECT p.platform, p.post_id, {", ".join(f"p.{a}" for a in MERGED)}, p.batch_id, {stored_keys}
+        FROM file_posts f
+        JOIN (SELECT * FROM posts WHERE {mine}) p ON p.platform = f.platform AND p.post_id = f.post_id
+        LEFT JOIN (SELECT * FROM post_merge WHERE {mine}) m ON m.platform = f.platform AND m.post_id = f.post_id
+    """)
+    wins = {a: f"(f.k_{a} IS NOT NULL AND (o.k_{a} IS NULL OR f.k_{a} > o.k_{a}))" for a in MERGED}
+    chosen = ", ".join(f"CASE WHEN {wins[a]} THEN f.{a} ELSE o.{a} END AS {a}, "
+                       f"CASE WHEN {wins[a]} THEN f.k_{a} ELSE o.k_{a} END AS k_{a}" for a in MERGED)
+    differs = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.{a} ELSE o.{a} END) IS DISTINCT FROM o.{a}" for a in MERGED)
+    keys_differ = " OR ".join(f"(CASE WHEN {wins[a]} THEN f.k_{a} ELSE o.k_{a} END) IS DISTINCT FROM o.k_{a}"
+                              for a in MERGED)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE merged AS
+        SELECT f.platform, f.post_id, f.account_id, {chosen},
+               o.post_id IS NULL OR {differs} AS changed,
+               o.post_id IS NULL OR {keys_differ} AS keys_changed,
+               o.published_at AS published_before, o.batch_id AS batch_before
+        FROM file_posts f
+        LEFT JOIN stored o ON o.platform = f.platform AND o.post_id = f.post_id
+    """)
+
+    # Snapshots: per (post, observation time) each metric's known value, the larger of two.
+    metric_max = ", ".join(f"max({m}) AS {m}" for m in METRICS)
+    merged_metrics = ", ".join(
+        f"CASE WHEN n.{m} IS NULL THEN s.{m} WHEN s.{m} IS NULL THEN n.{m} ELSE greatest(n.{m}, s.{m}) END AS {m}"
+        for m in METRICS)
+    snapshot_differs = " OR ".join(
+        f"(CASE WHEN n.{m} IS NULL THEN s.{m} WHEN s.{m} IS NULL THEN n.{m} ELSE greatest(n.{m}, s.{m}) END)"
+        f" IS DISTINCT FROM n.{m}" for m in METRICS)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE merged_snapshots AS
+        SELECT s.platform, s.post_id, s.observed_at, {merged_metrics},
+               n.post_id IS NULL OR {snapshot_differs} AS changed
+        FROM (SELECT platform, post_id, observed_at, {metric_max} FROM stage GROUP BY ALL) s
+        LEFT JOIN snapshots n ON n.platform = s.platform AND n.post_id = s.post_id
+            AND n.observed_at IS NOT DISTINCT FROM s.observed_at
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE new_hashtags AS
+        SELECT DISTINCT f.platform, f.post_id, unnest(f.hashtags) AS hashtag FROM file_posts f
+    """)
+    con.execute("""
+        DELETE FROM new_hashtags USING post_hashtags h
+        WHERE h.platform = new_hashtags.platform AND h.post_id = new_hashtags.post_id
+          AND h.hashtag = new_hashtags.hashtag
+    """)
+
+    # A line is unchanged when its post, its snapshot and its topics are stored as they would be now.
+    unchanged_lines = frozenset(r[0] for r in con.execute("""
+        SELECT s.line FROM stage s
+        JOIN merged p ON p.platform = s.platform AND p.post_id = s.post_id
+        JOIN merged_snapshots n ON n.platform = s.platform AND n.post_id = s.post_id
+            AND n.observed_at IS NOT DISTINCT FROM s.observed_at
+        WHERE NOT p.changed AND NOT n.changed
+          AND NOT EXISTS (SELECT 1 FROM new_hashtags t WHERE t.platform = s.platform AND t.post_id = s.post_id)
+    """).fetchall())
+    total = con.execute("SELECT count(*) FROM stage").fetchall()[0][0]
+    unchanged = len(unchanged_lines)
+    changed = total - unchanged
+
+    seen_before = _seen(con, batch)
+    keys_only = con.execute("SELECT count(*) FROM merged WHERE keys_changed AND NOT changed").fetchall()[0][0]
+    if changed == 0 and seen_before and not keys_only:
+        return WriteResult(None, 0, unchanged, conflict_list, unchanged_lines)
+
+    batch_id = _new_batch(con, batch, changed, rejected + len(conflict_list), unchanged)
+    post_cols = ", ".join(_POST_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*_POST_COLUMNS, "batch_id"))
+    con.execute(f"""
+        INSERT INTO posts (platform, post_id, {post_cols}, batch_id)
+        SELECT platform, post_id, {post_cols}, CASE WHEN changed THEN {batch_id} ELSE batch_before END
+        FROM merged WHERE changed OR keys_changed
+        ON CONFLICT (platform, post_id) DO UPDATE SET {updates}
+    """)
+    key_cols = ", ".join(f"k_{a}" for a in MERGED)
+    con.execute(f"""
+        INSERT OR REPLACE INTO post_merge (platform, post_id, account_id, {key_cols})
+        SELECT platform, post_id, account_id, {key_cols} FROM merged WHERE keys_changed
+    """)
+    # Posts whose publication time changed: their stored snapshots' ages change too.
+    moved = con.execute(
+        "SELECT published_before, published_at FROM merged WHERE changed AND published_before IS NOT NULL "
+        "AND published_before <> published_at").fetchall()
+    if moved:
+        con.execute("""
+            UPDATE snapshots SET age_us = epoch_us(snapshots.observed_at) - epoch_us(m.published_at)
+            FROM merged m
+            WHERE snapshots.platform = m.platform AND snapshots.post_id = m.post_id AND m.changed
+              AND m.published_before <> m.published_at AND snapshots.observed_at IS NOT NULL
+        """)
+    metric_cols = ", ".join(METRICS)
+    con.execute("""
+        DELETE FROM snapshots USING merged_snapshots n
+        WHERE n.changed AND snapshots.platform = n.platform AND snapshots.post_id = n.post_id
+          AND snapshots.observed_at IS NOT DISTINCT FROM n.observed_at
+    """)
+    con.execute(f"""
+        INSERT INTO snapshots (platform, post_id, observed_at, {metric_cols}, batch_id, age_us)
+        SELECT n.platform, n.post_id, n.observed_at, {", ".join(f"n.{m}" for m in METRICS)}, {batch_id},
+               epoch_us(n.observed_at) - epoch_us(p.published_at)
+        FROM merged_snapshots n JOIN merged p ON p.platform = n.platform AND p.post_id = n.post_id
+        WHERE n.changed
+    """)
+    con.execute("INSERT INTO post_hashtags SELECT platform, post_id, hashtag FROM new_hashtags")
+
+    # The scores of the months a changed post was and is published in are now stale.
+    touched = con.execute("""
+        SELECT published_at, published_before FROM merged WHERE changed
+        UNION ALL
+        SELECT p.published_at, NULL FROM merged p WHERE NOT p.changed AND (
+            EXISTS (SELECT 1 FROM merged_snapshots n WHERE n.changed AND n.platform = p.platform
+                    AND n.post_id = p.post_id)
+            OR EXISTS (SELECT 1 FROM new_hashtags t WHERE t.platform = p.platform AND t.post_id = p.post_id))
+    """).fetchall()
+    months = frozenset(str(Month.of(moment)) for pair in touched for moment in pair if moment is not None)
+    if months:
+        mark_stale(con, months)
+        declare_changed(con, months)
+    if before_commit is not None:
+        before_commit()
     return WriteResult(batch_id, changed, unchanged, conflict_list, unchanged_lines, months)
 
 
