@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from govmedia.ingest.canonical import Record
 
@@ -23,5 +23,6 @@ class Source:
 
     format: str
     platform: str | None  # the platform every row of this format belongs to, if fixed
-    records: Iterable[Record]
+    records: Iterable[Record] = ()
     notes: list[str] = field(default_factory=list)
+    frame: Any = None  # a format that maps whole columns gives its ingest.frame.Frame instead of records

@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Callable, ContextManager
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from govmedia.core.errors import FieldError, UserError
+from govmedia.core.vocabulary import METRICS
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
 from govmedia.ingest.canonical import (
-    Attribution, Comment, Post, Reject, parse_platform, validate, validate_comment,
+    Comment, Reject, parse_platform, validate_comment,
 )
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
+from govmedia.ingest.frame import frame_of, validate_frame
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
 from govmedia.store.access import nothing_changed
@@ -348,43 +352,77 @@ def _choose_format(table: Table, format: str):
 
 
 def _validate_all(table: Table, source: Source, ctx: Context, classifier, progress):
-    who = Attribution(registered=ctx.registered, forced=ctx.forced, platform_hint=source.platform)
-    kept: dict[tuple, Post] = {}
+    """The file's stage rows (one per post and observation), its rejects, the lines of undated rows
+    a later row replaced, and the count of rows repeated unchanged."""
+    raw_of = _raw_lookup(table)
+    frame = source.frame if source.frame is not None else frame_of(source.records, raw_of)
+    if progress:
+        progress(str(table.path), 0, len(frame))
+    checked = validate_frame(frame, registered=ctx.registered, forced=ctx.forced, platform_hint=source.platform,
+                             classifier=classifier)
+    rejects = [Reject(line, column, reason, raw_of(line)) for line, column, reason in checked.rejects]
+    stage, repeated, superseded, duplicates = _deduplicate(checked.stage, raw_of)
+    if progress:
+        progress(str(table.path), len(frame), len(frame))
+    return stage, rejects + repeated, superseded, duplicates
+
+
+def _raw_lookup(table: Table):
+    """The row as read at a line (for the rejects file), indexed on first use."""
+    index: dict[int, dict] = {}
+
+    def raw_of(line: int):
+        if not index:
+            index.update(table.rows)
+        return index.get(line, {})
+    return raw_of
+
+
+_SAME = ("account_id", "published_at", "is_original", "forms", "title", "text", "url", "position", *METRICS,
+         "hashtags")
+
+
+def _deduplicate(stage: pa.Table, raw_of):
+    """Rows of one post and one observation time within the file: an equal repeat counts as unchanged,
+    an undated row is replaced by a later one (the newer crawl), two dated rows that differ are a
+    conflict. Only the repeated keys are looked at row by row."""
+    if stage.num_rows == 0:
+        return stage, [], [], 0
+    keys = pa.table({"platform": stage["platform"], "post_id": stage["post_id"],
+                     "observed_at": stage["observed_at"], "line": stage["line"]})
+    counts = keys.group_by(["platform", "post_id", "observed_at"], use_threads=False).aggregate([("line", "count")])
+    many = counts.filter(pc.greater(counts["line_count"], 1))
+    if many.num_rows == 0:
+        return stage, [], [], 0
+    wanted = set(zip(many["platform"].to_pylist(), many["post_id"].to_pylist(), many["observed_at"].to_pylist()))
+    involved = [i for i, key in enumerate(zip(stage["platform"].to_pylist(), stage["post_id"].to_pylist(),
+                                              stage["observed_at"].to_pylist())) if key in wanted]
+    rows = stage.take(involved).to_pylist()
+    kept: dict[tuple, dict] = {}
+    dropped: set[int] = set()
     rejects: list[Reject] = []
-    superseded: list[tuple] = []  # keys of undated rows replaced by a later row
+    superseded: list[tuple] = []
     duplicates = 0
-    total = len(table.rows)
-    for count, record in enumerate(source.records, start=1):
-        outcome = validate(record, who, classifier)
-        if isinstance(outcome, Reject):
-            rejects.append(outcome)
+    for row in rows:
+        key = (row["platform"], row["post_id"], row["observed_at"])
+        earlier = kept.get(key)
+        if earlier is None:
+            kept[key] = row
+        elif all(earlier[f] == row[f] for f in _SAME):
+            duplicates += 1
+            dropped.add(row["line"])
+        elif row["observed_at"] is None:
+            dropped.add(earlier["line"])  # undated snapshot seen again further down: the newer crawl
+            kept[key] = row
+            superseded.append(key)
         else:
-            key = (outcome.platform, outcome.post_id, outcome.observed_at)
-            earlier = kept.get(key)
-            if earlier is None:
-                kept[key] = outcome
-            elif _same(earlier, outcome):
-                duplicates += 1
-            elif outcome.observed_at is None:
-                # Undated snapshot seen again further down: the later row is the newer crawl.
-                del kept[key]
-                kept[key] = outcome
-                superseded.append(key)
-            else:
-                rejects.append(
-                    Reject(outcome.line, "observed_at",
-                           f"与第 {earlier.line} 行是同一内容的同一次采集，但数值不同", record.raw)
-                )
-        if progress and (count % 5000 == 0 or count == total):
-            progress(str(table.path), count, total)
+            dropped.add(row["line"])
+            rejects.append(Reject(row["line"], "observed_at",
+                                  f"与第 {earlier['line']} 行是同一内容的同一次采集，但数值不同", raw_of(row["line"])))
+    if dropped:
+        stage = stage.filter(pc.invert(pc.is_in(stage["line"], value_set=pa.array(sorted(dropped), pa.int64()))))
     # Report each superseded row by the line of the row that finally stands for its key.
-    return list(kept.values()), rejects, [kept[k].line for k in superseded], duplicates
-
-
-def _same(a: Post, b: Post) -> bool:
-    return (a.account_id, a.published_at, a.is_original, a.forms, a.title, a.text, a.url, a.position,
-            a.metrics, sorted(a.hashtags)) == (b.account_id, b.published_at, b.is_original, b.forms, b.title,
-                                                b.text, b.url, b.position, b.metrics, sorted(b.hashtags))
+    return stage, rejects, [kept[k]["line"] for k in superseded], duplicates
 
 
 __all__ = [

@@ -1,0 +1,390 @@
+"""Validating a whole file at once: the mapped columns of a file in, the store's stage table and the
+rejects out, with Arrow compute kernels over whole columns instead of a Python call per row.
+
+The rules are those of `canonical.validate` (which stays the reference for single rows and for
+comments), in the same order, with the same reasons. Common values are parsed by the kernels
+(digits, `YYYY-MM-DD HH:MM[:SS]` after 1992, unix seconds and milliseconds, the yes/no words);
+every other distinct value of a column goes once through the Python parser of `values.py`, which
+decides it or says why not. Keywords of forms and #topics# are looked for by the kernels; only the
+rows that contain one go through the Python classifier (its look-arounds are beyond RE2) and
+topic extraction. (DuckDB SQL was tried first: its per-query setup of these expressions costs
+about 0.1 s, too much for a folder of small files.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from govmedia.core.time import local_text
+from govmedia.core.vocabulary import FORMS, METRICS, PLATFORM_NAMES, PROFILES, extract_hashtags, parse_platform
+from govmedia.ingest import values as v
+from govmedia.ingest.canonical import FIELD_NAMES, Record
+from govmedia.ingest.forms import FormClassifier
+
+FIELDS = ("platform", "account_id", "post_id", "published_at", "observed_at", "is_original", "forms", "title",
+          "text", "url", "position", *METRICS)
+# Attributes whose value the source states itself ("native"), which win a merge with derived ones.
+NATIVE_ALL = ("published_at", "is_original", "title", "text", "url", "position", "forms")
+# What Python's str.strip() and the regex class \s take as white space.
+WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+@dataclass
+class Frame:
+    """A file's rows mapped onto canonical fields, column by column.
+
+    `values[f]` holds the raw cells of field f (any of str, int, float, bool, datetime, None);
+    `columns[f]` the source column each cell came from, per row, or None where the format does
+    not carry the field (messages name it, and only a carried value is "native" in a merge)."""
+
+    lines: list[int]
+    values: dict[str, list]
+    columns: dict[str, list]
+    forms: list[tuple[str, ...]]  # forms the format states, per row
+    hashtags: list[tuple[str, ...]]  # topics from a crawler's own column, per row
+    default_forms: list[tuple[str, ...]]  # used only when nothing else says anything
+    errors: list[str | None]
+    raw: Callable[[int], Mapping[str, Any]] = field(default=lambda line: {})
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def frame_of(records: Iterable[Record], raw_of: Callable[[int], Mapping[str, Any]]) -> Frame:
+    """A Frame from a format's Record stream (formats that map row by row)."""
+    lines: list[int] = []
+    values: dict[str, list] = {f: [] for f in FIELDS}
+    columns: dict[str, list] = {f: [] for f in FIELDS}
+    forms, hashtags, defaults, errors = [], [], [], []
+    for record in records:
+        lines.append(record.line)
+        got, cols = record.values, record.columns
+        for f in FIELDS:
+            values[f].append(got.get(f))
+            columns[f].append(cols.get(f))
+        forms.append(record.forms)
+        hashtags.append(record.hashtags)
+        defaults.append(record.default_forms)
+        errors.append(record.error)
+    return Frame(lines, values, columns, forms, hashtags, defaults, errors, raw_of)
+
+
+@dataclass
+class Validated:
+    stage: pa.Table  # the store's stage rows (store.writer.stage_schema), one per valid row
+    rejects: list[tuple[int, str | None, str]]  # (line, column, reason)
+
+
+def _text(value: Any) -> str | None:
+    """A cell as the text the parsers read (spreadsheets' integral floats as integers)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e18 else repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(x) for x in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _strings(cells: list) -> pa.Array:
+    try:
+        return pa.array(cells, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([_text(c) for c in cells], type=pa.string())
+
+
+_STRING = pa.string()
+_MISSING = pa.array(sorted(v.MISSING_STRINGS), _STRING)
+_NONE_WORDS = pa.array(["none", "null", "nan"], _STRING)
+_TRUE = pa.array(sorted(v._TRUE), _STRING)
+_FALSE = pa.array(sorted(v._FALSE), _STRING)
+_EIGHT_HOURS = pa.scalar(timedelta(hours=8), pa.duration("us"))
+# A local time SQL-free parsing can take as it is: Beijing had no daylight saving after 1991.
+_LOCAL_TIME = r"^(199[2-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+
+
+def _strip(arr: pa.Array) -> pa.Array:
+    return pc.utf8_trim(arr, WHITESPACE)
+
+
+def _missing(arr: pa.Array) -> pa.Array:
+    """values.is_missing over a column: never null."""
+    return pc.fill_null(pc.or_(pc.is_null(arr), pc.is_in(pc.utf8_lower(_strip(arr)), value_set=_MISSING)), True)
+
+
+def _clean_text(arr: pa.Array) -> pa.Array:
+    """values.clean_text over a column."""
+    text = _strip(arr)
+    empty = pc.fill_null(pc.or_(pc.equal(text, ""), pc.is_in(pc.utf8_lower(text), value_set=_NONE_WORDS)), True)
+    return pc.if_else(empty, pa.scalar(None, _STRING), text)
+
+
+def _clean_id(arr: pa.Array) -> pa.Array:
+    text = _clean_text(arr)
+    integral = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]+\.0+$"), False)
+    return pc.if_else(integral, pc.replace_substring_regex(text, r"\.0+$", ""), text)
+
+
+def _fast_count(arr: pa.Array) -> pa.Array:
+    digits = pc.fill_null(pc.match_substring_regex(arr, r"^[0-9]{1,18}$"), False)
+    return pc.cast(pc.if_else(digits, arr, pa.scalar(None, _STRING)), pa.int64())
+
+
+def _fast_int(arr: pa.Array) -> pa.Array:
+    digits = pc.fill_null(pc.match_substring_regex(arr, r"^[0-9]{1,9}$"), False)
+    return pc.cast(pc.if_else(digits, arr, pa.scalar(None, _STRING)), pa.int32())
+
+
+def _fast_bool(arr: pa.Array) -> pa.Array:
+    word = pc.utf8_lower(_strip(arr))
+    return pc.if_else(pc.is_in(word, value_set=_TRUE), True,
+                      pc.if_else(pc.is_in(word, value_set=_FALSE), False, pa.scalar(None, pa.bool_())))
+
+
+def _fast_time(arr: pa.Array) -> pa.Array:
+    """Beijing 'YYYY-MM-DD HH:MM[:SS]' and unix seconds or milliseconds; null for anything else,
+    including a date that does not exist (strptime would roll 02-30 over into March)."""
+    local = pc.if_else(pc.fill_null(pc.match_substring_regex(arr, _LOCAL_TIME), False),
+                       pc.replace_substring(arr, "T", " "), pa.scalar(None, _STRING))
+    parsed = pa.scalar(None, pa.timestamp("us"))
+    for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
+        moment = pc.strptime(local, format=form, unit="us", error_is_null=True)
+        written = pc.strftime(pc.cast(moment, pa.timestamp("s")), format=form)  # %S of a µs timestamp has a fraction
+        exact = pc.fill_null(pc.equal(written, local), False)
+        parsed = pc.if_else(exact, moment, parsed)
+    result = pc.subtract(parsed, _EIGHT_HOURS)
+    for pattern, scale in ((r"^[1-9][0-9]{9}$", 1_000_000), (r"^[1-9][0-9]{12}$", 1_000)):
+        hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+        micros = pc.multiply(pc.cast(pc.if_else(hit, arr, pa.scalar(None, _STRING)), pa.int64()), scale)
+        result = pc.if_else(hit, pc.cast(micros, pa.timestamp("us")), result)
+    return result
+
+
+# field -> (Arrow type, fast parse giving null where it cannot decide, Python parser)
+_PARSED: dict[str, tuple[pa.DataType, Callable | None, Callable[[str], Any]]] = {
+    "platform": (_STRING, None, parse_platform),
+    "published_at": (pa.timestamp("us"), _fast_time, v.parse_time),
+    "observed_at": (pa.timestamp("us"), _fast_time, v.parse_time),
+    "is_original": (pa.bool_(), _fast_bool, v.parse_bool),
+    "position": (pa.int32(), _fast_int, v.parse_int),
+    **{m: (pa.int64(), _fast_count, v.parse_count) for m in METRICS},
+}
+
+
+def _parse(arr: pa.Array, kind: str) -> tuple[pa.Array, pa.Array]:
+    """(values, errors) of a column: SQL-free fast parsing, then each distinct undecided cell once
+    through the Python parser."""
+    arrow_type, fast, parse = _PARSED[kind]
+    missing = _missing(arr)
+    value = fast(arr) if fast else pa.nulls(len(arr), arrow_type)
+    undecided = pc.and_(pc.invert(missing), pc.is_null(value))
+    errors = pa.nulls(len(arr), _STRING)
+    cells = pc.unique(pc.filter(arr, undecided)).to_pylist()
+    if cells:
+        results = [_attempt(parse, c) for c in cells]
+        index = pc.index_in(arr, value_set=pa.array(cells, _STRING))
+        value = pc.coalesce(value, pc.take(pa.array([r[1] for r in results], arrow_type), index))
+        errors = pc.take(pa.array([r[2] for r in results], _STRING), index)
+    return pc.if_else(missing, pa.scalar(None, arrow_type), value), errors
+
+
+def _join(*parts) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _bits(forms: Iterable[str]) -> int:
+    return sum(1 << _FORM_BIT[f] for f in forms)
+
+
+_FORM_BIT = {f: i for i, f in enumerate(FORMS)}
+
+
+def _lists_of_bits(codes: np.ndarray) -> pa.Array:
+    """Each row's bit set of forms as the sorted list of form names."""
+    unique, inverse = np.unique(codes, return_inverse=True)
+    lists = [sorted(f for f, i in _FORM_BIT.items() if code >> i & 1) for code in unique.tolist()]
+    return pc.take(pa.array(lists, pa.list_(_STRING)), pa.array(inverse.astype(np.int64)))
+
+
+def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], forced: tuple[str, str] | None,
+                   platform_hint: str | None, classifier: FormClassifier) -> Validated:
+    """Every row of `frame` as a stage row or a reject; see the module docstring."""
+    n = len(frame)
+    lines = pa.array(frame.lines, pa.int64())
+    raw = {f: _strings(frame.values[f]) for f in FIELDS}
+    cols = {f: _strings(frame.columns[f]) for f in FIELDS}
+    parsed = {f: _parse(raw[f], f) for f in _PARSED}
+    value = {f: parsed[f][0] for f in parsed}
+    error = {f: parsed[f][1] for f in parsed}
+    forms_cells = pc.unique(pc.drop_null(raw["forms"])).to_pylist()
+    explicit = np.zeros(n, dtype=np.int64)
+    forms_error = pa.nulls(n, _STRING)
+    if forms_cells:
+        outcomes = [_parse_forms(classifier, c) for c in forms_cells]
+        index = pc.index_in(raw["forms"], value_set=pa.array(forms_cells, _STRING))
+        explicit = pc.fill_null(pc.take(pa.array([_bits(o) if isinstance(o, tuple) else 0 for o in outcomes],
+                                                 pa.int64()), index), 0).to_numpy()
+        forms_error = pc.take(pa.array([o if isinstance(o, str) else None for o in outcomes], _STRING), index)
+
+    none = pa.scalar(None, _STRING)
+    platform = pc.if_else(_missing(raw["platform"]),
+                          pa.scalar(forced[0] if forced else platform_hint, _STRING), value["platform"])
+    account_stated = _clean_id(raw["account_id"])
+    account = pa.array([forced[1]] * n, _STRING) if forced else account_stated
+    post_id = _clean_id(raw["post_id"])
+    codes = list(PROFILES)
+    names = pc.take(pa.array([PLATFORM_NAMES[c] for c in codes], _STRING),
+                    pc.index_in(platform, value_set=pa.array(codes, _STRING)))
+    reg_keys = pa.array([f"{p}\x1f{a}" for p, a in registered], _STRING)
+    known = pc.fill_null(pc.is_in(pc.binary_join_element_wise(platform, account, "\x1f"), value_set=reg_keys), False)
+
+    def col(f: str) -> pa.Array:
+        return pc.coalesce(cols[f], pa.scalar(FIELD_NAMES[f], _STRING))
+
+    def has(arr: pa.Array) -> pa.Array:
+        return pc.fill_null(pc.is_valid(arr), False)
+
+    late = pc.fill_null(pc.greater(value["published_at"], value["observed_at"]), False)
+    rules: list[tuple[pa.Array, Any, Any]] = [(has(_strings(frame.errors)), none, _strings(frame.errors)),
+                                              (has(error["platform"]), col("platform"), error["platform"]),
+                                              (pc.is_null(platform), col("platform"), "缺少平台")]
+    if forced:
+        rules += [
+            (pc.fill_null(pc.not_equal(platform, forced[0]), False), col("platform"),
+             _join("该行属于", names, "(", platform, f")，与指定账号的平台 {forced[0]} 不符")),
+            (pc.fill_null(pc.not_equal(account_stated, forced[1]), False), col("account_id"),
+             _join("账号ID ", account_stated, f" 与指定的账号 {forced[1]} 不符")),
+        ]
+    rules += [
+        (pc.is_null(account), col("account_id"), "缺少账号ID"),
+        (pc.invert(known), col("account_id"),
+         _join("账号 ", platform, ":", account, " 不在账号名录中（先用 govmedia accounts import 登记）")),
+        (pc.is_null(post_id), col("post_id"), "缺少内容ID"),
+        (_missing(raw["published_at"]), col("published_at"), "缺少发布时间"),
+        (has(error["published_at"]), col("published_at"), error["published_at"]),
+        (has(error["observed_at"]), col("observed_at"), error["observed_at"]),
+        (late, col("published_at"), "\x00late"),
+        (has(error["is_original"]), col("is_original"), error["is_original"]),
+        *[(has(error[m]), col(m), error[m]) for m in METRICS],
+        (has(error["position"]), col("position"), error["position"]),
+        (pc.fill_null(pc.less(value["position"], 1), False), col("position"),
+         _join("位置应为从 1 开始的序号，而不是 ", pc.cast(value["position"], _STRING))),
+        (has(forms_error), col("forms"), forms_error),
+    ]
+    reason, column = pa.nulls(n, _STRING), pa.nulls(n, _STRING)
+    for mask, where, why in reversed(rules):  # the first failing rule of a row wins
+        reason = pc.if_else(mask, why, reason)
+        column = pc.if_else(mask, where, column)
+    bad = pc.is_valid(reason)
+    rejects = []
+    if pc.any(bad).as_py():
+        picked = pc.indices_nonzero(bad)
+        for line, where, why, published, observed in zip(
+                pc.take(lines, picked).to_pylist(), pc.take(column, picked).to_pylist(),
+                pc.take(reason, picked).to_pylist(), pc.take(value["published_at"], picked).to_pylist(),
+                pc.take(value["observed_at"], picked).to_pylist()):
+            if why == "\x00late":  # published after it was crawled: the times as the user reads them
+                why = f"发布时间 {local_text(published)} 晚于采集时间 {local_text(observed)}"
+            rejects.append((line, where, why))
+    keep = pc.invert(bad)
+    kept = pc.indices_nonzero(keep).to_numpy()
+
+    def take(arr) -> pa.Array:
+        return pc.take(arr, kept)
+
+    title, text, url = (take(_clean_text(raw[f])) for f in ("title", "text", "url"))
+    platform_kept = take(platform)
+    # Forms: stated, else what the title and text say, else the format's or the platform's default.
+    cache: dict[tuple, int] = {}
+    stated = np.array([cache.get(t) if t in cache else cache.setdefault(t, _bits(t)) for t in frame.forms],
+                      dtype=np.int64)[kept] if n else np.zeros(0, np.int64)
+    said = explicit[kept] | stated
+    found = np.zeros(len(kept), dtype=np.int64)
+    if classifier.pattern is not None:
+        combined = pc.binary_join_element_wise(pc.fill_null(title, ""), pc.fill_null(text, ""), "\n")
+        pattern = _keyword_pattern(classifier)
+        candidates = pc.indices_nonzero(pc.match_substring_regex(combined, pattern, ignore_case=True)).to_numpy()
+        for i, t, x in zip(candidates.tolist(), pc.take(title, candidates).to_pylist(),
+                           pc.take(text, candidates).to_pylist()):
+            found[i] = _bits(classifier.classify(t, x))
+    own_default = np.array([cache.get(t) if t in cache else cache.setdefault(t, _bits(t))
+                            for t in frame.default_forms], dtype=np.int64)[kept] if n else np.zeros(0, np.int64)
+    platform_default = pc.fill_null(pc.take(pa.array([_bits(PROFILES[c].default_forms) for c in codes], pa.int64()),
+                                            pc.index_in(platform_kept, value_set=pa.array(codes, _STRING))), 0)
+    default = np.where(own_default != 0, own_default, platform_default.to_numpy())
+    merged = said | found
+    forms = _lists_of_bits(np.where(merged != 0, merged, default))
+
+    # Topics: a crawler's own, and the #话题# in the title and text (Douyin-like platforms: #话题 ).
+    open_style = {c for c in codes if PROFILES[c].hashtag_style == "open"}
+    has_tag = pc.indices_nonzero(pc.or_(pc.fill_null(pc.match_substring(title, "#"), False),
+                                        pc.fill_null(pc.match_substring(text, "#"), False))).to_numpy()
+    stated_tags = [frame.hashtags[i] for i in kept.tolist()] if any(frame.hashtags) else None
+    tags: list = [list(t) for t in stated_tags] if stated_tags else [[] for _ in range(len(kept))]
+    for i, p, t, x in zip(has_tag.tolist(), pc.take(platform_kept, has_tag).to_pylist(),
+                          pc.take(title, has_tag).to_pylist(), pc.take(text, has_tag).to_pylist()):
+        tags[i] = [*tags[i], *extract_hashtags(t, x, platform=p)] if p in PROFILES else tags[i]
+    hashtags = pa.array([sorted(set(t)) for t in tags] if stated_tags or len(has_tag) else tags, pa.list_(_STRING))
+
+    # What the source itself says, for the merge with other sources (store/writer.py).
+    bits = np.zeros(len(kept), dtype=np.int64)
+    for i, f in enumerate(NATIVE_ALL):
+        if f == "forms":
+            carried = said != 0
+        else:
+            carried = pc.and_(pc.is_valid(cols[f]), pc.invert(_missing(raw[f]))).to_numpy(zero_copy_only=False)[kept]
+        bits |= carried.astype(np.int64) << i
+    unique, inverse = np.unique(bits, return_inverse=True)
+    native = pc.take(pa.array([sorted(f for i, f in enumerate(NATIVE_ALL) if code >> i & 1) for code in unique.tolist()],
+                              pa.list_(_STRING)), pa.array(inverse.astype(np.int64)))
+    stage = pa.table({
+        "line": take(lines), "platform": platform_kept, "post_id": take(post_id), "account_id": take(account),
+        "published_at": take(value["published_at"]), "observed_at": take(value["observed_at"]),
+        "is_original": take(value["is_original"]), "forms": forms, "title": title, "text": text, "url": url,
+        "position": take(value["position"]), **{m: take(value[m]) for m in METRICS},
+        "hashtags": hashtags, "native": native,
+    })
+    return Validated(stage, rejects)
+
+
+def _keyword_pattern(classifier: FormClassifier) -> str | None:
+    """An RE2 pattern matching wherever any keyword occurs (a superset of the classifier's matches)."""
+    if classifier.pattern is None:
+        return None
+    return "|".join(re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", w) for w in sorted(classifier.form_of, key=len,
+                                                                                     reverse=True))
+
+
+def _attempt(parse: Callable[[str], Any], cell: str) -> tuple[str, Any, str | None]:
+    try:
+        value = parse(cell)
+    except ValueError as exc:
+        return cell, None, str(exc)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2 ** 63:
+        return cell, None, f"数值过大: {cell!r}"
+    return cell, value, None
+
+
+def _parse_forms(classifier: FormClassifier, cell: str) -> tuple[str, ...] | str:
+    try:
+        return classifier.parse(cell)
+    except ValueError as exc:
+        return str(exc)
