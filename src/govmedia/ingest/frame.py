@@ -3,7 +3,7 @@ rejects out, with Arrow compute kernels over whole columns instead of a Python c
 
 The rules are those of `canonical.validate` (which stays the reference for single rows and for
 comments), in the same order, with the same reasons. Common values are parsed by the kernels
-(digits, `YYYY-MM-DD HH:MM[:SS]` after 1992, unix seconds and milliseconds, the yes/no words);
+(digits, `YYYY-MM-DD HH:MM[:SS]` in Beijing time, unix seconds and milliseconds, the yes/no words);
 every other distinct value of a column goes once through the Python parser of `values.py`, which
 decides it or says why not. Keywords of forms and #topics# are looked for by the kernels; only the
 rows that contain one go through the Python classifier (its look-arounds are beyond RE2) and
@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from govmedia.core.time import local_text
+from govmedia.core.time import UTC_OFFSET, local_text
 from govmedia.core.vocabulary import FORMS, METRICS, PLATFORM_NAMES, PROFILES, extract_hashtags, parse_platform
 from govmedia.ingest import values as v
 from govmedia.ingest.canonical import FIELD_NAMES, Record
@@ -77,6 +77,17 @@ def frame_of(records: Iterable[Record], raw_of: Callable[[int], Mapping[str, Any
     return Frame(lines, values, columns, forms, hashtags, defaults, errors, raw_of)
 
 
+def raw_of(table) -> Callable[[int], Mapping[str, Any]]:
+    """The row as read at a line (for the rejects file), indexed on first use."""
+    index: dict[int, Mapping[str, Any]] = {}
+
+    def lookup(line: int) -> Mapping[str, Any]:
+        if not index:
+            index.update(table.rows)
+        return index.get(line, {})
+    return lookup
+
+
 @dataclass
 class Validated:
     stage: pa.Table  # the store's stage rows (store.writer.stage_schema), one per valid row
@@ -116,9 +127,8 @@ _MISSING = pa.array(sorted(v.MISSING_STRINGS), _STRING)
 _NONE_WORDS = pa.array(["none", "null", "nan"], _STRING)
 _TRUE = pa.array(sorted(v._TRUE), _STRING)
 _FALSE = pa.array(sorted(v._FALSE), _STRING)
-_EIGHT_HOURS = pa.scalar(timedelta(hours=8), pa.duration("us"))
-# A local time SQL-free parsing can take as it is: Beijing had no daylight saving after 1991.
-_LOCAL_TIME = r"^(199[2-9]|2[0-9]{3})-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_BEIJING_OFFSET = pa.scalar(UTC_OFFSET, pa.duration("us"))
+_LOCAL_TIME = r"^([1-9][0-9]{3})-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
 
 def _strip(arr: pa.Array) -> pa.Array:
@@ -160,7 +170,7 @@ def _fast_bool(arr: pa.Array) -> pa.Array:
 
 
 def _fast_time(arr: pa.Array) -> pa.Array:
-    """Beijing 'YYYY-MM-DD HH:MM[:SS]' and unix seconds or milliseconds; null for anything else,
+    """Beijing 'YYYY-MM-DD HH:MM[:SS]' (T or space) and unix seconds or milliseconds; null for anything else,
     including a date that does not exist (strptime would roll 02-30 over into March)."""
     local = pc.if_else(pc.fill_null(pc.match_substring_regex(arr, _LOCAL_TIME), False),
                        pc.replace_substring(arr, "T", " "), pa.scalar(None, _STRING))
@@ -170,7 +180,7 @@ def _fast_time(arr: pa.Array) -> pa.Array:
         written = pc.strftime(pc.cast(moment, pa.timestamp("s")), format=form)  # %S of a µs timestamp has a fraction
         exact = pc.fill_null(pc.equal(written, local), False)
         parsed = pc.if_else(exact, moment, parsed)
-    result = pc.subtract(parsed, _EIGHT_HOURS)
+    result = pc.subtract(parsed, _BEIJING_OFFSET)
     for pattern, scale in ((r"^[1-9][0-9]{9}$", 1_000_000), (r"^[1-9][0-9]{12}$", 1_000)):
         hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
         micros = pc.multiply(pc.cast(pc.if_else(hit, arr, pa.scalar(None, _STRING)), pa.int64()), scale)

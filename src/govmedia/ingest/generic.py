@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator
+from typing import Iterable
 
-from govmedia.ingest.canonical import METRIC_NAMES, Record
+from govmedia.ingest.canonical import METRIC_NAMES
 from govmedia.ingest.context import Context, Source
+from govmedia.ingest.frame import FIELDS, Frame, raw_of
 from govmedia.ingest.tabular import Table
 
 NAME = "generic"
@@ -89,13 +90,14 @@ def read(table: Table, ctx: Context) -> Source:
         from govmedia.core.errors import UserError
 
         raise UserError(f"{table.path}: 没有账号ID列（account_id / 账号ID），请用 --account 平台:账号ID 指明")
-    return Source(NAME, None, _records(table, mapping))
+    return Source(NAME, None, frame=_frame(table, mapping))
 
 
-def _records(table: Table, mapping: dict[str, str]) -> Iterator[Record]:
-    for line, row in table.rows:
-        if "__error__" in row:
-            yield Record(line, row, {}, error=row["__error__"])
-            continue
-        values = {field: row.get(column) for field, column in mapping.items()}
-        yield Record(line, row, values, dict(mapping))
+def _frame(table: Table, mapping: dict[str, str]) -> Frame:
+    """The mapped columns, as they are: the generic table names its fields itself."""
+    n = len(table)
+    errors = table.column("__error__") if table.kind == "jsonl" else [None] * n
+    values = {f: table.column(mapping[f]) if f in mapping else [None] * n for f in FIELDS}
+    columns = {f: [mapping[f]] * n if f in mapping else [None] * n for f in FIELDS}
+    empty: list[tuple[str, ...]] = [()] * n
+    return Frame(list(table.lines), values, columns, empty, empty, empty, list(errors), raw_of(table))

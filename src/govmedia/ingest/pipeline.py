@@ -24,7 +24,7 @@ from govmedia.ingest.canonical import (
 )
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
-from govmedia.ingest.frame import frame_of, validate_frame
+from govmedia.ingest.frame import frame_of, raw_of as frame_raw_of, validate_frame
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
 from govmedia.store.access import nothing_changed
@@ -354,7 +354,7 @@ def _choose_format(table: Table, format: str):
 def _validate_all(table: Table, source: Source, ctx: Context, classifier, progress):
     """The file's stage rows (one per post and observation), its rejects, the lines of undated rows
     a later row replaced, and the count of rows repeated unchanged."""
-    raw_of = _raw_lookup(table)
+    raw_of = frame_raw_of(table)
     frame = source.frame if source.frame is not None else frame_of(source.records, raw_of)
     if progress:
         progress(str(table.path), 0, len(frame))
@@ -365,17 +365,6 @@ def _validate_all(table: Table, source: Source, ctx: Context, classifier, progre
     if progress:
         progress(str(table.path), len(frame), len(frame))
     return stage, rejects + repeated, superseded, duplicates
-
-
-def _raw_lookup(table: Table):
-    """The row as read at a line (for the rejects file), indexed on first use."""
-    index: dict[int, dict] = {}
-
-    def raw_of(line: int):
-        if not index:
-            index.update(table.rows)
-        return index.get(line, {})
-    return raw_of
 
 
 _SAME = ("account_id", "published_at", "is_original", "forms", "title", "text", "url", "position", *METRICS,

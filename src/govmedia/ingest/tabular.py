@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,15 +20,50 @@ from govmedia.core.text import decode
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson")
 
 
-@dataclass
 class Table:
-    path: Path
-    kind: str  # csv | xlsx | json | jsonl
-    header: list[str]
-    rows: list[tuple[int, dict[str, Any]]]
-    sheet: str | None = None
-    encoding: str | None = None
-    notes: list[str] = field(default_factory=list)
+    """A table file as read: its header, and its rows either as dicts (`rows`, JSON as parsed) or
+    column by column (`column(name)`, a CSV as read); each view is made from the other on first use."""
+
+    def __init__(self, path: Path, kind: str, header: list[str], rows: list[tuple[int, dict[str, Any]]] | None = None,
+                 sheet: str | None = None, encoding: str | None = None, *, lines: list[int] | None = None,
+                 columns: dict[str, list] | None = None, extra: dict[int, list] | None = None):
+        self.path = path
+        self.kind = kind  # csv | xlsx | json | jsonl
+        self.header = header
+        self.sheet = sheet
+        self.encoding = encoding
+        self.notes: list[str] = []
+        self._rows = rows
+        self._lines = lines
+        self._columns = columns or {}
+        self.extra = extra or {}  # line -> the cells beyond the header (CSV rows longer than it)
+
+    @property
+    def rows(self) -> list[tuple[int, dict[str, Any]]]:
+        if self._rows is None:
+            names = [h for h in self.header if h]
+            cells = [self.column(n) for n in names]
+            self._rows = [(line, dict(zip(names, values))) for line, *values in zip(self._lines, *cells)]
+            for index, (line, row) in enumerate(self._rows):
+                if line in self.extra:
+                    row["__extra__"] = self.extra[line]
+        return self._rows
+
+    @property
+    def lines(self) -> list[int]:
+        if self._lines is None:
+            self._lines = [line for line, _ in self._rows]
+        return self._lines
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def column(self, name: str) -> list:
+        """The cells of a column, one per row (None where a row has no such cell)."""
+        if name not in self._columns:
+            self._columns[name] = [row.get(name) for _, row in self._rows] if self._rows is not None \
+                else [None] * len(self._lines)
+        return self._columns[name]
 
     @property
     def unit(self) -> str:
@@ -98,29 +133,35 @@ def _read_csv(path: Path, text: str, encoding: str) -> Table:
     if first_line.count(delimiter) == 0:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[tuple[int, dict[str, Any]]] = []
+    records: list[list[str]] = []
+    lines: list[int] = []
     start = 1
     try:
         for record in reader:
-            line = start
+            # The line a record starts on (a quoted cell may span lines); blank lines are not rows.
+            if "".join(record).strip():
+                records.append(record)
+                lines.append(start)
             start = reader.line_num + 1
-            if header is None:
-                if not any(cell.strip() for cell in record):
-                    continue  # blank lines before the header
-                header = _clean_header(record)
-                continue
-            if not any(cell.strip() for cell in record):
-                continue  # a blank line is not a row
-            row = {name: (record[i] if i < len(record) else None) for i, name in enumerate(header) if name}
-            if len(record) > len(header) and any(c.strip() for c in record[len(header):]):
-                row["__extra__"] = record[len(header):]
-            rows.append((line, row))
     except csv.Error as exc:
         raise UserError(f"{path} 第 {reader.line_num} 行: CSV 格式错误 ({exc})") from exc
-    if header is None:
+    if not records:
         raise UserError(f"{path}: 文件中没有表头")
-    return Table(path, "csv", header, rows, encoding=encoding)
+    header = _clean_header(records[0])
+    body = records[1:]
+    width = len(header)
+    columns: dict[str, list] = {}
+    extra: dict[int, list] = {}
+    if body:
+        cells = list(itertools.zip_longest(*body))  # short rows padded with None, as if the cells were empty
+        for index, name in enumerate(header):
+            if name:  # a repeated name: the last column wins, as in a row read as a dict
+                columns[name] = list(cells[index]) if index < len(cells) else [None] * len(body)
+        if len(cells) > width:
+            for number, record in zip(lines[1:], body):
+                if len(record) > width and any(c.strip() for c in record[width:]):
+                    extra[number] = record[width:]
+    return Table(path, "csv", header, None, encoding=encoding, lines=lines[1:], columns=columns, extra=extra)
 
 
 def _clean_header(cells: Iterable[Any]) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Iterator
 from govmedia.core.errors import UserError
 from govmedia.ingest.canonical import Record
 from govmedia.ingest.context import Context, Source
+from govmedia.ingest.frame import FIELDS, Frame, raw_of
 from govmedia.ingest.tabular import Table, read_table
 
 NAME = "weibo-crawler"
@@ -56,7 +57,53 @@ def read(table: Table, ctx: Context) -> Source:
     if "reposts_count" in table.header:
         return Source(NAME, "weibo", _json_records(table, ctx))
     account_id = _account_of(table.path, ctx)
-    return Source(NAME, "weibo", _records(table, account_id))
+    if _any_shifted(table):
+        return Source(NAME, "weibo", _records(table, account_id))  # realigned row by row
+    return Source(NAME, "weibo", frame=_frame(table, account_id))
+
+
+def _any_shifted(table: Table) -> bool:
+    header = list(table.header)
+    if "是否原创" not in header:
+        return False
+    at = header.index("是否原创")
+    here = table.column("是否原创")
+    if at + 1 < len(header) and header[at + 1]:
+        after = table.column(header[at + 1])
+    else:
+        after = [table.extra.get(line, [None])[0] for line in table.lines]
+    return any(h not in _BOOLS and a in _BOOLS for h, a in zip(here, after))
+
+
+def _frame(table: Table, account_id: str | None) -> Frame:
+    """The per-user CSV column by column (no row needs realigning); the same values as `_record`."""
+    n = len(table)
+    none = [None] * n
+    ids = [i.strip() if isinstance(i, str) else i for i in table.column("id")]
+    full, short = table.column("完整日期"), table.column("日期")
+    full_filled = [_filled(x) for x in full]
+    published = [f if ok else s for f, s, ok in zip(full, short, full_filled)]
+    published_column = ["完整日期" if ok else "日期" for ok in full_filled]
+    video, images, live, article = (table.column(c) for c in ("视频url", "原始图片url", "Live Photo视频url", "头条文章url"))
+    forms = [(("video",) if _filled(v) else ()) + (("image",) if _filled(i) or _filled(lp) else ())
+             + (("article",) if _filled(a) else ()) for v, i, lp, a in zip(video, images, live, article)]
+    topics = [tuple(t.strip() for t in re.split(r"[,，]", x) if t.strip()) if x else () for x in table.column("话题")]
+    bids = [(b or "").strip() for b in table.column("bid")]
+    urls = [f"https://weibo.com/{account_id}/{b}" if b and account_id else
+            (f"https://m.weibo.cn/detail/{i}" if i else None) for b, i in zip(bids, ids)]
+    if "是否原创" in table.header:
+        original, original_column = table.column("是否原创"), "是否原创"
+    else:  # run with only_crawl_original: originals only, no 是否原创 column
+        original, original_column = [True] * n, "是否原创（仅爬原创模式，无此列）"
+    values = {f: none for f in FIELDS}
+    columns = {f: none for f in FIELDS}
+    values.update(account_id=[account_id] * n, post_id=ids, published_at=published, is_original=original,
+                  text=table.column("正文"), url=urls, reposts=table.column("转发数"),
+                  comments=table.column("评论数"), likes=table.column("点赞数"))
+    named = {"account_id": "用户id（文件名）", "post_id": "id", "is_original": original_column, "text": "正文",
+             "reposts": "转发数", "comments": "评论数", "likes": "点赞数"}
+    columns.update({f: [c] * n for f, c in named.items()}, published_at=published_column)
+    return Frame(list(table.lines), values, columns, forms, topics, [("text",)] * n, none, raw_of(table))
 
 
 def _account_of(path: Path, ctx: Context) -> str | None:

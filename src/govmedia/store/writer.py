@@ -18,12 +18,14 @@ json): the store after importing a set of files is the same whatever their order
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from govmedia.core.vocabulary import METRICS
 
@@ -189,8 +191,11 @@ def _new_batch(con, batch: BatchInfo, accepted: int, rejected: int, unchanged: i
 
 def _insert_new(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit) -> WriteResult:
     """Every post of the file is new: plain inserts (the posts key refuses a stored one)."""
-    _staged(con, stage)
     total = stage.num_rows
+    posts = pa.table({"platform": stage["platform"], "post_id": stage["post_id"]})
+    if posts.group_by(["platform", "post_id"], use_threads=False).aggregate([]).num_rows == total:
+        return _insert_single(con, stage, batch, rejected, before_commit)
+    _staged(con, stage)
     batch_id = _new_batch(con, batch, total, rejected, 0)
     post_cols = ", ".join(_POST_COLUMNS)
     con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id) "
@@ -209,6 +214,39 @@ def _insert_new(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_co
     con.execute("INSERT INTO post_hashtags SELECT DISTINCT platform, post_id, unnest(hashtags) FROM file_posts")
     hours = con.execute("SELECT DISTINCT date_trunc('hour', published_at) FROM file_posts").fetchall()
     months = frozenset(str(Month.of(h)) for (h,) in hours)
+    if months:
+        mark_stale(con, months)
+        declare_changed(con, months)
+    if before_commit is not None:
+        before_commit()
+    return WriteResult(batch_id, total, 0, [], frozenset(), months)
+
+
+def _insert_single(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit) -> WriteResult:
+    """New posts, each observed once in the file (the usual crawl): straight from the file's rows."""
+    total = stage.num_rows
+    batch_id = _new_batch(con, batch, total, rejected, 0)
+    con.register("stage_arrow", stage)
+    try:
+        post_cols = ", ".join(_POST_COLUMNS)
+        con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id) "
+                    f"SELECT platform, post_id, {post_cols}, {batch_id} FROM stage_arrow")
+        keys = ", ".join(_key_sql(a, "stage_arrow") for a in MERGED)
+        con.execute(f"INSERT INTO post_merge (platform, post_id, account_id, {', '.join(f'k_{a}' for a in MERGED)}) "
+                    f"SELECT platform, post_id, account_id, {keys} FROM stage_arrow")
+        con.execute(f"""
+            INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
+            SELECT platform, post_id, observed_at, {", ".join(METRICS)}, {batch_id},
+                   epoch_us(observed_at) - epoch_us(published_at)
+            FROM stage_arrow
+        """)
+        con.execute("INSERT INTO post_hashtags SELECT DISTINCT platform, post_id, unnest(hashtags) FROM stage_arrow "
+                    "WHERE len(hashtags) > 0")
+    finally:
+        with suppress(duckdb.TransactionException):  # an aborted transaction: unregistered after its rollback
+            con.unregister("stage_arrow")
+    hours = pc.unique(pc.floor_temporal(stage["published_at"], unit="hour")).to_pylist()
+    months = frozenset(str(Month.of(h)) for h in hours if h is not None)
     if months:
         mark_stale(con, months)
         declare_changed(con, months)
@@ -370,6 +408,7 @@ def _merge(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit)
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    con.unregister("stage_arrow")
     for table in ("stage", "file_posts", "stored", "merged", "merged_snapshots", "new_hashtags"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
