@@ -119,7 +119,14 @@ def _strings(cells: list) -> pa.Array:
     try:
         return pa.array(cells, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array([_text(c) for c in cells], type=pa.string())
+        pass
+    try:  # whole numbers (JSON's counts and unix times) are written by the kernel as _text would
+        numbers = pa.array(cells)
+        if pa.types.is_integer(numbers.type):
+            return pc.cast(numbers, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid, OverflowError):
+        pass
+    return pa.array([_text(c) for c in cells], type=pa.string())
 
 
 _STRING = pa.string()
@@ -172,8 +179,10 @@ def _fast_bool(arr: pa.Array) -> pa.Array:
 def _fast_time(arr: pa.Array) -> pa.Array:
     """Beijing 'YYYY-MM-DD HH:MM[:SS]' (T or space) and unix seconds or milliseconds; null for anything else,
     including a date that does not exist (strptime would roll 02-30 over into March)."""
-    local = pc.if_else(pc.fill_null(pc.match_substring_regex(arr, _LOCAL_TIME), False),
-                       pc.replace_substring(arr, "T", " "), pa.scalar(None, _STRING))
+    # "+08:00" (or +0800) is Beijing time as it is.
+    arr_local = pc.replace_substring_regex(arr, r"(:[0-9]{2})\+08:?00$", r"\1")
+    local = pc.if_else(pc.fill_null(pc.match_substring_regex(arr_local, _LOCAL_TIME), False),
+                       pc.replace_substring(arr_local, "T", " "), pa.scalar(None, _STRING))
     parsed = pa.scalar(None, pa.timestamp("us"))
     for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
         moment = pc.strptime(local, format=form, unit="us", error_is_null=True)
@@ -203,6 +212,8 @@ def _parse(arr: pa.Array, kind: str) -> tuple[pa.Array, pa.Array]:
     """(values, errors) of a column: SQL-free fast parsing, then each distinct undecided cell once
     through the Python parser."""
     arrow_type, fast, parse = _PARSED[kind]
+    if arr.null_count == len(arr):  # a field the format does not carry
+        return pa.nulls(len(arr), arrow_type), pa.nulls(len(arr), _STRING)
     missing = _missing(arr)
     value = fast(arr) if fast else pa.nulls(len(arr), arrow_type)
     undecided = pc.and_(pc.invert(missing), pc.is_null(value))
@@ -273,36 +284,39 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
         return pc.fill_null(pc.is_valid(arr), False)
 
     late = pc.fill_null(pc.greater(value["published_at"], value["observed_at"]), False)
-    rules: list[tuple[pa.Array, Any, Any]] = [(has(_strings(frame.errors)), none, _strings(frame.errors)),
-                                              (has(error["platform"]), col("platform"), error["platform"]),
-                                              (pc.is_null(platform), col("platform"), "缺少平台")]
+    errors = _strings(frame.errors)
+    rules: list[tuple[pa.Array, str | None, Any]] = [(has(errors), None, errors),
+                                              (has(error["platform"]), "platform", error["platform"]),
+                                              (pc.is_null(platform), "platform", "缺少平台")]
     if forced:
         rules += [
-            (pc.fill_null(pc.not_equal(platform, forced[0]), False), col("platform"),
-             _join("该行属于", names, "(", platform, f")，与指定账号的平台 {forced[0]} 不符")),
-            (pc.fill_null(pc.not_equal(account_stated, forced[1]), False), col("account_id"),
-             _join("账号ID ", account_stated, f" 与指定的账号 {forced[1]} 不符")),
+            (pc.fill_null(pc.not_equal(platform, forced[0]), False), "platform",
+             lambda: _join("该行属于", names, "(", platform, f")，与指定账号的平台 {forced[0]} 不符")),
+            (pc.fill_null(pc.not_equal(account_stated, forced[1]), False), "account_id",
+             lambda: _join("账号ID ", account_stated, f" 与指定的账号 {forced[1]} 不符")),
         ]
     rules += [
-        (pc.is_null(account), col("account_id"), "缺少账号ID"),
-        (pc.invert(known), col("account_id"),
-         _join("账号 ", platform, ":", account, " 不在账号名录中（先用 govmedia accounts import 登记）")),
-        (pc.is_null(post_id), col("post_id"), "缺少内容ID"),
-        (_missing(raw["published_at"]), col("published_at"), "缺少发布时间"),
-        (has(error["published_at"]), col("published_at"), error["published_at"]),
-        (has(error["observed_at"]), col("observed_at"), error["observed_at"]),
-        (late, col("published_at"), "\x00late"),
-        (has(error["is_original"]), col("is_original"), error["is_original"]),
-        *[(has(error[m]), col(m), error[m]) for m in METRICS],
-        (has(error["position"]), col("position"), error["position"]),
-        (pc.fill_null(pc.less(value["position"], 1), False), col("position"),
-         _join("位置应为从 1 开始的序号，而不是 ", pc.cast(value["position"], _STRING))),
-        (has(forms_error), col("forms"), forms_error),
+        (pc.is_null(account), "account_id", "缺少账号ID"),
+        (pc.invert(known), "account_id",
+         lambda: _join("账号 ", platform, ":", account, " 不在账号名录中（先用 govmedia accounts import 登记）")),
+        (pc.is_null(post_id), "post_id", "缺少内容ID"),
+        (_missing(raw["published_at"]), "published_at", "缺少发布时间"),
+        (has(error["published_at"]), "published_at", error["published_at"]),
+        (has(error["observed_at"]), "observed_at", error["observed_at"]),
+        (late, "published_at", "\x00late"),
+        (has(error["is_original"]), "is_original", error["is_original"]),
+        *[(has(error[m]), m, error[m]) for m in METRICS],
+        (has(error["position"]), "position", error["position"]),
+        (pc.fill_null(pc.less(value["position"], 1), False), "position",
+         lambda: _join("位置应为从 1 开始的序号，而不是 ", pc.cast(value["position"], _STRING))),
+        (has(forms_error), "forms", forms_error),
     ]
     reason, column = pa.nulls(n, _STRING), pa.nulls(n, _STRING)
     for mask, where, why in reversed(rules):  # the first failing rule of a row wins
-        reason = pc.if_else(mask, why, reason)
-        column = pc.if_else(mask, where, column)
+        if not pc.any(mask).as_py():
+            continue
+        reason = pc.if_else(mask, why() if callable(why) else why, reason)
+        column = pc.if_else(mask, col(where) if where else none, column)
     bad = pc.is_valid(reason)
     rejects = []
     if pc.any(bad).as_py():

@@ -172,32 +172,35 @@ def _clean_header(cells: Iterable[Any]) -> list[str]:
     return out
 
 
-def _read_xlsx(path: Path, data: bytes, known: set[str]) -> Table:
-    import openpyxl  # imported here: it is slow to import and only spreadsheets need it
+def _workbook(path: Path, data: bytes) -> dict[str, list]:
+    """Every sheet's rows from A1 (empty cells as None), read by calamine (Rust, several times faster
+    than openpyxl)."""
+    from python_calamine import CalamineWorkbook
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return {name: [[None if c == "" else c for c in row]
+                       for row in workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)]
+                for name in workbook.sheet_names}
+    except Exception as exc:  # calamine raises several kinds for a damaged file
         raise UserError(f"{path}: 不是可读的 XLSX 文件 ({type(exc).__name__})") from exc
+
+
+def _read_xlsx(path: Path, data: bytes, known: set[str]) -> Table:
+    sheets = _workbook(path, data)
     known_lower = {k.lower() for k in known}
     best: tuple[int, str, int, list[str]] | None = None
-    sheets: dict[str, list[tuple[Any, ...]]] = {}
-    try:
-        for sheet in workbook.worksheets:
-            values = list(sheet.iter_rows(values_only=True))
-            sheets[sheet.title] = values
-            # The header is the first of the top rows that names known columns; a sheet
-            # with notes or a title above the table, or a notes sheet first, still works.
-            for index, row in enumerate(values[:20]):
-                names = _clean_header(row)
-                score = sum(1 for n in names if n and n.lower() in known_lower)
-                if not known_lower and any(names):
-                    score = 1
-                if score and (best is None or score > best[0]):
-                    best = (score, sheet.title, index, names)
-                    break
-    finally:
-        workbook.close()
+    for title, values in sheets.items():
+        # The header is the first of the top rows that names known columns; a sheet
+        # with notes or a title above the table, or a notes sheet first, still works.
+        for index, row in enumerate(values[:20]):
+            names = _clean_header(row)
+            score = sum(1 for n in names if n and n.lower() in known_lower)
+            if not known_lower and any(names):
+                score = 1
+            if score and (best is None or score > best[0]):
+                best = (score, title, index, names)
+                break
     if best is None:
         if not any(any(c is not None for c in r) for rows in sheets.values() for r in rows):
             raise UserError(f"{path}: 工作簿中没有数据")
