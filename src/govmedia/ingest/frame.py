@@ -13,9 +13,11 @@ about 0.1 s, too much for a folder of small files.)
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Mapping
 
@@ -33,7 +35,7 @@ FIELDS = ("platform", "account_id", "post_id", "published_at", "observed_at", "i
           "text", "url", "position", *METRICS)
 # Attributes whose value the source states itself ("native"), which win a merge with derived ones.
 NATIVE_ALL = ("published_at", "is_original", "title", "text", "url", "position", "forms")
-# What Python's str.strip() and the regex class \s take as white space.
+# What Python's str.strip() takes as white space.
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 
 
@@ -46,7 +48,7 @@ class Frame:
     not carry the field (messages name it, and only a carried value is "native" in a merge)."""
 
     lines: list[int]
-    values: dict[str, list]
+    values: dict[str, list | pa.Array]
     columns: dict[str, list]
     forms: list[tuple[str, ...]]  # forms the format states, per row
     hashtags: list[tuple[str, ...]]  # topics from a crawler's own column, per row
@@ -115,7 +117,9 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _strings(cells: list) -> pa.Array:
+def _strings(cells) -> pa.Array:
+    if isinstance(cells, pa.Array) and pa.types.is_string(cells.type):
+        return cells  # a column Arrow read
     try:
         return pa.array(cells, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
@@ -341,14 +345,8 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
     stated = np.array([cache.get(t) if t in cache else cache.setdefault(t, _bits(t)) for t in frame.forms],
                       dtype=np.int64)[kept] if n else np.zeros(0, np.int64)
     said = explicit[kept] | stated
-    found = np.zeros(len(kept), dtype=np.int64)
-    if classifier.pattern is not None:
-        combined = pc.binary_join_element_wise(pc.fill_null(title, ""), pc.fill_null(text, ""), "\n")
-        pattern = _keyword_pattern(classifier)
-        candidates = pc.indices_nonzero(pc.match_substring_regex(combined, pattern, ignore_case=True)).to_numpy()
-        for i, t, x in zip(candidates.tolist(), pc.take(title, candidates).to_pylist(),
-                           pc.take(text, candidates).to_pylist()):
-            found[i] = _bits(classifier.classify(t, x))
+    stated_tags = [frame.hashtags[i] for i in kept.tolist()] if any(frame.hashtags) else None
+    found, hashtags = _read_texts(classifier, title, text, platform_kept, stated_tags)
     own_default = np.array([cache.get(t) if t in cache else cache.setdefault(t, _bits(t))
                             for t in frame.default_forms], dtype=np.int64)[kept] if n else np.zeros(0, np.int64)
     platform_default = pc.fill_null(pc.take(pa.array([_bits(PROFILES[c].default_forms) for c in codes], pa.int64()),
@@ -356,17 +354,6 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
     default = np.where(own_default != 0, own_default, platform_default.to_numpy())
     merged = said | found
     forms = _lists_of_bits(np.where(merged != 0, merged, default))
-
-    # Topics: a crawler's own, and the #话题# in the title and text (Douyin-like platforms: #话题 ).
-    open_style = {c for c in codes if PROFILES[c].hashtag_style == "open"}
-    has_tag = pc.indices_nonzero(pc.or_(pc.fill_null(pc.match_substring(title, "#"), False),
-                                        pc.fill_null(pc.match_substring(text, "#"), False))).to_numpy()
-    stated_tags = [frame.hashtags[i] for i in kept.tolist()] if any(frame.hashtags) else None
-    tags: list = [list(t) for t in stated_tags] if stated_tags else [[] for _ in range(len(kept))]
-    for i, p, t, x in zip(has_tag.tolist(), pc.take(platform_kept, has_tag).to_pylist(),
-                          pc.take(title, has_tag).to_pylist(), pc.take(text, has_tag).to_pylist()):
-        tags[i] = [*tags[i], *extract_hashtags(t, x, platform=p)] if p in PROFILES else tags[i]
-    hashtags = pa.array([sorted(set(t)) for t in tags] if stated_tags or len(has_tag) else tags, pa.list_(_STRING))
 
     # What the source itself says, for the merge with other sources (store/writer.py).
     bits = np.zeros(len(kept), dtype=np.int64)
@@ -389,12 +376,76 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
     return Validated(stage, rejects)
 
 
-def _keyword_pattern(classifier: FormClassifier) -> str | None:
-    """An RE2 pattern matching wherever any keyword occurs (a superset of the classifier's matches)."""
-    if classifier.pattern is None:
-        return None
-    return "|".join(re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", w) for w in sorted(classifier.form_of, key=len,
-                                                                                     reverse=True))
+def _re2(word: str) -> str:
+    return re.sub(r"([\\.^$|?*+()\[\]{}#])", r"\\\1", word)
+
+
+def _overlaps(a: str, b: str) -> list[str]:
+    """The shortest strings in which keywords a and b occur sharing characters (one inside the other,
+    or the end of one the start of the other)."""
+    if b in a:
+        return [a]
+    if a in b:
+        return [b]
+    return ([a + b[k:] for k in range(1, min(len(a), len(b))) if a.endswith(b[:k])]
+            + [b + a[k:] for k in range(1, min(len(a), len(b))) if b.endswith(a[:k])])
+
+
+def _form_patterns(classifier: FormClassifier) -> tuple[dict[str, str], str | None]:
+    return _patterns_of(tuple(sorted(classifier.form_of.items())))
+
+
+@lru_cache(maxsize=8)
+def _patterns_of(form_of: tuple[tuple[str, str], ...]) -> tuple[dict[str, str], str | None]:
+    """Per form, an RE2 pattern finding any of its keywords (Latin ones as whole words); and a pattern
+    of the places where keywords of two forms overlap. Where no such place is, the classifier's scan
+    (which consumes what it matches) finds exactly the forms that searching each form apart finds:
+    any keyword it skips overlaps a match of the same form."""
+    forms = dict(form_of)
+    overlaps = sorted({m for a, b in itertools.combinations(forms, 2) if forms[a] != forms[b] for m in _overlaps(a, b)})
+    patterns: dict[str, list[str]] = {}
+    for word, form in forms.items():
+        piece = _re2(word)
+        if re.fullmatch(r"[0-9a-z°]+", word):
+            piece = f"(?:^|[^0-9a-z]){piece}(?:[^0-9a-z]|$)"
+        patterns.setdefault(form, []).append(piece)
+    return ({form: "|".join(pieces) for form, pieces in patterns.items()},
+            "|".join(_re2(m) for m in overlaps) or None)
+
+
+def _read_texts(classifier: FormClassifier, title: pa.Array, text: pa.Array, platform: pa.Array,
+                stated_tags: list[tuple[str, ...]] | None) -> tuple[np.ndarray, pa.Array]:
+    """(forms the keywords say, as bits; topics) of each row.
+
+    Forms: a kernel search per form over the title and the text; the rows where keywords of two
+    forms overlap go through the classifier (see `_patterns_of`). Topics: the rows with a "#" through `extract_hashtags`."""
+    n = len(title)
+    found = np.zeros(n, dtype=np.int64)
+    if classifier.pattern is not None:
+        patterns, overlaps = _form_patterns(classifier)
+
+        def search(pattern: str) -> pa.Array:
+            return pc.or_(pc.fill_null(pc.match_substring_regex(title, pattern, ignore_case=True), False),
+                          pc.fill_null(pc.match_substring_regex(text, pattern, ignore_case=True), False))
+        for form, pattern in patterns.items():
+            found |= search(pattern).to_numpy(zero_copy_only=False).astype(np.int64) << _FORM_BIT[form]
+        if overlaps:  # e.g. 动漫画, 直播客: the classifier decides
+            rows = pc.indices_nonzero(search(overlaps)).to_numpy()
+            for i, t, x in zip(rows.tolist(), pc.take(title, rows).to_pylist(), pc.take(text, rows).to_pylist()):
+                found[i] = _bits(classifier.classify(t, x))
+    tags: list[list[str]] = [list(t) for t in stated_tags] if stated_tags else [[] for _ in range(n)]
+    rows = pc.indices_nonzero(pc.or_(pc.fill_null(pc.match_substring(title, "#"), False),
+                                     pc.fill_null(pc.match_substring(text, "#"), False))).to_numpy()
+    for i, p, t, x in zip(rows.tolist(), pc.take(platform, rows).to_pylist(), pc.take(title, rows).to_pylist(),
+                          pc.take(text, rows).to_pylist()):
+        tags[i] = sorted({*tags[i], *extract_hashtags(t, x, platform=p)})
+    if stated_tags:
+        tags = [sorted(set(t)) for t in tags]
+    return found, pa.array(tags, pa.list_(_STRING))
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _attempt(parse: Callable[[str], Any], cell: str) -> tuple[str, Any, str | None]:

@@ -97,7 +97,7 @@ def _frame(table: Table, mapping: dict[str, str]) -> Frame:
     """The mapped columns, as they are: the generic table names its fields itself."""
     n = len(table)
     errors = table.column("__error__") if table.kind == "jsonl" else [None] * n
-    values = {f: table.column(mapping[f]) if f in mapping else [None] * n for f in FIELDS}
+    values = {f: table.cells(mapping[f]) if f in mapping else [None] * n for f in FIELDS}
     columns = {f: [mapping[f]] * n if f in mapping else [None] * n for f in FIELDS}
     empty: list[tuple[str, ...]] = [()] * n
     return Frame(list(table.lines), values, columns, empty, empty, empty, list(errors), raw_of(table))

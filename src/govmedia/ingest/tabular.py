@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
+
 from govmedia.core.errors import UserError
 from govmedia.core.text import decode
 
@@ -26,7 +28,8 @@ class Table:
 
     def __init__(self, path: Path, kind: str, header: list[str], rows: list[tuple[int, dict[str, Any]]] | None = None,
                  sheet: str | None = None, encoding: str | None = None, *, lines: list[int] | None = None,
-                 columns: dict[str, list] | None = None, extra: dict[int, list] | None = None):
+                 columns: dict[str, list] | None = None, extra: dict[int, list] | None = None,
+                 arrow: dict[str, Any] | None = None):
         self.path = path
         self.kind = kind  # csv | xlsx | json | jsonl
         self.header = header
@@ -36,6 +39,7 @@ class Table:
         self._rows = rows
         self._lines = lines
         self._columns = columns or {}
+        self._arrow = arrow or {}  # name -> pyarrow string array, for a CSV read by Arrow
         self.extra = extra or {}  # line -> the cells beyond the header (CSV rows longer than it)
 
     @property
@@ -58,8 +62,16 @@ class Table:
     def __len__(self) -> int:
         return len(self.lines)
 
+    def cells(self, name: str):
+        """The column as a pyarrow array when the file was read by Arrow, else as `column(name)`."""
+        if name in self._arrow:
+            return self._arrow[name]
+        return self.column(name)
+
     def column(self, name: str) -> list:
         """The cells of a column, one per row (None where a row has no such cell)."""
+        if name not in self._columns and name in self._arrow:
+            self._columns[name] = self._arrow[name].to_pylist()
         if name not in self._columns:
             self._columns[name] = [row.get(name) for _, row in self._rows] if self._rows is not None \
                 else [None] * len(self._lines)
@@ -126,12 +138,15 @@ def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
     raise UserError(f"{path}: 不支持的文件类型 {suffix or '(无扩展名)'}（支持 CSV、XLSX、JSON、JSONL）")
 
 
-def _read_csv(path: Path, text: str, encoding: str) -> Table:
+def _read_csv(path: Path, text: str, encoding: str, *, arrow: bool = True) -> Table:
     sample = text[:8192]
     first_line = sample.split("\n", 1)[0]
     delimiter = max(",\t;|", key=first_line.count) if first_line else ","
     if first_line.count(delimiter) == 0:
         delimiter = ","
+    fast = _arrow_csv(path, text, delimiter, encoding) if arrow else None
+    if fast is not None:
+        return fast
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[list[str]] = []
     lines: list[int] = []
@@ -162,6 +177,53 @@ def _read_csv(path: Path, text: str, encoding: str) -> Table:
                 if len(record) > width and any(c.strip() for c in record[width:]):
                     extra[number] = record[width:]
     return Table(path, "csv", header, None, encoding=encoding, lines=lines[1:], columns=columns, extra=extra)
+
+
+def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str) -> Table | None:
+    """A regular CSV (header on line 1, every row as wide as the header, no blank lines) read by
+    Arrow's multithreaded reader; None for any other, which the csv module reads. Each row's line is
+    exact: the lines a row spans are one plus the line breaks inside its quoted cells, and the file
+    is taken only when these add up to its own count of lines."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    end = text.find("\n")
+    if end < 0 or text.count("\r") != text.count("\r\n"):  # one line only, or old Mac line ends
+        return None
+    first = next(csv.reader([text[:end].rstrip("\r")], delimiter=delimiter), [])
+    if '"' in text[:end] or not "".join(first).strip():
+        return None  # a quoted header may span lines; a blank first line: the csv module decides
+    header = _clean_header(first)
+    body = text[end + 1:].encode("utf-8")
+    if not body or body.isspace():
+        return None
+    names = [f"c{i}" for i in range(len(header))]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid:
+        return None  # ragged rows and the like
+    columns = [table.column(n).combine_chunks() for n in names]
+    rows = table.num_rows
+    breaks = np.zeros(rows, dtype=np.int64)
+    blank = np.ones(rows, dtype=bool)
+    for column in columns:
+        breaks += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+        blank &= pc.equal(pc.utf8_trim_whitespace(column), "").to_numpy(zero_copy_only=False)
+    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    if blank.any() or rows + int(breaks.sum()) != physical:
+        return None  # blank lines, or rows the count cannot place
+    lines = (2 + np.arange(rows) + np.concatenate(([0], np.cumsum(breaks)[:-1]))).tolist()
+    arrow = {}
+    for name, column in zip(header, columns):
+        if name:  # a repeated name: the last column wins, as in a row read as a dict
+            arrow[name] = column
+    return Table(path, "csv", header, None, encoding=encoding, lines=lines, arrow=arrow)
 
 
 def _clean_header(cells: Iterable[Any]) -> list[str]:

@@ -38,7 +38,7 @@ def parse_count(value: object) -> int | None:
     if is_missing(value):
         return None
     if isinstance(value, bool):
-        raise ValueError(f"不是数字: {value!r}")
+        raise ValueError(f"不是数字: {str(value)!r}")
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f"计数为负数: {value}")
@@ -47,7 +47,7 @@ def parse_count(value: object) -> int | None:
         if value < 0:
             raise ValueError(f"计数为负数: {value:g}")
         if value != int(value):
-            raise ValueError(f"计数不是整数: {value:g}")
+            raise ValueError(f"计数不是整数: {f'{value:g}'!r}")
         return int(value)
     text = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
     if text.startswith("-"):
@@ -109,7 +109,7 @@ def parse_time(value: object) -> datetime:
     if isinstance(value, date):
         return _to_utc(datetime.combine(value, time()))
     if isinstance(value, bool):
-        raise ValueError(f"无法解析的时间: {value!r}")
+        raise ValueError(f"无法解析的时间: {str(value)!r}")
     if isinstance(value, (int, float)):
         return _from_epoch(float(value), value)
     text = str(value).strip()
@@ -143,11 +143,11 @@ def parse_time(value: object) -> datetime:
 
 def _from_epoch(number: float, original: object) -> datetime:
     if number <= 0:
-        raise ValueError(f"无法解析的时间: {original!r}")
+        raise ValueError(f"无法解析的时间: {str(original)!r}")
     if number >= 1e11:  # milliseconds (1e11 s would be the year 5138)
         number /= 1000.0
     if not (1e8 <= number < 1e10):
-        raise ValueError(f"无法解析的时间: {original!r}")
+        raise ValueError(f"无法解析的时间: {str(original)!r}")
     return datetime.fromtimestamp(number, timezone.utc).replace(tzinfo=None)
 
 
@@ -159,10 +159,10 @@ def parse_int(value: object) -> int | None:
     if is_missing(value):
         return None
     if isinstance(value, bool):
-        raise ValueError(f"不是整数: {value!r}")
+        raise ValueError(f"不是整数: {str(value)!r}")
     if isinstance(value, float):
         if value != int(value):
-            raise ValueError(f"不是整数: {value:g}")
+            raise ValueError(f"不是整数: {f'{value:g}'!r}")
         return int(value)
     if isinstance(value, int):
         return value

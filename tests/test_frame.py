@@ -1,0 +1,123 @@
+"""The whole-file validation (ingest/frame.py) against the row-by-row reference (canonical.validate):
+the same posts and the same rejects, with the same columns and reasons, on values as exports
+really carry them and on the awkward ones."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime
+
+import pytest
+
+from govmedia.core.rows import Post, Reject
+from govmedia.core.vocabulary import METRICS
+from govmedia.ingest.canonical import Attribution, Record, validate
+from govmedia.ingest.forms import load_classifier
+from govmedia.ingest.frame import frame_of, validate_frame
+
+REGISTERED = frozenset({("weibo", "1001"), ("weibo", "1002"), ("douyin", "2001"), ("wechat", "MzA1")})
+
+TIMES = ["2020-03-01 10:00:00", "2020-03-01 10:00", "2020-03-01T10:00:00", "2020-3-1 8:05", "2020年3月1日 10时05分",
+         "2020-03-01 10:00:00+08:00", "2020-03-01T02:00:00Z", "2020-03-01 10:00:00+09:00", "1583028000",
+         "1583028000123", 1583028000, 1583028000123.0, "2020-02-30 10:00", "2020-03-01 24:00:00", "", None, "-",
+         "明天", datetime(2020, 3, 1, 10, 0), date(2020, 3, 1), "0", "2020/03/01", " 2020-03-01 10:00:00 "]
+COUNTS = ["12", "1,234", "1.2万", "10万+", "3亿", "", None, "-", "暂无", "-5", "abc", 3.0, 2.5, True, 7, " 8 ", "1e3"]
+BOOLS = ["是", "否", "True", "false", "原创", "1", "0", 1.0, None, "", "也许", True]
+POSITIONS = ["1", "2", "0", "-1", "1.0", "x", None, "", 3.0]
+PLATFORMS = ["微博", "weibo", "WEIBO", "抖音", "公众号", "", None, "小红书", "推特"]
+ACCOUNTS = ["1001", "1002", " 1001 ", "1001.0", 1001.0, "9999", "", None, "2001", "MzA1"]
+POST_IDS = ["p1", "4552779177012439\t", "", None, "  ", 4552779177012439, "none"]
+FORMS = [None, "视频", "视频,图文", "video", "长图；海报", "不知道", "", "none"]
+TEXTS = [None, "", "  ", "none", "今天的微视频来了 #防疫# 一图读懂", "H5 页面", "看h5n1的报道", "vlog：城管的一天",
+         "#话题A #话题B\u3000#C", "#不是话题 # 和 #是话题#", "长图\n第二行 #多行#", "NULL", "海报海报", "Vlog"]
+
+
+def _records(count: int) -> list[Record]:
+    """Rows cycling through the awkward values, each column at its own pace."""
+    columns = {
+        "platform": PLATFORMS, "account_id": ACCOUNTS, "post_id": POST_IDS, "published_at": TIMES,
+        "observed_at": [None, "2020-04-01 00:00:00", "2020-02-01 00:00:00", "1585670400000", "坏"],
+        "is_original": BOOLS, "position": POSITIONS, "forms": FORMS, "title": TEXTS, "text": list(reversed(TEXTS)),
+        "url": [None, "https://example.org/a", " ", "none"],
+        **{m: COUNTS[i:] + COUNTS[:i] for i, m in enumerate(METRICS)},
+    }
+    stated = [(), ("video",), ("image", "text")]
+    tags = [(), ("自带话题",), ("a", "b")]
+    defaults = [(), ("text",), ("article",)]
+    out = []
+    for n in range(count):
+        values = {f: vals[(n * (i + 1) + n // 7) % len(vals)] for i, (f, vals) in enumerate(columns.items())}
+        names = {f: f"列{f}" for f in columns if (n + len(f)) % 5}  # some fields without a column
+        error = "第 3 列: JSON 格式错误" if n % 97 == 5 else None
+        out.append(Record(n + 2, {"n": n}, values, names, forms=stated[n % 3], hashtags=tags[(n // 3) % 3],
+                          default_forms=defaults[(n // 2) % 3], error=error))
+    return out
+
+
+def _reference(records, forced, hint, classifier):
+    who = Attribution(registered=REGISTERED, forced=forced, platform_hint=hint)
+    posts, rejects = {}, []
+    for record in records:
+        outcome = validate(record, who, classifier)
+        if isinstance(outcome, Reject):
+            rejects.append((outcome.line, outcome.column, outcome.reason))
+        else:
+            posts[outcome.line] = outcome
+    return posts, rejects
+
+
+def _as_row(post: Post) -> dict:
+    return {"platform": post.platform, "post_id": post.post_id, "account_id": post.account_id,
+            "published_at": post.published_at, "observed_at": post.observed_at, "is_original": post.is_original,
+            "forms": sorted(post.forms), "title": post.title, "text": post.text, "url": post.url,
+            "position": post.position, **dict(zip(METRICS, post.metrics)), "hashtags": sorted(post.hashtags),
+            "native": sorted(post.native)}
+
+
+@pytest.mark.parametrize("forced, hint", [(None, "weibo"), (None, None), (("weibo", "1001"), "weibo"),
+                                          (("douyin", "2001"), None)])
+def test_whole_file_validation_equals_the_row_by_row_reference(forced, hint):
+    classifier = load_classifier()
+    records = _records(3000)
+    posts, rejects = _reference(records, forced, hint, classifier)
+    checked = validate_frame(frame_of(records, lambda line: {}), registered=REGISTERED, forced=forced,
+                             platform_hint=hint, classifier=classifier)
+    assert checked.rejects == rejects
+    rows = checked.stage.to_pylist()
+    assert [r["line"] for r in rows] == sorted(posts)
+    for row in rows:
+        line = row.pop("line")
+        assert row == _as_row(posts[line]), line
+    assert posts, "the corpus should let some rows through"
+    assert len({reason for _, _, reason in rejects}) > 10, "and refuse others for many reasons"
+
+
+def test_forms_and_topics_found_by_the_kernels_match_the_classifier():
+    classifier = load_classifier()
+    texts = ["微视频", "视频", "H5", "h5n1", "我的vlog", "vlog", "长图海报", "一图读懂·图解", "#a#b#c#", "#x #y#",
+             "#开放\u3000话题", "无", "海报H5视频", None]
+    records = [Record(n + 1, {}, {"platform": p, "account_id": a, "post_id": f"p{n}", "published_at": "2020-03-01",
+                                  "title": t, "text": x}, {"title": "标题", "text": "正文"})
+               for n, ((p, a), t, x) in enumerate(itertools.product([("weibo", "1001"), ("douyin", "2001")],
+                                                                     texts, texts))]
+    posts, rejects = _reference(records, None, None, classifier)
+    checked = validate_frame(frame_of(records, lambda line: {}), registered=REGISTERED, forced=None,
+                             platform_hint=None, classifier=classifier)
+    assert not rejects and not checked.rejects
+    for row in checked.stage.to_pylist():
+        post = posts[row["line"]]
+        assert (row["forms"], row["hashtags"]) == (sorted(post.forms), sorted(post.hashtags)), (post.title, post.text)
+
+
+def test_overlapping_keywords_of_two_forms_are_decided_as_the_classifier_scans():
+    classifier = load_classifier()
+    texts = ["动漫画展", "漫画动漫", "直播客厅", "云直播客", "播客直播", "动漫", "漫画", "直播", "播客", "H5动漫画", "vlog直播客"]
+    records = [Record(n + 1, {}, {"platform": "weibo", "account_id": "1001", "post_id": f"p{n}",
+                                  "published_at": "2020-03-01", "text": x}, {"text": "正文"})
+               for n, x in enumerate(texts)]
+    posts, _ = _reference(records, None, None, classifier)
+    checked = validate_frame(frame_of(records, lambda line: {}), registered=REGISTERED, forced=None,
+                             platform_hint=None, classifier=classifier)
+    got = {row["line"]: row["forms"] for row in checked.stage.to_pylist()}
+    assert got == {line: sorted(post.forms) for line, post in posts.items()}
+    assert got[1] != sorted({"animation", "comic"}), "a scan that consumes 动漫 does not also find 漫画"
