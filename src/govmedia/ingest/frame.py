@@ -187,12 +187,11 @@ def _fast_time(arr: pa.Array) -> pa.Array:
     arr_local = pc.replace_substring_regex(arr, r"(:[0-9]{2})\+08:?00$", r"\1")
     local = pc.if_else(pc.fill_null(pc.match_substring_regex(arr_local, _LOCAL_TIME), False),
                        pc.replace_substring(arr_local, "T", " "), pa.scalar(None, _STRING))
-    parsed = pa.scalar(None, pa.timestamp("us"))
-    for form in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"):
-        moment = pc.strptime(local, format=form, unit="us", error_is_null=True)
-        written = pc.strftime(pc.cast(moment, pa.timestamp("s")), format=form)  # %S of a µs timestamp has a fraction
-        exact = pc.fill_null(pc.equal(written, local), False)
-        parsed = pc.if_else(exact, moment, parsed)
+    # Without seconds, ":00" is added: one parse, then a check that writing it back gives the text.
+    local = pc.if_else(pc.equal(pc.utf8_length(local), 16), pc.binary_join_element_wise(local, ":00", ""), local)
+    moment = pc.strptime(local, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
+    written = pc.strftime(pc.cast(moment, pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")  # %S of µs has a fraction
+    parsed = pc.if_else(pc.fill_null(pc.equal(written, local), False), moment, pa.scalar(None, pa.timestamp("us")))
     result = pc.subtract(parsed, _BEIJING_OFFSET)
     for pattern, scale in ((r"^[1-9][0-9]{9}$", 1_000_000), (r"^[1-9][0-9]{12}$", 1_000)):
         hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
@@ -424,28 +423,41 @@ def _read_texts(classifier: FormClassifier, title: pa.Array, text: pa.Array, pla
     if classifier.pattern is not None:
         patterns, overlaps = _form_patterns(classifier)
 
+        # Keywords are kept in lower case: searching the lower-cased texts spares RE2's slower
+        # case-insensitive matching.
+        # Title and text are searched as one string: no keyword holds a line break, and a Latin one's
+        # word boundary is the same at the break as at either end.
+        both = pc.utf8_lower(pc.binary_join_element_wise(pc.fill_null(title, ""), pc.fill_null(text, ""), "\n"))
+
         def search(pattern: str) -> pa.Array:
-            return pc.or_(pc.fill_null(pc.match_substring_regex(title, pattern, ignore_case=True), False),
-                          pc.fill_null(pc.match_substring_regex(text, pattern, ignore_case=True), False))
+            return pc.fill_null(pc.match_substring_regex(both, pattern), False)
+        # Usually few rows hold a keyword at all: the per-form searches look at those rows only.
+        some = pc.indices_nonzero(search("|".join(patterns.values()))).to_numpy()
+        both = pc.take(both, some)
+        hits = np.zeros(len(some), dtype=np.int64)
         for form, pattern in patterns.items():
-            found |= search(pattern).to_numpy(zero_copy_only=False).astype(np.int64) << _FORM_BIT[form]
+            hits |= search(pattern).to_numpy(zero_copy_only=False).astype(np.int64) << _FORM_BIT[form]
+        found[some] = hits
         if overlaps:  # e.g. 动漫画, 直播客: the classifier decides
-            rows = pc.indices_nonzero(search(overlaps)).to_numpy()
+            rows = some[pc.indices_nonzero(search(overlaps)).to_numpy()]
             for i, t, x in zip(rows.tolist(), pc.take(title, rows).to_pylist(), pc.take(text, rows).to_pylist()):
                 found[i] = _bits(classifier.classify(t, x))
-    tags: list[list[str]] = [list(t) for t in stated_tags] if stated_tags else [[] for _ in range(n)]
     rows = pc.indices_nonzero(pc.or_(pc.fill_null(pc.match_substring(title, "#"), False),
                                      pc.fill_null(pc.match_substring(text, "#"), False))).to_numpy()
-    for i, p, t, x in zip(rows.tolist(), pc.take(platform, rows).to_pylist(), pc.take(title, rows).to_pylist(),
-                          pc.take(text, rows).to_pylist()):
-        tags[i] = sorted({*tags[i], *extract_hashtags(t, x, platform=p)})
+    extracted = dict(zip(rows.tolist(), (extract_hashtags(t, x, platform=p) for p, t, x in zip(
+        pc.take(platform, rows).to_pylist(), pc.take(title, rows).to_pylist(), pc.take(text, rows).to_pylist()))))
     if stated_tags:
-        tags = [sorted(set(t)) for t in tags]
-    return found, pa.array(tags, pa.list_(_STRING))
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+        tags = [sorted({*t, *extracted.get(i, ())}) for i, t in enumerate(stated_tags)]
+        return found, pa.array(tags, pa.list_(_STRING))
+    # Most rows have no topic: the list column is built from offsets, not from a list per row.
+    lengths = np.zeros(n, dtype=np.int32)
+    values: list[str] = []
+    for i, found_tags in extracted.items():
+        unique = sorted(set(found_tags))
+        lengths[i] = len(unique)
+        values.extend(unique)
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    return found, pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, _STRING))
 
 
 def _attempt(parse: Callable[[str], Any], cell: str) -> tuple[str, Any, str | None]:
