@@ -62,6 +62,17 @@ def test_new_platforms_in_rankings_account_pages_and_the_report(generated, tmp_p
         assert all(PROFILES[p].name in methodology for p in NEW)
 
 
+def test_xiaohongshu_topic_markup_is_read_as_the_app_shows_it(generated, tmp_path):
+    con = open_store(tmp_path / "x.duckdb")
+    fill_store(con, accounts=GENERATED_REGISTRY, folder=tmp_path)
+    import_path(con, generated / "mediacrawler" / "current_d6f7c5b" / "data" / "xhs" / "json")
+    text, tags = con.execute(
+        "SELECT p.text, list(h.hashtag ORDER BY h.hashtag) FROM posts p JOIN post_hashtags h USING (platform, post_id) "
+        "WHERE p.post_id = '5e71f0a3000000000100a001' GROUP BY p.text").fetchone()
+    assert "[话题]" not in text and text.endswith("#南京# #复工复产#")
+    assert tags == ["南京", "复工复产"]  # not also "南京[话题]"
+
+
 def test_a_methodology_file_from_before_a_platform_still_loads_and_says_what_it_lacks(tmp_path):
     from importlib import resources
 

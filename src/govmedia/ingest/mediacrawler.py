@@ -23,6 +23,7 @@ they are imported into the comments table for the oversight checks (`read_commen
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Iterator
 
 from govmedia.core.errors import UserError
@@ -301,6 +302,14 @@ def _own_record(line: int, row: dict, accounts: _Accounts, fields: dict[str, str
                   error=error)
 
 
+_XHS_TOPIC = re.compile(r"#([^#\[\]\r\n]{1,50})\[话题\]#")
+
+
+def _xhs_text(value: object) -> object:
+    """Xiaohongshu marks a topic in a note's text as `#南京[话题]#` (the app shows `#南京`): kept as `#南京#`."""
+    return _XHS_TOPIC.sub(r"#\1#", value) if isinstance(value, str) else value
+
+
 def _xhs_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
     fields = {"post_id": "note_id", "published_at": "time", "observed_at": "last_modify_ts", "title": "title",
               "text": "desc", "url": "note_url", "likes": "liked_count", "collects": "collected_count",
@@ -308,7 +317,9 @@ def _xhs_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
     for line, row in table.rows:
         kind = str(row.get("type") or "").strip()
         tags = tuple(t.strip() for t in str(row.get("tag_list") or "").split(",") if t.strip() and t.strip() != "None")
-        yield _own_record(line, row, accounts, fields, ("video",) if kind == "video" else ("image",), tags)
+        record = _own_record(line, row, accounts, fields, ("video",) if kind == "video" else ("image",), tags)
+        record.values.update(title=_xhs_text(record.values.get("title")), text=_xhs_text(record.values.get("text")))
+        yield record
 
 
 def _bilibili_records(table: Table, accounts: _Accounts) -> Iterator[Record]:
