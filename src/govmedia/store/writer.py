@@ -116,8 +116,13 @@ def _key_sql(attribute: str, table: str = "stage") -> str:
     missing = f"{value} IS NULL" + (f" OR len({value}) = 0" if attribute == "forms" else "")
     return (f"CASE WHEN {missing} THEN NULL ELSE "
             f"(CASE WHEN list_contains({table}.native, '{attribute}') THEN '2' ELSE '1' END) || '|' || "
-            f"coalesce(strftime({table}.observed_at, '%Y%m%d%H%M%S%f'), '{_NO_TIME}') || '|' || "
-            f"md5({value}::VARCHAR) END")
+            f"{table}.observed_key || '|' || md5({value}::VARCHAR) END")
+
+
+def _keyed(table: str) -> str:
+    """`table` with the observation part of the merge keys, formatted once per row."""
+    return (f"(SELECT *, coalesce(strftime(observed_at, '%Y%m%d%H%M%S%f'), '{_NO_TIME}') AS observed_key "
+            f"FROM {table}) AS {table}")
 
 
 def write_posts(
@@ -161,7 +166,8 @@ def _staged(con: duckdb.DuckDBPyConnection, stage: pa.Table) -> None:
     con.register("stage_arrow", stage)
     try:
         keys = ", ".join(f"{_key_sql(a, 'stage_arrow')} AS k_{a}" for a in MERGED)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS SELECT *, {keys} FROM stage_arrow")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS SELECT * EXCLUDE (observed_key), {keys} "
+                    f"FROM {_keyed('stage_arrow')}")
     finally:
         con.unregister("stage_arrow")
     best = ", ".join(f"arg_max({a}, k_{a}) AS {a}, max(k_{a}) AS k_{a}" for a in MERGED)
@@ -233,7 +239,7 @@ def _insert_single(con, stage: pa.Table, batch: BatchInfo, rejected: int, before
                     f"SELECT platform, post_id, {post_cols}, {batch_id} FROM stage_arrow")
         keys = ", ".join(_key_sql(a, "stage_arrow") for a in MERGED)
         con.execute(f"INSERT INTO post_merge (platform, post_id, account_id, {', '.join(f'k_{a}' for a in MERGED)}) "
-                    f"SELECT platform, post_id, account_id, {keys} FROM stage_arrow")
+                    f"SELECT platform, post_id, account_id, {keys} FROM {_keyed('stage_arrow')}")
         con.execute(f"""
             INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
             SELECT platform, post_id, observed_at, {", ".join(METRICS)}, {batch_id},
