@@ -188,7 +188,7 @@ def test_the_shell_works_beside_the_site_and_the_site_sees_its_writes(site):
             ("accounts", "import", str(folder / "c.csv")),
             ("import", str(folder / "new.csv")),
             ("score", "--from", "2020-02", "--to", "2020-03"),
-            ("check", "--at", "2020-04-01"),
+            ("check", "--at", "2020-04-01", "--yes"),
             ("report", "--from", "2020-02", "--to", "2020-03", "--format", "html", "--out", str(folder / "report")),
         ]
         results = {step[0]: run_cli(*step, db=db) for step in steps}

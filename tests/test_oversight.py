@@ -485,7 +485,7 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
     add_post(con, "ok1", AT_UTC - timedelta(days=13), text="推进一带一路战略")
     add_post(con, "sleepy", AT_UTC - timedelta(days=30))
     con.close()
-    result = cli("check", "--at", "2020-12-01", "--format", "csv", db=db_path)
+    result = cli("check", "--at", "2020-12-01", "--yes", "--format", "csv", db=db_path)
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["account_id"] for r in rows] == ["ok1", "sleepy"]  # the alert first
@@ -501,15 +501,16 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
     result = cli("check", "--at", "2020-12-01", "--findings", "--format", "csv", "--stored", db=db_path)
     assert "一带一路战略,一带一路倡议" in result.stdout
     out = tmp_path / "check.xlsx"
-    result = cli("check", "--quarter", "2020Q4", "--format", "xlsx", "--out", str(out), db=db_path)
+    result = cli("check", "--quarter", "2020Q4", "--yes", "--format", "xlsx", "--out", str(out), db=db_path)
     assert result.exit_code == 0, result.stderr
     workbook = openpyxl.load_workbook(out)
     assert workbook.sheetnames == ["检查结果", "合格率", "内容问题"]
     assert workbook["检查结果"].max_row == 3
-    table = cli("check", "--at", "2020-12-01", db=db_path)
+    table = cli("check", "--at", "2020-12-01", "--yes", db=db_path)
     assert "合格率 0.0%" in table.stdout and "停用未检查 1 个" in table.stdout
     for args, words in ((("check", "--at", "2020-13-01"), "--at: 应为日期"),
-                        (("check",), "--at"),
+                        (("check", "--at", "2020-12-01", "--quarter", "2020Q4"), "只能用一个"),
+                        (("check", "--at", "2021-06-01"), "晚于数据覆盖的最后一天"),
                         (("check", "--quarter", "2020Q5"), "YYYYQn"),
                         (("check", "--at", "2020-07-01", "--stored"), "没有 2020-07-01 的检查结果"),
                         (("check", "--at", "2020-12-01", "--rules", str(tmp_path / "none.toml")), "none.toml")):
@@ -517,6 +518,13 @@ def test_cli_check_formats_summary_and_errors(con, db_path, tmp_path):
         assert result.exit_code == 2, (args, result.stdout, result.stderr)
         assert words in result.stderr and "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+    # Without --at: the day after the data ends (the newest post, 2020-11-18), not today.
+    result = cli("check", "--format", "csv", db=db_path)
+    assert result.exit_code == 0 and "检查点 2020-11-19" in result.stderr, result.stderr
+    # A run at a wrong date can be removed, and the removal is audited.
+    result = cli("check", "--at", "2020-12-01", "--delete", db=db_path)
+    assert result.exit_code == 0 and "已删除 2020-12-01 的检查结果" in result.stderr
+    assert cli("check", "--at", "2020-12-01", "--stored", db=db_path).exit_code == 2
 
 
 def test_scanner_agrees_with_a_naive_search_on_random_texts():
@@ -543,7 +551,7 @@ def test_cli_bad_dictionary_row_is_one_line_with_file_and_line(con, db_path, tmp
     con.close()
     (tmp_path / "bad.csv").write_text("wrong,correct\n一带一路战略,一带一路倡议\n残废人,残废人\n", encoding="utf-8")
     (tmp_path / "rules.toml").write_text('[content]\nserious_errors = ["bad.csv"]\n', encoding="utf-8")
-    result = cli("check", "--at", "2020-12-01", "--rules", str(tmp_path / "rules.toml"), db=db_path)
+    result = cli("check", "--at", "2020-12-01", "--yes", "--rules", str(tmp_path / "rules.toml"), db=db_path)
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert "bad.csv:3: 「残废人」的正确表述与错误表述相同" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -122,7 +122,7 @@ def test_wait_true_keeps_the_synchronous_answers(client):
     assert (report["accepted"], report["rejected"]) == (1, 1) and report["files"][0]["reasons"][0]["line"] == 3
     rescored = client.post("/api/v1/scores?wait=true", headers=basic("editor1"), json={"from": "2020-02", "to": "2020-03"})
     assert rescored.status_code == 200 and rescored.json()["months"] == ["2020-02", "2020-03"]
-    checked = client.post("/api/v1/checks", params={"at": "2020-04-01", "wait": "true"}, headers=basic("editor1"))
+    checked = client.post("/api/v1/checks", params={"at": "2020-04-01", "wait": "true", "confirm": "true"}, headers=basic("editor1"))
     assert checked.status_code == 200 and checked.json()["check_at"] == "2020-04-01"
     assert checked.json()["inspected"] == 4
     # Without wait: 202 and a job to follow; the list shows every job, newest first.

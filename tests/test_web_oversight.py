@@ -50,10 +50,10 @@ def test_empty_page_then_editor_runs_checks_from_the_page(client):
     assert client.post("/oversight/run", data={"at": "2020-03-10", "csrf_token": "wrong"}).status_code == 403
     assert count(client, "SELECT count(*) FROM check_runs") == 0
     # A check runs as a job: the form leads to the job's page, which shows the result once done.
-    response = client.post("/oversight/run", data={"at": "2020-03-10", "csrf_token": token}, follow_redirects=False)
+    response = client.post("/oversight/run", data={"at": "2020-03-10", "csrf_token": token, "confirm": "yes"}, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/jobs/")
     assert "at=2020-03-10" in finished_job_page(client, response.headers["location"])
-    response = client.post("/oversight/run", data={"at": "2020-04-01", "csrf_token": token}, follow_redirects=False)
+    response = client.post("/oversight/run", data={"at": "2020-04-01", "csrf_token": token, "confirm": "yes"}, follow_redirects=False)
     assert "已检查 2020-04-01：4 个账号，合格 0 个" in finished_job_page(client, response.headers["location"])
     assert count(client, "SELECT count(*) FROM audit_log WHERE action = 'checks.run'") == 2
     bad = client.post("/oversight/run", data={"at": "2020-02-30", "csrf_token": token}, follow_redirects=True)
@@ -62,8 +62,8 @@ def test_empty_page_then_editor_runs_checks_from_the_page(client):
 
 @pytest.fixture
 def checked(client):
-    client.post("/api/v1/checks", params={"at": "2020-03-10", "wait": "true"}, headers=basic("editor1"))
-    client.post("/api/v1/checks", params={"at": "2020-04-01", "wait": "true"}, headers=basic("editor1"))
+    client.post("/api/v1/checks", params={"at": "2020-03-10", "wait": "true", "confirm": "true"}, headers=basic("editor1"))
+    client.post("/api/v1/checks", params={"at": "2020-04-01", "wait": "true", "confirm": "true"}, headers=basic("editor1"))
     return client
 
 
@@ -87,7 +87,7 @@ def test_page_shows_pass_rates_alerts_first_and_filters(checked):
 
 def test_alert_on_the_page(client):
     # A's last post 2020-03-05 10:00: at 2020-03-18 it has 13 days without update -> alert, sleeping from 03-20.
-    client.post("/api/v1/checks", params={"at": "2020-03-18", "wait": "true"}, headers=basic("editor1"))
+    client.post("/api/v1/checks", params={"at": "2020-03-18", "wait": "true", "confirm": "true"}, headers=basic("editor1"))
     page = client.get("/oversight", params={"at": "2020-03-18"})
     first = page.text.index('<tbody>', page.text.index('id="check-results"'))
     assert "预警：如不更新，将于 2020-03-20 起判为睡眠账号" in page.text[first:first + 2000]
@@ -110,3 +110,41 @@ def test_account_history_and_api(checked):
     assert (total["inspected"], total["passed"], total["sleeping"]) == (4, 0, 4)
     assert client.get("/api/v1/checks/2020-05-01").status_code == 400
     assert client.get("/api/v1/checks/2020-04-01/findings").json() == []
+
+
+def test_a_check_after_the_data_ends_is_proposed_at_the_data_end_and_asks_first(client):
+    """The trap: a check dated after the last crawl judges every account silent (a false 0 % pass rate)."""
+    token = sign_in(client, "editor1")
+    page = client.get("/oversight")
+    assert 'name="at" value="2020-03-08"' in page.text  # the day after the newest post (03-07 20:00), not today
+    asked = client.post("/oversight/run", data={"at": "2020-04-01", "csrf_token": token}, follow_redirects=False)
+    assert asked.status_code == 200 and "晚于数据覆盖的最后一天 2020-03-07" in asked.text
+    assert "改为在 2020-03-08 检查" in asked.text and "仍在 2020-04-01 检查" in asked.text
+    assert count(client, "SELECT count(*) FROM jobs WHERE kind = 'check'") == 0
+    client.cookies.clear()
+    refused = client.post("/api/v1/checks", params={"at": "2020-04-01"}, headers=basic("editor1"))
+    assert refused.status_code == 409 and "confirm=true" in refused.json()["detail"]
+    token = sign_in(client, "editor1")
+    fine = client.post("/oversight/run", data={"at": "2020-03-08", "csrf_token": token}, follow_redirects=False)
+    assert fine.status_code == 303 and "已检查 2020-03-08" in finished_job_page(client, fine.headers["location"])
+
+
+def test_an_admin_deletes_a_check_run_and_it_is_audited(checked):
+    client = checked
+    assert client.delete("/api/v1/checks/2020-04-01", headers=basic("editor1")).status_code == 403
+    token = sign_in(client, "editor1")
+    assert client.post("/oversight/delete", data={"at": "2020-04-01", "sure": "yes", "csrf_token": token}).status_code == 403
+    token = sign_in(client, "admin1")
+    page = client.get("/oversight")
+    assert "删除 2020-04-01 的检查结果" in page.text
+    kept = client.post("/oversight/delete", data={"at": "2020-04-01", "csrf_token": token}, follow_redirects=True)
+    assert "未删除" in kept.text and count(client, "SELECT count(*) FROM check_runs") == 2
+    gone = client.post("/oversight/delete", data={"at": "2020-04-01", "sure": "yes", "csrf_token": token},
+                       follow_redirects=True)
+    assert "已删除 2020-04-01 的检查结果" in gone.text
+    assert count(client, "SELECT count(*) FROM check_runs WHERE check_at = '2020-04-01'") == 0
+    assert count(client, "SELECT count(*) FROM check_results WHERE check_at = '2020-04-01'") == 0
+    assert count(client, "SELECT count(*) FROM audit_log WHERE action = 'checks.delete'") == 1
+    client.cookies.clear()
+    assert client.delete("/api/v1/checks/2020-03-10", headers=basic("admin1")).status_code == 204
+    assert client.delete("/api/v1/checks/2020-03-10", headers=basic("admin1")).status_code == 400

@@ -837,7 +837,7 @@ CHECK_FINDING_COLUMNS = ["platform", "account_id", "post_id", "published_at", "k
 
 @app.command("check")
 def check_command(
-    at: Optional[str] = typer.Option(None, "--at", help="检查点 YYYY-MM-DD（当日 0 时，北京时间）"),
+    at: Optional[str] = typer.Option(None, "--at", help="检查点 YYYY-MM-DD（当日 0 时，北京时间）；默认为数据覆盖的最后一天之后一日"),
     quarter: Optional[str] = typer.Option(None, "--quarter", help="季度 YYYYQn：在季度末（下季度第一天 0 时）检查"),
     format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
     output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
@@ -846,18 +846,32 @@ def check_command(
     summary: bool = typer.Option(False, "--summary", help="输出各地区 × 类别的合格率"),
     findings: bool = typer.Option(False, "--findings", help="输出内容问题（严重表述错误、敏感词）明细"),
     stored: bool = typer.Option(False, "--stored", help="不重新检查，读取已保存的检查结果"),
+    yes: bool = typer.Option(False, "--yes", help="检查点晚于数据覆盖的最后一天时不再询问，仍然检查"),
+    delete: bool = typer.Option(False, "--delete", help="删除该检查点已保存的检查结果（记入审计日志）"),
 ) -> None:
     """合规检查：更新（睡眠、僵尸）、原创、互动回应、内容错误，逐账号结论与合格率；结果保存在数据库中。"""
     from govmedia.oversight import (
-        PASS_RATE_COLUMNS, alert_message, check_findings, load_rules, parse_check_point, quarter_check_point,
-        run_check, stored_check, summarize,
+        PASS_RATE_COLUMNS, alert_message, check_findings, coverage_warning, data_end, delete_check, load_rules,
+        parse_check_point, quarter_check_point, run_check, stored_check, summarize,
     )
 
-    if (at is None) == (quarter is None):
-        raise UserError("请用 --at YYYY-MM-DD 或 --quarter YYYYQn 指定检查点（二选一）")
-    point = quarter_check_point(quarter) if quarter else parse_check_point(at)
+    if at is not None and quarter is not None:
+        raise UserError("--at 与 --quarter 只能用一个")
     if format not in ("table", "csv", "json", "xlsx"):
         raise UserError(f"未知输出格式 {format!r}（可用: table、csv、json、xlsx）")
+    if at is None and quarter is None:
+        with _reading() as con:
+            end = data_end(con)
+        if end is None:
+            raise UserError("库中还没有内容数据；先导入数据，或用 --at YYYY-MM-DD 指定检查点")
+        at = end.isoformat()
+        err.print(f"检查点 {at}（数据覆盖的最后一天之后一日；可用 --at 指定）", highlight=False)
+    point = quarter_check_point(quarter) if quarter else parse_check_point(at)
+    if delete:
+        with _writing() as con:
+            delete_check(con, point, actor=_actor())
+        err.print(f"已删除 {point.isoformat()} 的检查结果", highlight=False)
+        return
     if stored:
         with _reading() as con:
             run, rows = stored_check(con, point)
@@ -866,6 +880,14 @@ def check_command(
         rules_name = run["rules_name"]
     else:
         loaded = load_rules(rules, alert_days=alert_days)
+        with _reading() as con:
+            warning = coverage_warning(con, point)
+        if warning and not yes:  # a false pass rate is one command away: ask first
+            if not sys.stdin.isatty():
+                raise UserError(f"{warning}确需在此日期检查，请加 --yes")
+            err.print(warning, highlight=False)
+            if not typer.confirm("仍然在此日期检查？", default=False):
+                raise typer.Exit(1)
         with _writing() as con:
             with _progress() as progress:
                 progress.add_task(f"检查 {point.isoformat()}", total=None)

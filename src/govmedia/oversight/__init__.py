@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 import duckdb
 
 from govmedia.core.errors import FieldError, UserError
-from govmedia.core.time import Month
+from govmedia.core.time import Month, to_local
 from govmedia.oversight.check import (
     FAIL, FINDING_COLUMNS, NEVER, OK, PASS, RESULT_COLUMNS, SLEEPING, STATUS_NAMES, ZOMBIE, CheckResult,
     alert_message, check_point_utc, compute_check, evaluate_account, order_key, parse_check_point,
@@ -33,9 +33,13 @@ from govmedia.oversight.dictionary import KIND_NAMES, SENSITIVE, SERIOUS, Scanne
 from govmedia.oversight.rules import Rules, load_rules
 from govmedia.store import transaction
 from govmedia.store.users import audit
-from govmedia.store.oversight import account_history, check_findings, check_points, check_results, check_run, save_check
+from govmedia.store.oversight import (
+    account_history, check_findings, check_points, check_results, check_run, delete_check as _delete_check,
+    newest_data, save_check,
+)
 
 __all__ = [
+    "data_end", "coverage_warning", "delete_check",
     "CheckResult", "Rules", "Scanner", "load_rules", "load_scanner", "run_check", "quarter_check_point",
     "pass_rates", "latest_summary", "account_history", "stored_check", "check_points", "check_findings",
     "parse_check_point", "alert_message", "STATUS_NAMES", "KIND_NAMES", "RESULT_COLUMNS", "FINDING_COLUMNS",
@@ -103,6 +107,36 @@ def run_check(con: duckdb.DuckDBPyConnection, at: str | date, rules: Rules | Non
             audit(con, actor, "checks.run", {"at": at.isoformat(), "rules": rules.name, "rules_sha256": rules.sha256,
                                              "inspected": result.inspected, "passed": result.passed})
     return result
+
+
+def data_end(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The check point the data covers up to: the day after the newest post or crawl (Beijing time);
+    None when no post is stored. A later check point judges days nobody crawled: every account
+    would look silent (睡眠、僵尸) and the pass rate would be false."""
+    newest = newest_data(con)
+    return None if newest is None else to_local(newest).date() + timedelta(days=1)
+
+
+def coverage_warning(con: duckdb.DuckDBPyConnection, at: str | date) -> str | None:
+    """Why a check at `at` would give false figures, in words; None when the data covers it."""
+    at = parse_check_point(at)
+    end = data_end(con)
+    if end is None:
+        return "库中还没有任何内容数据，检查会把所有账号判为未更新；请先导入数据。"
+    if at > end:
+        last = end - timedelta(days=1)
+        return (f"检查点 {at.isoformat()} 晚于数据覆盖的最后一天 {last.isoformat()}：此后没有采集的数据，"
+                f"账号会被误判为睡眠或僵尸，合格率失真。建议把检查点设为 {end.isoformat()} 或更早，或先导入新数据。")
+    return None
+
+
+def delete_check(con: duckdb.DuckDBPyConnection, at: str | date, *, actor: str | None = None) -> None:
+    """Remove a stored check (a run at a wrong date, say), with its audit entry in the same transaction."""
+    at = parse_check_point(at)
+    with transaction(con):
+        if not _delete_check(con, at):
+            raise FieldError("check_at", at.isoformat(), f"没有 {at.isoformat()} 的检查结果，无需删除")
+        audit(con, actor, "checks.delete", {"at": at.isoformat()})
 
 
 def stored_check(con: duckdb.DuckDBPyConnection, at: str | date) -> tuple[dict, list[dict]]:

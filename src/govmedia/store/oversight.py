@@ -37,6 +37,21 @@ RESULT_COLUMNS = list(_RESULT_TYPES)
 FINDING_COLUMNS = list(_FINDING_TYPES)
 
 
+def delete_check(con: duckdb.DuckDBPyConnection, at: date) -> bool:
+    """Remove the stored check at `at` (its run, results and findings); False when there was none."""
+    with transaction(con):
+        found = con.execute("SELECT count(*) FROM check_runs WHERE check_at = ?", [at]).fetchall()[0][0]
+        for table in ("check_findings", "check_results", "check_runs"):
+            con.execute(f"DELETE FROM {table} WHERE check_at = ?", [at])
+    return bool(found)
+
+
+def newest_data(con: duckdb.DuckDBPyConnection):
+    """The newest moment (UTC) the posts cover: the latest publication or crawl; None for no posts."""
+    return con.execute("SELECT greatest((SELECT max(published_at) FROM posts), "
+                       "(SELECT max(observed_at) FROM snapshots))").fetchall()[0][0]
+
+
 def save_check(con: duckdb.DuckDBPyConnection, result, *, before_commit=None) -> None:
     """Replace the stored check at `result.check_at` in one transaction."""
     at = result.check_at

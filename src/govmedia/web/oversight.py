@@ -17,12 +17,12 @@ from govmedia.core.errors import UserError
 from govmedia.core.vocabulary import CATEGORIES
 from govmedia.oversight import (
     ALL, KIND_NAMES, RESULT_COLUMNS, STATUSES, VERDICTS, STATUS_NAMES, UNKNOWN_REGION, account_history, alert_message,
-    check_findings, check_points, latest_summary, load_rules, parse_check_point, stored_check, summarize,
-    filter_results,
+    check_findings, check_points, coverage_warning, data_end, delete_check, latest_summary, load_rules,
+    parse_check_point, stored_check, summarize, filter_results,
 )
 from govmedia.core.time import local_text
 from govmedia.ranking.accounts import get_account
-from govmedia.web.deps import Reads, Writes, check_rules, editor, job_runner, message, reads
+from govmedia.web.deps import Reads, Writes, admin, check_rules, editor, job_runner, message, reads
 from govmedia.web.jobs import JobRunner, busy_kinds, job_list, outcome, start_check
 from govmedia.web.render import render, table_download
 
@@ -35,6 +35,13 @@ def _local(moment) -> str:
 
 def _points(store: Reads) -> list[dict]:
     return store.get(("check_points",), check_points)
+
+
+def _default_point(store: Reads) -> str:
+    """What the run form proposes: the day the data covers up to, not today (a check after the last
+    crawl would judge every account silent)."""
+    end = store.get(("data_end",), data_end)
+    return (end or date.today()).isoformat()
 
 
 def _load(store: Reads, at: date):
@@ -50,7 +57,7 @@ def oversight_page(request: Request, store: Reads = Depends(reads), at: Optional
     notice = request.session.pop("notice", None) if "session" in request.scope else None
     check_busy = "check" in busy_kinds(job_list(store, 20))
     if not points:
-        return render(request, "oversight.html", points=[], notice=notice, today=date.today().isoformat(),
+        return render(request, "oversight.html", points=[], notice=notice, today=_default_point(store),
                       check_busy=check_busy)
     point = parse_check_point(at) if at else points[0]["check_at"]
     (run, rows), findings = _load(store, point)
@@ -70,7 +77,7 @@ def oversight_page(request: Request, store: Reads = Depends(reads), at: Optional
                   rates=rates, grid=grid, regions=regions, categories=categories, findings=shown_findings,
                   findings_total=len(findings), filters=filters, query=query, notice=notice,
                   STATUS_NAMES=STATUS_NAMES, KIND_NAMES=KIND_NAMES, STATUSES=STATUSES, VERDICTS=VERDICTS,
-                  ALL=ALL, local=_local, today=date.today().isoformat(),
+                  ALL=ALL, local=_local, today=_default_point(store),
                   alerts=sum(1 for r in rows if r["alert"]), check_busy=check_busy)
 
 
@@ -106,15 +113,34 @@ def oversight_account(request: Request, platform: str, account_id: str, store: R
 
 @router.post("/oversight/run")
 def oversight_run(request: Request, store: Writes = Depends(editor), rules_path: Optional[str] = Depends(check_rules),
-                  runner: JobRunner = Depends(job_runner), at: str = Form(...)):
+                  runner: JobRunner = Depends(job_runner), at: str = Form(...), confirm: str = Form("")):
     try:
         point = parse_check_point(at)
         rules = load_rules(rules_path)
     except UserError as exc:
         request.session["notice"] = f"未检查: {message(exc)}"
         return RedirectResponse("/oversight", status_code=303)
+    with store.read() as con:
+        warning = coverage_warning(con, point)
+    if warning and confirm != "yes":  # a false pass rate is one click away: ask first
+        return render(request, "oversight_confirm.html", warning=warning, at=point.isoformat(),
+                      suggested=_default_point(store))
     job = start_check(runner, store, point, rules)  # runs in the background; its page shows the progress
     return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
+
+
+@router.post("/oversight/delete")
+def oversight_delete(request: Request, store: Writes = Depends(admin), at: str = Form(...), sure: str = Form("")):
+    try:
+        point = parse_check_point(at)
+        if sure != "yes":
+            raise UserError("请勾选「确认删除」后再删除")
+        with store.write() as con:
+            delete_check(con, point, actor=store.user)
+        request.session["notice"] = f"已删除 {point.isoformat()} 的检查结果"
+    except UserError as exc:
+        request.session["notice"] = f"未删除: {message(exc)}"
+    return RedirectResponse("/oversight", status_code=303)
 
 
 # --------------------------------------------------------------------------- API
@@ -151,11 +177,22 @@ def api_findings(at: str, store: Reads = Depends(reads)):
                  responses={202: {"description": "任务已提交：{job_id, state}；用 GET /api/v1/jobs/{job_id} 查看"}})
 def api_run(store: Writes = Depends(editor), rules_path: Optional[str] = Depends(check_rules),
             runner: JobRunner = Depends(job_runner), at: str = Query(..., description="检查点 YYYY-MM-DD"),
-            wait: bool = Query(False, description="true：等检查完成后返回结果；默认立即返回任务编号（202）")):
+            wait: bool = Query(False, description="true：等检查完成后返回结果；默认立即返回任务编号（202）"),
+            confirm: bool = Query(False, description="true：检查点晚于数据覆盖的最后一天时仍然检查")):
     point = parse_check_point(at)
     rules = load_rules(rules_path)
+    with store.read() as con:
+        warning = coverage_warning(con, point)
+    if warning and not confirm:
+        raise HTTPException(409, f"{warning}（确需在此日期检查，请加参数 confirm=true）")
     job = start_check(runner, store, point, rules)
     if not wait:
         return JSONResponse({"job_id": job.job_id, "state": job.state}, status_code=202,
                             headers={"Location": f"/api/v1/jobs/{job.job_id}"})
     return outcome(runner, job)
+
+
+@api_router.delete("/checks/{at}", summary="删除某检查点的检查结果（管理员）", status_code=204)
+def api_delete(at: str, store: Writes = Depends(admin)):
+    with store.write() as con:
+        delete_check(con, parse_check_point(at), actor=store.user)
