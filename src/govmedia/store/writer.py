@@ -218,8 +218,13 @@ def _insert_new(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_co
         GROUP BY s.platform, s.post_id, s.observed_at
     """)
     con.execute("INSERT INTO post_hashtags SELECT DISTINCT platform, post_id, unnest(hashtags) FROM file_posts")
-    hours = con.execute("SELECT DISTINCT date_trunc('hour', published_at) FROM file_posts").fetchall()
-    months = frozenset(str(Month.of(h)) for (h,) in hours)
+    hours = [h for (h,) in con.execute("SELECT DISTINCT date_trunc('hour', published_at) FROM file_posts").fetchall()]
+    return _inserted(con, batch_id, total, hours, before_commit)
+
+
+def _inserted(con, batch_id: int, total: int, hours, before_commit) -> WriteResult:
+    """The end of a file of new posts: the months of their publication hours are stale and changed."""
+    months = frozenset(str(Month.of(h)) for h in hours if h is not None)
     if months:
         mark_stale(con, months)
         declare_changed(con, months)
@@ -252,13 +257,7 @@ def _insert_single(con, stage: pa.Table, batch: BatchInfo, rejected: int, before
         with suppress(duckdb.TransactionException):  # an aborted transaction: unregistered after its rollback
             con.unregister("stage_arrow")
     hours = pc.unique(pc.floor_temporal(stage["published_at"], unit="hour")).to_pylist()
-    months = frozenset(str(Month.of(h)) for h in hours if h is not None)
-    if months:
-        mark_stale(con, months)
-        declare_changed(con, months)
-    if before_commit is not None:
-        before_commit()
-    return WriteResult(batch_id, total, 0, [], frozenset(), months)
+    return _inserted(con, batch_id, total, hours, before_commit)
 
 
 def _merge(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit) -> WriteResult:
