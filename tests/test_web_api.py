@@ -13,7 +13,7 @@ from govmedia.store import open_store
 from govmedia.web import create_app
 
 from util import dump, run_cli
-from web_fixtures import NEW_POSTS, PASSWORD
+from web_fixtures import NEW_POSTS, PASSWORD, build_store
 
 
 def basic(user: str, password: str = PASSWORD) -> dict:
@@ -213,3 +213,30 @@ def test_users_add_reads_password_from_stdin(tmp_path):
     assert authenticate(con, "alice", "wrong") is None
     stored = con.execute("SELECT password_hash FROM users").fetchall()[0][0]
     assert stored.startswith("$argon2")
+
+
+def test_unknown_addresses_get_a_chinese_page_or_detail_not_the_framework_s_english(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "没有这个页面" in page.text and "返回总览" in page.text and "Not Found" not in page.text
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.json()["detail"].startswith("没有这个接口")
+    wrong = client.delete("/rankings")
+    assert wrong.status_code == 405 and "不支持这种请求方式" in wrong.text and "Method Not Allowed" not in wrong.text
+
+
+def test_a_server_error_is_a_page_in_chinese_without_a_traceback(tmp_path):
+    from fastapi import APIRouter
+
+    app = create_app(build_store(tmp_path), secret="test-secret")
+    broken = APIRouter()
+
+    @broken.get("/broken")
+    def fail():
+        raise RuntimeError("boom at /srv/secret/path")
+
+    app.include_router(broken)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        page = c.get("/broken")
+    assert page.status_code == 500 and "服务器出错了" in page.text
+    assert "boom" not in page.text and "Traceback" not in page.text and "/srv/secret" not in page.text

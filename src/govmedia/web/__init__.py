@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from govmedia.core.errors import UserError
@@ -95,13 +96,29 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
             return JSONResponse({"detail": message(exc, api=True)}, status_code=400)
         return error_page(request, 400, message(exc))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
-        if request.url.path.startswith("/api/") or exc.status_code == 429 and request.method != "GET":
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    # Starlette's own errors (an unknown address, a wrong method) carry English details: said in Chinese.
+    framework_details = {404: "没有这个页面：地址可能有误，请从导航进入", 405: "不支持这种请求方式"}
+
+    @app.exception_handler(StarletteHTTPException)  # also FastAPI's HTTPException, its subclass
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail
+        api = request.url.path.startswith("/api/")
+        if not isinstance(exc, HTTPException) or detail in ("Not Found", "Method Not Allowed"):
+            detail = "没有这个接口：地址可能有误，接口列表见 /api/v1/docs" if api and exc.status_code == 404 else \
+                framework_details.get(exc.status_code, detail)
+        if api or exc.status_code == 429 and request.method != "GET":
+            return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 401 and request.method == "GET":
             return login_redirect(request)
-        return error_page(request, exc.status_code, str(exc.detail))
+        return error_page(request, exc.status_code, str(detail))
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        # Whatever went wrong, the reader gets a page (or a detail) in Chinese, never a traceback.
+        text = "服务器出错了，请稍后再试；如果一再出现，请联系管理员（错误已记录在服务器日志中）"
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": text}, status_code=500)
+        return error_page(request, 500, text)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
