@@ -20,7 +20,8 @@
           var body = table.tBodies[0];
           var rows = Array.prototype.slice.call(body.rows);
           var numeric = th.dataset.sort === 'num';
-          var ascending = th.dataset.dir !== 'asc';
+          // Numbers (scores, counts) first from the largest, as a reader of a ranking expects; text A→Z.
+          var ascending = th.dataset.dir ? th.dataset.dir !== 'asc' : !numeric;
           table.querySelectorAll('th').forEach(function (h) { delete h.dataset.dir; });
           th.dataset.dir = ascending ? 'asc' : 'desc';
           rows.sort(function (a, b) {
