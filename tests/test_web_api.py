@@ -240,3 +240,16 @@ def test_a_server_error_is_a_page_in_chinese_without_a_traceback(tmp_path):
         page = c.get("/broken")
     assert page.status_code == 500 and "服务器出错了" in page.text
     assert "boom" not in page.text and "Traceback" not in page.text and "/srv/secret" not in page.text
+
+
+def test_an_account_without_scores_in_the_previous_period_is_new_not_up(client):
+    # 民生一号 first posted in March 2020: compared with February it is 新, not "↑n".
+    page = client.get("/rankings", params={"platform": "weibo", "category": "livelihood", "from": "2020-03",
+                                          "to": "2020-03"})
+    row = page.text[page.text.index("民生一号"):]
+    row = row[:row.index("</tr>")]
+    assert ">新<" in row and "↑" not in row
+    # February has no scored month before it: nothing to compare, no 新 either.
+    february = client.get("/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
+                                              "to": "2020-02"})
+    assert ">新<" not in february.text

@@ -81,14 +81,17 @@ def _ranking_rows(store: Reads, platform: str, category: str, period: Period) ->
     rows = _rank(store, platform, category, period.first, period.last)
     before = Period.parse(*previous_period(period.first, period.last))
     scored = set(store.get(("scored_months",), scored_months))
-    previous = {}
+    previous: dict[str, int] | None = None  # None: the previous period is not scored, nothing to compare
     if all(m in scored for m in before.months):
-        previous = {r["account_id"]: r["rank"] for r in _rank(store, platform, category, before.first, before.last)}
+        # An account without any score then (registered later, or silent) is new, not "up 12 places".
+        previous = {r["account_id"]: r["rank"] for r in _rank(store, platform, category, before.first, before.last)
+                    if r["score"] > 0}
     out = []
     for row in rows:
         row = dict(row)
-        was = previous.get(row["account_id"])
+        was = previous.get(row["account_id"]) if previous is not None else None
         row["change"] = None if was is None else was - row["rank"]
+        row["new"] = previous is not None and was is None and row["score"] > 0
         out.append(row)
     return out
 
