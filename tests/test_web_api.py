@@ -253,3 +253,11 @@ def test_an_account_without_scores_in_the_previous_period_is_new_not_up(client):
     february = client.get("/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
                                               "to": "2020-02"})
     assert ">新<" not in february.text
+
+
+def test_the_api_documentation_page_has_no_inline_script_and_no_outside_address(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    scripts = re.findall(r"<script[^>]*>", page.text)
+    assert scripts and all('src="/static/' in s for s in scripts)
+    assert "http://" not in page.text and "https://" not in page.text

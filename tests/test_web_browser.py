@@ -156,3 +156,18 @@ def test_editor_runs_a_check_and_filters_the_oversight_page(site, browser):
     expect(page.locator("#check-results tbody tr").first).to_contain_text("睡眠账号")
     page.click("#check-results a:has-text('微信一')")
     expect(page.locator("#check-history tbody tr")).to_have_count(2)
+
+
+def test_api_documentation_renders_from_the_site_s_own_files(site, browser):
+    """On an intranet no CDN answers: the docs page must load everything from the site itself."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{site}/api/v1/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=20_000)
+    assert page.locator(".opblock").count() > 10
+    expect(page.locator("#swagger-ui")).to_contain_text("/api/v1/rankings")
+    outside = [url for url in requested if not url.startswith(site) and not url.startswith("data:")]
+    assert not outside, outside
+    html = page.evaluate("() => document.documentElement.outerHTML")
+    assert "cdn" not in html.lower()

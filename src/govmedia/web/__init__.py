@@ -13,7 +13,7 @@ from pathlib import Path
 from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -54,7 +54,7 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
         title="govmedia 政务新媒体传播影响力评估系统 API",
         version="1",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below from the site's own files: FastAPI's page loads Swagger UI from a CDN
         redoc_url=None,
     )
     app.state.store = Store(db_path)
@@ -83,6 +83,10 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     app.include_router(reports.router)
     app.include_router(oversight_web.router)
     app.include_router(oversight_web.api_router)
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs():
+        return HTMLResponse(API_DOCS)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(store: Reads = Depends(open_reads)):
@@ -133,6 +137,21 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
 def jsonable_errors(exc: RequestValidationError) -> list[dict]:
     return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()]
 
+
+API_DOCS = """<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>govmedia API 文档</title>
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-spec="/api/v1/openapi.json"></div>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script>
+</body>
+</html>
+"""
 
 SERVE_ENV = "GOVMEDIA_SERVE_OPTIONS"
 
