@@ -184,9 +184,11 @@ def test_session_cookie_is_signed_httponly_samesite(client):
 def test_audit_log_for_admins_only(client):
     client.post("/api/v1/accounts", headers=basic("editor1"),
                 json={"platform": "weibo", "account_id": "Z", "name": "z", "category": "district"})
-    assert client.get("/audit", headers=basic("editor1")).status_code == 403
+    refused = client.get("/audit", headers=basic("editor1"))
+    assert refused.status_code == 403 and "需要「管理员」或更高权限，当前账号是「编辑」" in refused.text
     page = client.get("/audit", headers=basic("admin1"))
-    assert page.status_code == 200 and "accounts.upsert" in page.text and "editor1" in page.text
+    assert page.status_code == 200 and "登记或修改账号" in page.text and "editor1" in page.text
+    assert "时间（北京时间）" in page.text and "UTC" not in page.text
 
 
 def test_private_site_needs_sign_in(db):

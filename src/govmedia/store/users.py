@@ -65,7 +65,21 @@ def audit(con: duckdb.DuckDBPyConnection, username: str | None, action: str, det
                     [entry, _now(), username, action, json.dumps(detail or {}, ensure_ascii=False, default=str)])
 
 
+# What each audited action is called where people read the log.
+ACTION_NAMES = {
+    "login": "登录", "users.add": "新增用户", "users.update": "修改用户", "accounts.upsert": "登记或修改账号",
+    "accounts.import": "导入账号名录", "imports.path": "导入文件", "imports.upload": "上传导入",
+    "cases.save": "保存创新案例", "cases.import": "导入创新案例", "campaigns.save": "保存联动宣传",
+    "campaigns.import": "导入联动宣传", "participations.import": "导入联动参与", "scores.compute": "计算分数",
+    "checks.run": "运行合规检查", "checks.delete": "删除检查结果",
+}
+
+
 def audit_entries(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:
+    """The newest entries; each with `action_name`, the action as the log page shows it."""
     cursor = con.execute("SELECT entry_id, logged_at, username, action, detail FROM audit_log ORDER BY entry_id DESC LIMIT ?",
                          [limit])
-    return [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
+    rows = [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
+    for row in rows:
+        row["action_name"] = ACTION_NAMES.get(row["action"], row["action"])
+    return rows

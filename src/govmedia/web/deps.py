@@ -26,7 +26,7 @@ from govmedia.core.errors import FieldError, UserError
 from govmedia.core.time import Month, Period
 from govmedia.ranking.overview import default_period
 from govmedia.store.freshness import stale_months
-from govmedia.store.users import audit, authenticate
+from govmedia.store.users import ROLE_NAMES, audit, authenticate
 from govmedia.web.auth import RANK, LoginLimiter, check_csrf, client_address
 from govmedia.web.cache import page_months
 from govmedia.web.state import Store
@@ -213,7 +213,8 @@ class require:
         if user is None:
             raise HTTPException(401, "请先登录")
         if RANK.get(user[1], -1) < RANK[self.role]:
-            raise HTTPException(403, f"需要{self.role}权限")
+            raise HTTPException(403, f"此操作需要「{ROLE_NAMES[self.role]}」或更高权限，当前账号是「"
+                                     f"{ROLE_NAMES.get(user[1], user[1])}」；如需权限请联系管理员")
         if self.csrf:
             check_csrf(request, csrf)  # HTTP Basic carries no cookie and needs no token
         if not self.write:
