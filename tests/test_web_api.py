@@ -263,3 +263,12 @@ def test_the_api_documentation_page_has_no_inline_script_and_no_outside_address(
     scripts = re.findall(r"<script[^>]*>", page.text)
     assert scripts and all('src="/static/' in s for s in scripts)
     assert "http://" not in page.text and "https://" not in page.text
+
+
+def test_wrong_parameters_are_said_in_chinese_naming_the_parameter(client):
+    api = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-2",
+                                                 "to": "2020-03"})
+    assert api.status_code == 422 and api.json()["detail"] == "「起始月份」应写成 YYYY-MM（如 2020-02），而不是 '2020-2'"
+    page = client.get("/jobs/abc", headers=basic("editor1"))
+    assert page.status_code == 400 and "「任务编号」应为整数" in page.text
+    assert "Input should be" not in page.text

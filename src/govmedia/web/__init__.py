@@ -126,12 +126,46 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        said = "；".join(validation_messages(exc))
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": jsonable_errors(exc)}, status_code=422)
-        return error_page(request, 400, "参数不正确: " + "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:])} {e['msg']}" for e in exc.errors()))
+            return JSONResponse({"detail": said, "errors": jsonable_errors(exc)}, status_code=422)
+        return error_page(request, 400, said)
 
     return app
+
+
+# Parameters as users name them, for messages about a wrong address or form.
+PARAMETER_NAMES = {
+    "from": "起始月份", "to": "结束月份", "month": "月份", "platform": "平台", "category": "类别", "job_id": "任务编号",
+    "at": "检查点", "account": "账号", "format": "格式", "file": "文件", "username": "用户名", "password": "密码",
+    "csrf_token": "表单令牌", "quarter": "季度", "kind": "类型", "wait": "是否等待", "confirm": "确认",
+}
+
+
+def validation_messages(exc: RequestValidationError) -> list[str]:
+    """Pydantic's English errors as one Chinese sentence each, naming the parameter as users know it."""
+    out = []
+    for error in exc.errors():
+        where = error.get("loc", ())
+        name = str(where[-1]) if where else ""
+        label = PARAMETER_NAMES.get(name, name)
+        kind = str(error.get("type", ""))
+        value = error.get("input")
+        if kind == "missing":
+            out.append(f"缺少「{label}」")
+        elif kind in ("int_parsing", "int_type", "int_from_float"):
+            out.append(f"「{label}」应为整数，而不是 {value!r}")
+        elif kind in ("float_parsing", "float_type"):
+            out.append(f"「{label}」应为数字，而不是 {value!r}")
+        elif kind in ("bool_parsing", "bool_type"):
+            out.append(f"「{label}」应为 true 或 false，而不是 {value!r}")
+        elif kind == "string_pattern_mismatch" and name in ("from", "to", "month"):
+            out.append(f"「{label}」应写成 YYYY-MM（如 2020-02），而不是 {value!r}")
+        elif kind in ("string_too_long", "too_long"):
+            out.append(f"「{label}」太长")
+        else:
+            out.append(f"「{label}」的值不正确：{value!r}")
+    return out or ["参数不正确"]
 
 
 def jsonable_errors(exc: RequestValidationError) -> list[dict]:
