@@ -3,6 +3,8 @@
 
 import json
 
+import pytest
+
 from util import REGISTRY, cli, run_cli
 from govmedia.store import CURRENT_VERSION
 
@@ -87,3 +89,21 @@ def test_locked_database_is_a_clear_error(tmp_path):
         holder.close()
     assert result.returncode == 2
     assert "无法打开数据库" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (("rnak",), "没有命令 rnak；是不是 rank"),
+    (("rank",), "缺少选项 --platform（用 govmedia rank --help 查看用法）"),
+    (("rank", "--platfrom", "weibo"), "没有选项 --platfrom；是不是"),
+    (("check", "--at"), "选项 --at 后面要写一个值"),
+    (("accounts", "list", "extra"), "多余的参数：extra"),
+])
+def test_usage_errors_are_chinese_one_liners(args, words):
+    from util import cli
+
+    result = cli(*args)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    for english in ("Missing option", "No such", "Usage:", "Try '", "Error", "Got unexpected"):
+        assert english not in result.stderr

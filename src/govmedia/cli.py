@@ -8,12 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import difflib
+import re
 import sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Optional
 
 import typer
+from typer._click import exceptions as click  # Typer vendors Click: its usage errors are these
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
@@ -966,9 +969,71 @@ def _check_workbook(path: Path, rows, rates, found) -> None:
                     ("内容问题", found, CHECK_FINDING_COLUMNS)], path)
 
 
+def usage_message(exc: click.UsageError) -> str:
+    """Click's English usage errors as one Chinese line, naming the option as typed on the command line."""
+    ctx = exc.ctx
+    names, here = [], ctx
+    while here is not None and here.parent is not None:  # the root's name is however it was started
+        names.append(here.info_name)
+        here = here.parent
+    command = " ".join(["govmedia", *reversed(names)])
+    help_hint = f"（用 {command} --help 查看用法）"
+    if isinstance(exc, click.MissingParameter) and exc.param is not None:
+        names = "/".join(exc.param.opts) if exc.param.param_type_name == "option" else exc.param.name.upper()
+        what = "选项" if exc.param.param_type_name == "option" else "参数"
+        return f"缺少{what} {names}{help_hint}"
+    if isinstance(exc, click.NoSuchOption):
+        hint = f"；是不是 {'、'.join(sorted(exc.possibilities))}" if exc.possibilities else ""
+        return f"没有选项 {exc.option_name}{hint}{help_hint}"
+    if isinstance(exc, click.BadParameter) and exc.param is not None:
+        names = "/".join(exc.param.opts) if exc.param.opts else exc.param.name
+        return f"{names} 的值不正确：{_click_detail(exc.message)}{help_hint}"
+    text = exc.message
+    unknown = re.match(r"No such command '(.+?)'", text)
+    if unknown:
+        commands = sorted(ctx.command.list_commands(ctx)) if ctx and hasattr(ctx.command, "list_commands") else []
+        close = difflib.get_close_matches(unknown[1], commands, n=1)
+        hint = f"；是不是 {close[0]}" if close else f"；可用命令：{'、'.join(commands)}"
+        return f"没有命令 {unknown[1]}{hint}"
+    extra = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", text)
+    if extra:
+        return f"多余的参数：{extra[1]}{help_hint}"
+    if text.startswith("Option '") and "requires an argument" in text:
+        return f"选项 {text.split(chr(39))[1]} 后面要写一个值{help_hint}"
+    return f"命令用法不正确：{_click_detail(text)}{help_hint}"
+
+
+def _click_detail(message: str) -> str:
+    """The value part of a Click message, in Chinese where Click said it in English."""
+    match = re.match(r"'(.*)' is not a valid (integer|float|boolean)", message)
+    if match:
+        kinds = {"integer": "整数", "float": "数字", "boolean": "是/否（true/false）"}
+        return f"{match[1]!r} 不是{kinds[match[2]]}"
+    match = re.match(r"'(.*)' is not one of (.+)\.", message)
+    if match:
+        return f"{match[1]!r} 不在可选值 {match[2]} 之中"
+    match = re.match(r"(?:File|Path|Directory) '(.*)' does not exist", message)
+    if match:
+        return f"{match[1]} 不存在"
+    return message
+
+
 def main() -> None:
     try:
-        app()
+        result = app(standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)
+    except click.NoArgsIsHelpError as exc:  # the help is shown already
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        err.print(f"错误: {usage_message(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Abort:
+        err.print("已取消。", highlight=False)
+        sys.exit(1)
+    except click.ClickException as exc:
+        err.print(f"错误: {_click_detail(exc.format_message())}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
     except FieldError as exc:
         err.print(f"错误: {exc.render(OPTION_NAMES)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
