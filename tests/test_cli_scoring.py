@@ -58,6 +58,12 @@ def test_score_rank_export_index_explain(db, tmp_path):
     as_json = json.loads(cli("rank", "--platform", "weibo", "--category", "district", "--from", "2020-02",
                                  "--to", "2020-03", "--format", "json", db=db).stdout)
     assert [r["rank"] for r in as_json] == [1, 2] and as_json[0]["score"] == float(rows[0]["score"])
+    # The table people read names the platform and category as 微博 and 区级 (as `accounts list` does);
+    # csv and json keep the codes.
+    table = cli("rank", "--platform", "weibo", "--category", "district", "--from", "2020-02", "--to", "2020-03",
+                db=db).stdout
+    assert "微博" in table and "区级" in table and "weibo" not in table and "district" not in table
+    assert rows[0]["platform"] == "weibo" and as_json[0]["category"] == "district"
 
     xlsx = tmp_path / "rank.xlsx"
     cli("rank", "--platform", "weibo", "--category", "district", "--from", "2020-02", "--to", "2020-03",

@@ -485,6 +485,10 @@ def participations_import(file: Path = typer.Argument(..., help="参与记录 CS
 def _emit(rows, columns, format, target, headers, title, digits: dict[str, int] | None = None) -> None:
     from govmedia.export import write_rows
 
+    from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
+
+    names = {"platform": PLATFORM_NAMES, "category": CATEGORY_NAMES}
+
     def render(rows):
         table = RichTable(title=f"{title}（{len(rows)} 行）")
         for header in headers:
@@ -495,6 +499,8 @@ def _emit(rows, columns, format, target, headers, title, digits: dict[str, int] 
                 value = row.get(column)
                 if isinstance(value, float):
                     value = f"{value:.{(digits or {}).get(column, 2)}f}"
+                elif column in names:  # people read 微博 and 区级; the csv and json keep the codes
+                    value = names[column].get(value, value)
                 cells.append("" if value is None else str(value))
             table.add_row(*cells)
         out.print(table)
