@@ -272,3 +272,12 @@ def test_wrong_parameters_are_said_in_chinese_naming_the_parameter(client):
     page = client.get("/jobs/abc", headers=basic("editor1"))
     assert page.status_code == 400 and "「任务编号」应为整数" in page.text
     assert "Input should be" not in page.text
+
+
+def test_the_methodology_page_speaks_in_words_not_code_names(client):
+    page = client.get("/methodology").text
+    body = page[:page.index("<details>")]  # the file itself, shown below, keeps its own keys
+    assert "形式含 视频、长图、漫画" in body and "抖音不计 视频" in body
+    for code in ("long_image", "mini_program", "video", "sum_"):
+        assert code not in body, code
+    assert "发布后 168 小时（7 天）内" in body and 'class="fingerprint"' in body

@@ -171,3 +171,11 @@ def test_api_documentation_renders_from_the_site_s_own_files(site, browser):
     assert not outside, outside
     html = page.evaluate("() => document.documentElement.outerHTML")
     assert "cdn" not in html.lower()
+
+
+def test_the_methodology_page_fits_a_phone(site, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{site}/methodology")
+    expect(page.locator("h1")).to_contain_text("评价方法")
+    # Wide tables scroll inside their own box; the page itself (and its 64-digit fingerprint) does not.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390

@@ -13,7 +13,9 @@ from fastapi.responses import HTMLResponse
 
 from govmedia.core.errors import FieldError
 from govmedia.core.time import Period
-from govmedia.core.vocabulary import CATEGORIES, CATEGORY_NAMES, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform
+from govmedia.core.vocabulary import (
+    CATEGORIES, CATEGORY_NAMES, FORM_LABELS, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform,
+)
 from govmedia.ingest.city import read_city_table
 from govmedia.methodology import FEATURE_NAMES, load_peer, resolve
 from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
@@ -178,5 +180,5 @@ def city_upload(request: Request, store: Reads = Depends(reads), file: UploadFil
 def methodology_page(request: Request, store: Reads = Depends(reads)):
     m = store.get(("methodology",), resolve, store.methodology)
     stored = store.get(("stored_methodologies",), stored_methodologies)
-    return render(request, "methodology.html", m=m, stored=stored, FEATURE_NAMES=FEATURE_NAMES,
+    return render(request, "methodology.html", m=m, stored=stored, FEATURE_NAMES=FEATURE_NAMES, FORM_LABELS=FORM_LABELS,
                   wci=load_peer("wci"), bci=load_peer("bci"), pd=load_peer("peoples-daily"))
