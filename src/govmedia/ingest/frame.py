@@ -92,7 +92,7 @@ def raw_of(table) -> Callable[[int], Mapping[str, Any]]:
 
 @dataclass
 class Validated:
-    stage: pa.Table  # the store's stage rows (store.writer.stage_schema), one per valid row
+    stage: pa.Table  # the store's stage rows (the columns of store.writer._STAGE_SCHEMA), one per valid row
     rejects: list[tuple[int, str | None, str]]  # (line, column, reason)
 
 
@@ -211,13 +211,12 @@ _PARSED: dict[str, tuple[pa.DataType, Callable | None, Callable[[str], Any]]] = 
 }
 
 
-def _parse(arr: pa.Array, kind: str) -> tuple[pa.Array, pa.Array]:
-    """(values, errors) of a column: SQL-free fast parsing, then each distinct undecided cell once
-    through the Python parser."""
+def _parse(arr: pa.Array, kind: str, missing: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(values, errors) of a column (`missing`: its `_missing`): kernels first, then each distinct
+    undecided cell once through the Python parser."""
     arrow_type, fast, parse = _PARSED[kind]
     if arr.null_count == len(arr):  # a field the format does not carry
         return pa.nulls(len(arr), arrow_type), pa.nulls(len(arr), _STRING)
-    missing = _missing(arr)
     value = fast(arr) if fast else pa.nulls(len(arr), arrow_type)
     undecided = pc.and_(pc.invert(missing), pc.is_null(value))
     errors = pa.nulls(len(arr), _STRING)
@@ -255,7 +254,8 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
     lines = pa.array(frame.lines, pa.int64())
     raw = {f: _strings(frame.values[f]) for f in FIELDS}
     cols = {f: _strings(frame.columns[f]) for f in FIELDS}
-    parsed = {f: _parse(raw[f], f) for f in _PARSED}
+    missing = {f: _missing(raw[f]) for f in (*_PARSED, "title", "text", "url")}  # each column's once
+    parsed = {f: _parse(raw[f], f, missing[f]) for f in _PARSED}
     value = {f: parsed[f][0] for f in parsed}
     error = {f: parsed[f][1] for f in parsed}
     forms_cells = pc.unique(pc.drop_null(raw["forms"])).to_pylist()
@@ -269,7 +269,7 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
         forms_error = pc.take(pa.array([o if isinstance(o, str) else None for o in outcomes], _STRING), index)
 
     none = pa.scalar(None, _STRING)
-    platform = pc.if_else(_missing(raw["platform"]),
+    platform = pc.if_else(missing["platform"],
                           pa.scalar(forced[0] if forced else platform_hint, _STRING), value["platform"])
     account_stated = _clean_id(raw["account_id"])
     account = pa.array([forced[1]] * n, _STRING) if forced else account_stated
@@ -303,7 +303,7 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
         (pc.invert(known), "account_id",
          lambda: _join("账号 ", platform, ":", account, " 不在账号名录中（先用 govmedia accounts import 登记）")),
         (pc.is_null(post_id), "post_id", "缺少内容ID"),
-        (_missing(raw["published_at"]), "published_at", "缺少发布时间"),
+        (missing["published_at"], "published_at", "缺少发布时间"),
         (has(error["published_at"]), "published_at", error["published_at"]),
         (has(error["observed_at"]), "observed_at", error["observed_at"]),
         (late, "published_at", "\x00late"),
@@ -360,7 +360,7 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
         if f == "forms":
             carried = said != 0
         else:
-            carried = pc.and_(pc.is_valid(cols[f]), pc.invert(_missing(raw[f]))).to_numpy(zero_copy_only=False)[kept]
+            carried = pc.and_(pc.is_valid(cols[f]), pc.invert(missing[f])).to_numpy(zero_copy_only=False)[kept]
         bits |= carried.astype(np.int64) << i
     unique, inverse = np.unique(bits, return_inverse=True)
     native = pc.take(pa.array([sorted(f for i, f in enumerate(NATIVE_ALL) if code >> i & 1) for code in unique.tolist()],

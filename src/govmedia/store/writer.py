@@ -135,7 +135,7 @@ def write_posts(
 ) -> WriteResult:
     """Merge one file's valid rows in a single transaction; see the module docstring.
 
-    `posts` are Post rows or their stage table (`stage_schema()`). A file whose posts are all new
+    `posts` are Post rows or their stage table (the columns of `_STAGE_SCHEMA`). A file whose posts are all new
     (the common case: a crawl's new posts) is inserted without reading what the store holds, which
     costs a scan of the large tables per file; a post found stored makes that attempt fail on the
     posts key and the file is merged instead."""
