@@ -16,6 +16,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from govmedia.methodology import builtin
 from govmedia.ranking.accounts import top_posts
 from govmedia.scoring import score
 from govmedia.scoring.explain import explain
@@ -188,5 +189,37 @@ def test_pages_and_api_read_under_the_methodology_in_force(tmp_path):
             for (shown_time, cells), post in zip(rows, posts):
                 numbers = re.findall(r'<td class="num">([^<]*)</td>', cells)
                 assert numbers == [f"{post[k]:,}" if post[k] is not None else "" for k in ("reposts", "comments", "likes")]
+    finally:
+        app.state.store.close()
+
+
+def test_a_dimension_without_terms_reads_not_applicable_and_the_period_score_is_explained(tmp_path):
+    db = build_store(tmp_path)
+    text = builtin().text
+    wechat_innovation = "innovation = [\n  { weight = 1.0, of = { sum_i_reads = 1, sum_i_wows = 10 } },\n]"
+    assert wechat_innovation in text
+    variant = tmp_path / "no-wechat-innovation.toml"
+    variant.write_text(text.replace(wechat_innovation, "innovation = []").replace('name = "GMI-1"', 'name = "无创新"'),
+                       encoding="utf-8")
+    con = open_store(db)
+    score(con, "2020-02", "2020-03", methodology=variant)
+    con.close()
+    app = create_app(db, secret="test-secret")
+    try:
+        with TestClient(app) as client:
+            wechat = html.unescape(client.get("/rankings", params={"platform": "wechat", "category": "comprehensive",
+                                                                    "from": "2020-02", "to": "2020-03"}).text)
+            row = wechat[wechat.index("微信一"):]
+            cells = re.findall(r'<td class="num[^"]*"[^>]*>([^<]*)</td>', row[:row.index("</tr>")])
+            assert cells[3] == "不适用" and cells[2] != "不适用"  # innovation has no terms; engagement has
+            note = wechat[wechat.index('id="score-note"'):]
+            assert "2 个月月度总分之和（满分 200）" in note
+            assert "传播力 × 30% + 互动力 × 30% + 创新力 × 20% + 影响力 × 20%" in note
+            assert "没有为微信设定创新力的计分项" in note
+            # No cases or campaigns in this store: every influence is a real 0.00, and the note says why.
+            assert "影响力都是 0" in note and cells.count("不适用") == 1 and cells[4] == "0.00"
+            weibo = html.unescape(client.get("/rankings", params={"platform": "weibo", "category": "district",
+                                                                  "from": "2020-02", "to": "2020-03"}).text)
+            assert "不适用</td>" not in weibo and "0.00</td>" in weibo  # Weibo's innovation has terms
     finally:
         app.state.store.close()

@@ -78,6 +78,16 @@ class Methodology:
         excluded = set(self.excluded_forms.get(platform, ()))
         return tuple(f for f in self.innovative_forms if f not in excluded)
 
+    def applies(self, platform: str, dimension: str) -> bool:
+        """Whether `dimension` can score anything on `platform`: influence wherever cases or campaigns
+        earn points; the others where the platform has terms of some weight (innovation also needs a
+        form that counts as innovative there). A dimension that does not apply reads 不适用, not 0.00."""
+        if dimension == "influence":
+            return self.case_points_factor > 0 or self.campaign_points > 0
+        if dimension == "innovation" and not self.innovative_forms_for(platform):
+            return False
+        return any(t.weight for t in self.dimensions.get(platform, {}).get(dimension, ()))
+
     def features(self) -> set[str]:
         return {f for dims in self.dimensions.values() for terms in dims.values() for t in terms for f, _ in t.of}
 

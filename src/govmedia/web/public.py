@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from govmedia.core.errors import FieldError
 from govmedia.core.time import Period
 from govmedia.core.vocabulary import (
-    CATEGORIES, CATEGORY_NAMES, FORM_LABELS, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform,
+    CATEGORIES, CATEGORY_NAMES, DIMENSION_NAMES, DIMENSIONS, FORM_LABELS, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform,
 )
 from govmedia.ingest.city import read_city_table
 from govmedia.methodology import FEATURE_NAMES, load_peer, resolve
@@ -78,6 +78,15 @@ def overview_page(request: Request, store: Reads = Depends(reads), period: Optio
 
 # --------------------------------------------------------------------------- rankings
 
+# Why a whole column can read 0: said under the leaderboard so that a 0.00 is not taken for a fault.
+ZERO_REASONS = {
+    "reach": "这些账号在本期间没有已导入的作品。",
+    "engagement": "这些账号在本期间没有原创作品或原创作品没有互动。",
+    "innovation": "没有一篇原创作品属于创新产品形式（短视频、长图、H5、直播等；抖音、B站、快手的视频本身不算创新形式），"
+                  "或这些作品没有互动。",
+    "influence": "本期间没有登记这些账号的创新案例，也没有它们参与联动宣传的记录。",
+}
+
 
 def _ranking_rows(store: Reads, platform: str, category: str, period: Period) -> list[dict]:
     rows = _rank(store, platform, category, period.first, period.last)
@@ -105,10 +114,16 @@ def rankings_page(request: Request, store: Reads = Depends(reads), platform: str
     if period is None:
         return render(request, "rankings.html", period=None, platform=platform, category=category, rows=[], periods=[])
     rows = _ranking_rows(store, platform, category, period)
+    m = store.get(("methodology",), resolve, store.methodology)
+    applies = {d: m.applies(platform, d) for d in DIMENSIONS}
+    all_zero = [d for d in DIMENSIONS if applies[d] and rows and not any(r[d] for r in rows)]
     query = urlencode({"platform": platform, "category": category, "from": period.first, "to": period.last})
     previous = period.previous().label
     return render(request, "rankings.html", period=(period.first, period.last), label=period.label, platform=platform,
-                  category=category, rows=rows, periods=periods(store, period), query=query, previous=previous)
+                  category=category, rows=rows, periods=periods(store, period), query=query, previous=previous,
+                  DIMENSIONS=DIMENSIONS, DIMENSION_NAMES=DIMENSION_NAMES, applies=applies, all_zero=all_zero,
+                  zero_reasons=ZERO_REASONS, months=len(period.months), scale=m.scale, weights=m.total_weights,
+                  method=m.name)
 
 
 @router.get("/rankings.{kind}")
