@@ -44,14 +44,16 @@ def test_sign_in_upload_leaderboard_account(site, browser, tmp_path):
     expect(page.locator("header")).to_contain_text("editor1")
 
     # Register the new account, upload its posts, rescore.
-    page.goto(f"{site}/data")
-    form = page.locator("#accounts form.inline-form")
+    page.goto(f"{site}/data/accounts")
+    page.click("#registry-forms summary")
+    form = page.locator("#account-form")
     form.locator("select[name=platform]").select_option("weibo")
     form.locator("input[name=account_id]").fill("C")
     form.locator("input[name=name]").fill("丙区新发布")
     form.locator("select[name=category]").select_option("district")
     form.locator("button").click()
     expect(page.locator(".notice")).to_contain_text("丙区新发布")
+    page.goto(f"{site}/data")
     upload = tmp_path / "new-posts.csv"
     upload.write_text(NEW_POSTS, encoding="utf-8")
     page.set_input_files("#import input[type=file]", str(upload))
@@ -179,3 +181,112 @@ def test_the_methodology_page_fits_a_phone(site, browser):
     expect(page.locator("h1")).to_contain_text("评价方法")
     # Wide tables scroll inside their own box; the page itself (and its 64-digit fingerprint) does not.
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+
+def _sign_in(page, site, user="editor1"):
+    page.goto(f"{site}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('登录')")
+    expect(page.locator("header")).to_contain_text(user)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_editor_s_registry_day(site, browser, tmp_path, width):
+    """The data page in tabs: find an account, change its category only after confirming, upload a
+    registry in which every row is wrong and read why, credit a case by picking a name."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    _sign_in(page, site)
+    page.goto(f"{site}/data")
+    tabs = page.locator("nav.tabs a")
+    expect(tabs).to_have_text(["上传与计算", "账号名录", "创新案例", "联动宣传", "导入批次"])
+    tabs.nth(1).click()
+    expect(page.locator("#registry-count")).to_contain_text("找到 4 个")
+
+    # Search by name.
+    page.fill("#registry-search input[name=q]", "乙区")
+    page.click("#registry-search button")
+    expect(page.locator("#registry tbody tr")).to_have_count(1)
+    expect(page.locator("#registry tbody tr")).to_contain_text("乙区发布")
+
+    # A category change is said back first; cancelling changes nothing, confirming does.
+    row = page.locator("#registry tbody tr").first
+    row.locator("select[name=category]").select_option("livelihood")
+    row.locator("button:has-text('改类别')").click()
+    expect(page.locator("#account-confirm")).to_contain_text("类别由 区级 改为 民生")
+    page.click("#account-confirm a:has-text('取消')")
+    expect(page.locator("#registry tbody tr").first.locator("select[name=category]")).to_have_value("district")
+    row = page.locator("#registry tbody tr").first
+    row.locator("button:has-text('停用')").click()
+    expect(page.locator("#account-confirm")).to_contain_text("不再检查它")
+    page.click("#account-confirm button:has-text('确认修改')")
+    expect(page.locator(".notice.ok")).to_contain_text("已停用")
+    page.goto(f"{site}/data/accounts?status=inactive")
+    expect(page.locator("#registry tbody tr")).to_have_count(1)
+
+    # A registry file whose every row is wrong: nothing registered, and the page says why, in red.
+    bad = tmp_path / "名录.csv"
+    bad.write_text("平台,账号ID,名称,类别\n推特,Q,外站账号,区级\n微博,,无ID账号,区级\n", encoding="utf-8")
+    page.goto(f"{site}/data/accounts")
+    page.click("#registry-forms summary")
+    page.set_input_files("#registry-upload input[type=file]", str(bad))
+    page.click("#registry-upload button")
+    result = page.locator("#registry-result")
+    expect(result).to_have_class(re.compile(r"\bbad\b"))
+    expect(result).to_contain_text("没有登记任何账号")
+    expect(result).to_contain_text("未知平台")
+    expect(result.locator("a:has-text('下载拒收行')")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+
+    # A case credited by picking an account by its name.
+    page.goto(f"{site}/data/cases")
+    form = page.locator("#case-form")
+    form.locator("input[name=case_id]").fill("K9")
+    form.locator("input[name=title]").fill("战疫短视频")
+    form.locator("input[name=month]").fill("2020-03")
+    form.locator("input[name=score]").fill("85")
+    assert page.locator("#account-names option[value='甲区发布（微博）']").count() == 1
+    form.locator("input[name=account_ids]").fill("甲区发布（微博）")
+    form.locator("button").click()
+    expect(page.locator(".notice.ok")).to_contain_text("K9")
+    expect(page.locator("#cases table")).to_contain_text("甲区发布")
+    page.screenshot(path=str(tmp_path / f"cases-{width}.png"), full_page=True)
+
+
+def test_an_upload_whose_every_row_is_rejected_says_so(site, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in(page, site)
+    page.goto(f"{site}/data")
+    upload = tmp_path / "unregistered.csv"
+    upload.write_text("平台,账号ID,内容ID,发布时间,正文,转发\n微博,NOPE,x1,2020-03-08 10:00,未登记账号,1\n",
+                      encoding="utf-8")
+    page.set_input_files("#import input[type=file]", str(upload))
+    page.click("#import button")
+    outcome = page.locator("#import-outcome")
+    expect(outcome).to_contain_text("没有导入任何内容", timeout=30_000)
+    expect(outcome).to_have_class(re.compile(r"\bbad\b"))
+    expect(page.locator("#import-files")).to_contain_text("不在账号名录中")
+    # A PDF sent by mistake is named as one, without a server path.
+    page.goto(f"{site}/data")
+    pdf = tmp_path / "白皮书.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n")
+    page.set_input_files("#import input[type=file]", str(pdf))
+    page.click("#import button")
+    expect(page.locator("#import-files")).to_contain_text("这是 PDF 文件", timeout=30_000)
+    body = page.locator("main").inner_text()
+    assert "/tmp" not in body and "uploads" not in body
+
+
+def test_compare_picks_accounts_by_name(site, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(f"{site}/compare")
+    assert page.locator("#compare-accounts option").count() == 4
+    boxes = page.locator(".compare-form input[name=account]")
+    boxes.nth(0).fill("甲区发布（微博）")
+    boxes.nth(1).fill("乙区发布")
+    boxes.nth(2).fill("没有这个号")
+    page.click(".compare-form button")
+    expect(page.locator("#compare canvas")).to_have_count(1)
+    expect(page.locator("#compare-unknown")).to_contain_text("没有这个号")
+    expect(page.locator(".compare-form input[name=account]").nth(1)).to_have_value("乙区发布（微博）")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391

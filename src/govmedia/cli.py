@@ -208,7 +208,7 @@ def import_command(
     else:
         for f in summary.files:
             if f.error:
-                err.print(f"[red]错误[/red] {f.error}", highlight=False)
+                err.print(f"[red]错误[/red] {f.path}: {f.error}", highlight=False)
                 continue
             if f.skipped:
                 out.print(f"跳过 {f.path}: {f.skipped}", highlight=False)

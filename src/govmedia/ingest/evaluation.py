@@ -14,6 +14,7 @@ from govmedia.ingest import values as v
 from govmedia.ingest.canonical import PLATFORM_NAMES, Reject, parse_platform
 from govmedia.ingest.tabular import Table, map_columns, read_table
 from govmedia.store import transaction
+from govmedia.store.accounts import account_lookup
 from govmedia.store.evaluation import campaign_ids, registry_by_platform, save_campaigns, save_cases, save_participations
 from govmedia.store.users import audit
 
@@ -144,8 +145,10 @@ def _required_text(label: str):
     return parse
 
 
-def parse_case(line: int, cells: dict, registered: dict[str, set[str]]) -> Case:
-    """One case from its cells, checked against the registry {platform: {account_id, …}}."""
+def parse_case(line: int, cells: dict, registered: dict[str, set[str]],
+               named: dict[str, list[tuple[str, str]]] | None = None) -> Case:
+    """One case from its cells, checked against the registry {platform: {account_id, …}}. An
+    account may also be written by its name or picker label when `named` (`account_lookup`) is given."""
     case_id = _field(cells, "case_id", _required_text("案例编号"))
     title = _field(cells, "title", _required_text("标题"))
     month = _field(cells, "month", parse_month)
@@ -166,6 +169,13 @@ def parse_case(line: int, cells: dict, registered: dict[str, set[str]]) -> Case:
         else:
             account_id = entry
             candidates = [p for p, ids in registered.items() if account_id in ids]
+            by_name = [k for k in (named or {}).get(entry, []) if platform in (None, k[0])]
+            if not candidates and len(by_name) == 1:
+                accounts.append(by_name[0])
+                continue
+            if not candidates and len(by_name) > 1:
+                ids = "、".join(f"{PLATFORM_NAMES[p]} {i}" for p, i in by_name)
+                raise RowError("account_ids", f"名称「{entry}」对应多个账号（{ids}），请写账号ID或从列表中选择")
             entry_platform = platform or (candidates[0] if len(candidates) == 1 else None)
             if entry_platform is None:
                 raise RowError("account_ids", f"无法确定账号 {account_id} 的平台，请填写平台列或写成 平台:账号ID")
@@ -185,10 +195,11 @@ def parse_case(line: int, cells: dict, registered: dict[str, set[str]]) -> Case:
                 tuple(dict.fromkeys(a for _, a in accounts)), v.clean_text(cells.get("text")))
 
 
-def read_cases(path: str | Path, registered: dict[str, set[str]]):
+def read_cases(path: str | Path, registered: dict[str, set[str]],
+               named: dict[str, list[tuple[str, str]]] | None = None):
     """Cases from a file, checked against the registry: {platform: {account_id, …}}."""
     table, rows, rejects = _read(path, CASE_ALIASES, ("case_id", "title", "month", "score", "account_ids"), "案例表",
-                                 lambda line, cells: parse_case(line, cells, registered))
+                                 lambda line, cells: parse_case(line, cells, registered, named))
     return table, _unique(rows, rejects, "case_id", "案例编号", table), rejects
 
 
@@ -263,7 +274,7 @@ def save_case(con, cells: dict, actor: str | None) -> Case:
     """One case from a form or an API body: validated against the registry, saved and audited together."""
     with transaction(con):
         try:
-            case = parse_case(0, cells, registry_by_platform(con))
+            case = parse_case(0, cells, registry_by_platform(con), account_lookup(con))
         except RowError as exc:
             raise FieldError(exc.field, cells.get(exc.field), exc.reason) from exc
         save_cases(con, [case])
@@ -285,7 +296,7 @@ def save_campaign(con, cells: dict, actor: str | None) -> Campaign:
 def import_cases(con, path: str | Path, actor: str | None):
     """(table, saved, rejects) of a case file; its valid rows saved and audited in one transaction."""
     with transaction(con):
-        table, cases, rejects = read_cases(path, registry_by_platform(con))
+        table, cases, rejects = read_cases(path, registry_by_platform(con), account_lookup(con))
         saved = save_cases(con, cases)
         audit(con, actor, "cases.import", {"file": Path(path).name, "saved": saved, "rejected": len(rejects)})
     return table, saved, rejects

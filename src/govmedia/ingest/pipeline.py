@@ -242,7 +242,8 @@ def import_file(
             return report
         source = module.read(table, ctx)
     except UserError as exc:
-        report.error = str(exc)
+        # The report names the file already: the message without its path (a server's, on the web).
+        report.error = str(exc).removeprefix(f"{path}: ")
         return report
     report.format = source.format
     posts, rejects, superseded, duplicates = _validate_all(table, source, ctx, classifier, progress)

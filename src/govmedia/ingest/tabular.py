@@ -126,6 +126,10 @@ def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
         raise UserError(f"{path}: 无法读取 ({exc.strerror})") from exc
     if not data.strip():
         raise UserError(f"{path}: 文件为空")
+    binary = _binary_kind(data)
+    if binary and not (suffix in (".xlsx", ".xlsm") and binary == "ZIP"):
+        raise UserError(f"{path}: 这是 {binary} 文件，不是数据表；请上传爬虫或 Excel 导出的 CSV、XLSX、JSON 文件"
+                        f"{'（整个导出目录可打包成 ZIP 上传）' if binary != 'ZIP' else ''}")
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path, data, set(known_headers))
     if suffix == ".xls":
@@ -136,6 +140,22 @@ def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
     if suffix in (".csv", ".tsv", ".txt"):
         return _read_csv(path, text, encoding)
     raise UserError(f"{path}: 不支持的文件类型 {suffix or '(无扩展名)'}（支持 CSV、XLSX、JSON、JSONL）")
+
+
+# What a file sent by mistake usually is, by its first bytes: said by name rather than as a text
+# encoding that cannot be recognised.
+_MAGIC = ((b"%PDF", "PDF"), (b"PK\x03\x04", "ZIP"), (b"\xd0\xcf\x11\xe0", "旧版 Office（.doc/.xls）"),
+          (b"\x89PNG", "PNG 图片"), (b"\xff\xd8\xff", "JPEG 图片"), (b"GIF8", "GIF 图片"), (b"Rar!", "RAR 压缩包"),
+          (b"7z\xbc\xaf", "7z 压缩包"), (b"\x1f\x8b", "gzip 压缩包"), (b"PAR1", "Parquet"))
+
+
+def _binary_kind(data: bytes) -> str | None:
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "二进制"  # text in UTF-8 or GBK has no NUL byte; UTF-16 is told by its BOM
+    return None
 
 
 def _read_csv(path: Path, text: str, encoding: str, *, arrow: bool = True) -> Table:

@@ -15,8 +15,12 @@ from pathlib import Path
 from typing import BinaryIO, Callable, ContextManager
 
 from govmedia.core.errors import FieldError, UserError
+from govmedia.ingest.accounts import import_accounts
+from govmedia.core.rows import Reject
 from govmedia.ingest.pipeline import FilesCallback, ImportSummary, ProgressCallback, import_path
+from govmedia.ingest.rejects import write_rejects
 from govmedia.store.access import nothing_changed
+from govmedia.store.accounts import UpsertResult
 from govmedia.store.users import audit
 
 # Bounds on what one upload may make the server do.
@@ -117,6 +121,32 @@ def import_received(connect: Callable[[], ContextManager], received: Received, *
         nothing_changed(con)  # the audit row is bookkeeping
         _audit(con, actor, received.file_name, summary)
     return Upload(received.upload_id, received.folder, received.file_name, summary)
+
+
+@dataclass
+class RegistryUpload:
+    received: Received
+    result: UpsertResult
+    rejects: list[Reject]
+    rejects_path: Path | None  # uploads/<id>/<name>.rejects.csv, as `accounts import` writes it
+
+
+def import_registry_upload(con, uploads: Path, file_name: str | None, stream: BinaryIO,
+                           actor: str | None) -> RegistryUpload:
+    """A registry file (CSV or XLSX) sent through the site: kept under `uploads/<id>/`, imported as
+    `govmedia accounts import` imports it (one transaction, audited), its rejected rows written
+    beside it."""
+    received = receive_upload(uploads, file_name, stream)
+    if received.saved.suffix.lower() not in (".csv", ".xlsx", ".xlsm", ".tsv", ".txt"):
+        shutil.rmtree(received.folder, ignore_errors=True)
+        raise FieldError("file", received.file_name, f"{received.file_name} 不是 CSV 或 XLSX 文件；账号名录请用 Excel "
+                                                     "另存为 .xlsx 或 .csv 后上传")
+    try:
+        table, result, rejects = import_accounts(con, received.saved, actor)
+    except UserError as exc:
+        shutil.rmtree(received.folder, ignore_errors=True)
+        raise UserError(str(exc).replace(str(received.saved), received.file_name)) from exc
+    return RegistryUpload(received, result, rejects, write_rejects(table.path, table, rejects, received.folder))
 
 
 def _audit(con, actor: str | None, name: str, summary: ImportSummary) -> None:

@@ -8,6 +8,7 @@ from typing import Sequence
 
 import duckdb
 
+from govmedia.core.vocabulary import PLATFORM_NAMES
 from govmedia.store import next_id, transaction
 
 ACCOUNT_COLUMNS = ("platform", "account_id", "name", "category", "organization", "region", "followers",
@@ -94,3 +95,49 @@ def list_accounts(
     cursor = con.execute(sql, [platform, platform, category, category, include_inactive])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def search_accounts(con: duckdb.DuckDBPyConnection, *, text: str | None = None, platform: str | None = None,
+                    category: str | None = None, active: bool | None = None, offset: int = 0,
+                    limit: int = 50) -> tuple[int, list[dict]]:
+    """(how many match, one page of them): `text` is found in the name, the account ID or the
+    organization's name; the order is that of `list_accounts`."""
+    where = """(? IS NULL OR a.platform = ?) AND (? IS NULL OR a.category = ?) AND (? IS NULL OR a.active = ?)
+               AND (? IS NULL OR strpos(a.name, ?) > 0 OR strpos(a.account_id, ?) > 0
+                    OR strpos(coalesce(o.name, ''), ?) > 0)"""
+    text = text.strip() if text and text.strip() else None
+    params = [platform, platform, category, category, active, active, text, text, text, text]
+    total = con.execute(f"SELECT count(*) FROM accounts a LEFT JOIN organizations o USING (organization_id) "
+                        f"WHERE {where}", params).fetchall()[0][0]
+    cursor = con.execute(
+        f"""
+        SELECT a.platform, a.account_id, a.name, a.category, o.name AS organization, a.region, a.followers,
+               a.active, a.opened_at,
+               (SELECT count(*) FROM posts p WHERE p.platform = a.platform AND p.account_id = a.account_id) AS posts
+        FROM accounts a LEFT JOIN organizations o USING (organization_id)
+        WHERE {where}
+        ORDER BY a.platform, a.category, a.name, a.account_id
+        LIMIT ? OFFSET ?
+        """, [*params, limit, offset])
+    names = [d[0] for d in cursor.description]
+    return total, [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def account_labels(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Every account as a picker offers it: key `platform:account_id` and a label 名称（平台）,
+    with the ID added (after ·) where two accounts of a platform share a name."""
+    rows = con.execute("SELECT platform, account_id, name, count(*) OVER (PARTITION BY platform, name) "
+                       "FROM accounts ORDER BY platform, name, account_id").fetchall()
+    return [{"key": f"{p}:{i}", "platform": p, "account_id": i, "name": n,
+             "label": f"{n}（{PLATFORM_NAMES.get(p, p)}{'' if same == 1 else '·' + i}）"} for p, i, n, same in rows]
+
+
+def account_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """What a person may write to name an account, to the accounts it names: its picker label and
+    its bare name (which several accounts may share)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for a in account_labels(con):
+        key = (a["platform"], a["account_id"])
+        found.setdefault(a["label"], []).append(key)
+        found.setdefault(a["name"], []).append(key)
+    return found

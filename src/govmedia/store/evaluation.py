@@ -66,8 +66,10 @@ def list_cases(con: duckdb.DuckDBPyConnection) -> list[dict]:
     cursor = con.execute(
         """
         SELECT c.case_id, c.title, c.month, c.category, c.unit, c.score, c.platform, c.text,
-               string_agg(a.account_id, ';' ORDER BY a.account_id) AS account_ids
+               string_agg(a.account_id, ';' ORDER BY a.account_id) AS account_ids,
+               string_agg(coalesce(r.name, a.account_id), '、' ORDER BY a.account_id) AS account_names
         FROM cases c LEFT JOIN case_accounts a USING (case_id)
+        LEFT JOIN accounts r ON r.platform = c.platform AND r.account_id = a.account_id
         GROUP BY ALL ORDER BY c.month, c.case_id
         """
     )

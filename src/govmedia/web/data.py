@@ -5,17 +5,20 @@ form leads to the job's page `/jobs/{id}`, which shows the progress, then the re
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from govmedia.core.errors import UserError
-from govmedia.core.vocabulary import CASE_CATEGORIES, PLATFORM_NAMES
+from govmedia.core.vocabulary import CASE_CATEGORIES, CATEGORIES, CATEGORY_NAMES, PLATFORM_NAMES, PLATFORMS
 from govmedia.ingest.accounts import save_account
 from govmedia.ingest.evaluation import save_campaign, save_case
 from govmedia.core.time import Period
 from govmedia.ingest import parse_account_option
+from govmedia.ingest.upload import import_registry_upload
 from govmedia.ranking.overview import scored_months
-from govmedia.store.accounts import list_accounts
+from govmedia.store.accounts import account_labels, list_accounts, search_accounts
 from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.jobs import FINISHED, recent_jobs
 from govmedia.store.reads import recent_batches
@@ -23,42 +26,99 @@ from govmedia.store.users import audit_entries
 from govmedia.web.auth import RANK
 from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, job_runner, message, signed_in
 from govmedia.web.jobs import (
-    FORMAT_NAMES, KIND_NAMES, STATE_NAMES, JobRunner, busy_kinds, job_view, progress_text, start_import, start_score,
+    FORMAT_NAMES, IMPORT_FORMAT_LABELS, KIND_NAMES, STATE_NAMES, JobRunner, busy_kinds, job_view, progress_text, start_import, start_score,
 )
 from govmedia.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
 
+PAGE_SIZE = 50
+TABS = (("import", "/data", "上传与计算"), ("accounts", "/data/accounts", "账号名录"), ("cases", "/data/cases", "创新案例"),
+        ("campaigns", "/data/campaigns", "联动宣传"), ("batches", "/data/batches", "导入批次"))
+TAB_URLS = {key: url for key, url, _ in TABS}
+
+
+def _tab(request: Request, tab: str, status: int = 200, **context) -> HTMLResponse:
+    notice = request.session.pop("notice", None)
+    if isinstance(notice, str):  # a session from before notices had a kind
+        notice = {"kind": "ok", "text": notice}
+    return render(request, "data.html", status=status, tab=tab, TABS=TABS, notice=notice, **context)
+
+
 @router.get("/data", response_class=HTMLResponse)
 def data_page(request: Request, store: Reads = Depends(editor_reads)):
     with store.read() as con:
-        batches = recent_batches(con, 50)
-        accounts = list_accounts(con)
-        cases = list_cases(con)
-        campaigns = list_campaigns(con)
         months = scored_months(con)
         jobs = recent_jobs(con, 20)
-    notice = request.session.pop("notice", None)
-    return render(request, "data.html", batches=batches, accounts=accounts, cases=cases, campaigns=campaigns,
-                  notice=notice, case_categories=CASE_CATEGORIES, months=months, jobs=jobs, busy=busy_kinds(jobs),
-                  KIND_NAMES=KIND_NAMES, STATE_NAMES=STATE_NAMES)
+    return _tab(request, "import", months=months, jobs=jobs, busy=busy_kinds(jobs), KIND_NAMES=KIND_NAMES,
+                STATE_NAMES=STATE_NAMES, FORMAT_LABELS=IMPORT_FORMAT_LABELS)
 
 
-def _back(request: Request, notice: str) -> RedirectResponse:
-    request.session["notice"] = notice
-    return RedirectResponse("/data", status_code=303)
+def _registry(store: Reads, q: str, platform: str, category: str, status: str, page: int) -> dict:
+    """The accounts tab's filters and the page of accounts they select."""
+    platform = platform if platform in PLATFORMS else ""
+    category = category if category in CATEGORIES else ""
+    status = status if status in ("active", "inactive") else ""
+    with store.read() as con:
+        total, _ = search_accounts(con, text=q, platform=platform or None, category=category or None,
+                                   active=None if not status else status == "active", limit=0)
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(page, 1), pages)
+        _, rows = search_accounts(con, text=q, platform=platform or None, category=category or None,
+                                  active=None if not status else status == "active",
+                                  offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        registered, _ = search_accounts(con, limit=0)
+    query = {k: v for k, v in (("q", q.strip()), ("platform", platform), ("category", category), ("status", status)) if v}
+    return {"accounts": rows, "total": total, "registered": registered, "page": page, "pages": pages,
+            "first": (page - 1) * PAGE_SIZE + 1 if total else 0, "last": min(page * PAGE_SIZE, total),
+            "filters": {"q": q.strip(), "platform": platform, "category": category, "status": status},
+            "page_link": lambda n: "/data/accounts?" + urlencode({**query, "page": n})}
 
 
-def _submit(request: Request, store: Writes, door, values: dict, failed: str, said) -> RedirectResponse:
-    """Write a form through its library door (which validates and audits); back to the data page
-    saying what was saved, or why not."""
+@router.get("/data/accounts", response_class=HTMLResponse)
+def accounts_tab(request: Request, store: Reads = Depends(editor_reads), q: str = Query("", max_length=100),
+                 platform: str = "", category: str = "", status: str = "", page: int = Query(1, ge=1, le=100_000)):
+    return _tab(request, "accounts", **_registry(store, q, platform, category, status, page))
+
+
+@router.get("/data/cases", response_class=HTMLResponse)
+def cases_tab(request: Request, store: Reads = Depends(editor_reads)):
+    with store.read() as con:
+        cases = list_cases(con)
+        labels = account_labels(con)
+    return _tab(request, "cases", cases=cases, labels=labels, case_categories=CASE_CATEGORIES)
+
+
+@router.get("/data/campaigns", response_class=HTMLResponse)
+def campaigns_tab(request: Request, store: Reads = Depends(editor_reads)):
+    with store.read() as con:
+        campaigns = list_campaigns(con)
+    return _tab(request, "campaigns", campaigns=campaigns)
+
+
+@router.get("/data/batches", response_class=HTMLResponse)
+def batches_tab(request: Request, store: Reads = Depends(editor_reads)):
+    with store.read() as con:
+        batches = recent_batches(con, 50)
+    return _tab(request, "batches", batches=batches)
+
+
+def _back(request: Request, notice: str, tab: str = "import", *, ok: bool = True) -> RedirectResponse:
+    """Back to a tab of the data page, with what happened said on top (green done, red not done)."""
+    request.session["notice"] = {"kind": "ok" if ok else "error", "text": notice}
+    return RedirectResponse(TAB_URLS[tab], status_code=303)
+
+
+def _submit(request: Request, store: Writes, door, values: dict, failed: str, said, tab: str) -> RedirectResponse:
+    """Write a form through its library door (which validates and audits); back to its tab saying
+    what was saved, or why not."""
     try:
         with store.write() as con:
             result = door(con, values, store.user)
     except UserError as exc:
-        return _back(request, f"{failed}: {message(exc)}")
-    return _back(request, said(result))
+        return _back(request, f"{failed}: {message(exc)}", tab, ok=False)
+    return _back(request, said(result), tab)
 
 
 @router.post("/data/import")
@@ -69,7 +129,7 @@ def data_import(request: Request, store: Writes = Depends(editor), runner: JobRu
             parse_account_option(account.strip())
         job = start_import(runner, store, file, format, account.strip() or None)  # the bytes are saved now
     except UserError as exc:
-        return _back(request, f"导入失败: {message(exc)}")
+        return _back(request, f"导入失败: {message(exc)}", ok=False)
     return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
 
 
@@ -84,7 +144,59 @@ def data_account(request: Request, store: Writes = Depends(editor), platform: st
         row, result = saved
         what = "新增" if result.inserted else ("已修改" if result.updated else "未变化")
         return f"账号 {row.name}（{PLATFORM_NAMES[row.platform]} {row.account_id}）{what}"
-    return _submit(request, store, save_account, fields, "未保存", said)
+    return _submit(request, store, save_account, fields, "未保存", said, "accounts")
+
+
+@router.post("/data/accounts/change", response_class=HTMLResponse)
+def data_account_change(request: Request, store: Writes = Depends(editor), platform: str = Form(...),
+                        account_id: str = Form(...), category: str = Form(""), active: str = Form(""),
+                        confirm: str = Form("")):
+    """A category change or (de)activation from the registry table: said back for confirmation
+    first, written when confirmed."""
+    with store.read() as con:
+        found = [a for a in list_accounts(con, platform=platform if platform in PLATFORMS else None)
+                 if a["account_id"] == account_id]
+    if not found:
+        return _back(request, f"未保存: 账号 {account_id} 不在账号名录中（可能已被他人修改），请刷新后重试", "accounts", ok=False)
+    account = found[0]
+    new_category = category if category in CATEGORIES else account["category"]
+    new_active = account["active"] if active not in ("0", "1") else active == "1"
+    if new_category == account["category"] and new_active == account["active"]:
+        return _back(request, f"账号 {account['name']} 没有变化", "accounts")
+    if confirm != "1":
+        return render(request, "data_confirm.html", account=account, category=new_category, active=new_active)
+    fields = {"platform": account["platform"], "account_id": account_id, "name": account["name"],
+              "category": new_category, "active": new_active}
+
+    def said(saved) -> str:
+        row, _ = saved
+        what = []
+        if new_category != account["category"]:
+            what.append(f"类别改为{CATEGORY_NAMES[new_category]}")
+        if new_active != account["active"]:
+            what.append("已启用" if new_active else "已停用")
+        return f"账号 {row.name}（{PLATFORM_NAMES[row.platform]} {row.account_id}）{'，'.join(what)}"
+    return _submit(request, store, save_account, fields, "未保存", said, "accounts")
+
+
+@router.post("/data/accounts/import", response_class=HTMLResponse)
+def data_accounts_import(request: Request, store: Writes = Depends(editor), file: UploadFile = File(...)):
+    """A registry file (CSV or XLSX), as `govmedia accounts import` takes it: the result and the
+    rejected rows shown on the accounts tab, the rejects file to download."""
+    try:
+        with store.write() as con:
+            upload = import_registry_upload(con, store.uploads, file.filename, file.file, store.user)
+    except UserError as exc:
+        request.session["notice"] = {"kind": "error", "text": f"账号名录未导入: {message(exc)}"}
+        return RedirectResponse("/data/accounts", status_code=303)
+    result = upload.result
+    rejects_url = None
+    if upload.rejects_path:
+        rejects_url = f"/api/v1/imports/{upload.received.upload_id}/rejects/{upload.rejects_path.name}"
+    outcome = {"file": upload.received.file_name, "inserted": result.inserted, "updated": result.updated,
+               "unchanged": result.unchanged, "rejected": len(upload.rejects), "rejects_url": rejects_url,
+               "reasons": [{"line": r.line, "column": r.column, "reason": r.reason} for r in upload.rejects[:20]]}
+    return _tab(request, "accounts", outcome=outcome, **_registry(store, "", "", "", "", 1))
 
 
 @router.post("/data/cases")
@@ -95,7 +207,7 @@ def data_case(request: Request, store: Writes = Depends(editor), case_id: str = 
     cells = {"case_id": case_id, "title": title, "month": month, "category": category, "unit": unit, "score": score_value,
              "platform": platform, "account_ids": account_ids, "text": text}
     return _submit(request, store, save_case, cells, "案例未保存",
-                   lambda case: f"案例 {case.case_id}「{case.title}」已保存（{case.score:g} 分）")
+                   lambda case: f"案例 {case.case_id}「{case.title}」已保存（{case.score:g} 分）", "cases")
 
 
 @router.post("/data/campaigns")
@@ -103,7 +215,7 @@ def data_campaign(request: Request, store: Writes = Depends(editor), campaign_id
                   name: str = Form(...), start: str = Form(...), end: str = Form(...), hashtags: str = Form("")):
     cells = {"campaign_id": campaign_id, "name": name, "start": start, "end": end, "hashtags": hashtags}
     return _submit(request, store, save_campaign, cells, "联动宣传未保存",
-                   lambda campaign: f"联动宣传 {campaign.campaign_id}「{campaign.name}」已保存")
+                   lambda campaign: f"联动宣传 {campaign.campaign_id}「{campaign.name}」已保存", "campaigns")
 
 
 @router.post("/data/score")
@@ -112,7 +224,7 @@ def data_score(request: Request, store: Writes = Depends(editor), runner: JobRun
     try:
         Period.parse(start, end)
     except UserError as exc:
-        return _back(request, f"未计算: {message(exc)}")
+        return _back(request, f"未计算: {message(exc)}", ok=False)
     job = start_score(runner, store, start, end)
     return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 
 KIND_NAMES = {"import": "上传导入", "score": "重新计算分数", "check": "合规检查", "report": "生成报告"}
 FORMAT_NAMES = {"pdf": "PDF", "docx": "Word", "html": "HTML", "xlsx": "Excel"}
+# The import formats as the upload form offers them.
+IMPORT_FORMAT_LABELS = {"auto": "自动识别", "generic": "通用表格", "weibo-crawler": "weibo-crawler",
+                        "mediacrawler": "MediaCrawler", "wechat-exporter": "wechat-article-exporter"}
 REPORTS_KEPT = 20  # the files of the most recent report jobs are kept on disk
 STATE_NAMES = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败", "interrupted": "已中断"}
 ACTIVE = ("queued", "running")
@@ -185,6 +189,11 @@ class JobRunner:
                 log.exception("job %s: could not record its end", job.job_id)
                 job.finished.set()
 
+    def _without_paths(self, text: str) -> str:
+        """A message as a user reads it: a file under the uploads folder by its name in the upload."""
+        folder = str(self._store.upload_dir)
+        return re.sub(re.escape(folder) + r"[/\\][^/\\\s]+[/\\](?:unpacked[/\\])?", "", text)
+
     def _run(self, job: Job) -> None:
         with self._store.write(data=False) as con:
             start_job(con, job.job_id)
@@ -193,10 +202,11 @@ class JobRunner:
         try:
             result = job.work(progress)
         except UserError as exc:
-            job.exception, job.error = exc, _one_line(message(exc))
+            job.exception, job.error = exc, self._without_paths(_one_line(message(exc)))
         except Exception as exc:  # noqa: BLE001 - reported on the job page, logged in full
             log.exception("job %s (%s) failed", job.job_id, job.kind)
-            job.exception, job.error = exc, _one_line(f"内部错误，任务未完成：{type(exc).__name__}: {exc}")
+            job.exception = exc
+            job.error = "内部错误，任务未完成；请稍后重试，如果一再出现请联系管理员（详情已记录在服务器日志中）"
         else:
             job.result = result
         try:

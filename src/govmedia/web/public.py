@@ -22,7 +22,7 @@ from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
 from govmedia.ranking.accounts import score_series
 from govmedia.ranking.city import city_index
 from govmedia.ranking.overview import overview, previous_period, scored_months
-from govmedia.store.accounts import list_accounts
+from govmedia.store.accounts import account_labels, account_lookup, list_accounts
 from govmedia.store.reads import stored_methodologies
 from govmedia.web.auth import check_csrf, csrf_token
 from govmedia.web.deps import Reads, api_period, page_period, reads, submitted_csrf
@@ -145,10 +145,21 @@ def rankings_download(kind: str, platform: str, category: str, store: Reads = De
 @router.get("/compare", response_class=HTMLResponse)
 def compare_page(request: Request, store: Reads = Depends(reads), account: list[str] = Query(default=[]),
                  period: Optional[Period] = Depends(page_period)):
-    chosen = list(dict.fromkeys(a for a in account if a))[:5]
     everyone = store.get(("accounts",), list_accounts)
     names = {f"{a['platform']}:{a['account_id']}": a for a in everyone}
-    known = [tuple(key.split(":", 1)) for key in chosen if key in names]
+    options = store.get(("account_labels",), account_labels)
+    labels = {a["key"]: a["label"] for a in options}
+    lookup = store.get(("account_lookup",), account_lookup)
+    # Each box holds a picker label, a name or (from a link) platform:account_id.
+    chosen, unknown = [], []
+    for entry in (a.strip() for a in account if a.strip()):
+        keys = [entry] if entry in names else [f"{p}:{i}" for p, i in lookup.get(entry, [])]
+        if len(keys) == 1:
+            chosen.append(keys[0])
+        else:
+            unknown.append(entry)
+    chosen = list(dict.fromkeys(chosen))[:5]
+    known = [tuple(key.split(":", 1)) for key in chosen]
     series, months = [], []
     if period:
         months = period.months
@@ -162,7 +173,8 @@ def compare_page(request: Request, store: Reads = Depends(reads), account: list[
               "series": series}
     return render(request, "compare.html", period=(period.first, period.last) if period else None,
                   label=period.label if period else "", periods=periods(store, period), chosen=chosen,
-                  accounts=everyone, option=option, too_many=len(account) > 5)
+                  options=options, labels=labels, unknown=unknown, option=option,
+                  too_many=len([a for a in account if a.strip()]) > 5)
 
 
 # --------------------------------------------------------------------------- city
