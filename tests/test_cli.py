@@ -107,3 +107,37 @@ def test_usage_errors_are_chinese_one_liners(args, words):
     assert len(result.stderr.strip().splitlines()) == 1
     for english in ("Missing option", "No such", "Usage:", "Try '", "Error", "Got unexpected"):
         assert english not in result.stderr
+
+
+@pytest.mark.parametrize("args", [("--help",), ("rank", "--help"), ("explain", "--help"), ("accounts",),
+                                  ("campaigns", "participations", "--help")])
+def test_help_is_chinese_without_type_tags(args):
+    result = run_cli(*args)
+    assert result.returncode in (0, 2), result.stderr
+    text = result.stdout
+    assert "用法：govmedia" in text and "显示本帮助并退出" in text
+    for english in ("Usage:", "Options", "Commands", "Arguments", "Show this message", "[required]", "[default:",
+                    "<str>", "<path>", "<int>", "[OPTIONS]", "COMMAND"):
+        assert english not in text, english
+    # The translation keeps each panel line as wide as its border.
+    from rich.cells import cell_len
+    boxed = [line for line in text.splitlines() if line.startswith(("│", "╭", "╰"))]
+    assert boxed and len({cell_len(line) for line in boxed}) == 1
+
+
+def test_explain_takes_an_account_s_name_and_names_its_argument(tmp_path):
+    from util import make_store
+
+    db = make_store(tmp_path / "s.duckdb", accounts="平台,账号ID,名称,类别\n微博,A,甲区发布,区级\n微信,A2,甲区发布,区级\n"
+                                                     "微博,B,乙区发布,区级\n",
+                    posts="平台,账号ID,内容ID,发布时间,是否原创,正文,转发,评论\n微博,B,b1,2020-02-06 10:00,是,x,3,1\n",
+                    score=("2020-02", "2020-02"))
+    by_name = run_cli("explain", "乙区发布", "--month", "2020-02", db=db)
+    assert by_name.returncode == 0 and "乙区发布（B） 2020-02" in by_name.stdout
+    both = run_cli("explain", "甲区发布", "--month", "2020-02", db=db)
+    assert both.returncode == 2 and "账号: 名称「甲区发布」对应多个账号：" in both.stderr and "「甲区发布（微博）」（weibo:A）" in both.stderr
+    assert "--account" not in both.stderr
+    labelled = run_cli("explain", "甲区发布（微信）", "--month", "2020-02", db=db)
+    assert labelled.returncode == 0 and "甲区发布（A2）" in labelled.stdout
+    month = run_cli("explain", "乙区发布", "--month", "2020-13", db=db)
+    assert month.returncode == 2 and "--month: 应写成 YYYY-MM" in month.stderr and "--from" not in month.stderr

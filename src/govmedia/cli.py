@@ -602,18 +602,21 @@ def index_command(
 
 @app.command("explain")
 def explain_command(
-    account: str = typer.Argument(..., help="平台:账号ID，如 weibo:1234567890"),
+    account: str = typer.Argument(..., metavar="账号", help="名录中的名称，或 平台:账号ID（如 weibo:1234567890）"),
     month: str = typer.Option(..., "--month", help="YYYY-MM"),
-    methodology: Optional[Path] = typer.Option(None, "--methodology"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="方法文件（TOML）；默认用库中现行的方法"),
 ) -> None:
     """解释某账号某月的分数：每个原始数值、变换、归一化最大值与加权贡献。"""
     from govmedia.core.time import Month
-    from govmedia.ingest import require_account
     from govmedia.scoring.explain import explain
+    from govmedia.store.accounts import resolve_account
 
-    platform, account_id = require_account(account)
     Month.parse(month)
     with _reading() as con:
+        try:
+            platform, account_id = resolve_account(con, account)
+        except FieldError as exc:  # the account is this command's argument, not an option
+            raise UserError(exc.render({**OPTION_NAMES, "account": "账号"}), exc.exit_code) from exc
         explanation = explain(con, platform, account_id, month, methodology)
         _warn_stale(con, month)
     for line in explanation.lines():
@@ -1024,9 +1027,56 @@ def _click_detail(message: str) -> str:
     return message
 
 
+# Typer's help speaks English: its panel titles and markers are module settings, set here; the
+# rest (the usage line, the help option's text, type tags) is translated as it is written.
+HELP_SETTINGS = {"OPTIONS_PANEL_TITLE": "选项", "COMMANDS_PANEL_TITLE": "命令", "ARGUMENTS_PANEL_TITLE": "参数",
+                 "ERRORS_PANEL_TITLE": "错误", "REQUIRED_LONG_STRING": "[必填]", "DEFAULT_STRING": "[默认: {}]",
+                 "ENVVAR_STRING": "[环境变量: {}]", "ABORTED_TEXT": "已取消。", "DEPRECATED_STRING": "(已弃用) "}
+HELP_WORDS = (("Show this message and exit.", "显示本帮助并退出。"),)
+_TYPE_TAG = re.compile(r"<(?:str|int|float|bool|path|text|integer|choice|datetime|file|uuid|filename)>|"
+                       r"\b(?:TEXT|INTEGER|FLOAT|PATH|BOOLEAN|FILENAME|DIRECTORY)\b(?= |$)")
+
+
+def translate_help(text: str) -> str:
+    """Help text in Chinese, each line as wide on screen as before (the panels' borders stay put)."""
+    from rich.cells import cell_len
+
+    if "Usage: " not in text and not any(en in text for en, _ in HELP_WORDS) and not _TYPE_TAG.search(text):
+        return text
+    text = re.sub(r"^(\s*)Usage: (.*)$", lambda m: m[1] + "用法：" + m[2].replace("[OPTIONS]", "[选项]").replace(
+        "COMMAND", "命令").replace("[ARGS]", "[参数]"), text, flags=re.M)
+    for en, zh in HELP_WORDS:
+        text = text.replace(en, zh + " " * max(0, cell_len(en) - cell_len(zh)))
+    return _TYPE_TAG.sub(lambda m: " " * len(m.group(0)), text)
+
+
+class _ChineseHelp:
+    """stdout, with Typer's help translated on its way out (everything else passes unchanged)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        return self._stream.write(translate_help(text) if isinstance(text, str) else text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _help_in_chinese() -> None:
+    from typer import rich_utils
+
+    for name, value in HELP_SETTINGS.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, value)
+    if not isinstance(sys.stdout, _ChineseHelp):
+        sys.stdout = _ChineseHelp(sys.stdout)
+
+
 def main() -> None:
+    _help_in_chinese()
     try:
-        result = app(standalone_mode=False)
+        result = app(prog_name="govmedia", standalone_mode=False)
         if isinstance(result, int) and result:
             sys.exit(result)
     except click.NoArgsIsHelpError as exc:  # the help is shown already

@@ -141,3 +141,25 @@ def account_lookup(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, 
         found.setdefault(a["label"], []).append(key)
         found.setdefault(a["name"], []).append(key)
     return found
+
+
+def resolve_account(con: duckdb.DuckDBPyConnection, text: str) -> tuple[str, str]:
+    """The account a person named: `platform:account_id`, or a name or picker label of the registry."""
+    from govmedia.core.errors import FieldError
+    from govmedia.core.vocabulary import parse_platform
+
+    text = (text or "").strip()
+    platform, sep, account_id = text.partition(":")
+    if sep and account_id.strip():
+        try:
+            return parse_platform(platform), account_id.strip()
+        except ValueError:
+            pass  # a name that contains a colon
+    found = account_lookup(con).get(text, [])
+    if len(found) == 1:
+        return found[0]
+    if found:
+        labels = {(a["platform"], a["account_id"]): a["label"] for a in account_labels(con)}
+        listed = "、".join(f"「{labels[k]}」（{k[0]}:{k[1]}）" for k in found)
+        raise FieldError("account", text, f"名称「{text}」对应多个账号：{listed}；请写其中之一")
+    raise FieldError("account", text, f"账号名录中没有「{text}」；请写名录中的名称，或 平台:账号ID（如 weibo:1234567890）")
