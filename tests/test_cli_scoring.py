@@ -37,7 +37,8 @@ def db(tmp_path):
 def test_rank_before_score_says_what_to_do(db):
     result = cli("rank", "--platform", "weibo", "--category", "district", "--from", "2020-02", "--to", "2020-03", db=db)
     assert result.exit_code == 2
-    assert "govmedia score --from 2020-02 --to 2020-03" in result.stderr and "Traceback" not in result.stderr
+    assert "尚未计算分数：先运行 govmedia score（2020-02 至 2020-03）" in result.stderr
+    assert "Traceback" not in result.stderr and "{step" not in result.stderr
 
 
 def test_score_rank_export_index_explain(db, tmp_path):

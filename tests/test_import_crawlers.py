@@ -13,7 +13,7 @@ import pytest
 
 from govmedia.ingest import import_path
 
-from util import cli, dump
+from util import REGISTRY, cli, dump, make_store, run_cli
 
 
 def rows(con, sql):
@@ -75,7 +75,10 @@ def test_weibo_crawler_file_renamed_needs_account(registered, fixtures, tmp_path
     target.parent.mkdir()
     shutil.copy(fixtures / "weibo-crawler" / "南京测试发布" / "1234567890.csv", target)
     summary = import_path(registered, target)
-    assert summary.exit_code == 2 and "--account" in summary.files[0].error
+    assert summary.exit_code == 2 and "{field:account}" in summary.files[0].error_template
+    assert "请用 「账号」 指明（weibo:用户id）" in summary.files[0].error  # each interface names the field its way
+    printed = run_cli("import", str(target), db=make_store(tmp_path / "cli.duckdb", accounts=REGISTRY))
+    assert "请用 --account 指明（weibo:用户id）" in printed.stderr and str(target.parent) in printed.stderr
     summary = import_path(registered, target, account="weibo:1234567890")
     assert (summary.accepted, summary.rejected) == (6, 0)
 

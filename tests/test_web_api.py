@@ -281,3 +281,15 @@ def test_the_methodology_page_speaks_in_words_not_code_names(client):
     for code in ("long_image", "mini_program", "video", "sum_"):
         assert code not in body, code
     assert "发布后 168 小时（7 天）内" in body and 'class="fingerprint"' in body
+
+
+def test_library_errors_name_the_step_where_the_site_takes_it(client):
+    page = client.get("/rankings", params={"platform": "weibo", "category": "district", "from": "2019-01",
+                                           "to": "2019-01"})
+    assert page.status_code == 400
+    assert "2019-01 尚未计算分数：先在「数据」页重新计算这些月份的分数" in page.text
+    api = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2019-01",
+                                                 "to": "2019-01"})
+    assert api.status_code == 400 and "govmedia" not in api.json()["detail"] and "{step" not in api.json()["detail"]
+    explained = client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2019-01"})
+    assert explained.status_code == 400 and "先在「数据」页重新计算" in explained.json()["detail"]

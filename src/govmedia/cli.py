@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from govmedia.core.vocabulary import PLATFORMS
-from govmedia.core.errors import FieldError, UserError
+from govmedia.core.errors import FieldError, UserError, fill
 
 # How the command line names the fields library errors are about.
 OPTION_NAMES = {
@@ -31,6 +31,9 @@ OPTION_NAMES = {
     "excellent": "--excellent", "check_at": "--at", "quarter": "--quarter", "alert_days": "--alert-days",
     "format": "--format",
 }
+# The commands that take the steps library errors ask for (core.errors.STEP_LABELS).
+CLI_STEPS = {"score": "运行 govmedia score", "register": "用 govmedia accounts import 登记该账号",
+             "check": "运行 govmedia check"}
 
 app = typer.Typer(
     help="政务新媒体传播影响力评估系统 govmedia — 导入、评估、排名、检查、发布。",
@@ -208,7 +211,8 @@ def import_command(
     else:
         for f in summary.files:
             if f.error:
-                err.print(f"[red]错误[/red] {f.path}: {f.error}", highlight=False)
+                err.print(f"[red]错误[/red] {f.path}: {fill(f.error_template or f.error, OPTION_NAMES, CLI_STEPS)}",
+                          highlight=False)
                 continue
             if f.skipped:
                 out.print(f"跳过 {f.path}: {f.skipped}", highlight=False)
@@ -255,7 +259,8 @@ def watch_command(
 
     def on_pick_up(picked) -> None:
         if picked.error:
-            err.print(f"错误 {picked.path}: {picked.error}", highlight=False)
+            err.print(f"错误 {picked.path}: {fill(picked.error_template or picked.error, OPTION_NAMES, CLI_STEPS)}",
+                      highlight=False)
             return
         if picked.skipped:
             return  # already imported, or not a content file: nothing to say every time
@@ -1090,11 +1095,8 @@ def main() -> None:
     except click.ClickException as exc:
         err.print(f"错误: {_click_detail(exc.format_message())}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except FieldError as exc:
-        err.print(f"错误: {exc.render(OPTION_NAMES)}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except UserError as exc:
-        err.print(f"错误: {exc}", highlight=False, soft_wrap=True)
+    except UserError as exc:  # FieldError too: the field named as its option
+        err.print(f"错误: {exc.render(OPTION_NAMES, CLI_STEPS)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("已中断；数据库保持中断前的状态。", highlight=False)

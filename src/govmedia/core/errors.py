@@ -7,15 +7,42 @@ parameter), so that no user reads the name of a flag they never typed.
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
+
+# A library message may name a field ("请用 {field:account} 指明") or a step the user should take
+# ("先{step:score}") without naming an interface: each interface fills them in its own words (the
+# CLI an option and a command, the web a form label and where to click). These are the words of
+# a reader who has neither.
+STEP_LABELS = {
+    "score": "计算这些月份的分数",
+    "register": "在账号名录中登记该账号",
+    "check": "运行该检查点的合规检查",
+}
+_TOKEN = re.compile(r"\{(field|step):([a-z_.]+)\}")
+
+
+def fill(text: str, fields: Mapping[str, str] | None = None, steps: Mapping[str, str] | None = None) -> str:
+    """`text` with its {field:…} and {step:…} named as `fields` and `steps` say (else in plain words)."""
+    def named(match: re.Match) -> str:
+        kind, name = match.groups()
+        if kind == "field":
+            return (fields or {}).get(name) or f"「{FIELD_LABELS.get(name, name)}」"
+        return (steps or {}).get(name) or STEP_LABELS.get(name, name)
+    return _TOKEN.sub(named, text)
 
 
 class UserError(Exception):
     """Something the user can fix (bad file, bad option). Exit code 2 unless said otherwise."""
 
     def __init__(self, message: str, exit_code: int = 2):
-        super().__init__(message)
+        self.template = message
+        super().__init__(fill(message))
         self.exit_code = exit_code
+
+    def render(self, names: Mapping[str, str] | None = None, steps: Mapping[str, str] | None = None) -> str:
+        """The message with fields and steps named as this interface names them."""
+        return fill(self.template, names, steps)
 
 
 # The Chinese name of each field, what a user reads when an interface has no name of its own.
@@ -45,8 +72,8 @@ class FieldError(UserError):
         self.reason = reason
         super().__init__(self.render(), exit_code)
 
-    def render(self, names: Mapping[str, str] | None = None) -> str:
+    def render(self, names: Mapping[str, str] | None = None, steps: Mapping[str, str] | None = None) -> str:
         """The message with the field named as `names` says (else its Chinese label)."""
         names = names or {}
         label = names.get(self.field) or FIELD_LABELS.get(self.field, self.field)
-        return f"{label}: {self.reason}"
+        return f"{label}: {fill(self.reason, names, steps)}"

@@ -88,7 +88,7 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
         return reject("account_id", "缺少账号ID")
     if (platform, account_id) not in who.registered:
         return reject(
-            "account_id", f"账号 {platform}:{account_id} 不在账号名录中（先用 govmedia accounts import 登记）"
+            "account_id", f"账号 {platform}:{account_id} 不在账号名录中（先在账号名录中登记）"
         )
 
     post_id = v.clean_id(vals.get("post_id"))

@@ -237,7 +237,7 @@ def read_participations(path: str | Path, registered: dict[str, set[str]], campa
     def parse(line: int, cells: dict) -> Participation:
         campaign_id = _field(cells, "campaign_id", _required_text("活动编号"))
         if campaign_id not in campaigns:
-            raise RowError("campaign_id", f"联动宣传 {campaign_id} 不存在（先导入 govmedia campaigns import）")
+            raise RowError("campaign_id", f"联动宣传 {campaign_id} 不存在（先登记该联动宣传）")
         platform = _field(cells, "platform", parse_platform)
         account_id = _field(cells, "account_id", lambda x: v.clean_id(x) or _missing("账号ID"))
         if account_id not in registered.get(platform, set()):

@@ -301,7 +301,7 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
     rules += [
         (pc.is_null(account), "account_id", "缺少账号ID"),
         (pc.invert(known), "account_id",
-         lambda: _join("账号 ", platform, ":", account, " 不在账号名录中（先用 govmedia accounts import 登记）")),
+         lambda: _join("账号 ", platform, ":", account, " 不在账号名录中（先在账号名录中登记）")),
         (pc.is_null(post_id), "post_id", "缺少内容ID"),
         (missing["published_at"], "published_at", "缺少发布时间"),
         (has(error["published_at"]), "published_at", error["published_at"]),

@@ -89,7 +89,8 @@ def read(table: Table, ctx: Context) -> Source:
     if "account_id" not in mapping and ctx.forced is None:
         from govmedia.core.errors import UserError
 
-        raise UserError(f"{table.path}: 没有账号ID列（account_id / 账号ID），请用 --account 平台:账号ID 指明")
+        raise UserError(f"{table.path}: 没有账号ID列（account_id / 账号ID）；请加上这一列，"
+                        "或用 {field:account} 指明整个文件的账号（平台:账号ID）")
     return Source(NAME, None, frame=_frame(table, mapping))
 
 

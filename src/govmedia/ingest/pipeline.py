@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from govmedia.core.errors import FieldError, UserError
+from govmedia.core.errors import FieldError, UserError, fill
 from govmedia.core.vocabulary import METRICS
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
 from govmedia.ingest.canonical import (
@@ -55,7 +55,8 @@ class FileReport:
     unchanged: int = 0
     batch_id: int | None = None
     rejects_path: Path | None = None
-    error: str | None = None  # the file could not be read at all
+    error: str | None = None  # the file could not be read at all (fields and steps in plain words)
+    error_template: str | None = None  # the same, for an interface to name fields and steps (core.errors.fill)
     skipped: str | None = None  # not a post file (e.g. weibo-crawler's users.csv)
     rejects: list[Reject] = field(default_factory=list)
     months: set[str] = field(default_factory=set)  # months (Beijing) whose posts this file changed
@@ -229,7 +230,7 @@ def import_file(
                 return report
             raise UserError(
                 f"{path}: 无法识别文件格式（列: {', '.join(h for h in table.header[:12] if h)}）；"
-                "请用 --format 指定"
+                "请用 {field:format} 指明它是哪种导出"
             )
         if getattr(module, "is_comments", lambda t: False)(table):
             platform, records = module.read_comments(table, ctx)
@@ -243,7 +244,9 @@ def import_file(
         source = module.read(table, ctx)
     except UserError as exc:
         # The report names the file already: the message without its path (a server's, on the web).
-        report.error = str(exc).removeprefix(f"{path}: ")
+        report.error_template = exc.render().removeprefix(f"{path}: ") if isinstance(exc, FieldError) else \
+            exc.template.removeprefix(f"{path}: ")
+        report.error = fill(report.error_template)
         return report
     report.format = source.format
     posts, rejects, superseded, duplicates = _validate_all(table, source, ctx, classifier, progress)

@@ -86,7 +86,7 @@ def _mid_idx(link: object) -> tuple[str, str] | None:
 
 
 def _attribute(ctx: Context, candidates: list[object], name: object) -> tuple[str | None, str | None]:
-    """(account_id, error): --account, a registered id the file states, else the unique name."""
+    """(account_id, error): the account the import names, a registered id the file states, else the unique name."""
     if ctx.forced:
         return ctx.forced[1], None
     for candidate in candidates:
@@ -97,15 +97,15 @@ def _attribute(ctx: Context, candidates: list[object], name: object) -> tuple[st
         if len(ids) == 1:
             return ids[0], None
         if len(ids) > 1:
-            return None, f"公众号名称「{name.strip()}」对应多个已登记账号（{', '.join(ids)}），请用 --account 指明"
+            return None, f"公众号名称「{name.strip()}」对应多个已登记账号（{', '.join(ids)}），请在导入时指明账号（wechat:__biz）"
         stated = next((c for c in candidates if isinstance(c, str) and c), None)
         if stated:
             return stated, None  # validate() reports it as not registered
-        return None, f"公众号「{name.strip()}」不在账号名录中（先用 govmedia accounts import 登记）"
+        return None, f"公众号「{name.strip()}」不在账号名录中（先在账号名录中登记）"
     stated = next((c for c in candidates if isinstance(c, str) and c), None)
     if stated:
         return stated, None
-    return None, "无法确定公众号：文件中没有公众号名称或 __biz，请用 --account wechat:__biz 指明"
+    return None, "无法确定公众号：文件中没有公众号名称或 __biz，请在导入时指明账号（wechat:__biz）"
 
 
 def _post_id(account_id: str | None, aid: object, link: object) -> object:

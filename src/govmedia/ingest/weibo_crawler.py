@@ -119,7 +119,7 @@ def _account_of(path: Path, ctx: Context) -> str | None:
             if len(matches) == 1:
                 return matches[0]
     raise UserError(
-        f"{path}: 无法从文件名确定微博账号（weibo-crawler 的文件名应为 用户id.csv），请用 --account weibo:用户id 指明"
+        f"{path}: 无法从文件名确定微博账号（weibo-crawler 的文件名应为 用户id.csv）；请用 {{field:account}} 指明（weibo:用户id）"
     )
 
 

@@ -144,7 +144,7 @@ def stored_check(con: duckdb.DuckDBPyConnection, at: str | date) -> tuple[dict, 
     at = parse_check_point(at)
     run = check_run(con, at)
     if run is None:
-        raise UserError(f"没有 {at.isoformat()} 的检查结果（先运行 govmedia check --at {at.isoformat()}）")
+        raise UserError(f"没有 {at.isoformat()} 的检查结果（先{{step:check}}）")
     rows = check_results(con, at)
     rows.sort(key=order_key)
     return run, rows
@@ -286,5 +286,5 @@ def report_overview(con: duckdb.DuckDBPyConnection, start: str | date, end: str 
     paragraphs = [sentence]
     serious = sum(c["serious_errors"] for c in checks)
     if serious:
-        paragraphs.append(f"各检查点共发现严重表述错误 {serious} 处（单项否决），明细见 govmedia check --findings。")
+        paragraphs.append(f"各检查点共发现严重表述错误 {serious} 处（单项否决），明细见各账号的合规检查记录。")
     return [{"title": "合规检查", "paragraphs": paragraphs, "headers": list(REPORT_HEADERS), "rows": rows}]

@@ -45,7 +45,7 @@ def require_scored(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
     missing = [m for m in months if m not in scored]
     if missing:
         span = missing[0] if len(missing) == 1 else f"{missing[0]} … {missing[-1]}（共 {len(missing)} 个月）"
-        raise UserError(f"{span} 尚未计算分数：先运行 govmedia score --from {months[0]} --to {months[-1]}")
+        raise UserError(f"{span} 尚未计算分数：先{{step:score}}（{months[0]} 至 {months[-1]}）")
 
 
 def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: str,

@@ -300,7 +300,7 @@ def write_docx(model: ReportModel, path: Path) -> Path:
                         _picture(doc, k.chart, f"图：{k.chart.title}（{k.column}得分）")
         elif key == "cases":
             if not model.cases:
-                _paragraph(doc, "本期间没有登记创新案例（govmedia cases import）。")
+                _paragraph(doc, "本期间没有登记创新案例。")
             for index, group in enumerate(model.cases, start=1):
                 doc.add_heading(f"{index}. {group.category}", level=2)
                 for case in group.cases:
@@ -327,7 +327,7 @@ def write_docx(model: ReportModel, path: Path) -> Path:
                             p.paragraph_format.space_after = Pt(1)
                     else:
                         _paragraph(doc, "、".join(entries), indent=False)
-    p = doc.add_paragraph(f"本报告由 govmedia 根据数据库中的数据生成（{model.generated}）；榜单与 govmedia rank 的输出一致。")
+    p = doc.add_paragraph(f"本报告由 govmedia 根据数据库中的数据生成（{model.generated}）。")
     p.runs[0].font.size = Pt(8)
     p.runs[0].font.color.rgb = MUTED
     doc.save(str(path))

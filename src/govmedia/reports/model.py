@@ -553,7 +553,7 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
     font = require_cjk_font()
     require_scored(con, months)
     if not con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]:
-        raise UserError("账号名录为空：先运行 govmedia accounts import 与 govmedia score")
+        raise UserError("账号名录为空：先{step:register}，导入数据后再{step:score}")
     m = resolve(con, methodology)
     _check_methodology(con, months, m)
     column = period_column(start, end)

@@ -95,7 +95,7 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
         [platform, month],
     ).fetchall()[0]
     if maxima[0] is None:
-        raise UserError(f"{month} 尚未计算分数：先运行 govmedia score --from {month} --to {month}")
+        raise UserError(f"{month} 尚未计算分数：先{{step:score}}")
     stored_sha = maxima[4]
     stored_m = stored(con, stored_sha) if stored_sha else None
     stored_differs = bool(stored_sha) and (stored_m is None and stored_sha != m.sha256

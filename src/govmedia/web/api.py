@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Upload
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from govmedia.core.errors import fill
 from govmedia.core.time import Month, Period
 from govmedia.core.vocabulary import CATEGORIES, PLATFORMS
 from govmedia.ingest import FORMAT_NAMES, parse_account_option, require_account
@@ -24,7 +25,9 @@ from govmedia.scoring.indices import compute_index
 from govmedia.store.accounts import list_accounts
 from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.reads import recent_batches
-from govmedia.web.deps import Reads, Writes, api_month, api_period, editor, editor_reads, job_runner, reads
+from govmedia.web.deps import (
+    PAGE_NAMES, WEB_STEPS, Reads, Writes, api_month, api_period, editor, editor_reads, job_runner, reads,
+)
 from govmedia.web.jobs import REASONS_PER_FILE, JobRunner, job_list, job_view, outcome, start_import, start_score
 
 router = APIRouter(prefix="/api/v1")
@@ -296,7 +299,8 @@ def import_report(upload: Upload) -> ImportReport:
             relative = f.rejects_path.relative_to(upload.folder)
             rejects_url = f"/api/v1/imports/{upload.upload_id}/rejects/{relative.as_posix()}"
         files.append(ImportFile(path=str(f.path.relative_to(upload.folder)), format=f.format, accepted=f.accepted,
-                                rejected=f.rejected, unchanged=f.unchanged, batch_id=f.batch_id, error=f.error,
+                                rejected=f.rejected, unchanged=f.unchanged, batch_id=f.batch_id,
+                                error=fill(f.error_template, PAGE_NAMES, WEB_STEPS) if f.error_template else f.error,
                                 skipped=f.skipped, rejects_url=rejects_url,
                                 reasons=[ImportReason(line=r.line, column=r.column, reason=r.reason)
                                          for r in f.rejects[:REASONS_PER_FILE]]))

@@ -43,11 +43,14 @@ PAGE_NAMES = {"period.start": "起始月份", "period.end": "结束月份", "per
               "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题"}
 
 
+# Where on the site each step a library error asks for is taken (core.errors.STEP_LABELS).
+WEB_STEPS = {"score": "在「数据」页重新计算这些月份的分数", "register": "在「数据 · 账号名录」中登记该账号",
+             "check": "在「合规检查」页运行该检查点的检查"}
+
+
 def message(exc: UserError, api: bool = False) -> str:
     """The error as the user reads it, the field named the way this interface names it."""
-    if isinstance(exc, FieldError):
-        return exc.render(API_NAMES if api else PAGE_NAMES)
-    return str(exc)
+    return exc.render(API_NAMES if api else PAGE_NAMES, WEB_STEPS)
 
 
 # --------------------------------------------------------------------------- the store
