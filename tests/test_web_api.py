@@ -189,6 +189,9 @@ def test_audit_log_for_admins_only(client):
     page = client.get("/audit", headers=basic("admin1"))
     assert page.status_code == 200 and "登记或修改账号" in page.text and "editor1" in page.text
     assert "时间（北京时间）" in page.text and "UTC" not in page.text
+    # The detail in words, codes by their Chinese names, not raw JSON.
+    assert "平台：微博；账号ID：Z；名称：z；类别：区级" in page.text and "启用：是" not in page.text
+    assert '"platform"' not in page.text and "{&#34;" not in page.text
 
 
 def test_private_site_needs_sign_in(db):

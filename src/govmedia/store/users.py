@@ -75,11 +75,56 @@ ACTION_NAMES = {
 }
 
 
+# The keys of an entry's detail as the log page names them.
+DETAIL_NAMES = {
+    "client": "来源地址", "username": "用户名", "role": "角色", "platform": "平台", "account_id": "账号ID",
+    "name": "名称", "category": "类别", "organization": "主办单位", "region": "地区", "followers": "粉丝数",
+    "active": "启用", "file": "文件", "path": "文件", "accepted": "接受", "rejected": "拒收", "unchanged": "未变化",
+    "inserted": "新增", "updated": "更新", "saved": "保存", "from": "起始月份", "to": "结束月份", "rows": "分数行数",
+    "methodology": "方法", "methodology_sha256": "方法 sha256", "at": "检查点", "rules": "检查规则",
+    "rules_sha256": "规则 sha256", "inspected": "检查账号数", "passed": "合格数", "case_id": "案例编号",
+    "title": "标题", "month": "月份", "unit": "单位", "score": "得分", "account_ids": "加分账号", "text": "说明",
+    "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题",
+}
+
+
+def detail_text(detail: object) -> str:
+    """An entry's detail (JSON) in words: 名称：值 pairs, codes by their Chinese names, hashes shortened."""
+    from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
+
+    try:
+        values = json.loads(detail) if isinstance(detail, str) else detail
+    except ValueError:
+        return str(detail)
+    if not isinstance(values, dict):
+        return "" if values is None else str(values)
+    parts = []
+    for key, value in values.items():
+        if value is None or value == "":
+            continue
+        if isinstance(value, bool):
+            value = "是" if value else "否"
+        elif key == "platform":
+            value = PLATFORM_NAMES.get(value, value)
+        elif key == "category":
+            value = CATEGORY_NAMES.get(value, value)
+        elif key == "role":
+            value = ROLE_NAMES.get(value, value)
+        elif key.endswith("sha256") and isinstance(value, str):
+            value = value[:12] + "…"
+        elif isinstance(value, (list, dict)):
+            value = json.dumps(value, ensure_ascii=False)
+        parts.append(f"{DETAIL_NAMES.get(key, key)}：{value}")
+    return "；".join(parts)
+
+
 def audit_entries(con: duckdb.DuckDBPyConnection, limit: int = 200) -> list[dict]:
-    """The newest entries; each with `action_name`, the action as the log page shows it."""
+    """The newest entries; each with `action_name`, the action as the log page shows it, and
+    `detail_text`, its detail in words."""
     cursor = con.execute("SELECT entry_id, logged_at, username, action, detail FROM audit_log ORDER BY entry_id DESC LIMIT ?",
                          [limit])
     rows = [dict(zip([d[0] for d in cursor.description], r)) for r in cursor.fetchall()]
     for row in rows:
         row["action_name"] = ACTION_NAMES.get(row["action"], row["action"])
+        row["detail_text"] = detail_text(row["detail"])
     return rows
