@@ -290,3 +290,21 @@ def test_compare_picks_accounts_by_name(site, browser):
     expect(page.locator("#compare-unknown")).to_contain_text("没有这个号")
     expect(page.locator(".compare-form input[name=account]").nth(1)).to_have_value("乙区发布（微博）")
     assert page.evaluate("document.documentElement.scrollWidth") <= 391
+
+
+def test_phone_explanation_and_trend_chart_fit_the_screen(site, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.goto(f"{site}/accounts/weibo/A?from=2020-02&to=2020-03&month=2020-02")
+    explain = page.locator("table.explain")
+    expect(explain).to_contain_text("ln(1 + 总转发数 10)")  # features by name, not sum_reposts
+    assert "sum_" not in explain.inner_text()
+    box = explain.bounding_box()
+    assert box["x"] + box["width"] <= 391  # one card per dimension, nothing cut
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    # The overview's legend sits below the chart on a phone: not over the axis names.
+    page.goto(f"{site}/")
+    expect(page.locator("#trend canvas")).to_have_count(1)
+    legend_bottom = page.evaluate("""() => {
+        const chart = echarts.getInstanceByDom(document.getElementById('trend'));
+        return chart.getOption().legend[0].bottom; }""")
+    assert legend_bottom == 0

@@ -24,6 +24,12 @@ class TermExplanation:
     inner: float
     value: float  # weight × ln(1 + inner)
 
+    def in_words(self) -> str:
+        """The term with its features by name and value: 0.4 × ln(1 + 总转发数 16,321) = 3.8801."""
+        weight = self.formula.split(" × ", 1)[0]
+        inner = " + ".join(f"{'' if c == 1 else f'{c:g} × '}{name} {value:,.6g}" for _, name, value, c in self.features)
+        return f"{weight} × ln(1 + {inner}) = {self.value:.4f}"
+
 
 @dataclass
 class DimensionExplanation:

@@ -60,7 +60,7 @@ def overview_page(request: Request, store: Reads = Depends(reads), period: Optio
     for platform in PLATFORMS:
         for category in CATEGORIES:
             tops[(platform, category)] = [r for r in _rank(store, platform, category, start, end) if r["score"] > 0][:3]
-    trend = {
+    base = {
         "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
         "grid": {"left": 60, "right": 60, "top": 40, "bottom": 30},
         "xAxis": {"type": "category", "data": [m["month"] for m in totals[0].monthly]},
@@ -72,6 +72,9 @@ def overview_page(request: Request, store: Reads = Depends(reads), period: Optio
                "data": [m["interactions"] for m in t.monthly]} for t in totals],
         ],
     }
+    # On a phone the legend takes two rows: below the chart, where it covers no axis name.
+    trend = {"baseOption": base, "media": [{"query": {"maxWidth": 600}, "option": {
+        "legend": {"top": "auto", "bottom": 0}, "grid": {"left": 50, "right": 50, "top": 30, "bottom": 80}}}]}
     return render(request, "overview.html", period=(start, end), label=period.label, periods=periods(store, period),
                   platforms=totals, tops=tops, trend=trend)
 
