@@ -296,3 +296,13 @@ def test_library_errors_name_the_step_where_the_site_takes_it(client):
     assert api.status_code == 400 and "govmedia" not in api.json()["detail"] and "{step" not in api.json()["detail"]
     explained = client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2019-01"})
     assert explained.status_code == 400 and "先在「数据」页重新计算" in explained.json()["detail"]
+
+
+def test_a_wrong_city_table_is_named_by_its_file_and_chinese_columns(client):
+    page = client.get("/city")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    sent = client.post("/city", data={"csrf_token": token},
+                       files={"file": ("我的城市表.csv", "地区,得分\n南京,1\n".encode(), "text/csv")})
+    assert sent.status_code == 400
+    assert "我的城市表.csv: 城市竞争力表缺少列 城市（city）、传播力（reach）" in sent.text
+    assert "/tmp" not in sent.text and "tmp" not in re.sub(r"<[^>]+>", "", sent.text)

@@ -95,6 +95,11 @@ def header_key(name: str) -> str:
     return re.sub(r"[\s_]+", "", str(name)).lower()
 
 
+def _column_name(field: str, names: list[str], labels: dict[str, str] | None) -> str:
+    chinese = (labels or {}).get(field) or next((n for n in names if re.search(r"[\u4e00-\u9fff]", n)), None)
+    return f"{chinese}（{field}）" if chinese else field
+
+
 def map_columns(table: Table, aliases: dict[str, list[str]], required: tuple[str, ...] = (), what: str = "表",
                 labels: dict[str, str] | None = None) -> dict[str, str]:
     """Field -> the header naming it (first wins). A required field without a column is a file error."""
@@ -106,7 +111,8 @@ def map_columns(table: Table, aliases: dict[str, list[str]], required: tuple[str
             mapping[field] = name
     missing = [f for f in required if f not in mapping]
     if missing:
-        named = ", ".join(f"{f}（{labels[f]}）" if labels and f in labels else f for f in missing)
+        # A column by the name users write (the Chinese one), with the code name the file may use instead.
+        named = "、".join(_column_name(f, aliases[f], labels) for f in missing)
         present = ", ".join(h for h in table.header if h)
         raise UserError(f"{table.path}: {what}缺少列 {named}（现有列: {present}）")
     return mapping

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -48,9 +49,14 @@ WEB_STEPS = {"score": "在「数据」页重新计算这些月份的分数", "re
              "check": "在「合规检查」页运行该检查点的检查"}
 
 
+# A file on the server, as a library message may name it ("/srv/…/uploads/123/名录.csv: …").
+_SERVER_PATH = re.compile(r"(?<![\w/.])(?:/[^\s/:：，,（）()]+)+/([^\s/:：，,（）()]+)")
+
+
 def message(exc: UserError, api: bool = False) -> str:
-    """The error as the user reads it, the field named the way this interface names it."""
-    return exc.render(API_NAMES if api else PAGE_NAMES, WEB_STEPS)
+    """The error as the user reads it, the field named the way this interface names it and a file
+    by its name only: a reader of the site has no business with the server's folders."""
+    return _SERVER_PATH.sub(r"\1", exc.render(API_NAMES if api else PAGE_NAMES, WEB_STEPS))
 
 
 # --------------------------------------------------------------------------- the store

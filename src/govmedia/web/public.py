@@ -193,9 +193,11 @@ def city_upload(request: Request, store: Reads = Depends(reads), file: UploadFil
                 csrf: Optional[str] = Depends(submitted_csrf)):
     """Computes the city index of the table sent; writes nothing."""
     check_csrf(request, csrf)
-    suffix = Path(file.filename or "city.csv").suffix or ".csv"
+    name = Path(file.filename or "").name.strip()[-100:]  # named as sent: messages say the user's file name
+    if not name or name.startswith("."):
+        name = "city.csv"
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"city{suffix}"
+        path = Path(folder) / (name if Path(name).suffix else name + ".csv")
         path.write_bytes(file.file.read())
         components, rejects = read_city_table(path)
         rows = city_index(components)
