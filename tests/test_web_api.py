@@ -306,3 +306,34 @@ def test_a_wrong_city_table_is_named_by_its_file_and_chinese_columns(client):
     assert sent.status_code == 400
     assert "我的城市表.csv: 城市竞争力表缺少列 城市（city）、传播力（reach）" in sent.text
     assert "/tmp" not in sent.text and "tmp" not in re.sub(r"<[^>]+>", "", sent.text)
+
+
+def test_registry_upload_through_the_api_as_the_cli_takes_it(client):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["平台", "账号ID", "名称", "类别", "主办单位"])
+    sheet.append(["微博", "N1", "丁区发布", "区级", "丁区委网信办"])
+    sheet.append(["微博", "A", "甲区发布", "民生", None])  # a change of category, organisation kept
+    sheet.append(["推特", "Q", "外站", "区级", None])
+    import io
+    data = io.BytesIO()
+    workbook.save(data)
+    before = snapshot(client)
+    refused = client.post("/api/v1/accounts/import", headers=basic("viewer1"),
+                          files={"file": ("名录.xlsx", data.getvalue(), "application/octet-stream")})
+    assert refused.status_code == 403 and snapshot(client) == before
+    sent = client.post("/api/v1/accounts/import", headers=basic("editor1"),
+                       files={"file": ("名录.xlsx", data.getvalue(), "application/octet-stream")})
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert (body["inserted"], body["updated"], body["rejected"]) == (1, 1, 1)
+    assert body["reasons"][0]["line"] == 4 and "未知平台" in body["reasons"][0]["reason"]
+    rejects = client.get(body["rejects_url"], headers=basic("editor1"))
+    assert rejects.status_code == 200 and "外站" in rejects.content.decode("utf-8-sig")
+    accounts = {a["account_id"]: a for a in client.get("/api/v1/accounts").json()}
+    assert accounts["N1"]["organization"] == "丁区委网信办" and accounts["A"]["category"] == "livelihood"
+    wrong = client.post("/api/v1/accounts/import", headers=basic("editor1"),
+                        files={"file": ("名录.pdf", b"%PDF-1.4", "application/pdf")})
+    assert wrong.status_code == 400 and "不是 CSV 或 XLSX 文件" in wrong.json()["detail"]

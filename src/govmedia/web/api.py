@@ -18,7 +18,7 @@ from govmedia.core.vocabulary import CATEGORIES, PLATFORMS
 from govmedia.ingest import FORMAT_NAMES, parse_account_option, require_account
 from govmedia.ingest.accounts import save_account
 from govmedia.ingest.evaluation import save_campaign, save_case
-from govmedia.ingest.upload import Upload
+from govmedia.ingest.upload import RegistryUpload, Upload, import_registry_upload
 from govmedia.ranking import export_scores, rank
 from govmedia.scoring.explain import explain
 from govmedia.scoring.indices import compute_index
@@ -227,6 +227,37 @@ def post_account(body: AccountIn, store: Writes = Depends(editor)):
     with store.write() as con:
         row, _ = save_account(con, body.model_dump(), store.user)
     return _account(store, row.platform, row.account_id)
+
+
+class RegistryImportOut(BaseModel):
+    file: str
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    rejects_url: Optional[str]
+    reasons: list[ImportReason]
+
+
+@router.post("/accounts/import", response_model=RegistryImportOut, summary="上传账号名录 CSV/XLSX（编辑）")
+def post_accounts_import(store: Writes = Depends(editor), file: UploadFile = File(...)):
+    """As `govmedia accounts import`: rows upserted by 平台+账号ID, blank cells keep stored values,
+    rejected rows with line, column and reason (the first 20 here, all in the rejects file)."""
+    with store.write() as con:
+        upload = import_registry_upload(con, store.uploads, file.filename, file.file, store.user)
+    return registry_report(upload)
+
+
+def registry_report(upload: RegistryUpload) -> RegistryImportOut:
+    """What the API answers and the accounts tab shows after a registry upload."""
+    rejects_url = None
+    if upload.rejects_path:
+        rejects_url = f"/api/v1/imports/{upload.received.upload_id}/rejects/{upload.rejects_path.name}"
+    result = upload.result
+    return RegistryImportOut(file=upload.received.file_name, inserted=result.inserted, updated=result.updated,
+                             unchanged=result.unchanged, rejected=len(upload.rejects), rejects_url=rejects_url,
+                             reasons=[ImportReason(line=r.line, column=r.column, reason=r.reason)
+                                      for r in upload.rejects[:20]])
 
 
 @router.get("/scores", response_model=list[ScoreRow], summary="月度分数（与 govmedia scores export 相同）")

@@ -23,6 +23,7 @@ from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.jobs import FINISHED, recent_jobs
 from govmedia.store.reads import recent_batches
 from govmedia.store.users import audit_entries
+from govmedia.web.api import registry_report
 from govmedia.web.auth import RANK
 from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, job_runner, message, signed_in
 from govmedia.web.jobs import (
@@ -189,14 +190,7 @@ def data_accounts_import(request: Request, store: Writes = Depends(editor), file
     except UserError as exc:
         request.session["notice"] = {"kind": "error", "text": f"账号名录未导入: {message(exc)}"}
         return RedirectResponse("/data/accounts", status_code=303)
-    result = upload.result
-    rejects_url = None
-    if upload.rejects_path:
-        rejects_url = f"/api/v1/imports/{upload.received.upload_id}/rejects/{upload.rejects_path.name}"
-    outcome = {"file": upload.received.file_name, "inserted": result.inserted, "updated": result.updated,
-               "unchanged": result.unchanged, "rejected": len(upload.rejects), "rejects_url": rejects_url,
-               "reasons": [{"line": r.line, "column": r.column, "reason": r.reason} for r in upload.rejects[:20]]}
-    return _tab(request, "accounts", outcome=outcome, **_registry(store, "", "", "", "", 1))
+    return _tab(request, "accounts", outcome=registry_report(upload), **_registry(store, "", "", "", "", 1))
 
 
 @router.post("/data/cases")
