@@ -388,8 +388,11 @@ def test_commentary_names_leader_dimensions_climber_and_totals(store):
         con.close()
     climbs = [previous[r["account_id"]] - r["rank"] for r in ranking.full]
     if max(climbs) > 0:
-        assert f"上升 {max(climbs)} 位" in text
-    assert f"本类共 {LAYOUT[('weibo', 'livelihood')]} 个账号" in text
+        assert f"上升{max(climbs)}位" in text
+    assert f"本类共{LAYOUT[('weibo', 'livelihood')]}个账号" in text
+    # The prose of an office: a lead in points, counts in 万/亿, no sum of scores, no space beside numbers.
+    assert "领先第二名@" in text and "得分合计" not in text
+    assert not re.search(r"[\u4e00-\u9fff] \d|\d [\u4e00-\u9fff]", text)
     assert ranking.column == "2-3月" and period_column("2020-05", "2020-05") == "5月"
 
 

@@ -29,7 +29,7 @@ OPTION_NAMES = {
     "period.start": "--from", "period.end": "--to", "period": "--from/--to", "month": "--month",
     "platform": "--platform", "category": "--category", "account": "--account", "methodology": "--methodology",
     "excellent": "--excellent", "check_at": "--at", "quarter": "--quarter", "alert_days": "--alert-days",
-    "format": "--format",
+    "format": "--format", "settings": "报告设置",
 }
 # The commands that take the steps library errors ask for (core.errors.STEP_LABELS).
 CLI_STEPS = {"score": "运行 govmedia score", "register": "用 govmedia accounts import 登记该账号",
@@ -680,8 +680,10 @@ def report_command(
                                                help="发展概况列出上年同期数与同比（上年数据已导入时）"),
     methodology: Optional[Path] = typer.Option(None, "--methodology", help="计算分数时使用的方法文件（默认库中现行的方法）"),
     awards: Optional[Path] = typer.Option(None, "--awards", help="获奖名单 CSV/XLSX（列：奖项、名称），列入附件"),
-    excellent: str = typer.Option("18,18,15", "--excellent",
-                                  help="附件「优秀政务新媒体账号」每个平台的个数：微博,微信,抖音"),
+    excellent: Optional[str] = typer.Option(None, "--excellent",
+                                            help="附件「优秀政务新媒体账号」每个平台的个数：微博,微信,抖音（默认 18,18,15）"),
+    settings_file: Optional[Path] = typer.Option(None, "--settings",
+                                                 help="报告设置 TOML（城市、单位、自撰章节…）；默认用库中保存的设置"),
 ) -> None:
     """年度报告（白皮书）：发展概况、指标说明、榜单与点评、优秀传播范例、附件；Word、PDF、HTML 与 Excel。"""
     import time
@@ -689,16 +691,19 @@ def report_command(
     from govmedia.reports import build_report, parse_formats, prepare_out_dir
     from govmedia.ingest.awards import read_awards
     from govmedia.reports.model import parse_excellent
+    from govmedia.reports.settings import load_settings, stored_settings
 
     formats = parse_formats(format)
-    counts = parse_excellent(excellent)
+    counts = parse_excellent(excellent) if excellent else None
     award_lists = read_awards(awards) if awards else []
+    settings = load_settings(settings_file) if settings_file else None
     _require_store()
     prepare_out_dir(out_dir)
     with _reading() as con:
         started = time.perf_counter()
         model = build_report(con, start, end, title=title, compare_previous_year=compare_previous_year,
-                             methodology=methodology, awards=award_lists, excellent=counts)
+                             methodology=methodology, awards=award_lists, excellent=counts,
+                             settings=settings or stored_settings(con))
         _warn_stale(con, start, end)
     err.print(f"数据与图表 {time.perf_counter() - started:.1f} 秒", highlight=False)
     _write_report(model, out_dir, formats, started)
@@ -713,23 +718,58 @@ def bulletin_command(
     compare_previous_year: bool = typer.Option(False, "--compare-previous-year"),
     methodology: Optional[Path] = typer.Option(None, "--methodology"),
     awards: Optional[Path] = typer.Option(None, "--awards"),
+    settings_file: Optional[Path] = typer.Option(None, "--settings", help="报告设置 TOML；默认用库中保存的设置"),
 ) -> None:
     """月榜：一个月的概况、各类榜单与点评、当月案例；Word、PDF、HTML 与 Excel。"""
     import time
 
     from govmedia.reports import build_bulletin, parse_formats, prepare_out_dir
     from govmedia.ingest.awards import read_awards
+    from govmedia.reports.settings import load_settings, stored_settings
 
     formats = parse_formats(format)
     award_lists = read_awards(awards) if awards else []
+    settings = load_settings(settings_file) if settings_file else None
     _require_store()
     prepare_out_dir(out_dir)
     with _reading() as con:
         started = time.perf_counter()
         model = build_bulletin(con, month, title=title, methodology=methodology, awards=award_lists,
-                               compare_previous_year=compare_previous_year)
+                               compare_previous_year=compare_previous_year, settings=settings or stored_settings(con))
         _warn_stale(con, month)
     _write_report(model, out_dir, formats, started)
+
+
+report_settings_app = typer.Typer(help="报告设置：城市、标题、指导与出品单位、发布月份、自撰章节。", no_args_is_help=True)
+app.add_typer(report_settings_app, name="report-settings")
+
+
+@report_settings_app.command("import")
+def report_settings_import(file: Path = typer.Argument(..., metavar="设置文件", help="报告设置 TOML（章节文件相对于它）")) -> None:
+    """检查并保存报告设置：之后 govmedia report 与网站生成报告都用它。"""
+    from govmedia.reports.settings import load_settings, save_settings
+
+    settings = load_settings(file)
+    with _writing() as con:
+        save_settings(con, settings, _actor())
+    chapters = "、".join(f"{c.title}（{c.file}）" for c in settings.chapters) or "无"
+    out.print(f"已保存报告设置：城市 {settings.city or '（未设）'}，自撰章节 {chapters}", highlight=False)
+
+
+@report_settings_app.command("show")
+def report_settings_show() -> None:
+    """显示库中保存的报告设置（TOML）。"""
+    from govmedia.reports.settings import EXAMPLE, stored_settings
+
+    with _reading() as con:
+        settings = stored_settings(con)
+    if not settings.text:
+        out.print("尚未保存报告设置，生成报告时使用默认设置。示例：", highlight=False)
+        out.print(EXAMPLE, highlight=False, markup=False)
+        return
+    out.print(settings.text, highlight=False, markup=False)
+    for c in settings.chapters:
+        out.print(f"# 章节 {c.file}：{c.title}（{len(c.markdown):,} 字符）", highlight=False, markup=False)
 
 
 # --------------------------------------------------------------------------- web

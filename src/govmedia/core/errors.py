@@ -60,6 +60,7 @@ FIELD_LABELS = {
     "check_at": "检查点",
     "quarter": "季度",
     "format": "格式",
+    "settings": "报告设置",
 }
 
 

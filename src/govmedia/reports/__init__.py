@@ -21,8 +21,19 @@ from govmedia.reports.model import Block, ReportModel, build_bulletin, build_rep
 FORMATS = ("docx", "pdf", "html", "xlsx")
 FILE_NAMES = {"docx": "report.docx", "pdf": "report.pdf", "html": "report.html", "xlsx": "rankings.xlsx"}
 
-__all__ = ["Block", "FORMATS", "FILE_NAMES", "ReportModel", "build_bulletin", "build_report", "parse_formats",
-           "period_column", "period_label", "prepare_out_dir", "write_report"]
+__all__ = ["Block", "FORMATS", "FILE_NAMES", "ReportModel", "build_bulletin", "build_for_period", "build_report",
+           "parse_formats", "period_column", "period_label", "prepare_out_dir", "write_report"]
+
+
+def build_for_period(con, start: str, end: str, *, methodology=None, settings=None) -> ReportModel:
+    """What the site builds for a period: the bulletin for one month, else the annual report with
+    year-on-year figures; under the office's stored report settings unless others are given."""
+    from govmedia.reports.settings import stored_settings
+
+    settings = settings or stored_settings(con)
+    if start == end:
+        return build_bulletin(con, start, methodology=methodology, settings=settings)
+    return build_report(con, start, end, compare_previous_year=True, methodology=methodology, settings=settings)
 
 
 def parse_formats(value: str | Iterable[str]) -> list[str]:

@@ -16,6 +16,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from govmedia.core.vocabulary import PLATFORM_NAMES
+from govmedia.reports import markdown as md
 from govmedia.reports.model import ReportModel
 
 ACCENT = RGBColor(0xB3, 0x26, 0x1E)
@@ -109,9 +110,6 @@ def _toc(doc, model: ReportModel) -> None:
         run.bold = level == 1
         if index == len(outline) - 1:
             _fld_char(p, "end")
-    note = doc.add_paragraph("（在 Word 中按 F9 更新目录可显示页码。）")
-    note.runs[0].font.size = Pt(8)
-    note.runs[0].font.color.rgb = MUTED
 
 
 def _repeat_header(row) -> None:
@@ -205,6 +203,90 @@ def _paragraph(doc, text: str, indent: bool = True):
     return p
 
 
+def write_markdown(doc, markdown: str) -> None:
+    """An office chapter into the document: headings, paragraphs with bold and italic, lists,
+    tables, block quotes and embedded (data: URI) pictures, as the HTML shows them."""
+    items = md.tokens(markdown)
+    lists: list[list] = []  # [ordered, counter] per open list
+    quote = 0
+    i = 0
+    while i < len(items):
+        token = items[i]
+        kind = token.type
+        if kind == "heading_open":
+            level = 2 if md._heading_level(token.tag) == 2 else 3
+            doc.add_heading(items[i + 1].content.strip(), level=level)
+            i += 3
+            continue
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            lists.append([kind == "ordered_list_open", int(token.attrGet("start") or 1) - 1])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+        elif kind == "blockquote_open":
+            quote += 1
+        elif kind == "blockquote_close":
+            quote -= 1
+        elif kind == "table_open":
+            i = _markdown_table(doc, items, i)
+            continue
+        elif kind in ("fence", "code_block"):
+            p = doc.add_paragraph(token.content.rstrip("\n"))
+            p.paragraph_format.left_indent = Cm(0.8)
+            for run in p.runs:
+                run.font.size = Pt(9)
+        elif kind == "inline" and items[i - 1].type == "paragraph_open":
+            p = doc.add_paragraph()
+            in_item = bool(lists) and items[i - 2].type == "list_item_open"
+            if lists:
+                p.paragraph_format.left_indent = Cm(0.8 * len(lists))
+                if in_item:
+                    ordered = lists[-1]
+                    ordered[1] += 1
+                    p.add_run(f"{ordered[1]}. " if ordered[0] else "• ")
+            elif quote:
+                p.paragraph_format.left_indent = Cm(1.2)
+            else:
+                p.paragraph_format.first_line_indent = Pt(21)
+            _runs(doc, p, token)
+        i += 1
+
+
+def _runs(doc, paragraph, token) -> None:
+    for text, style in md.inline_runs(token):
+        if "image" in style:
+            data = md.image_bytes(style["image"])
+            if data is not None:
+                try:
+                    paragraph.add_run().add_picture(io.BytesIO(data), width=Cm(14))
+                    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+                    continue
+                except Exception:  # noqa: BLE001 - not a picture Word can show: said in words
+                    pass
+            paragraph.add_run(text)
+            continue
+        run = paragraph.add_run(text)
+        run.bold = style.get("bold") or None
+        run.italic = style.get("italic") or None
+        if style.get("code"):
+            run.font.size = Pt(9.5)
+
+
+def _markdown_table(doc, items, start: int) -> int:
+    """A Markdown table (from its table_open token) as a Word table; the index after it."""
+    rows: list[list[str]] = []
+    i = start
+    while items[i].type != "table_close":
+        if items[i].type == "tr_open":
+            rows.append([])
+        elif items[i].type == "inline":
+            rows[-1].append(items[i].content.strip())
+        i += 1
+    if rows:
+        headers, body = rows[0], [r + [""] * (len(rows[0]) - len(r)) for r in rows[1:]]
+        _table(doc, headers, body, _fitted_widths(headers, body))
+    return i + 1
+
+
 def write_docx(model: ReportModel, path: Path) -> Path:
     doc = Document()
     _styles(doc, model.font)
@@ -225,34 +307,56 @@ def write_docx(model: ReportModel, path: Path) -> Path:
     run.font.color.rgb = MUTED
     doc.core_properties.title = model.title
     doc.core_properties.subject = model.subtitle
-    doc.core_properties.author = "govmedia"
+    doc.core_properties.author = "、".join(model.producing_units) or model.city
+    accent = RGBColor.from_string(model.cover_color.lstrip("#").upper())
 
     # cover
+    def centred(text: str, size: float | None = None, color=None, bold: bool = False):
+        p = doc.add_paragraph()
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        run = p.add_run(text)
+        run.bold = bold
+        if size:
+            run.font.size = Pt(size)
+        if color is not None:
+            run.font.color.rgb = color
+        return p
+
     for _ in range(8):
         doc.add_paragraph()
-    p = doc.add_paragraph("政务新媒体传播影响力评估")
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.runs[0].font.color.rgb = MUTED
-    p = doc.add_paragraph()
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = p.add_run(model.title)
-    run.font.size = Pt(28)
-    run.bold = True
-    run.font.color.rgb = ACCENT
-    p = doc.add_paragraph(model.subtitle)
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.runs[0].font.size = Pt(14)
-    for _ in range(10):
+    centred(model.city or "政务新媒体传播影响力评估", 14 if model.city else None, MUTED)
+    centred(model.title, 28, accent, bold=True)
+    centred(model.subtitle, 14)
+    for _ in range(8):
         doc.add_paragraph()
-    p = doc.add_paragraph(f"生成日期 {model.generated} · 方法 {model.methodology.name}")
-    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    p.runs[0].add_break(WD_BREAK.PAGE)
+    if model.guiding_units:
+        centred("　".join(model.guiding_units) + "　指导", 12)
+    if model.producing_units:
+        centred("　".join(model.producing_units), 12)
+        centred("联合出品" if len(model.producing_units) > 1 else "出品", 12)
+    centred(model.published, 12).runs[0].add_break(WD_BREAK.PAGE)
 
     _toc(doc, model)
 
     for key, heading in model.chapters():
-        doc.add_heading(heading, level=1).paragraph_format.page_break_before = key in model.PAGE_BREAK_BEFORE
-        if key == "overview":
+        doc.add_heading(heading, level=1).paragraph_format.page_break_before = model.breaks_page(key)
+        if key.startswith("office-"):
+            write_markdown(doc, model.office_chapter(key).markdown)
+        elif key == "appendix":
+            m = model.methodology
+            _paragraph(doc, f"本报告的分数由方法「{m.title or m.name}」（{m.name}）计算。")
+            for text in m.appendix:
+                _paragraph(doc, text)
+            for d in m.dimensions:
+                doc.add_heading(f"{d.name}（权重 {d.weight:g}）", level=3)
+                for formula in d.formulas:
+                    p = doc.add_paragraph(formula)
+                    p.paragraph_format.left_indent = Cm(0.8)
+                    p.runs[0].font.size = Pt(9.5)
+            p = doc.add_paragraph(f"方法文件 {m.file_name}，sha256 {m.sha256}：同一文件可重算出本报告的每一个分数。")
+            p.runs[0].font.size = Pt(8.5)
+            p.runs[0].font.color.rgb = MUTED
+        elif key == "overview":
             o = model.overview
             for text in o.paragraphs:
                 _paragraph(doc, text)
@@ -276,10 +380,6 @@ def write_docx(model: ReportModel, path: Path) -> Path:
             m = model.methodology
             for text in m.intro:
                 _paragraph(doc, text)
-            p = doc.add_paragraph("方法文件 sha256：")
-            p.paragraph_format.first_line_indent = Pt(21)
-            run = p.add_run(m.sha256)
-            run.font.size = Pt(8.5)
             for d in m.dimensions:
                 doc.add_heading(f"“{d.name}”（权重 {d.weight:g}）", level=3)
                 for text in d.paragraphs:
@@ -327,8 +427,5 @@ def write_docx(model: ReportModel, path: Path) -> Path:
                             p.paragraph_format.space_after = Pt(1)
                     else:
                         _paragraph(doc, "、".join(entries), indent=False)
-    p = doc.add_paragraph(f"本报告由 govmedia 根据数据库中的数据生成（{model.generated}）。")
-    p.runs[0].font.size = Pt(8)
-    p.runs[0].font.color.rgb = MUTED
     doc.save(str(path))
     return path

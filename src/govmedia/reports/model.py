@@ -9,6 +9,7 @@ scoring SQL lives here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,7 +27,10 @@ from govmedia.ranking import rank, require_scored
 from govmedia.ranking.overview import (INTERACTIONS, account_totals, million_follower_accounts, overview,
                                        period_column, period_label, previous_period, scored_months)
 from govmedia.reports import charts
+from govmedia.reports import markdown as md
 from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
+from govmedia.reports.settings import DEFAULT as DEFAULT_SETTINGS
+from govmedia.reports.settings import ReportSettings
 from govmedia.core.time import Month, Period, local_date, months_between, utcnow
 from govmedia.store.evaluation import list_cases
 
@@ -48,6 +52,33 @@ def mention(platform: str, name: str) -> str:
 
 def pct(value: float) -> str:
     return f"{value:+.1%}"
+
+
+def chinese_number(n: int) -> str:
+    """1 -> 一, 10 -> 十, 12 -> 十二, 21 -> 二十一 (chapter numbers)."""
+    tens, ones = divmod(n, 10)
+    if n <= 10:
+        return CHINESE_NUMBERS[n - 1]
+    return (CHINESE_NUMBERS[tens - 1] if tens > 1 else "") + "十" + (CHINESE_NUMBERS[ones - 1] if ones else "")
+
+
+def amount(value: float, style: str = "chinese") -> str:
+    """A count in the report's prose: 1.3亿, 23.6万, 8,370 (style "chinese"), or 130,000,000 ("plain")."""
+    if style == "plain" or abs(value) < 10_000:
+        return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    unit, size = ("亿", 1e8) if abs(value) >= 1e8 else ("万", 1e4)
+    text = f"{value / size:.1f}".rstrip("0").rstrip(".")
+    return text + unit
+
+
+# A space between Chinese and a number or a Latin word: Chinese print sets none, and a justified
+# line would stretch it into a gap.
+_LOOSE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]+(?=[0-9A-Za-z@“+\-])|"
+                    r"(?<=[0-9A-Za-z%”)])[ \t]+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+
+
+def tight(text: str) -> str:
+    return _LOOSE.sub("", text)
 
 
 # --------------------------------------------------------------------------- model
@@ -135,7 +166,8 @@ class DimensionText:
     dimension: str
     name: str
     weight: float
-    paragraphs: list[str]
+    paragraphs: list[str]  # in words, for the body
+    formulas: list[str] = field(default_factory=list)  # for the appendix (方法附录)
 
 
 @dataclass
@@ -147,6 +179,11 @@ class MethodologyText:
     intro: list[str]
     dimensions: list[DimensionText]
     rules: list[str]
+    appendix: list[str] = field(default_factory=list)  # formulas, normalisation, the file's name and hash
+
+    @property
+    def file_name(self) -> str:
+        return Path(self.source).name if self.source else self.name
 
 
 @dataclass
@@ -187,6 +224,17 @@ class Annex:
 
 
 @dataclass
+class OfficeChapter:
+    """A chapter the office wrote (Markdown), rendered once for every writer."""
+    key: str  # "office-1"
+    title: str
+    place: str
+    markdown: str
+    html: str
+    headings: list[md.Heading]
+
+
+@dataclass
 class ReportModel:
     kind: str  # "annual" | "bulletin"
     title: str
@@ -203,17 +251,50 @@ class ReportModel:
     cases: list[CaseGroup]
     annexes: list[Annex]
     notes: list[str] = field(default_factory=list)
+    city: str = ""
+    guiding_units: tuple[str, ...] = ()
+    producing_units: tuple[str, ...] = ()
+    published: str = ""  # "2020年12月"
+    cover_color: str = "#b3261e"
+    office: list[OfficeChapter] = field(default_factory=list)
+    sections: tuple[str, ...] = ("overview", "methodology", "rankings", "cases", "annexes")
 
     def chapters(self) -> list[tuple[str, str]]:
-        """(key, numbered title) in order; writers dispatch on the key."""
-        keys = [("overview", "发展概况"), ("methodology", "指标说明"), ("rankings", "榜单与点评")]
-        if self.cases or self.kind == "annual":
-            keys.append(("cases", "优秀传播范例"))
-        if self.annexes:
-            keys.append(("annexes", "附件（获奖名单）"))
-        return [(k, f"{CHINESE_NUMBERS[i]}、{t}") for i, (k, t) in enumerate(keys)]
+        """(key, title) in order, generated and office chapters as the settings place them; writers
+        dispatch on the key. Chapters are numbered 一、二、… except the office's chapters placed
+        before the data (a 绪论 or 前言 stands before the numbered chapters, as in the white paper)."""
+        keys: list[tuple[str, str]] = []
 
-    PAGE_BREAK_BEFORE = ("overview", "rankings", "annexes")
+        def office(place: str) -> None:
+            keys.extend((c.key, c.title) for c in self.office if c.place == place)
+
+        office("before-data")
+        leading = len(keys)
+        if "overview" in self.sections:
+            keys.append(("overview", "发展概况"))
+        office("after-overview")
+        if "methodology" in self.sections:
+            keys.append(("methodology", "指标说明"))
+        if "rankings" in self.sections:
+            keys.append(("rankings", "榜单与点评"))
+        office("after-rankings")
+        if "cases" in self.sections and (self.cases or self.kind == "annual"):
+            keys.append(("cases", "优秀传播范例"))
+        office("after-cases")
+        if "annexes" in self.sections and self.annexes:
+            keys.append(("annexes", "附件（获奖名单）"))
+        office("end")
+        if "methodology" in self.sections:
+            keys.append(("appendix", "方法附录"))
+        return [(k, t if i < leading else f"{chinese_number(i - leading + 1)}、{t}") for i, (k, t) in enumerate(keys)]
+
+    PAGE_BREAK_BEFORE = ("overview", "rankings", "annexes", "appendix")
+
+    def breaks_page(self, key: str) -> bool:
+        return key in self.PAGE_BREAK_BEFORE or key.startswith("office-")
+
+    def office_chapter(self, key: str) -> OfficeChapter:
+        return next(c for c in self.office if c.key == key)
 
     def platform_rankings(self) -> list[tuple[str, str, list[Ranking]]]:
         """(platform, numbered sub-heading, its rankings)."""
@@ -232,6 +313,8 @@ class ReportModel:
         out = []
         for key, title in self.chapters():
             out.append((1, f"ch-{key}", title))
+            if key.startswith("office-"):
+                out.extend((2, h.anchor, h.text) for h in self.office_chapter(key).headings if h.level == 2)
             if key == "rankings":
                 for platform, heading, _ in self.platform_rankings():
                     out.append((2, f"rank-{platform}", heading))
@@ -310,20 +393,21 @@ def describe_methodology(m: Methodology) -> MethodologyText:
     """Section 01 指标说明, written from the methodology file itself."""
     names = "、".join(DIMENSION_NAMES[d] for d in DIMENSIONS)
     intro = [
-        f"评价指标体系包括四个维度：{names}。本报告的分数由方法「{m.title or m.name}」计算，"
-        f"方法文件 {m.source}；以下说明由该方法文件生成。",
+        f"评价指标体系包括四个维度：{names}。各维度先按账号和月份计算原始值，再在同一平台、同一月份内"
+        f"以最高者为{m.scale:g}分换算为得分，四个维度按权重相加得到月度总分；各维度的计算公式见方法附录。",
     ]
     dims = []
     for d in DIMENSIONS:
-        paragraphs = []
+        paragraphs, formulas = [], []
         if d in COMPUTED_DIMENSIONS:
             for platform in PLATFORMS:
                 terms = m.dimensions[platform][d]
                 if not terms:
                     continue  # a platform this methodology file does not define
                 data = list(dict.fromkeys(FEATURE_NAMES[f] for t in terms for f, _ in t.of))
-                paragraphs.append(f"{PLATFORM_NOUNS[platform]}：根据{'、'.join(data)}计算，"
-                                  f"原始值 = {' + '.join(_term_text(t) for t in terms)}。")
+                paragraphs.append(f"{PLATFORM_NOUNS[platform]}：根据{'、'.join(data)}计算。")
+                formulas.append(f"{PLATFORM_NOUNS[platform]}{DIMENSION_NAMES[d]}原始值 = "
+                                f"{' + '.join(_term_text(t) for t in terms)}")
             if d == "innovation":
                 forms = "、".join(FORM_LABELS.get(f, f) for f in m.innovative_forms)
                 text = f"创新产品指形式含{forms}之一的原创内容"
@@ -333,19 +417,27 @@ def describe_methodology(m: Methodology) -> MethodologyText:
                                 f"{'、'.join(FORM_LABELS.get(f, f) for f in excluded)}）"
                 paragraphs.insert(0, text + "。")
         else:
-            paragraphs.append(
-                f"包括创新案例和联动宣传：原始值 = 当月记在该账号名下的创新案例得分 × {m.case_points_factor:g}"
-                f" + {m.campaign_points:g} × 当月参与的不同联动宣传数。创新案例原则上只在一个主要平台加分，不重复加分。")
-        dims.append(DimensionText(d, DIMENSION_NAMES[d], m.total_weights[d], paragraphs))
-    weights = " + ".join(f"{m.total_weights[d]:g} × {DIMENSION_NAMES[d]}" for d in DIMENSIONS)
-    rules = [
-        f"内容按发布时间（北京时间）归入月份；互动数取发布后 {m.window_hours:g} 小时内最后一次采集的快照"
-        f"（没有则取无日期快照，再没有则取最早的一次）。",
-        f"每个维度按平台和月份归一化：得分 = {m.scale:g} × 原始值 ÷ 当月该平台全部账号原始值的最大值。"
-        f"月度总分 = {weights}；期间得分为期间内各月总分之和。",
-        "榜单按平台与类别（区级、民生、综合）分别排名，名次为竞争排名（1, 2, 2, 4），同分按名称排列。",
+            paragraphs.append("包括创新案例和联动宣传：当月记在该账号名下的创新案例得分，加上当月参与联动宣传的加分。"
+                              "创新案例原则上只在一个主要平台加分，不重复加分。")
+            formulas.append(f"影响力原始值 = 当月创新案例得分 × {m.case_points_factor:g}"
+                            f" + {m.campaign_points:g} × 当月参与的不同联动宣传数")
+        dims.append(DimensionText(d, DIMENSION_NAMES[d], m.total_weights[d], [tight(p) for p in paragraphs],
+                                  formulas))
+    weights = "、".join(f"{DIMENSION_NAMES[d]}{m.total_weights[d]:.0%}" for d in DIMENSIONS)
+    days = f"（{m.window_hours / 24:g}天）" if m.window_hours % 24 == 0 else ""
+    rules = [tight(r) for r in (
+        f"内容按发布时间（北京时间）归入月份；互动数取发布后{m.window_hours:g}小时{days}内最后一次采集的数据。",
+        f"月度总分由四个维度按权重相加：{weights}，满分{m.scale:g}分；期间得分为期间内各月总分之和。",
+        "榜单按平台与类别（区级、民生、综合）分别排名，同分者名次相同，按名称排列。",
+    )]
+    appendix = [
+        "原始值由若干项相加，每一项 = 权重 × ln(1 + 指标)；ln 为自然对数，使少数极高的数值不致压倒其余账号。",
+        f"得分 = {m.scale:g} × 原始值 ÷ 当月该平台全部已登记账号原始值的最大值。",
+        "月度总分 = " + " + ".join(f"{m.total_weights[d]:g} × {DIMENSION_NAMES[d]}" for d in DIMENSIONS) + "。",
+        f"互动数取发布后 {m.window_hours:g} 小时内最后一次采集的快照；没有则取无日期快照，再没有则取最早的一次。",
+        "名次为竞争排名（1, 2, 2, 4），同分按名称排列。",
     ]
-    return MethodologyText(m.name, m.title, m.sha256, m.source, intro, dims, rules)
+    return MethodologyText(m.name, m.title, m.sha256, m.source, intro, dims, rules, appendix)
 
 
 def _figures(platform: str, totals: dict, previous: dict | None, accounts: int) -> list[Figure]:
@@ -365,7 +457,7 @@ def _figures(platform: str, totals: dict, previous: dict | None, accounts: int) 
 
 
 def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodology,
-              blocks: Sequence[Block | Callable]) -> Overview:
+              blocks: Sequence[Block | Callable], style: str = "chinese") -> Overview:
     label = period_label(start, end)
     totals = overview(con, start, end, m)
     previous_label = Period.parse(start, end).last_year().label
@@ -373,17 +465,17 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodolo
     for t in totals:  # the platforms the office evaluates (`overview` leaves out the others)
         figures = _figures(t.platform, t.totals, t.previous if compare else None, t.accounts)
         platforms.append(PlatformOverview(t.platform, PLATFORM_NAMES[t.platform], figures))
-        parts = [f"{label}，{ACCOUNT_NOUNS[t.platform]} {t.accounts:,} 个，发布 {t.totals['posts']:,} 条，"
-                 f"其中原创 {t.totals['originals']:,} 条"]
+        parts = [f"{label}，{ACCOUNT_NOUNS[t.platform]}{t.accounts:,}个，发布{amount(t.totals['posts'], style)}条，"
+                 f"其中原创{amount(t.totals['originals'], style)}条"]
         for f in figures[3:]:
-            text = f"{f.label} {f.value:,} 次"
+            text = f"{f.label}{amount(f.value, style)}次"
             if f.growth is not None:
-                text += f"，为上年同期的 {f.value / f.previous:.2f} 倍（同比 {pct(f.growth)}）"
+                text += f"，同比{'增长' if f.growth >= 0 else '下降'}{abs(f.growth):.1%}"
             parts.append(text)
         sentence = "，".join(parts) + "。"
         if compare and t.previous is None:
             sentence += f"上年同期（{previous_label}）数据未导入，不计算同比。"
-        paragraphs.append(sentence)
+        paragraphs.append(tight(sentence))
     million = sorted(million_follower_accounts(con), key=lambda a: (PLATFORMS.index(a["platform"]), -a["followers"]))
     if million:
         by_platform = {}
@@ -409,7 +501,8 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodolo
 
 
 def _commentary(platform: str, category: str, full: list[dict], previous: dict[str, int] | None,
-                previous_label: str, totals: dict, column: str, multi_month: bool = True) -> list[str]:
+                previous_label: str, totals: dict, column: str, multi_month: bool = True,
+                style: str = "chinese") -> list[str]:
     noun = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}"
     if not full:
         return [f"账号名录中没有{noun}。"]
@@ -418,15 +511,19 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
     out = []
     leaders = [r for r in full if r["rank"] == 1]
     who = "、".join(mention(platform, r["name"]) for r in leaders)
-    sentence = f"在{noun}中，{who}{'并列' if len(leaders) > 1 else '位列'}榜首（{column} {leaders[0]['score']:.2f} 分）"
+    sentence = f"在{noun}中，{who}{'并列' if len(leaders) > 1 else '位列'}榜首（{column}{leaders[0]['score']:.2f}分"
     leader = leaders[0]
+    second = next((r for r in full if r["rank"] > 1), None)
+    if second is not None and len(leaders) == 1:
+        sentence += f"，领先第二名{mention(platform, second['name'])}{leader['score'] - second['score']:.2f}分"
+    sentence += "）"
     summed = "期间合计 " if multi_month else ""
     strong = []
     for d in DIMENSIONS:
         mean = sum(r[d] for r in full) / len(full)
         if mean > 0 and leader[d] >= 1.1 * mean:
             best = max(r[d] for r in full)
-            strong.append(f"{DIMENSION_NAMES[d]}（{summed}{leader[d]:.2f}，高于本类平均 {leader[d] / mean - 1:.0%}"
+            strong.append(f"{DIMENSION_NAMES[d]}（{summed}{leader[d]:.2f}，高于本类平均{leader[d] / mean - 1:.1%}"
                           f"{'，本类最高' if leader[d] >= best else ''}）")
     if strong:
         sentence += f"，其{'、'.join(strong)}在本类账号中优势明显。"
@@ -443,21 +540,32 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
         if climbs:
             best = max(c[0] for c in climbs)
             climbers = [r for c, r in climbs if c == best]
-            names = "、".join(f"{mention(platform, r['name'])}（由第 {previous[r['account_id']]} 名升至第 {r['rank']} 名）"
-                              for r in climbers[:3])
-            more = f"等 {len(climbers)} 个账号" if len(climbers) > 3 else ""
-            out.append(f"与上一期间（{previous_label}）相比，名次上升最多的是{names}{more}，上升 {best} 位。")
+            names = "、".join(f"{mention(platform, r['name'])}（由第{previous[r['account_id']]}名升至第{r['rank']}名"
+                              f"{_why_up(r, full)}）" for r in climbers[:3])
+            more = f"等{len(climbers)}个账号" if len(climbers) > 3 else ""
+            out.append(f"与上一期间（{previous_label}）相比，名次上升最多的是{names}{more}，上升{best}位。")
         else:
             out.append(f"与上一期间（{previous_label}）相比，本类没有账号名次上升。")
     posts = sum(totals.get(r["account_id"], {}).get("posts", 0) for r in full)
     originals = sum(totals.get(r["account_id"], {}).get("originals", 0) for r in full)
     interactions = sum(sum(totals.get(r["account_id"], {}).get(k, 0) for k in INTERACTIONS[platform]) for r in full)
-    out.append(f"本类共 {len(full)} 个账号，期间合计发布 {posts:,} 条（原创 {originals:,} 条），"
-               f"{INTERACTION_LABELS[platform]} {interactions:,} 次；得分合计 {sum(r['score'] for r in full):,.2f}。")
-    return out
+    out.append(f"本类共{len(full)}个账号，{'期间' if multi_month else '当月'}合计发布{amount(posts, style)}条"
+               f"（原创{amount(originals, style)}条），{INTERACTION_LABELS[platform]}{amount(interactions, style)}次。")
+    return [tight(p) for p in out]
 
 
-def _rankings(con, start: str, end: str, font: Path, column: str, m: Methodology) -> list[Ranking]:
+def _why_up(row: dict, full: list[dict]) -> str:
+    """The dimension in which a climber stands out most against its category's average."""
+    best, lead = None, 0.0
+    for d in DIMENSIONS:
+        mean = sum(r[d] for r in full) / len(full)
+        if mean > 0 and row[d] / mean - 1 > lead:
+            best, lead = d, row[d] / mean - 1
+    return f"，{DIMENSION_NAMES[best]}高于本类平均{lead:.1%}" if best and lead >= 0.1 else ""
+
+
+def _rankings(con, start: str, end: str, font: Path, column: str, m: Methodology,
+              settings: ReportSettings = DEFAULT_SETTINGS) -> list[Ranking]:
     before = previous_period(start, end)
     scored = set(scored_months(con))
     has_previous = all(m in scored for m in Period.parse(*before).months)
@@ -470,15 +578,16 @@ def _rankings(con, start: str, end: str, font: Path, column: str, m: Methodology
             full = rank(con, platform, category, start, end)
             if not full:
                 continue
-            top = None if category == DISTRICT else TOP_OTHERS
+            top = None if category == DISTRICT else settings.top
             rows = full if top is None else [r for r in full if r["rank"] <= top]  # as rank(..., top)
             previous = None
             if has_previous:
                 previous = {r["account_id"]: r["rank"] for r in rank(con, platform, category, *before)}
-            title = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}排行榜"
+            title = f"{settings.city}{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}排行榜"
             if top is not None and len(full) > len(rows):
-                title += f" Top{top}"
-            commentary = _commentary(platform, category, full, previous, before_label, mine, column, start != end)
+                title += f"（前{top}名）"
+            commentary = _commentary(platform, category, full, previous, before_label, mine, column, start != end,
+                                     settings.numbers)
             chart = Chart(f"{platform}-{category}", title, charts.ranking_chart(
                 font, title, [r["name"] for r in rows], [r["score"] for r in rows], f"{column}得分"))
             out.append(Ranking(platform, category, title, column, rows, full, top, commentary, chart))
@@ -542,12 +651,15 @@ def _annexes(rankings, cases, counts, awards) -> list[Annex]:
 def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title: str | None = None,
                  compare_previous_year: bool = False, methodology: str | Path | Methodology | None = None,
                  awards: Sequence[tuple[str, Sequence[str]]] = (), excellent: dict[str, int] | str | None = None,
-                 overview_blocks: Sequence[Block | Callable] = (), kind: str = "annual") -> ReportModel:
+                 overview_blocks: Sequence[Block | Callable] = (), kind: str = "annual",
+                 settings: ReportSettings | None = None) -> ReportModel:
     """Gather the annual report for [start, end] from the store. Raises UserError for an unscored
     period, a methodology other than the one that scored it, or a missing Chinese font.
 
     `overview_blocks`: extra Blocks for the overview, or functions (con, start, end) -> [Block];
-    the functions in OVERVIEW_SOURCES are always called first."""
+    the functions in OVERVIEW_SOURCES are always called first. `settings`: the office's report
+    settings (city, units, chapters, …); the arguments given here win over them."""
+    settings = settings or DEFAULT_SETTINGS
     months = months_between(start, end)
     start, end = months[0], months[-1]
     font = require_cjk_font()
@@ -558,30 +670,41 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
     _check_methodology(con, months, m)
     column = period_column(start, end)
     label = period_label(start, end)
-    rankings = _rankings(con, start, end, font, column, m)
+    rankings = _rankings(con, start, end, font, column, m, settings)
     cases = _cases(con, months)
+    if excellent is None and settings.excellent:
+        excellent = dict(settings.excellent)
     annexes = _annexes(rankings, cases, parse_excellent(excellent), awards) if kind == "annual" else \
         _annexes([], [], {}, awards)
+    city = settings.city
     if kind == "annual":
-        default_title = f"{Month.parse(end).year}年政务新媒体传播影响力报告"
-        subtitle = f"统计周期 {label}（{start} 至 {end}）"
+        default_title = settings.title or f"{Month.parse(end).year}年{city}政务新媒体传播影响力报告"
+        subtitle = settings.subtitle or f"统计周期 {label}（{start} 至 {end}）"
     else:
-        default_title = "政务新媒体传播影响力月榜"
+        default_title = settings.bulletin_title or f"{city}政务新媒体传播影响力月榜"
         subtitle = f"{label}（统计周期 {start}）"
+    generated = local_date(utcnow())
+    office = [OfficeChapter(f"office-{i}", c.title, c.place, c.markdown, md.to_html(c.markdown, f"office-{i}"),
+                            md.headings(c.markdown, f"office-{i}"))
+              for i, c in enumerate(settings.chapters, start=1)] if kind == "annual" else []  # the bulletin: no essays
     return ReportModel(
         kind=kind, title=title or default_title, subtitle=subtitle, start=start, end=end, label=label,
-        column=column, generated=local_date(utcnow()).isoformat(), font=CJK_FAMILY,
-        overview=_overview(con, start, end, compare_previous_year, font, m, overview_blocks),
+        column=column, generated=generated.isoformat(), font=CJK_FAMILY,
+        overview=_overview(con, start, end, compare_previous_year, font, m, overview_blocks, settings.numbers),
         methodology=describe_methodology(m), rankings=rankings, cases=cases, annexes=annexes,
+        city=city, guiding_units=settings.guiding_units, producing_units=settings.producing_units,
+        published=settings.published_label or f"{generated.year}年{generated.month}月", cover_color=settings.cover_color,
+        office=office, sections=settings.sections,
     )
 
 
 def build_bulletin(con: duckdb.DuckDBPyConnection, month: str, *, title: str | None = None,
                    methodology: str | Path | Methodology | None = None,
                    awards: Sequence[tuple[str, Sequence[str]]] = (), compare_previous_year: bool = False,
-                   overview_blocks: Sequence[Block | Callable] = ()) -> ReportModel:
+                   overview_blocks: Sequence[Block | Callable] = (),
+                   settings: ReportSettings | None = None) -> ReportModel:
     """The monthly bulletin (月榜): one month's overview, rankings and cases."""
     month = str(Month.parse(month))
     return build_report(con, month, month, title=title, methodology=methodology, awards=awards,
                         compare_previous_year=compare_previous_year, overview_blocks=overview_blocks,
-                        kind="bulletin")
+                        kind="bulletin", settings=settings)

@@ -71,7 +71,7 @@ ACTION_NAMES = {
     "accounts.import": "导入账号名录", "imports.path": "导入文件", "imports.upload": "上传导入",
     "cases.save": "保存创新案例", "cases.import": "导入创新案例", "campaigns.save": "保存联动宣传",
     "campaigns.import": "导入联动宣传", "participations.import": "导入联动参与", "scores.compute": "计算分数",
-    "checks.run": "运行合规检查", "checks.delete": "删除检查结果",
+    "checks.run": "运行合规检查", "checks.delete": "删除检查结果", "reports.settings": "修改报告设置",
 }
 
 
@@ -84,7 +84,7 @@ DETAIL_NAMES = {
     "methodology": "方法", "methodology_sha256": "方法 sha256", "at": "检查点", "rules": "检查规则",
     "rules_sha256": "规则 sha256", "inspected": "检查账号数", "passed": "合格数", "case_id": "案例编号",
     "title": "标题", "month": "月份", "unit": "单位", "score": "得分", "account_ids": "加分账号", "text": "说明",
-    "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题",
+    "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题", "chapters": "自撰章节",
 }
 
 

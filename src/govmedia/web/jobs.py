@@ -300,19 +300,15 @@ def report_folder(store: Reads, job_id: int) -> Path:
 def start_report(runner: JobRunner, store: Reads, period, formats: list[str]) -> Job:
     """Build a report (one month: the bulletin; longer: the annual report) in the formats asked for.
     Only reads the store; any signed-in user may ask. The files stay on disk for the job page."""
-    from govmedia.reports import FILE_NAMES, build_bulletin, build_report, write_report
+    from govmedia.reports import build_for_period, write_report
 
     start, end = period.first, period.last
-
-    def model(con):
-        if start == end:
-            return build_bulletin(con, start, methodology=store.methodology)
-        return build_report(con, start, end, compare_previous_year=True, methodology=store.methodology)
 
     def work(progress: Progress) -> dict:
         total = len(formats) + 1
         progress.files(0, total, "收集数据与图表")
-        content = store.get(("report-model", start, end), model)  # shared with the download route
+        # shared with the download route
+        content = store.get(("report-model", start, end), build_for_period, start, end, methodology=store.methodology)
         folder = report_folder(store, progress.job_id)
         folder.mkdir(parents=True, exist_ok=True)
         files = {}

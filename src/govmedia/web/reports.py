@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from govmedia.core.errors import UserError
 from govmedia.core.time import Period
 from govmedia.ranking.overview import default_period
-from govmedia.reports import FORMATS, build_bulletin, build_report, write_report
+from govmedia.reports import FORMATS, build_for_period, write_report
 from govmedia.store.jobs import get_job
 from govmedia.web.auth import RANK
 from govmedia.web.deps import Reads, job_runner, message, reader_form, signed_in
@@ -51,14 +51,9 @@ def report_download(fmt: str, store: Reads = Depends(signed_in), start: Optional
         period = Period.parse(*found)
     start, end = period.first, period.last
 
-    def model(con):
-        if start == end:
-            return build_bulletin(con, start, methodology=store.methodology)
-        return build_report(con, start, end, compare_previous_year=True, methodology=store.methodology)
-
     def build() -> bytes:
         # The content model is shared by the four formats: gathered once per period until a write.
-        content = store.get(("report-model", start, end), model)
+        content = store.get(("report-model", start, end), build_for_period, start, end, methodology=store.methodology)
         with tempfile.TemporaryDirectory() as folder:
             return write_report(content, Path(folder), [fmt])[fmt].read_bytes()
 
