@@ -22,6 +22,7 @@ from govmedia.core.errors import UserError
 from govmedia.store.reads import healthy
 from govmedia.web.auth import LoginLimiter
 from govmedia.web.cache import PageCache, Shelf
+from govmedia.web.security import BodyGuard, SecurityHeaders, SessionCheck, SessionRegistry
 from govmedia.web.state import Store, secret_key
 
 
@@ -70,9 +71,13 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     app.state.page_cache = {}  # the page cache's counters
     shelf = Shelf(stats=app.state.page_cache)
     app.add_middleware(PageCache, store=app.state.store, shelf=shelf, session=True)
+    # A revoked session is emptied before the inner cache or a route can honour it.
+    app.add_middleware(SessionCheck, registry=SessionRegistry(app.state.store))
     app.add_middleware(SessionMiddleware, secret_key=secret or secret_key(db_path), session_cookie="govmedia_session",
                        same_site="lax", max_age=8 * 3600)
     app.add_middleware(PageCache, store=app.state.store, shelf=shelf, session=False)
+    app.add_middleware(BodyGuard)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, cached or not
     static = resources.files("govmedia.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(api.router)
