@@ -5,8 +5,6 @@ User errors print one line and exit 2 (or the code they carry); they never show 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import difflib
 import re
@@ -22,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from govmedia.core.vocabulary import PLATFORMS
-from govmedia.core.errors import FieldError, UserError
+from govmedia.core.errors import FieldError, UserError, store_write_failed, write_failed
 
 # How the command line names the fields library errors are about.
 OPTION_NAMES = {
@@ -346,12 +344,9 @@ def accounts_list(
 
 
 def _write_csv(rows: list[dict], columns: list[str]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    sys.stdout.write(buffer.getvalue())
+    from govmedia.export import to_csv
+
+    sys.stdout.write(to_csv(rows, columns))  # inert cells, like every CSV we write
 
 
 # --------------------------------------------------------------------------- db
@@ -1107,6 +1102,17 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("已中断；数据库保持中断前的状态。", highlight=False)
         sys.exit(130)
+    except OSError as exc:  # a full disk, no permission: one line, not a traceback
+        failed = write_failed(exc, "操作未完成")
+        where = f"（{exc.filename}）" if getattr(exc, "filename", None) else ""
+        err.print(f"错误: {failed}{where}", highlight=False, soft_wrap=True)
+        sys.exit(failed.exit_code)
+    except Exception as exc:
+        duckdb = sys.modules.get("duckdb")  # not imported for --help: the CLI starts fast
+        if duckdb is None or not isinstance(exc, duckdb.Error):
+            raise
+        err.print(f"错误: {store_write_failed(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
