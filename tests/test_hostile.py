@@ -127,6 +127,28 @@ def test_signing_in_again_works_and_the_audit_log_names_ending_sessions(client, 
     assert run_cli("users", "end-sessions", "nobody", db=db).returncode == 2
 
 
+def test_an_admin_ends_a_user_s_sessions_from_the_users_page(db):
+    app = create_app(db, secret="test-secret")
+    with TestClient(app) as editor, TestClient(app) as admin:
+        sign_in(editor, "editor1")
+        assert editor.get("/data").status_code == 200
+        assert editor.post("/users/end-sessions", data={"username": "admin1", "csrf_token": "x"}).status_code == 403
+        sign_in(admin, "admin1")
+        page = admin.get("/users")
+        assert page.status_code == 200 and "editor1" in page.text and "结束该用户的所有会话" in page.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        assert admin.post("/users/end-sessions", data={"username": "editor1"}).status_code == 403  # no CSRF token
+        done = admin.post("/users/end-sessions", data={"username": "editor1", "csrf_token": token})
+        assert done.status_code == 200 and "已结束用户 editor1 的所有会话" in done.text
+        assert editor.get("/data", follow_redirects=False).status_code == 303
+        assert "结束该用户的所有会话" in admin.get("/audit").text
+        off = admin.post("/users/active", data={"username": "viewer1", "active": "0", "csrf_token": token})
+        assert "已停用" in off.text and "停用" in admin.get("/users").text
+        assert _login(TestClient(app), "viewer1", PASSWORD).status_code == 401
+        unknown = admin.post("/users/end-sessions", data={"username": "nobody", "csrf_token": token})
+        assert "没有用户" in unknown.text and "govmedia" not in unknown.text.split("<main>")[-1].split("</main>")[0]
+
+
 def test_a_deactivated_user_cannot_use_basic_auth_either(client):
     assert client.get("/api/v1/jobs", headers=basic("editor1")).status_code == 200
     with write_unit(client) as con:

@@ -76,7 +76,7 @@ def add_user(con: duckdb.DuckDBPyConnection, username: str, password: str, role:
 def _existing(con: duckdb.DuckDBPyConnection, username: str) -> tuple:
     rows = con.execute("SELECT role, active FROM users WHERE username = ?", [username]).fetchall()
     if not rows:
-        raise UserError(f"没有用户 {username!r}；可用 govmedia users list 查看已有用户")
+        raise UserError(f"没有用户 {username!r}；请检查用户名（已有用户见用户列表）")
     return rows[0]
 
 
