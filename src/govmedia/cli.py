@@ -1102,6 +1102,11 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("已中断；数据库保持中断前的状态。", highlight=False)
         sys.exit(130)
+    except BrokenPipeError:  # `govmedia rank … | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when stdout is flushed at exit
+        sys.exit(1)
     except OSError as exc:  # a full disk, no permission: one line, not a traceback
         failed = write_failed(exc, "操作未完成")
         where = f"（{exc.filename}）" if getattr(exc, "filename", None) else ""

@@ -164,8 +164,8 @@ class SecurityHeaders:
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in HEADERS if n not in present]
                 if secure:
-                    headers = [(n, v + b"; secure") if n.lower() == b"set-cookie" and b"secure" not in v.lower() else (n, v)
-                               for n, v in headers]
+                    headers = [(n, v + b"; secure") if n.lower() == b"set-cookie" and b"; secure" not in v.lower()
+                               else (n, v) for n, v in headers]
                 message = {**message, "headers": headers}
             await send(message)
 
