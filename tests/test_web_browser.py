@@ -308,3 +308,26 @@ def test_phone_explanation_and_trend_chart_fit_the_screen(site, browser, tmp_pat
         const chart = echarts.getInstanceByDom(document.getElementById('trend'));
         return chart.getOption().legend[0].bottom; }""")
     assert legend_bottom == 0
+
+
+def test_pages_work_under_the_content_security_policy(site, browser):
+    """No inline script is left for the CSP to block: the charts draw, the pickers submit their form,
+    and Chromium reports no violation on the pages that use them."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    page.goto(f"{site}/rankings?platform=weibo&category=district&from=2020-02&to=2020-03")
+    page.select_option("select[name=category]", "livelihood")  # data-autosubmit, handled by app.js
+    page.wait_for_url(re.compile(r"category=livelihood"))
+    page.goto(f"{site}/accounts/weibo/A")
+    expect(page.locator(".chart[data-rendered='1']").first).to_be_attached(timeout=20_000)
+    page.goto(f"{site}/")
+    options = page.locator("select[name=period] option")
+    if options.count() > 1:
+        value = options.nth(1).get_attribute("value")
+        page.select_option("select[name=period]", value)  # data-period-select copies from|to
+        page.wait_for_url(re.compile("from=" + re.escape(value.split("|")[0])))
+    page.goto(f"{site}/api/v1/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=20_000)
+    assert not violations, violations

@@ -5,8 +5,6 @@ User errors print one line and exit 2 (or the code they carry); they never show 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import difflib
 import re
@@ -22,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from govmedia.core.vocabulary import PLATFORMS
-from govmedia.core.errors import FieldError, UserError, fill
+from govmedia.core.errors import FieldError, UserError, fill, store_write_failed, write_failed
 
 # How the command line names the fields library errors are about.
 OPTION_NAMES = {
@@ -351,12 +349,9 @@ def accounts_list(
 
 
 def _write_csv(rows: list[dict], columns: list[str]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    sys.stdout.write(buffer.getvalue())
+    from govmedia.export import to_csv
+
+    sys.stdout.write(to_csv(rows, columns))  # inert cells, like every CSV we write
 
 
 # --------------------------------------------------------------------------- db
@@ -779,25 +774,83 @@ users_app = typer.Typer(help="网站用户：viewer（查看）、editor（编�
 app.add_typer(users_app, name="users")
 
 
-@users_app.command("add")
-def users_add(
-    name: str = typer.Argument(..., help="用户名"),
-    role: str = typer.Option("viewer", "--role", help="viewer | editor | admin"),
-) -> None:
-    """新增用户或重设其密码与角色；密码从标准输入读取（终端中会提示输入）。"""
-    from govmedia.store.users import add_user
-
+def _read_password() -> str:
     if sys.stdin.isatty():
         import getpass
 
         password = getpass.getpass("密码: ")
         if getpass.getpass("再输入一次: ") != password:
             raise UserError("两次输入的密码不一致")
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    with _writing() as con:
-        add_user(con, name, password, role)
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(..., help="用户名"),
+    role: str = typer.Option("viewer", "--role", help="viewer | editor | admin"),
+) -> None:
+    """新增用户或重设其密码与角色（其已登录的会话随之失效）；密码从标准输入读取（终端中会提示输入）。"""
+    from govmedia.store.users import add_user, check_password
+
+    password = _read_password()
+    check_password(password, name)  # before waiting for the store
+    with _writing(data=False) as con:
+        add_user(con, name, password, role, actor=_actor())
     out.print(f"用户 {name}（{role}）已保存", highlight=False)
+
+
+@users_app.command("role")
+def users_role(name: str = typer.Argument(..., help="用户名"),
+               role: str = typer.Option(..., "--role", help="viewer | editor | admin")) -> None:
+    """修改用户的角色；该用户已登录的会话随之失效，需重新登录。"""
+    from govmedia.store.users import set_role
+
+    with _writing(data=False) as con:
+        set_role(con, name, role, actor=_actor())
+    out.print(f"用户 {name} 的角色已改为 {role}；其已登录的会话已失效", highlight=False)
+
+
+@users_app.command("password")
+def users_password(name: str = typer.Argument(..., help="用户名")) -> None:
+    """重设用户的密码（从标准输入读取）；该用户已登录的会话随之失效。"""
+    from govmedia.store.users import check_password, set_password
+
+    password = _read_password()
+    check_password(password, name)
+    with _writing(data=False) as con:
+        set_password(con, name, password, actor=_actor())
+    out.print(f"用户 {name} 的密码已重设；其已登录的会话已失效", highlight=False)
+
+
+@users_app.command("deactivate")
+def users_deactivate(name: str = typer.Argument(..., help="用户名")) -> None:
+    """停用用户：不能再登录，已登录的会话立即失效。"""
+    from govmedia.store.users import set_active
+
+    with _writing(data=False) as con:
+        set_active(con, name, False, actor=_actor())
+    out.print(f"用户 {name} 已停用；其已登录的会话已失效", highlight=False)
+
+
+@users_app.command("activate")
+def users_activate(name: str = typer.Argument(..., help="用户名")) -> None:
+    """重新启用已停用的用户。"""
+    from govmedia.store.users import set_active
+
+    with _writing(data=False) as con:
+        set_active(con, name, True, actor=_actor())
+    out.print(f"用户 {name} 已启用", highlight=False)
+
+
+@users_app.command("end-sessions")
+def users_end_sessions(name: str = typer.Argument(..., help="用户名")) -> None:
+    """结束该用户的所有会话：其所有浏览器中的登录立即失效（密码与角色不变）。"""
+    from govmedia.store.users import end_sessions
+
+    with _writing(data=False) as con:
+        end_sessions(con, name, actor=_actor())
+    out.print(f"已结束用户 {name} 的所有会话", highlight=False)
 
 
 @users_app.command("list")
@@ -1141,6 +1194,22 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("已中断；数据库保持中断前的状态。", highlight=False)
         sys.exit(130)
+    except BrokenPipeError:  # `govmedia rank … | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when stdout is flushed at exit
+        sys.exit(1)
+    except OSError as exc:  # a full disk, no permission: one line, not a traceback
+        failed = write_failed(exc, "操作未完成")
+        where = f"（{exc.filename}）" if getattr(exc, "filename", None) else ""
+        err.print(f"错误: {failed}{where}", highlight=False, soft_wrap=True)
+        sys.exit(failed.exit_code)
+    except Exception as exc:
+        duckdb = sys.modules.get("duckdb")  # not imported for --help: the CLI starts fast
+        if duckdb is None or not isinstance(exc, duckdb.Error):
+            raise
+        err.print(f"错误: {store_write_failed(exc)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Writing result rows as a terminal table, CSV, JSON, XLSX or Parquet (CLI, API and reports share it)."""
+"""Writing result rows as a terminal table, CSV, JSON, XLSX or Parquet (CLI, API and reports share it).
+
+CSV and XLSX cells go through `core.text.inert`: no control characters, and text that begins like
+a formula (`= + - @`, tab, CR) prefixed with `'`, so a name like `=HYPERLINK(…)` is never live in
+Excel; numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from govmedia.core.errors import UserError
+from govmedia.core.text import inert
 
 FORMATS = ("table", "csv", "json", "xlsx", "parquet")
 BINARY = ("xlsx", "parquet")
@@ -25,9 +30,9 @@ def _plain(value):
 def to_csv(rows: Sequence[dict], columns: Sequence[str]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([inert(c) for c in columns])
     for row in rows:
-        writer.writerow(["" if row.get(c) is None else _plain(row.get(c)) for c in columns])
+        writer.writerow(["" if row.get(c) is None else inert(_plain(row.get(c))) for c in columns])
     return buffer.getvalue()
 
 
@@ -49,9 +54,9 @@ def to_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[dict], Sequence[str]]], 
     for index, (title, rows, columns) in enumerate(sheets):
         ws = workbook.active if index == 0 else workbook.create_sheet()
         ws.title = title[:31]
-        ws.append([(headers or {}).get(c, c) for c in columns])
+        ws.append([inert((headers or {}).get(c, c)) for c in columns])
         for row in rows:
-            ws.append([_plain(row.get(c)) for c in columns])
+            ws.append([inert(_plain(row.get(c))) for c in columns])
         ws.freeze_panes = "A2"
     workbook.save(path)
 

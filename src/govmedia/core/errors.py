@@ -8,6 +8,7 @@ parameter), so that no user reads the name of a flag they never typed.
 from __future__ import annotations
 
 import re
+import errno
 from typing import Mapping
 
 # A library message may name a field ("请用 {field:account} 指明") or a step the user should take
@@ -78,3 +79,32 @@ class FieldError(UserError):
         names = names or {}
         label = names.get(self.field) or FIELD_LABELS.get(self.field, self.field)
         return f"{label}: {fill(self.reason, names, steps)}"
+
+
+class WriteFailed(UserError):
+    """A write the machine refused (a full disk, no permission): not the user's input."""
+
+    def __init__(self, message: str, http_status: int = 500):
+        super().__init__(message, exit_code=1)
+        self.http_status = http_status  # 507 for a full disk
+
+
+def store_write_failed(exc: Exception) -> "WriteFailed":
+    """A database error (DuckDB's own, e.g. an I/O error on a full disk) as one Chinese sentence;
+    the unit's transaction was rolled back and the next unit opens the store afresh."""
+    text = str(exc).lower()
+    if "no space" in text or "disk is full" in text or "disk full" in text:
+        return WriteFailed("数据库写入失败：磁盘已满，本次操作未保存，数据保持操作前的状态。请清理磁盘空间（或联系管理员）后重试", 507)
+    return WriteFailed("数据库操作失败，本次操作未保存，数据保持操作前的状态。请稍后重试；如一再出现，请联系管理员")
+
+
+def write_failed(exc: OSError, what: str) -> "WriteFailed":
+    """One Chinese sentence for a failed write (a full disk, no permission): no path, no traceback,
+    the same for the site, the API and the command line."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return WriteFailed(f"{what}：磁盘已满。请清理磁盘空间（或联系管理员）后重试", 507)
+    if exc.errno == errno.ENAMETOOLONG:
+        return WriteFailed(f"{what}：文件名太长。请改短文件名后重试", 400)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return WriteFailed(f"{what}：没有写入权限。请检查数据目录的权限（或联系管理员）后重试")
+    return WriteFailed(f"{what}：读写文件出错（错误码 {exc.errno}）。请稍后重试；如一再出现，请联系管理员")

@@ -138,11 +138,14 @@ def save_account(con, fields: dict, actor: str | None) -> tuple[AccountRow, Upse
     return row, result
 
 
-def import_accounts(con, path: str | Path, actor: str | None) -> tuple[Table, UpsertResult, list[Reject]]:
-    """The registry file: its valid rows upserted and the import audited in one transaction."""
+def import_accounts(con, path: str | Path, actor: str | None, *,
+                    provenance: dict | None = None) -> tuple[Table, UpsertResult, list[Reject]]:
+    """The registry file: its valid rows upserted and the import audited in one transaction.
+    `provenance` (e.g. the site's upload id and rejects file) is recorded in the audit entry."""
     table, rows, rejects = read_accounts(path)
     with transaction(con):
         result = upsert_accounts(con, rows)
         audit(con, actor, "accounts.import", {"file": Path(path).name, "inserted": result.inserted,
-                                              "updated": result.updated, "rejected": len(rejects)})
+                                              "updated": result.updated, "rejected": len(rejects),
+                                              **(provenance or {})})
     return table, result, rejects

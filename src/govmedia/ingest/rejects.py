@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+from govmedia.core.text import inert
 from govmedia.ingest.canonical import Reject
 from govmedia.ingest.tabular import Table
 
@@ -26,13 +27,14 @@ def write_rejects(path: Path, table: Table, rejects: list[Reject], rejects_dir) 
     columns = [h for h in table.header if h]
     with target.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["行号", "列", "原因", *columns])
+        writer.writerow(["行号", "列", "原因", *(inert(c) for c in columns)])
         for reject in rejects:
             raw = reject.raw or {}
             cells = [_cell(raw.get(c)) for c in columns]
             if "__text__" in raw:
                 cells = [raw["__text__"]]
-            writer.writerow([reject.line, reject.column or "", reject.reason, *cells])
+            # The rows were refused: whatever they hold is opened in Excel as inert text.
+            writer.writerow([reject.line, inert(reject.column or ""), inert(reject.reason), *(inert(c) for c in cells)])
     return target
 
 

@@ -14,11 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Callable, ContextManager
 
-from govmedia.core.errors import FieldError, UserError
-from govmedia.ingest.accounts import import_accounts
+from govmedia.core.errors import FieldError, UserError, write_failed
 from govmedia.core.rows import Reject
+from govmedia.core.text import printable
+from govmedia.ingest.accounts import import_accounts
 from govmedia.ingest.pipeline import FilesCallback, ImportSummary, ProgressCallback, import_path
-from govmedia.ingest.rejects import write_rejects
+from govmedia.ingest.rejects import rejects_path_for, write_rejects
 from govmedia.store.access import nothing_changed
 from govmedia.store.accounts import UpsertResult
 from govmedia.store.users import audit
@@ -27,6 +28,7 @@ from govmedia.store.users import audit
 MAX_UPLOAD_BYTES = int(os.environ.get("GOVMEDIA_MAX_UPLOAD_MB", "200")) * 1024 * 1024
 MAX_UNPACKED_BYTES = 4 * MAX_UPLOAD_BYTES
 MAX_ZIP_MEMBERS = 5000
+MAX_NAME_BYTES = 200  # a file system's limit is 255 bytes per name; room for ".rejects.csv"
 
 
 @dataclass
@@ -81,18 +83,31 @@ class Received:
 def receive_upload(uploads: Path, file_name: str | None, stream: BinaryIO) -> Received:
     """Save the upload's bytes under `uploads/<id>/` (bounded in size). Nothing is unpacked or
     imported yet: a server saves during the request and imports later (`import_received`)."""
-    name = Path(file_name or "").name
-    if not name or name.startswith("."):
-        raise FieldError("file", file_name, "文件名无效；请选择要上传的文件")
+    name = Path((file_name or "").replace("\\", "/")).name
+    if not name or name.startswith(".") or printable(name) != name or "\n" in name or "\r" in name:
+        raise FieldError("file", _shown(file_name), "文件名无效；请选择要上传的文件，文件名中不要有控制字符")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise FieldError("file", _shown(name), f"文件名太长（{len(name)} 个字符）；请把文件名改短（不超过 60 个汉字或 "
+                                               f"{MAX_NAME_BYTES} 个英文字符）后再上传")
     upload_id = datetime.now().strftime("%Y%m%d%H%M%S%f")
     folder = uploads / upload_id
-    folder.mkdir(parents=True, exist_ok=True)
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         _save(stream, folder / name)
     except UserError:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    except OSError as exc:  # a full disk, a read-only or vanished folder: nothing half-saved stays
+        shutil.rmtree(folder, ignore_errors=True)
+        raise write_failed(exc, "上传的文件未能保存") from exc
     return Received(upload_id, folder, name)
+
+
+def _shown(name: str | None) -> str:
+    """A file name as a message may quote it: printable and not too long."""
+    text = printable(name or "")
+    return text if len(text) <= 60 else text[:57] + "…"
+
 
 
 def unpack_upload(received: Received) -> Path:
@@ -106,6 +121,9 @@ def unpack_upload(received: Received) -> Path:
     except UserError:
         shutil.rmtree(received.folder, ignore_errors=True)
         raise
+    except OSError as exc:
+        shutil.rmtree(received.folder, ignore_errors=True)
+        raise write_failed(exc, "压缩包未能解压") from exc
     return source
 
 
@@ -141,8 +159,12 @@ def import_registry_upload(con, uploads: Path, file_name: str | None, stream: Bi
         shutil.rmtree(received.folder, ignore_errors=True)
         raise FieldError("file", received.file_name, f"{received.file_name} 不是 CSV 或 XLSX 文件；账号名录请用 Excel "
                                                      "另存为 .xlsx 或 .csv 后上传")
+    # The rejects file is named before the import so that its audit entry records it: the site hands
+    # out only rejects files an import recorded.
+    rejects_name = rejects_path_for(received.saved, received.folder).name
     try:
-        table, result, rejects = import_accounts(con, received.saved, actor)
+        table, result, rejects = import_accounts(con, received.saved, actor, provenance={
+            "upload_id": received.upload_id, "rejects_file": rejects_name})
     except UserError as exc:
         shutil.rmtree(received.folder, ignore_errors=True)
         raise UserError(str(exc).replace(str(received.saved), received.file_name)) from exc

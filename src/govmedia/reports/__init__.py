@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from govmedia.core.errors import UserError
+from govmedia.core.text import scrub
 from govmedia.reports.model import Block, ReportModel, build_bulletin, build_report, period_column, period_label
 
 FORMATS = ("docx", "pdf", "html", "xlsx")
@@ -68,6 +69,7 @@ def write_report(model: ReportModel, directory: Path, formats: Iterable[str] = F
 
     writers = {"docx": write_docx, "pdf": write_pdf, "html": write_html, "xlsx": write_xlsx}
     directory = prepare_out_dir(directory)
+    model = scrub(model)  # no control character reaches XML (DOCX, XLSX) or the PDF/HTML text
     written = {}
     for fmt in parse_formats(list(formats)):
         target = directory / FILE_NAMES[fmt]

@@ -13,6 +13,7 @@ import contextlib
 import threading
 from pathlib import Path
 
+from govmedia.core.text import inert
 from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS
 from govmedia.reports.model import ReportModel
 
@@ -44,6 +45,11 @@ def _exact_floats():
             _writer.safe_string = original
 
 
+def _append(sheet, values) -> None:
+    """A row of inert cells (`core.text.inert`): a name like "=HYPERLINK(…)" stays text."""
+    sheet.append([inert(v) for v in values])
+
+
 def write_xlsx(model: ReportModel, path: Path) -> Path:
     import openpyxl
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -70,7 +76,7 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
         ("说明", "每个榜单工作表列出该平台该类别的全部账号，行与列同 govmedia rank --format csv；"
                  "分数未取整，显示两位小数。报告正文中除区级外只印前 15 名。"),
     ):
-        about.append(list(row))
+        _append(about, list(row))
     for cell in about[1]:
         cell.font = bold
         cell.fill = fill
@@ -83,13 +89,13 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
     sheet = workbook.create_sheet("概况")
     o = model.overview
     headers = ["平台", "指标", "本期"] + (["上年同期", "同比"] if o.compare else [])
-    sheet.append(headers)
+    _append(sheet, headers)
     for p in o.platforms:
         for f in p.figures:
             values = [p.name, f.label, f.value]
             if o.compare:
                 values += [f.previous, f.growth]
-            sheet.append(values)
+            _append(sheet, values)
     for row in sheet.iter_rows(min_row=2):
         row[2].number_format = "#,##0"
         if o.compare:
@@ -102,24 +108,24 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
     for block in o.blocks:  # other features' summaries, below the figures
-        sheet.append([])
-        sheet.append([block.title])
+        _append(sheet, [])
+        _append(sheet, [block.title])
         sheet.cell(row=sheet.max_row, column=1).font = bold
         for text in block.paragraphs:
-            sheet.append([text])
+            _append(sheet, [text])
         if block.headers:
-            sheet.append(list(block.headers))
+            _append(sheet, list(block.headers))
             for cell in sheet[sheet.max_row]:
                 cell.font = bold
             for row in block.rows:
-                sheet.append(list(row))
+                _append(sheet, list(row))
 
     for k in model.rankings:
         ws = workbook.create_sheet(k.sheet[:31])
         labels = {**RANK_HEADERS, "score": k.column}
-        ws.append([labels[c] for c in RANK_COLUMNS])
+        _append(ws, [labels[c] for c in RANK_COLUMNS])
         for row in k.full:
-            ws.append([row[c] for c in RANK_COLUMNS])
+            _append(ws, [row[c] for c in RANK_COLUMNS])
         for cell in ws[1]:
             cell.font = bold
             cell.fill = fill

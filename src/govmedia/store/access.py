@@ -46,11 +46,12 @@ class _Unit:
     """What an open write unit changed. A `declared` unit changed exactly what the code told it
     (`changed`); any other data unit possibly changed anything, unless told `nothing_changed`."""
 
-    __slots__ = ("data", "declared", "months")
+    __slots__ = ("data", "declared", "months", "sessions")
 
     def __init__(self, data: bool, declared: bool):
         self.data = data
         self.declared = declared
+        self.sessions = False  # the unit changed who may stay signed in (`sessions_changed`)
         self.months: set[str] | None = set() if declared else None  # None: not narrowed
 
     def change(self) -> set[str] | str | None:
@@ -82,6 +83,20 @@ def changed(con: duckdb.DuckDBPyConnection, months) -> None:
     unit = _units.get(id(con))
     if unit is not None and unit.declared:
         unit.months.update([EVERYTHING] if months == EVERYTHING else (str(m) for m in months))
+
+
+def sessions_changed(con: duckdb.DuckDBPyConnection) -> None:
+    """Tell the unit holding `con` that it changed a user's sessions (role, password, activity,
+    session version): when it ends, `<db>.sessions` moves, so every site process re-reads the
+    users before it trusts a cookie again. A connection that is not a unit's (a script's, a
+    test's) moves the stamp at once."""
+    unit = _units.get(id(con))
+    if unit is not None:
+        unit.sessions = True
+        return
+    rows = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    if rows and rows[0][0]:
+        Access(rows[0][0]).bump_sessions()
 
 
 class StoreBusy(UserError):
@@ -138,6 +153,7 @@ class Access:
         self._turn_path = Path(f"{self.path}.turn")
         self._version_path = Path(f"{self.path}.version")
         self._changes_path = Path(f"{self.path}.changes")
+        self._sessions_path = Path(f"{self.path}.sessions")
         self._changes_memo: tuple[int, list[tuple[int, str]]] | None = None
         self._state = threading.Condition()
         self._readers = 0
@@ -155,6 +171,16 @@ class Access:
             return int(self._version_path.read_text() or 0)
         except (OSError, ValueError):
             return 0
+
+    def sessions_stamp(self) -> int:
+        """Moves whenever any process changes who may stay signed in (`sessions_changed`)."""
+        try:
+            return int(self._sessions_path.read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def bump_sessions(self) -> None:
+        self._replace(self._sessions_path, str(self.sessions_stamp() + 1))
 
     def _bump_version(self, change: set[str] | str) -> None:
         """Record the change, then move the version (a reader that sees the new version finds its
@@ -339,6 +365,8 @@ class Access:
             change = unit.change() if unit is not None else None
             if change:
                 self._bump_version(change)
+            if unit is not None and unit.sessions:
+                self.bump_sessions()  # after the commit: a reader of the new stamp sees the new rows
             _release(lock)
             _release(turn)
             with self._state:

@@ -110,3 +110,22 @@ def recent_jobs(con: duckdb.DuckDBPyConnection, limit: int = 20, *, result: bool
     columns = [c if c != "result" or result else "NULL AS result" for c in COLUMNS]
     rows = con.execute(f"SELECT {', '.join(columns)} FROM jobs ORDER BY job_id DESC LIMIT ?", [limit]).fetchall()
     return [_row(r) for r in rows]
+
+
+def recorded_rejects(con: duckdb.DuckDBPyConnection, upload_id: str) -> set[str]:
+    """The rejects files (their `rejects_url`) the import jobs of one upload recorded: the only
+    files the site hands out from the uploads folder."""
+    rows = con.execute("SELECT result FROM jobs WHERE kind = 'import' AND state = 'done' "
+                       "AND json_extract_string(params, '$.upload_id') = ?", [upload_id]).fetchall()
+    urls = set()
+    for (text,) in rows:
+        for f in (json.loads(text) if text else {}).get("files", []):
+            if f.get("rejects_url"):
+                urls.add(f["rejects_url"])
+    # A registry upload is imported at once, not as a job: its audit entry names its rejects file.
+    for (name,) in con.execute("SELECT json_extract_string(detail, '$.rejects_file') FROM audit_log "
+                               "WHERE action = 'accounts.import' AND json_extract_string(detail, '$.upload_id') = ?",
+                               [upload_id]).fetchall():
+        if name:
+            urls.add(f"/api/v1/imports/{upload_id}/rejects/{name}")
+    return urls

@@ -320,8 +320,16 @@ ALTER TABLE snapshots ADD COLUMN coins BIGINT;
 ALTER TABLE snapshots ADD COLUMN danmaku BIGINT;
 """
 
+# Revocable sessions: a signed-in cookie carries its user's session version and is honoured only
+# while it matches; logout, a role or password change, deactivation and "end all sessions" bump it.
+SCHEMA_SESSIONS = """
+ALTER TABLE users ADD COLUMN session_version INTEGER DEFAULT 0;
+UPDATE users SET session_version = 0;
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
-                         SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE, SCHEMA_METRICS]
+                         SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE, SCHEMA_METRICS,
+                         SCHEMA_SESSIONS]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.

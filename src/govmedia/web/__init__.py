@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+import duckdb
 from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,10 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import UserError, store_write_failed, write_failed
 from govmedia.store.reads import healthy
 from govmedia.web.auth import LoginLimiter
 from govmedia.web.cache import PageCache, Shelf
+from govmedia.web.security import BodyGuard, SecurityHeaders, SessionCheck, SessionRegistry
 from govmedia.web.state import Store, secret_key
 
 
@@ -70,9 +72,13 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     app.state.page_cache = {}  # the page cache's counters
     shelf = Shelf(stats=app.state.page_cache)
     app.add_middleware(PageCache, store=app.state.store, shelf=shelf, session=True)
+    # A revoked session is emptied before the inner cache or a route can honour it.
+    app.add_middleware(SessionCheck, registry=SessionRegistry(app.state.store))
     app.add_middleware(SessionMiddleware, secret_key=secret or secret_key(db_path), session_cookie="govmedia_session",
                        same_site="lax", max_age=8 * 3600)
     app.add_middleware(PageCache, store=app.state.store, shelf=shelf, session=False)
+    app.add_middleware(BodyGuard)
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, cached or not
     static = resources.files("govmedia.web").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.include_router(api.router)
@@ -90,15 +96,35 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(store: Reads = Depends(open_reads)):
-        if store.get(None, healthy):
-            return PlainTextResponse("ok")
-        return PlainTextResponse("store unreadable", status_code=503)
+        """200 "ok"; 200 "degraded: …" while it answers but a write may fail (low disk, an uploads
+        folder it cannot write); 503 when the store cannot be read. For monitors: English words."""
+        try:
+            readable = store.get(None, healthy)
+        except (UserError, OSError, duckdb.Error):
+            readable = False
+        if not readable:
+            return PlainTextResponse("store unreadable", status_code=503)
+        problems = degraded(db_path, store.uploads)
+        if problems:
+            return PlainTextResponse("degraded: " + "; ".join(problems))
+        return PlainTextResponse("ok")
 
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError):
+        status = getattr(exc, "http_status", 400)  # WriteFailed: the machine, not the input
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": message(exc, api=True)}, status_code=400)
-        return error_page(request, 400, message(exc))
+            return JSONResponse({"detail": message(exc, api=True)}, status_code=status)
+        return error_page(request, status, message(exc))
+
+    # A write the disk or the store refused: one Chinese sentence; nothing is held open, so the
+    # next request opens the store afresh (`store/access.py`).
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError):
+        return await user_error(request, write_failed(exc, "操作未完成"))
+
+    @app.exception_handler(duckdb.Error)
+    async def store_error(request: Request, exc: duckdb.Error):
+        return await user_error(request, store_write_failed(exc))
 
     # Starlette's own errors (an unknown address, a wrong method) carry English details: said in Chinese.
     framework_details = {404: "没有这个页面：地址可能有误，请从导航进入", 405: "不支持这种请求方式"}
@@ -132,6 +158,27 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
         return error_page(request, 400, said)
 
     return app
+
+
+def degraded(db_path: Path, uploads: Path) -> list[str]:
+    """What would make the next write fail although reads work."""
+    import shutil
+
+    problems = []
+    try:
+        minimum = float(os.environ.get("GOVMEDIA_MIN_FREE_MB", "200")) * 1024 * 1024
+    except ValueError:
+        minimum = 200 * 1024 * 1024
+    try:
+        free = shutil.disk_usage(db_path.parent).free
+        if free < minimum:
+            problems.append(f"disk space low ({free // (1024 * 1024)} MB free)")
+    except OSError:
+        problems.append("disk space unknown")
+    folder = uploads if uploads.exists() else db_path.parent
+    if not os.access(folder, os.W_OK):
+        problems.append("uploads folder not writable")
+    return problems
 
 
 # Parameters as users name them, for messages about a wrong address or form.

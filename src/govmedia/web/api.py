@@ -4,6 +4,7 @@ writes through `require("editor")`; each write is one library door (validated, w
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Literal, Optional
@@ -24,6 +25,7 @@ from govmedia.scoring.explain import explain
 from govmedia.scoring.indices import compute_index
 from govmedia.store.accounts import list_accounts
 from govmedia.store.evaluation import list_campaigns, list_cases
+from govmedia.store.jobs import recorded_rejects
 from govmedia.store.reads import recent_batches
 from govmedia.web.deps import (
     PAGE_NAMES, WEB_STEPS, Reads, Writes, api_month, api_period, editor, editor_reads, job_runner, reads,
@@ -31,6 +33,7 @@ from govmedia.web.deps import (
 from govmedia.web.jobs import REASONS_PER_FILE, JobRunner, job_list, job_view, outcome, start_import, start_score
 
 router = APIRouter(prefix="/api/v1")
+UPLOAD_ID = re.compile(r"\d{20}")  # `ingest.upload.receive_upload` names each upload's folder so
 
 # The API's enumerations are the vocabulary's (a tuple subscript spells out its members).
 PlatformName = Literal[PLATFORMS]
@@ -365,8 +368,15 @@ def get_job(job_id: int, store: Reads = Depends(editor_reads), runner: JobRunner
 
 @router.get("/imports/{upload_id}/rejects/{path:path}", summary="下载拒收行文件（编辑）")
 def get_rejects(upload_id: str, path: str, store: Reads = Depends(editor_reads)):
+    # Only a file an import job recorded for this upload, inside its folder: no `..`, no encoded
+    # tricks, no rejects file the command line left beside the store.
+    missing = HTTPException(404, "没有这个拒收行文件；请从导入结果中的链接下载")
+    if not UPLOAD_ID.fullmatch(upload_id) or "\\" in path or any(p in ("", ".", "..") for p in path.split("/")):
+        raise missing
+    if f"/api/v1/imports/{upload_id}/rejects/{path}" not in store.get(None, recorded_rejects, upload_id):
+        raise missing
     folder = (store.uploads / upload_id).resolve()
     target = (folder / path).resolve()
-    if not target.is_relative_to(folder) or not target.name.endswith(".rejects.csv") or not target.exists():
-        raise HTTPException(404, "没有这个拒收行文件")
+    if not target.is_relative_to(folder) or not target.name.endswith(".rejects.csv") or not target.is_file():
+        raise missing
     return FileResponse(target, media_type="text/csv; charset=utf-8", filename=target.name)

@@ -1,6 +1,9 @@
 """Sign-in, roles, CSRF tokens and the login rate limit.
 
-Sessions are signed cookies (Starlette's SessionMiddleware: HttpOnly, SameSite=Lax). A write
+Sessions are signed cookies (Starlette's SessionMiddleware: HttpOnly, SameSite=Lax, Secure over
+HTTPS) that carry the user's session version; `web/security.py` honours one only while it matches
+the store's, so logout, a role or password change, deactivation and an admin ending the user's
+sessions revoke every cookie of that user at once. A write
 needs the right role (the guards are in `govmedia.web.deps`): without a session it answers 401,
 with too small a role 403. Forms and cookie-authenticated API writes carry the session's CSRF
 token; API clients may instead send HTTP Basic credentials, which need no CSRF token because no
@@ -17,41 +20,72 @@ from collections import defaultdict, deque
 from fastapi import HTTPException, Request
 
 from govmedia.store.users import ROLES
+from govmedia.web.security import client_address  # noqa: F401  (the routes' import)
 
 RANK = {role: i for i, role in enumerate(ROLES)}
 
 
-class LoginLimiter:
-    """At most `attempts` failed sign-ins per client address within `window` seconds."""
+class _Window:
+    """Failures per key within `window` seconds."""
 
-    def __init__(self, attempts: int = 5, window: float = 300.0):
+    def __init__(self, attempts: int, window: float):
         self.attempts = attempts
         self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def wait(self, key: str, now: float) -> float:
+        failures = self.failures.get(key)
+        if not failures:
+            return 0.0
+        while failures and now - failures[0] > self.window:
+            failures.popleft()
+        if not failures:
+            del self.failures[key]
+            return 0.0
+        return self.window - (now - failures[0]) if len(failures) >= self.attempts else 0.0
+
+    def fail(self, key: str, now: float) -> None:
+        self.failures[key].append(now)
+        if len(self.failures) > 100_000:  # a flood of made-up names: forget the oldest
+            for stale in list(self.failures)[:50_000]:
+                del self.failures[stale]
+
+
+class LoginLimiter:
+    """Failed sign-ins counted per account and per client, each within `window` seconds.
+
+    An account is locked after `attempts` failures whoever makes them (guessing one password from
+    many addresses); a client after `client_attempts` failures whatever names it tries (guessing
+    many accounts), a higher bound so that one locked account does not lock out the other people
+    behind the same address. A success clears only its own account's count: signing in to one's
+    own account does not buy more guesses at another's."""
+
+    def __init__(self, attempts: int = 5, window: float = 300.0, client_attempts: int | None = None):
+        self.attempts = attempts
+        self.window = window
+        self._accounts = _Window(attempts, window)
+        self._clients = _Window(client_attempts or max(20, 4 * attempts), window)
         self._lock = threading.Lock()
 
-    def blocked(self, client: str) -> float:
+    @staticmethod
+    def _account(name: str) -> str:
+        return name.strip().lower()
+
+    def blocked(self, account: str, client: str) -> float:
         """Seconds to wait, 0 when a try is allowed."""
         now = time.monotonic()
         with self._lock:
-            failures = self._failures[client]
-            while failures and now - failures[0] > self.window:
-                failures.popleft()
-            if len(failures) >= self.attempts:
-                return self.window - (now - failures[0])
-            return 0.0
+            return max(self._accounts.wait(self._account(account), now), self._clients.wait(client, now))
 
-    def failed(self, client: str) -> None:
+    def failed(self, account: str, client: str) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._failures[client].append(time.monotonic())
+            self._accounts.fail(self._account(account), now)
+            self._clients.fail(client, now)
 
-    def succeeded(self, client: str) -> None:
+    def succeeded(self, account: str) -> None:
         with self._lock:
-            self._failures.pop(client, None)
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+            self._accounts.failures.pop(self._account(account), None)
 
 
 def csrf_token(request: Request) -> str:

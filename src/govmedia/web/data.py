@@ -22,10 +22,10 @@ from govmedia.store.accounts import account_labels, list_accounts, search_accoun
 from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.jobs import FINISHED, recent_jobs
 from govmedia.store.reads import recent_batches
-from govmedia.store.users import audit_entries
+from govmedia.store.users import audit_entries, end_sessions, list_users, set_active
 from govmedia.web.api import registry_report
 from govmedia.web.auth import RANK
-from govmedia.web.deps import Reads, Writes, admin_reads, editor, editor_reads, job_runner, message, signed_in
+from govmedia.web.deps import Reads, Writes, admin, admin_reads, editor, editor_reads, job_runner, message, signed_in
 from govmedia.web.jobs import (
     FORMAT_NAMES, IMPORT_FORMAT_LABELS, KIND_NAMES, STATE_NAMES, JobRunner, busy_kinds, job_view, progress_text, start_import, start_score,
 )
@@ -253,3 +253,39 @@ def job_progress(job_id: int, store: Reads = Depends(signed_in), runner: JobRunn
 def audit_page(request: Request, store: Reads = Depends(admin_reads)):
     entries = store.get(None, audit_entries)
     return render(request, "audit.html", entries=entries)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, store: Reads = Depends(admin_reads)):
+    return render(request, "users.html", users=store.get(None, list_users), notice=request.session.pop("notice", None))
+
+
+def _users_back(request: Request, notice: str) -> RedirectResponse:
+    request.session["notice"] = notice
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/end-sessions")
+def users_end_sessions(request: Request, store: Writes = Depends(admin), username: str = Form(...)):
+    """结束该用户的所有会话 (audited): every cookie of the user stops working at once."""
+    try:
+        with store.write(data=False) as con:
+            end_sessions(con, username, actor=store.user)
+    except UserError as exc:
+        return _users_back(request, f"未结束会话: {message(exc)}")
+    if username == store.user:
+        request.session.clear()  # the admin's own cookie ended too
+        return RedirectResponse("/login", status_code=303)
+    return _users_back(request, f"已结束用户 {username} 的所有会话")
+
+
+@router.post("/users/active")
+def users_active(request: Request, store: Writes = Depends(admin), username: str = Form(...), active: str = Form(...)):
+    if username == store.user and active != "1":
+        return _users_back(request, "不能停用自己正在使用的账号；请用另一个管理员账号操作")
+    try:
+        with store.write(data=False) as con:
+            set_active(con, username, active == "1", actor=store.user)
+    except UserError as exc:
+        return _users_back(request, f"未修改: {message(exc)}")
+    return _users_back(request, f"用户 {username} 已{'启用' if active == '1' else '停用；其已登录的会话已失效'}")

@@ -27,8 +27,9 @@ from govmedia.core.errors import FieldError, UserError
 from govmedia.core.time import Month, Period
 from govmedia.ranking.overview import default_period
 from govmedia.store.freshness import stale_months
-from govmedia.store.users import ROLE_NAMES, audit, authenticate
+from govmedia.store.users import ROLE_NAMES, audit, check_login, end_sessions
 from govmedia.web.auth import RANK, LoginLimiter, check_csrf, client_address
+from govmedia.web.security import REVOKED
 from govmedia.web.cache import page_months
 from govmedia.web.state import Store
 
@@ -136,24 +137,28 @@ def _basic_user(request: Request, header: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     limiter: LoginLimiter = request.app.state.limiter
-    if limiter.blocked(client_address(request)):
-        raise HTTPException(429, "登录失败次数过多，请稍后再试")
+    client = client_address(request)
+    wait = limiter.blocked(name, client)
+    if wait:
+        raise HTTPException(429, f"登录失败次数过多，请 {int(wait) + 1} 秒后再试", headers={"Retry-After": str(int(wait) + 1)})
     with _store(request).read() as con:
-        role = authenticate(con, name, password)
-    if role is None:
-        limiter.failed(client_address(request))
+        found = check_login(con, name, password)
+    if found is None:
+        limiter.failed(name, client)
         return None
+    limiter.succeeded(name)
     request.state.basic_auth = True
-    return name, role
+    return name, found[0]
 
 
 def current_user(request: Request) -> tuple[str, str] | None:
     """(username, role) from the session or HTTP Basic credentials; worked out once per request."""
     if "govmedia_user" in request.scope:
         return request.scope["govmedia_user"]
+    # A cookie's session was checked against the store by `security.SessionCheck` (a revoked one is emptied).
     user = request.session.get("user") if "session" in request.scope else None
     found = None
-    if user:
+    if isinstance(user, dict) and user.get("name") and user.get("role"):
         found = user["name"], user["role"]
     else:
         header = request.headers.get("authorization", "")
@@ -161,6 +166,13 @@ def current_user(request: Request) -> tuple[str, str] | None:
             found = _basic_user(request, header)
     request.scope["govmedia_user"] = found
     return found
+
+
+def signed_out(request: Request) -> HTTPException:
+    """401 for a request without a user; says so when its session was ended rather than never there."""
+    if request.scope.get(REVOKED):
+        return HTTPException(401, "登录已失效（已退出登录、角色或密码已变更、账号已停用或管理员结束了会话）；请重新登录")
+    return HTTPException(401, "请先登录")
 
 
 def optional_user(request: Request) -> tuple[str, str] | None:
@@ -177,7 +189,7 @@ def optional_user(request: Request) -> tuple[str, str] | None:
 def reads(request: Request, user: Optional[tuple] = Depends(current_user)) -> Reads:
     """The read guard: anyone on a public site, the signed-in on a private one."""
     if request.app.state.require_login and user is None:
-        raise HTTPException(401, "请先登录")
+        raise signed_out(request)
     return Reads(_store(request), methodology(request), user)
 
 
@@ -189,7 +201,7 @@ def open_reads(request: Request) -> Reads:
 def signed_in(request: Request, user: Optional[tuple] = Depends(current_user)) -> Reads:
     """Any signed-in user, whatever the site's setting (report downloads)."""
     if user is None:
-        raise HTTPException(401, "请先登录")
+        raise signed_out(request)
     return Reads(_store(request), methodology(request), user)
 
 
@@ -220,7 +232,7 @@ class require:
     def __call__(self, request: Request, user: Optional[tuple] = Depends(current_user),
                  csrf: Optional[str] = Depends(submitted_csrf)) -> Reads:
         if user is None:
-            raise HTTPException(401, "请先登录")
+            raise signed_out(request)
         if RANK.get(user[1], -1) < RANK[self.role]:
             raise HTTPException(403, f"此操作需要「{ROLE_NAMES[self.role]}」或更高权限，当前账号是「"
                                      f"{ROLE_NAMES.get(user[1], user[1])}」；如需权限请联系管理员")
@@ -240,20 +252,27 @@ reader_form = require("viewer", write=False, csrf=True)
 
 
 class SignIn:
-    """What the sign-in form may do: check a password and record the login. Nothing else."""
+    """What the sign-in and sign-out forms may do: check a password, record the login, and end the
+    signed-in user's own sessions on logout. Nothing else."""
 
     __slots__ = ("_store",)
 
     def __init__(self, store: Store):
         self._store = store
 
-    def authenticate(self, username: str, password: str) -> str | None:
+    def authenticate(self, username: str, password: str) -> tuple[str, int] | None:
+        """(role, session version) when the password is right."""
         with self._store.read() as con:
-            return authenticate(con, username, password)
+            return check_login(con, username, password)
 
     def record_login(self, username: str, client: str) -> None:
         with self._store.write(data=False) as con:  # an audit row changes no page
             audit(con, username, "login", {"client": client})
+
+    def sign_out(self, username: str) -> None:
+        """Every cookie of the user stops working, also one copied elsewhere."""
+        with self._store.write(data=False) as con:
+            end_sessions(con, username, actor=username, action="logout")
 
 
 def sign_in(request: Request) -> SignIn:

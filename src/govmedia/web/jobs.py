@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import duckdb
 from fastapi import UploadFile
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import UserError, store_write_failed, write_failed
 from govmedia.core.time import local_text
 from govmedia.store.freshness import stale_months
 from govmedia.ingest.upload import import_received, receive_upload
@@ -203,6 +204,14 @@ class JobRunner:
             result = job.work(progress)
         except UserError as exc:
             job.exception, job.error = exc, self._without_paths(_one_line(message(exc)))
+        except OSError as exc:  # a full disk while unpacking, writing a rejects file or a report
+            log.exception("job %s (%s) could not write", job.job_id, job.kind)
+            failed = write_failed(exc, "任务未完成")
+            job.exception, job.error = failed, _one_line(str(failed))
+        except duckdb.Error as exc:  # the unit rolled back; the next one opens the store afresh
+            log.exception("job %s (%s): the store refused a write", job.job_id, job.kind)
+            failed = store_write_failed(exc)
+            job.exception, job.error = failed, _one_line(str(failed))
         except Exception as exc:  # noqa: BLE001 - reported on the job page, logged in full
             log.exception("job %s (%s) failed", job.job_id, job.kind)
             job.exception = exc

@@ -68,5 +68,22 @@
     }
     setTimeout(poll, 1000);
   }
-  document.addEventListener('DOMContentLoaded', function () { initCharts(); initSorting(); initBusyButtons(); initJob(); });
+  // Pickers that submit their form on change (no inline handlers: the site's CSP allows no inline script).
+  function initPickers() {
+    document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
+      select.addEventListener('change', function () { select.form.submit(); });
+    });
+    // The period picker's value is "from|to": copy it into the form's from and to fields.
+    document.querySelectorAll('select[data-period-select]').forEach(function (select) {
+      select.addEventListener('change', function () {
+        var v = select.value.split('|');
+        select.form.elements['from'].value = v[0];
+        select.form.elements['to'].value = v[1];
+        select.form.submit();
+      });
+    });
+  }
+  document.addEventListener('DOMContentLoaded', function () {
+    initCharts(); initSorting(); initBusyButtons(); initJob(); initPickers();
+  });
 })();
