@@ -234,7 +234,8 @@ def test_pdf_is_a4_with_page_numbers(report):
 def test_xlsx_sheets_equal_cli_csv(store, report):
     workbook = openpyxl.load_workbook(report / "rankings.xlsx")
     names = workbook.sheetnames
-    assert names[:2] == ["About", "概况"]
+    assert names[:2] == ["说明", "概况"]
+    assert all(re.search(r"[\u4e00-\u9fff]", name) for name in names)  # every sheet named in Chinese
     for platform in PLATFORMS:
         for category in CATEGORIES:
             ws = workbook[f"{PLATFORM_CN[platform]}-{CATEGORY_CN[category]}"]
@@ -243,13 +244,17 @@ def test_xlsx_sheets_equal_cli_csv(store, report):
             assert rows[0] == ["排名", "平台", "类别", "账号ID", "名称", "2-3月", "传播力", "互动力", "创新力", "影响力"]
             expected = cli_rank_csv(store, platform, category, START, END)
             assert expected[0] == list(RANK_COLUMNS)
+            # The CLI's rows, platforms and categories by their Chinese names.
+            for r in expected[1:]:
+                r[1], r[2] = PLATFORM_CN[r[1]], CATEGORY_CN[r[2]]
             assert [["" if v is None else str(v) for v in r] for r in rows[1:]] == expected[1:]
             if len(rows) > 1:
                 assert ws.cell(row=2, column=6).number_format == "0.00"
                 assert isinstance(ws.cell(row=2, column=6).value, float)
-    about = {r[0]: r[1] for r in workbook["About"].iter_rows(values_only=True)}
+    about = {r[0]: r[1] for r in workbook["说明"].iter_rows(values_only=True)}
     m = load_methodology()
-    assert about["方法文件 sha256"] == m.sha256
+    assert about["方法文件校验码（SHA-256）"] == m.sha256
+    assert "govmedia" not in " ".join(str(v) for v in about.values())
     assert about["统计周期"] == "2020年2-3月"
     assert about["起始月份"] == START and about["结束月份"] == END
 
@@ -415,7 +420,7 @@ def test_overview_takes_extra_blocks(store, tmp_path, monkeypatch):
     def summary(con, start, end):
         count = con.execute("SELECT count(*) FROM accounts").fetchall()[0][0]
         return [Block("巡检概况", [f"{start} 至 {end} 抽查 {count} 个账号，合格率 100%。"], ["检查点", "合格率"],
-                      [["2020-04-01", "100%"]])]
+                      [["2020-04-01", "87.5%"]])]
 
     monkeypatch.setattr(report_model, "OVERVIEW_SOURCES", (summary,))
     con = open_store(store, read_only=True)
@@ -425,8 +430,11 @@ def test_overview_takes_extra_blocks(store, tmp_path, monkeypatch):
         con.close()
     assert [b.title for b in model.overview.blocks] == ["巡检概况", "附注"]
     paths = write_report(model, tmp_path, ["docx", "html", "xlsx"])
-    cells = [c for row in openpyxl.load_workbook(paths["xlsx"])["概况"].iter_rows(values_only=True) for c in row]
+    sheet = openpyxl.load_workbook(paths["xlsx"])["概况"]
+    cells = [c for row in sheet.iter_rows(values_only=True) for c in row]
     assert "巡检概况" in cells and "2020-04-01" in cells
+    rate = next(c for row in sheet.iter_rows() for c in row if c.value == 0.875)  # a rate is a number
+    assert rate.number_format == "0.0%"
     html = paths["html"].read_text(encoding="utf-8")
     assert "巡检概况" in html and f"抽查 {sum(LAYOUT.values())} 个账号" in html and "2020-04-01" in html
     document = docx.Document(str(paths["docx"]))
@@ -477,8 +485,8 @@ def test_custom_methodology_is_described_truthfully(tmp_path):
     assert "GMI-测试" in html and m.sha256 in html
     assert "“传播力”（权重 0.4）" in html and "“互动力”（权重 0.2）" in html
     assert "7 × 当月参与的不同联动宣传数" in html
-    about = {r[0]: r[1] for r in openpyxl.load_workbook(out / "rankings.xlsx")["About"].iter_rows(values_only=True)}
-    assert about["方法文件 sha256"] == m.sha256
+    about = {r[0]: r[1] for r in openpyxl.load_workbook(out / "rankings.xlsx")["说明"].iter_rows(values_only=True)}
+    assert about["方法文件校验码（SHA-256）"] == m.sha256
     # Without --methodology the report uses the methodology in force (recorded when scoring).
     again = run_cli("report", "--from", START, "--to", END, "--out", str(tmp_path / "y"), "--format", "html", db=store)
     assert again.returncode == 0, again.stderr

@@ -331,3 +331,42 @@ def test_pages_work_under_the_content_security_policy(site, browser):
     page.goto(f"{site}/api/v1/docs")
     expect(page.locator(".opblock").first).to_be_visible(timeout=20_000)
     assert not violations, violations
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_office_sets_up_its_white_paper_in_the_browser(site, browser, width):
+    """Report settings on the data page: a mistake is said in red with the text kept, a preview
+    shows the report with the office's names and chapter before anything is saved, and after
+    saving the generated report carries them."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    _sign_in(page, site)
+    page.goto(f"{site}/data/report")
+    expect(page.locator("#settings-text")).to_contain_text('# city = "宁城市"')  # the example, switched off
+    settings = ('city = "宁城市"\ntitle = "2020年宁城市政务传播白皮书"\nguiding_units = ["中共宁城市委网信办"]\n'
+                'published = "2020-12"\n\n[[chapters]]\nfile = "绪论.md"\nplace = "before-data"\n')
+    page.fill("#settings-text", settings)
+    page.click("#settings-form button:has-text('保存设置')")
+    notice = page.locator(".notice.error")
+    expect(notice).to_contain_text("绪论.md")  # listed in the settings, but no chapter text below
+    expect(page.locator("#settings-text")).to_have_value(settings)
+    chapter = page.locator("fieldset.chapter").last
+    chapter.locator("input[name=chapter_file]").fill("绪论.md")
+    chapter.locator("textarea").fill("# 绪论\n\n宁城市政务新媒体**矩阵**初具规模。\n")
+    with page.expect_popup() as opened:
+        page.click("#settings-form button:has-text('预览报告')")
+    preview = opened.value
+    preview.wait_for_load_state()
+    body = preview.locator("body")
+    expect(body).to_contain_text("2020年宁城市政务传播白皮书")
+    expect(body).to_contain_text("中共宁城市委网信办")
+    expect(body).to_contain_text("矩阵初具规模")
+    expect(preview.locator("strong")).to_contain_text(["矩阵"])
+    preview.close()
+    page.click("#settings-form button:has-text('保存设置')")
+    expect(page.locator(".notice.ok")).to_contain_text("报告设置已保存")
+    expect(page.locator("fieldset.chapter input[name=chapter_file]").first).to_have_value("绪论.md")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    # The stored settings are what the leaderboard's preview and report use.
+    page.goto(f"{site}/reports/preview?from=2020-02&to=2020-03")
+    expect(page.locator("body")).to_contain_text("宁城市区级政务微博账号排行榜")
+    expect(page.locator("body")).to_contain_text("绪论")

@@ -32,7 +32,7 @@ WEB = Path(deps.__file__).parent
 # (the session only) and the city calculator (computes on the file sent).
 NO_ROLE_WRITES = {("POST", "/login"), ("POST", "/logout"), ("POST", "/city")}
 # Start work that only reads the store (its job's row is bookkeeping): any signed-in user.
-READING_FORMS = {("POST", "/reports/build")}
+READING_FORMS = {("POST", "/reports/build"), ("POST", "/reports/preview")}
 
 
 @pytest.fixture(scope="module")

@@ -1,19 +1,21 @@
-"""Excel workbook (rankings.xlsx): an "About" sheet (period, methodology, sha256), an overview
-sheet, and one sheet per platform and category.
+"""Excel workbook (rankings.xlsx), in Chinese: a "说明" sheet (period, methodology and its
+fingerprint), an overview sheet, and one sheet per platform and category.
 
-A ranking sheet holds EVERY ranked account, exactly the rows and columns of
-`govmedia rank --format csv` (unrounded values; numbers shown with two decimals by the cell
-format), under one frozen header row with the CLI table's Chinese labels. The printed reports
-cut non-district categories to the Top 15; the workbook is the data and is not cut.
+A ranking sheet holds EVERY ranked account, the rows of `govmedia rank --format csv` (unrounded
+values; numbers shown with two decimals by the cell format) with platforms and categories by their
+Chinese names, under one frozen header row. The printed reports cut non-district categories to
+the Top N; the workbook is the data and is not cut. Figures are numbers, rates percentages.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from pathlib import Path
 
 from govmedia.core.text import inert
+from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
 from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS
 from govmedia.reports.model import ReportModel
 
@@ -50,6 +52,36 @@ def _append(sheet, values) -> None:
     sheet.append([inert(v) for v in values])
 
 
+_INTEGER = re.compile(r"-?\d{1,3}(?:,\d{3})*|-?\d+")
+_DECIMAL = re.compile(r"-?\d+\.\d+")
+_PERCENT = re.compile(r"(-?\d+(?:\.\d+)?)%")
+
+
+def _typed(value):
+    """A figure the report's blocks carry as text ("12", "1,234", "85.0%") as a number, with the
+    cell format that shows it the same way; other text as it is."""
+    if not isinstance(value, str):
+        return value, None
+    text = value.strip()
+    if _INTEGER.fullmatch(text):
+        return int(text.replace(",", "")), "#,##0"
+    if _DECIMAL.fullmatch(text):
+        return float(text), "0.00"
+    match = _PERCENT.fullmatch(text)
+    if match:
+        decimals = len(match.group(1).partition(".")[2])
+        return float(match.group(1)) / 100, "0." + "0" * decimals + "%" if decimals else "0%"
+    return value, None
+
+
+def _append_typed(sheet, values) -> None:
+    _append(sheet, [_typed(v)[0] for v in values])
+    for cell, value in zip(sheet[sheet.max_row], values):
+        fmt = _typed(value)[1]
+        if fmt:
+            cell.number_format = fmt
+
+
 def write_xlsx(model: ReportModel, path: Path) -> Path:
     import openpyxl
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -59,8 +91,9 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
     workbook = openpyxl.Workbook()
 
     about = workbook.active
-    about.title = "About"
+    about.title = "说明"
     m = model.methodology
+    cut = "、".join(sorted({CATEGORY_NAMES[k.category] for k in model.rankings if len(k.rows) < len(k.full)}))
     for row in (
         ("项目", "内容"),
         ("标题", model.title),
@@ -68,19 +101,19 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
         ("统计周期", model.label),
         ("起始月份", model.start),
         ("结束月份", model.end),
-        ("榜单列", model.column),
-        ("方法", f"{m.title}（{m.name}）" if m.title and m.title != m.name else m.name),
+        ("榜单得分列", model.column),
+        ("评估方法", f"{m.title}（{m.name}）" if m.title and m.title != m.name else m.name),
         ("方法文件", m.source),
-        ("方法文件 sha256", m.sha256),
+        ("方法文件校验码（SHA-256）", m.sha256),
         ("生成日期", model.generated),
-        ("说明", "每个榜单工作表列出该平台该类别的全部账号，行与列同 govmedia rank --format csv；"
-                 "分数未取整，显示两位小数。报告正文中除区级外只印前 15 名。"),
+        ("说明", "每个榜单工作表列出该平台该类别的全部账号；分数未取整，显示两位小数。"
+                 + (f"报告正文中{cut}类榜单只印前几名，本表不删减。" if cut else "")),
     ):
         _append(about, list(row))
     for cell in about[1]:
         cell.font = bold
         cell.fill = fill
-    about.column_dimensions["A"].width = 18
+    about.column_dimensions["A"].width = 26
     about.column_dimensions["B"].width = 90
     for row in about.iter_rows(min_row=2):
         row[1].alignment = Alignment(wrap_text=True, vertical="top")
@@ -118,14 +151,15 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
             for cell in sheet[sheet.max_row]:
                 cell.font = bold
             for row in block.rows:
-                _append(sheet, list(row))
+                _append_typed(sheet, list(row))
 
     for k in model.rankings:
         ws = workbook.create_sheet(k.sheet[:31])
         labels = {**RANK_HEADERS, "score": k.column}
         _append(ws, [labels[c] for c in RANK_COLUMNS])
+        names = {"platform": PLATFORM_NAMES, "category": CATEGORY_NAMES}
         for row in k.full:
-            _append(ws, [row[c] for c in RANK_COLUMNS])
+            _append(ws, [names[c].get(row[c], row[c]) if c in names else row[c] for c in RANK_COLUMNS])
         for cell in ws[1]:
             cell.font = bold
             cell.fill = fill

@@ -17,7 +17,8 @@ from govmedia.ingest.evaluation import save_campaign, save_case
 from govmedia.core.time import Period
 from govmedia.ingest import parse_account_option
 from govmedia.ingest.upload import import_registry_upload
-from govmedia.ranking.overview import scored_months
+from govmedia.ranking.overview import default_period, scored_months
+from govmedia.reports.settings import EXAMPLE, NUMBER_STYLES, PLACES, SECTIONS, save_settings, stored_settings
 from govmedia.store.accounts import account_labels, list_accounts, search_accounts
 from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.jobs import FINISHED, recent_jobs
@@ -36,7 +37,8 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 TABS = (("import", "/data", "上传与计算"), ("accounts", "/data/accounts", "账号名录"), ("cases", "/data/cases", "创新案例"),
-        ("campaigns", "/data/campaigns", "联动宣传"), ("batches", "/data/batches", "导入批次"))
+        ("campaigns", "/data/campaigns", "联动宣传"), ("batches", "/data/batches", "导入批次"),
+        ("report", "/data/report", "报告设置"))
 TAB_URLS = {key: url for key, url, _ in TABS}
 
 
@@ -289,3 +291,64 @@ def users_active(request: Request, store: Writes = Depends(admin), username: str
     except UserError as exc:
         return _users_back(request, f"未修改: {message(exc)}")
     return _users_back(request, f"用户 {username} 已{'启用' if active == '1' else '停用；其已登录的会话已失效'}")
+
+
+# --------------------------------------------------------------------------- report settings
+
+
+# A new install starts from the example with every setting switched off: saving it unchanged keeps
+# the defaults, and each line says what to write.
+NEW_SETTINGS = "# 去掉行首的 # 并改成本单位的内容后保存。\n" + "\n".join(
+    line if line.startswith("#") or not line.strip() else "# " + line for line in EXAMPLE.splitlines()[1:]) + "\n"
+
+
+def report_form_settings(settings: str, chapter_file: list[str], chapter_text: list[str]):
+    """The settings an editor typed: the TOML and each chapter's Markdown by its file name. A
+    chapter written below but not listed in the TOML is named, not silently dropped."""
+    from govmedia.reports.settings import from_texts
+
+    chapters = {}
+    for name, text in zip(chapter_file, chapter_text):
+        name = name.strip()
+        if not name and not text.strip():
+            continue
+        if not name:
+            raise UserError("章节内容: 有一章没有填写文件名；请填写文件名（如 绪论.md），并在设置中用 [[chapters]] 列出它")
+        chapters[name] = text
+    parsed = from_texts(settings, chapters)
+    listed = {c.file for c in parsed.chapters}
+    unlisted = [name for name in chapters if name not in listed]
+    if unlisted:
+        raise UserError(f"章节 {unlisted[0]} 没有列在设置中；请在设置里加一段 [[chapters]]，写上 file = \"{unlisted[0]}\" "
+                        "和 place（放在哪里），或清空这一章")
+    return parsed
+
+
+def _report_tab(request: Request, store: Reads, text: str, chapters: list[tuple[str, str]], status: int = 200,
+                error: str | None = None) -> HTMLResponse:
+    period = store.get(("default_period",), default_period)
+    if error:
+        request.session["notice"] = {"kind": "error", "text": error}
+    return _tab(request, "report", status=status, settings_text=text, chapters=chapters, EXAMPLE=EXAMPLE,
+                PLACES=PLACES, SECTIONS=SECTIONS, NUMBER_STYLES=NUMBER_STYLES, period=period)
+
+
+@router.get("/data/report", response_class=HTMLResponse)
+def data_report_settings(request: Request, store: Reads = Depends(editor_reads)):
+    current = store.get(("report_settings",), stored_settings)
+    text = current.text or NEW_SETTINGS
+    return _report_tab(request, store, text, list(current.sources.items()))
+
+
+@router.post("/data/report", response_class=HTMLResponse)
+def data_report_settings_save(request: Request, store: Writes = Depends(editor), settings: str = Form(""),
+                              chapter_file: list[str] = Form([]), chapter_text: list[str] = Form([])):
+    typed = [(n, t) for n, t in zip(chapter_file, chapter_text) if n.strip() or t.strip()]
+    try:
+        parsed = report_form_settings(settings, chapter_file, chapter_text)
+        with store.write() as con:
+            save_settings(con, parsed, store.user)
+    except UserError as exc:
+        return _report_tab(request, store, settings, typed, status=400, error=f"报告设置未保存: {message(exc)}")
+    request.session["notice"] = {"kind": "ok", "text": "报告设置已保存；此后生成的报告都按新设置排版"}
+    return RedirectResponse(TAB_URLS["report"], status_code=303)

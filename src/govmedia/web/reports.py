@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Optional
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from govmedia.core.errors import UserError
 from govmedia.core.time import Period
 from govmedia.ranking.overview import default_period
 from govmedia.reports import FORMATS, build_for_period, write_report
+from govmedia.core.text import scrub
 from govmedia.store.jobs import get_job
 from govmedia.web.auth import RANK
-from govmedia.web.deps import Reads, job_runner, message, reader_form, signed_in
+from govmedia.web.deps import Reads, job_runner, message, reader_form, require, signed_in
 from govmedia.web.jobs import JobRunner, report_folder, start_report
 from govmedia.web.render import error_page
 
@@ -92,3 +93,45 @@ def report_file(job_id: int, fmt: str, store: Reads = Depends(signed_in)):
     disposition = "inline" if fmt in ("html", "pdf") else "attachment"
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=job["result"]["names"][fmt],
                         content_disposition_type=disposition)
+
+
+def _preview_period(store: Reads, start: str | None, end: str | None) -> tuple[str, str]:
+    if start and end:
+        period = Period.parse(start, end)
+        return period.first, period.last
+    found = store.get(("default_period",), default_period)
+    if found is None:
+        raise UserError("还没有计算过分数，无法预览报告；请先在「数据」页导入数据并计算分数")
+    return found
+
+
+@router.get("/reports/preview", response_class=HTMLResponse)
+def report_preview(request: Request, store: Reads = Depends(signed_in), start: Optional[str] = Query(None, alias="from"),
+                   end: Optional[str] = Query(None, alias="to")):
+    """The whole report in HTML, under the stored settings (what 生成报告 would write)."""
+    from govmedia.reports.html import render_html
+
+    try:
+        start, end = _preview_period(store, start, end)
+    except UserError as exc:
+        return error_page(request, 400, f"无法预览: {message(exc)}")
+    model = store.get(("report-model", start, end), build_for_period, start, end, methodology=store.methodology)
+    return HTMLResponse(store.cached(("report-preview", start, end), lambda: render_html(scrub(model))))
+
+
+@router.post("/reports/preview", response_class=HTMLResponse)
+def report_preview_unsaved(request: Request, store: Reads = Depends(require("editor", write=False, csrf=True)), settings: str = Form(""),
+                           chapter_file: list[str] = Form([]), chapter_text: list[str] = Form([]),
+                           start: Optional[str] = Form(None, alias="from"), end: Optional[str] = Form(None, alias="to")):
+    """The report as the settings being edited would make it: nothing is saved."""
+    from govmedia.reports.html import render_html
+    from govmedia.web.data import report_form_settings
+
+    try:
+        parsed = report_form_settings(settings, chapter_file, chapter_text)
+        start, end = _preview_period(store, start, end)
+        with store.read() as con:
+            model = build_for_period(con, start, end, methodology=store.methodology, settings=parsed)
+    except UserError as exc:
+        return error_page(request, 400, f"无法预览: {message(exc)}")
+    return HTMLResponse(render_html(scrub(model)))
