@@ -66,20 +66,21 @@ def _posts() -> str:
                 n = strength * (k + 2)
                 form = "视频" if (k + index) % 2 else ""
                 post_id = f"{account_id}-{month}-{k}"
+                text = "#垃圾分类# 内容" if platform == "wechat" and month == "2020-03" and k == 0 and index % 2 else "内容"
                 when = f"{month}-{10 + k:02d} 10:00"
                 if platform == "weibo":
                     lines.append(f"微博,{account_id},{post_id},{when},{'是' if k % 4 else '否'},{form},内容,{n * 3},{n},{n * 2},,,")
                 elif platform == "wechat":
-                    lines.append(f"微信,{account_id},{post_id},{when},是,{form},内容,,,{n},{n * 100},{n // 2},{n}")
+                    lines.append(f"微信,{account_id},{post_id},{when},是,{form},{text},,,{n},{n * 100},{n // 2},{n}")
                 else:
                     lines.append(f"抖音,{account_id},{post_id},{when},是,直播,内容,,{n},{n * 20},,,{n * 2}")
     return "\n".join(lines) + "\n"
 
 
-CASES = """case_id,title,month,category,unit,score,platform,account_ids,text
-C1,“谐音梗”通报疫情系列短视频,2020-02,信息发布类,测试发布工作室,90,weibo,wedis00,连续 31 天新增为 0 的通报。
-C2,垃圾分类小程序,2020-03,民生服务类,测试城管局,80,wechat,weliv00,小程序上线。
-C3,去年的案例,2019-03,宣传推广类,测试单位,70,weibo,wedis01,不在本期间。
+CASES = """case_id,title,month,category,unit,score,platform,account_ids,text,post_ids,hashtags
+C1,“谐音梗”通报疫情系列短视频,2020-02,信息发布类,测试发布工作室,90,weibo,wedis00,连续 31 天新增为 0 的通报。,wedis00-2020-02-0;wedis00-2020-02-1,
+C2,垃圾分类小程序,2020-03,民生服务类,测试城管局,80,wechat,weliv00,小程序上线。,,垃圾分类
+C3,去年的案例,2019-03,宣传推广类,测试单位,70,weibo,wedis01,不在本期间。,,
 """
 
 
@@ -620,3 +621,46 @@ def test_chart_without_a_chinese_font_is_refused_not_drawn_as_boxes(monkeypatch)
     monkeypatch.setattr(charts, "CJK_FAMILY", "DejaVu Sans")
     with pytest.raises(UserError, match="fonts-noto-cjk"):
         charts.ranking_chart(font, "榜单", ["南京发布"], [1.0], "得分")
+
+
+def test_cases_are_paragraphs_with_the_figures_the_store_holds(store, report):
+    """A case cites its linked posts (their accounts, reads and interactions at the latest snapshot)
+    and its hashtag's posts of the case month, as the white paper's cases do."""
+    con = open_store(store, read_only=True)
+    try:
+        reposts, comments, likes = con.execute(
+            "SELECT sum(reposts), sum(comments), sum(likes) FROM snapshots "
+            "WHERE platform = 'weibo' AND post_id IN ('wedis00-2020-02-0', 'wedis00-2020-02-1')").fetchall()[0]
+        tagged = con.execute(
+            "SELECT count(*), count(DISTINCT p.account_id), sum(s.reads) FROM posts p JOIN snapshots s USING (platform, post_id) "
+            "WHERE p.text LIKE '#垃圾分类#%'").fetchall()[0]
+    finally:
+        con.close()
+    from govmedia.reports.model import amount
+
+    html = (report / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", html)
+    assert (f"连续31天新增为0的通报。据统计，@测试区级微博1号发布的相关内容2条，"
+            f"转发、评论、点赞等互动{amount(reposts + comments + likes)}次。") in text
+    assert tagged[0] >= 2
+    assert (f"据统计，话题#垃圾分类#当月有{tagged[1]}个账号发布{tagged[0]}条内容，阅读量合计{amount(tagged[2])}次") in text
+    document = docx.Document(str(report / "report.docx"))
+    assert any("据统计，@测试区级微博1号发布的相关内容2条" in p.text for p in document.paragraphs)
+
+
+def test_a_case_naming_a_post_not_imported_is_refused_naming_it(store, tmp_path):
+    from govmedia.core.errors import FieldError
+    from govmedia.ingest.evaluation import save_case
+
+    con = open_store(shutil.copy(store, tmp_path / "copy.duckdb"))
+    try:
+        with pytest.raises(FieldError) as caught:
+            save_case(con, {"case_id": "C9", "title": "t", "month": "2020-02", "score": "10", "account_ids": "wedis00",
+                            "platform": "weibo", "post_ids": "wedis00-2020-02-0;没有这条"}, None)
+        assert caught.value.field == "post_ids" and "没有这条" in str(caught.value)
+        saved = save_case(con, {"case_id": "C9", "title": "t", "month": "2020-02", "score": "10",
+                                "account_ids": "wedis00", "platform": "weibo", "post_ids": "wedis00-2020-02-0",
+                                "hashtags": "#战疫#；防控"}, None)
+        assert saved.posts == ("wedis00-2020-02-0",) and saved.hashtags == ("战疫", "防控")
+    finally:
+        con.close()

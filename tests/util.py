@@ -110,7 +110,7 @@ def fill_store(
     from govmedia.ingest.accounts import read_accounts
     from govmedia.ingest.evaluation import read_campaigns, read_cases, read_participations
     from govmedia.store.accounts import upsert_accounts
-    from govmedia.store.evaluation import (campaign_ids, registry_by_platform, save_campaigns, save_cases,
+    from govmedia.store.evaluation import (campaign_ids, post_finder, registry_by_platform, save_campaigns, save_cases,
                                            save_participations)
 
     loaded = Loaded()
@@ -150,7 +150,7 @@ def fill_store(
         save(con, rows)
 
     if cases is not None:
-        evaluation("cases", cases, read_cases, save_cases, registry_by_platform(con))
+        evaluation("cases", cases, read_cases, save_cases, registry_by_platform(con), None, post_finder(con))
     evaluation("campaigns", campaigns, read_campaigns, save_campaigns)
     if participations is not None:
         evaluation("participations", participations, read_participations, save_participations,

@@ -442,8 +442,9 @@ def cases_list(format: str = typer.Option("table", "--format", help="table | csv
 
     with _reading() as con:
         rows = list_cases(con)
-    columns = ["case_id", "title", "month", "category", "unit", "score", "platform", "account_ids"]
-    _emit(rows, columns, format, None, ("编号", "标题", "月份", "类别", "单位", "得分", "平台", "账号"), "创新案例")
+    columns = ["case_id", "title", "month", "category", "unit", "score", "platform", "account_ids", "post_ids", "hashtags"]
+    _emit(rows, columns, format, None, ("编号", "标题", "月份", "类别", "单位", "得分", "平台", "账号", "相关内容", "话题"),
+          "创新案例")
 
 
 @campaigns_app.command("import")

@@ -51,6 +51,9 @@ CASES = (
      "重大民生项目选址公示期间及时回应网民关切。"),
 )
 
+# The hashtags a case's report paragraph cites (posts of the generated data carry them that month).
+CASE_HASHTAGS = {"健康南京及时辟谣，降低舆情热度": "疫情防控", "深入防汛一线 打造融媒体精品": "防汛"}
+
 # (campaign_id, name, start, end, hashtags): the waves in which the generator puts these hashtags.
 CAMPAIGNS = (
     ("2019-WM1", "全国文明城市创建联动（2019年5月）", "2019-05-01", "2019-05-31", "全国文明城市"),
@@ -75,10 +78,10 @@ def write_evaluation_inputs(folder: Path, accounts: list[DemoAccount]) -> tuple[
     cases = folder / "cases.csv"
     with cases.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(["案例编号", "标题", "月份", "类别", "单位", "得分", "平台", "账号ID", "简介"])
+        writer.writerow(["案例编号", "标题", "月份", "类别", "单位", "得分", "平台", "账号ID", "简介", "话题"])
         for number, (category, unit, title, month, platform, name, points, text) in enumerate(CASES, start=1):
             writer.writerow([f"2020-{number:02d}", title, month, category, unit, points, platform,
-                             ids[(platform, name)], text])
+                             ids[(platform, name)], text, CASE_HASHTAGS.get(title, "")])
     campaigns = folder / "campaigns.csv"
     with campaigns.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")

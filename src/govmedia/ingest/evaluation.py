@@ -15,7 +15,9 @@ from govmedia.ingest.canonical import PLATFORM_NAMES, Reject, parse_platform
 from govmedia.ingest.tabular import Table, map_columns, read_table
 from govmedia.store import transaction
 from govmedia.store.accounts import account_lookup
-from govmedia.store.evaluation import campaign_ids, registry_by_platform, save_campaigns, save_cases, save_participations
+from govmedia.store.evaluation import (
+    campaign_ids, post_finder, registry_by_platform, save_campaigns, save_cases, save_participations,
+)
 from govmedia.store.users import audit
 
 CASE_ALIASES = {
@@ -28,6 +30,8 @@ CASE_ALIASES = {
     "platform": ["platform", "平台"],
     "account_ids": ["account_ids", "account_id", "账号ID", "账号", "加分账号"],
     "text": ["text", "简介", "案例简介", "内容", "说明"],
+    "post_ids": ["post_ids", "内容ID", "相关内容", "关联内容", "内容链接"],
+    "hashtags": ["hashtags", "话题", "相关话题", "话题标签"],
 }
 CAMPAIGN_ALIASES = {
     "campaign_id": ["campaign_id", "活动编号", "联动编号", "编号"],
@@ -58,6 +62,8 @@ class Case:
     platform: str
     accounts: tuple[str, ...]
     text: str | None
+    posts: tuple[str, ...] = ()  # post ids on `platform` whose figures the report cites
+    hashtags: tuple[str, ...] = ()  # without the # marks
 
 
 @dataclass(frozen=True)
@@ -146,9 +152,11 @@ def _required_text(label: str):
 
 
 def parse_case(line: int, cells: dict, registered: dict[str, set[str]],
-               named: dict[str, list[tuple[str, str]]] | None = None) -> Case:
+               named: dict[str, list[tuple[str, str]]] | None = None,
+               find_post: Callable[[str, str], str | None] | None = None) -> Case:
     """One case from its cells, checked against the registry {platform: {account_id, …}}. An
-    account may also be written by its name or picker label when `named` (`account_lookup`) is given."""
+    account may also be written by its name or picker label when `named` (`account_lookup`) is given;
+    a post by its id or link, which `find_post(platform, entry)` resolves to an imported post's id."""
     case_id = _field(cells, "case_id", _required_text("案例编号"))
     title = _field(cells, "title", _required_text("标题"))
     month = _field(cells, "month", parse_month)
@@ -190,16 +198,26 @@ def parse_case(line: int, cells: dict, registered: dict[str, set[str]],
     for _, account_id in accounts:
         if account_id not in registered.get(platform, set()):
             raise RowError("account_ids", f"账号 {platform}:{account_id} 不在账号名录中")
+    posts = []
+    for entry in (e for e in re.split(r"[;；,，、\s]+", str(cells.get("post_ids") or "").strip()) if e):
+        post_id = find_post(platform, entry) if find_post else entry
+        if post_id is None:
+            raise RowError("post_ids", f"内容 {entry} 不在已导入的{PLATFORM_NAMES[platform]}内容中；请写已导入内容的内容ID或链接，"
+                                       "或先导入该内容")
+        posts.append(post_id)
+    hashtags = [t.strip("#＃ ") for t in _SPLIT.split(str(cells.get("hashtags") or "").strip())]
     category = v.clean_text(cells.get("category"))
     return Case(line, case_id, title, month, category, v.clean_text(cells.get("unit")), score, platform,
-                tuple(dict.fromkeys(a for _, a in accounts)), v.clean_text(cells.get("text")))
+                tuple(dict.fromkeys(a for _, a in accounts)), v.clean_text(cells.get("text")),
+                tuple(dict.fromkeys(posts)), tuple(dict.fromkeys(t for t in hashtags if t)))
 
 
 def read_cases(path: str | Path, registered: dict[str, set[str]],
-               named: dict[str, list[tuple[str, str]]] | None = None):
+               named: dict[str, list[tuple[str, str]]] | None = None,
+               find_post: Callable[[str, str], str | None] | None = None):
     """Cases from a file, checked against the registry: {platform: {account_id, …}}."""
     table, rows, rejects = _read(path, CASE_ALIASES, ("case_id", "title", "month", "score", "account_ids"), "案例表",
-                                 lambda line, cells: parse_case(line, cells, registered, named))
+                                 lambda line, cells: parse_case(line, cells, registered, named, find_post))
     return table, _unique(rows, rejects, "case_id", "案例编号", table), rejects
 
 
@@ -274,7 +292,7 @@ def save_case(con, cells: dict, actor: str | None) -> Case:
     """One case from a form or an API body: validated against the registry, saved and audited together."""
     with transaction(con):
         try:
-            case = parse_case(0, cells, registry_by_platform(con), account_lookup(con))
+            case = parse_case(0, cells, registry_by_platform(con), account_lookup(con), post_finder(con))
         except RowError as exc:
             raise FieldError(exc.field, cells.get(exc.field), exc.reason) from exc
         save_cases(con, [case])
@@ -296,7 +314,7 @@ def save_campaign(con, cells: dict, actor: str | None) -> Campaign:
 def import_cases(con, path: str | Path, actor: str | None):
     """(table, saved, rejects) of a case file; its valid rows saved and audited in one transaction."""
     with transaction(con):
-        table, cases, rejects = read_cases(path, registry_by_platform(con), account_lookup(con))
+        table, cases, rejects = read_cases(path, registry_by_platform(con), account_lookup(con), post_finder(con))
         saved = save_cases(con, cases)
         audit(con, actor, "cases.import", {"file": Path(path).name, "saved": saved, "rejected": len(rejects)})
     return table, saved, rejects

@@ -408,8 +408,8 @@ def write_docx(model: ReportModel, path: Path) -> Path:
                     p.paragraph_format.keep_with_next = True
                     p.paragraph_format.space_before = Pt(8)
                     p.add_run(case["title"]).bold = True
-                    if case.get("text"):
-                        _paragraph(doc, case["text"])
+                    if case.get("text") or case.get("figures"):
+                        _paragraph(doc, (case.get("text") or "") + (case.get("figures") or ""))
                     if case.get("unit"):
                         p = doc.add_paragraph(f"（{case['unit']}）")
                         p.alignment = WD_ALIGN_PARAGRAPH.RIGHT

@@ -32,7 +32,7 @@ from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
 from govmedia.reports.settings import DEFAULT as DEFAULT_SETTINGS
 from govmedia.reports.settings import ReportSettings
 from govmedia.core.time import Month, Period, local_date, months_between, utcnow
-from govmedia.store.evaluation import list_cases
+from govmedia.store.evaluation import case_figures, list_cases
 
 DISTRICT = "district"
 TOP_OTHERS = 15  # the white paper: every district account, the Top 15 of the other categories
@@ -594,14 +594,58 @@ def _rankings(con, start: str, end: str, font: Path, column: str, m: Methodology
     return out
 
 
-def _cases(con, months: list[str]) -> list[CaseGroup]:
+def _names(names: list[str], most: int = 3) -> str:
+    shown = "、".join(f"@{n}" for n in names[:most])
+    return shown + (f"等 {len(names)} 个账号" if len(names) > most else "")
+
+
+def _reach(f: dict, style: str) -> list[str]:
+    """'阅读量合计 3200万次', '播放量…', '互动量…' for the metrics the store observed."""
+    parts = []
+    if f["reads"]:
+        parts.append(f"阅读量合计{amount(f['reads'], style)}次")
+    if f["plays"]:
+        parts.append(f"播放量合计{amount(f['plays'], style)}次")
+    if f["interactions"]:
+        parts.append(f"转发、评论、点赞等互动{amount(f['interactions'], style)}次")
+    return parts
+
+
+def case_figures_text(case: dict, figures: dict, style: str = "chinese") -> str:
+    """The sentence the report adds to a case's own description: what the store holds for it (its
+    posts and hashtags), or only the accounts credited when nothing is linked."""
+    sentences = []
+    posts = figures.get("posts")
+    if posts and posts["posts"]:
+        who = _names(posts["names"]) or case.get("account_names") or ""
+        reach = _reach(posts, style)
+        sentences.append(f"{who}发布的相关内容{amount(posts['posts'], style)}条" + ("，" + "，".join(reach) if reach else ""))
+    for tag in figures.get("hashtags", []):
+        if not tag["posts"]:
+            sentences.append(f"话题#{tag['hashtag']}#当月在已采集的账号中没有内容")
+            continue
+        reach = _reach(tag, style)
+        sentences.append(f"话题#{tag['hashtag']}#当月有{amount(tag['accounts'], style)}个账号发布"
+                         f"{amount(tag['posts'], style)}条内容" + ("，" + "，".join(reach) if reach else ""))
+    if not sentences and case.get("account_names"):
+        names = [n for n in case["account_names"].split("、") if n]
+        sentences.append(f"加分账号为{_names(names, 5)}")
+    return tight("据统计，" + "；".join(sentences) + "。") if sentences else ""
+
+
+def _cases(con, months: list[str], style: str = "chinese") -> list[CaseGroup]:
+    """The period's cases grouped by the white paper's four case categories (others after them),
+    each with the figures the store holds for it (`case["figures"]`)."""
     wanted = set(months)
     cases = [c for c in list_cases(con) if c["month"] in wanted]
-    order = list(CASE_CATEGORIES) + sorted({c["category"] for c in cases if c["category"] not in CASE_CATEGORIES})
+    for c in cases:
+        c["text"] = tight(c["text"]) if c["text"] else c["text"]
+        c["figures"] = case_figures_text(c, case_figures(con, c["case_id"]), style)
+    order = list(CASE_CATEGORIES) + sorted({c["category"] or "其他" for c in cases} - set(CASE_CATEGORIES))
     groups = []
     for category in order:
-        mine = sorted((c for c in cases if c["category"] == category), key=lambda c: (-(c["score"] or 0), c["month"],
-                                                                                        c["case_id"]))
+        mine = sorted((c for c in cases if (c["category"] or "其他") == category),
+                      key=lambda c: (-(c["score"] or 0), c["month"], c["case_id"]))
         if mine:
             groups.append(CaseGroup(category, mine))
     return groups
@@ -671,7 +715,7 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
     column = period_column(start, end)
     label = period_label(start, end)
     rankings = _rankings(con, start, end, font, column, m, settings)
-    cases = _cases(con, months)
+    cases = _cases(con, months, settings.numbers)
     if excellent is None and settings.excellent:
         excellent = dict(settings.excellent)
     annexes = _annexes(rankings, cases, parse_excellent(excellent), awards) if kind == "annual" else \

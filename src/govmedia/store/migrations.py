@@ -327,9 +327,24 @@ ALTER TABLE users ADD COLUMN session_version INTEGER DEFAULT 0;
 UPDATE users SET session_version = 0;
 """
 
+# A case's posts and hashtags (besides its credited accounts): the report cites their figures.
+SCHEMA_CASE_LINKS = """
+CREATE TABLE case_posts (
+    case_id VARCHAR NOT NULL,
+    platform VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    PRIMARY KEY (case_id, platform, post_id)
+);
+CREATE TABLE case_hashtags (
+    case_id VARCHAR NOT NULL,
+    hashtag VARCHAR NOT NULL,
+    PRIMARY KEY (case_id, hashtag)
+);
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
                          SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE, SCHEMA_METRICS,
-                         SCHEMA_SESSIONS]
+                         SCHEMA_SESSIONS, SCHEMA_CASE_LINKS]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -343,6 +358,8 @@ TABLES = [
     "post_hashtags",
     "cases",
     "case_accounts",
+    "case_posts",
+    "case_hashtags",
     "campaigns",
     "campaign_hashtags",
     "campaign_participations",

@@ -98,6 +98,8 @@ class CaseIn(BaseModel):
     platform: Optional[str] = None
     account_ids: str
     text: Optional[str] = None
+    post_ids: Optional[str] = Field(None, description="相关内容：已导入内容的内容ID或链接，多个以 ; 分隔")
+    hashtags: Optional[str] = Field(None, description="相关话题，多个以 ; 分隔（不带 #）")
 
 
 class CaseOut(CaseIn):

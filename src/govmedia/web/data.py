@@ -199,9 +199,9 @@ def data_accounts_import(request: Request, store: Writes = Depends(editor), file
 def data_case(request: Request, store: Writes = Depends(editor), case_id: str = Form(...), title: str = Form(...),
               month: str = Form(...), category: str = Form(""), unit: str = Form(""),
               score_value: str = Form(..., alias="score"), platform: str = Form(""), account_ids: str = Form(...),
-              text: str = Form("")):
+              text: str = Form(""), post_ids: str = Form(""), hashtags: str = Form("")):
     cells = {"case_id": case_id, "title": title, "month": month, "category": category, "unit": unit, "score": score_value,
-             "platform": platform, "account_ids": account_ids, "text": text}
+             "platform": platform, "account_ids": account_ids, "text": text, "post_ids": post_ids, "hashtags": hashtags}
     return _submit(request, store, save_case, cells, "案例未保存",
                    lambda case: f"案例 {case.case_id}「{case.title}」已保存（{case.score:g} 分）", "cases")
 
