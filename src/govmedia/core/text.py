@@ -70,3 +70,14 @@ def scrub(value):
             object.__setattr__(clone, f.name, scrub(getattr(value, f.name)))
         return clone
     return value
+
+
+# A space between Chinese and a number or a Latin word: Chinese print sets none, and a justified
+# line would stretch it into a gap ("SVG     动画").
+_LOOSE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]+(?=[0-9A-Za-z@“+\-])|"
+                    r"(?<=[0-9A-Za-z%”)])[ \t]+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+
+
+def tight(text: str) -> str:
+    """Prose as Chinese print sets it: no space between Chinese and a number or Latin word."""
+    return _LOOSE.sub("", text)

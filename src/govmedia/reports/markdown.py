@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from govmedia.core.text import tight
+
 _DATA_IMAGE = re.compile(r"data:image/(png|jpeg|jpg|gif);base64,([A-Za-z0-9+/=\s]+)$")
 
 
@@ -36,8 +38,25 @@ def _heading_level(tag: str) -> int:
     return 2 if int(tag[1]) <= 2 else 3
 
 
+def _tightened(items: list[Token]) -> list[Token]:
+    """Text set as Chinese print sets it (core.text.tight): an office writes "SVG 动画", "30 条",
+    and a justified line would widen those spaces into gaps."""
+    for token in items:
+        texts = [c for c in token.children or [] if c.type == "text"]
+        for child in texts:
+            child.content = tight(child.content)
+        # Across emphasis: "发布 30 条 **SVG 动画**" has its space at the end of one text token.
+        for this, following in zip(texts, texts[1:]):
+            left, right = this.content.rstrip(" \t"), following.content.lstrip(" \t")
+            if left and right and (left, right) != (this.content, following.content) and tight(left[-1] + " " + right[0]) != left[-1] + " " + right[0]:
+                this.content, following.content = left, right
+        if token.type == "inline":
+            token.content = tight(token.content)
+    return items
+
+
 def tokens(markdown: str) -> list[Token]:
-    return _parser().parse(markdown or "")
+    return _tightened(_parser().parse(markdown or ""))
 
 
 def headings(markdown: str, prefix: str) -> list[Heading]:
@@ -61,7 +80,7 @@ def image_bytes(src: str) -> bytes | None:
 def to_html(markdown: str, prefix: str) -> str:
     """The chapter's body as HTML: headings as h3/h4 with anchors for the table of contents."""
     md = _parser()
-    items = md.parse(markdown or "")
+    items = _tightened(md.parse(markdown or ""))
     count = 0
     for i, token in enumerate(items):
         if token.type in ("heading_open", "heading_close"):

@@ -32,6 +32,7 @@ from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
 from govmedia.reports.settings import DEFAULT as DEFAULT_SETTINGS
 from govmedia.reports.settings import ReportSettings
 from govmedia.core.time import Month, Period, local_date, months_between, utcnow
+from govmedia.core.text import tight
 from govmedia.store.evaluation import case_figures, list_cases
 
 DISTRICT = "district"
@@ -69,16 +70,6 @@ def amount(value: float, style: str = "chinese") -> str:
     unit, size = ("亿", 1e8) if abs(value) >= 1e8 else ("万", 1e4)
     text = f"{value / size:.1f}".rstrip("0").rstrip(".")
     return text + unit
-
-
-# A space between Chinese and a number or a Latin word: Chinese print sets none, and a justified
-# line would stretch it into a gap.
-_LOOSE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]+(?=[0-9A-Za-z@“+\-])|"
-                    r"(?<=[0-9A-Za-z%”)])[ \t]+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
-
-
-def tight(text: str) -> str:
-    return _LOOSE.sub("", text)
 
 
 # --------------------------------------------------------------------------- model

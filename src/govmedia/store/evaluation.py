@@ -6,6 +6,7 @@ from typing import Callable, Sequence
 
 import duckdb
 
+from govmedia.core.time import Month
 from govmedia.store import transaction
 
 
@@ -129,9 +130,11 @@ def case_figures(con: duckdb.DuckDBPyConnection, case_id: str) -> dict:
     if con.execute("SELECT count(*) FROM case_posts WHERE case_id = ?", [case_id]).fetchall()[0][0]:
         figures["posts"] = totals("(p.platform, p.post_id) IN (SELECT (platform, post_id) FROM case_posts "
                                   "WHERE case_id = ?)", [case_id])
+    case_month = Month.parse(month[0][0])
     for (tag,) in con.execute("SELECT hashtag FROM case_hashtags WHERE case_id = ? ORDER BY hashtag", [case_id]).fetchall():
         found = totals("(p.platform, p.post_id) IN (SELECT (platform, post_id) FROM post_hashtags WHERE hashtag = ?) "
-                       "AND strftime(p.published_at + INTERVAL 8 HOUR, '%Y-%m') = ?", [tag, month[0][0]])  # Beijing month
+                       "AND p.published_at >= ? AND p.published_at < ?",
+                       [tag, case_month.start_utc(), case_month.shift(1).start_utc()])
         figures["hashtags"].append({"hashtag": tag, **found})
     return figures
 
