@@ -33,6 +33,10 @@ place = "before-data"
 [[chapters]]
 file = "宁城实践.md"
 place = "after-cases"
+
+[[awards]]
+title = "年度优秀政务新媒体作品"
+entries = ["宁城发布《城市之光》", "宁城公安《平安夜话》"]
 """
 FOREWORD = "# 绪论\n\n2020年，政务新媒体**数量众多、类型多样**，丰富了政务公开的途径。\n"
 PRACTICE = """# 宁城实践
@@ -77,6 +81,8 @@ def test_settings_file_and_its_chapters_are_read(tmp_path):
     (lambda t: t.replace('place = "after-cases"', 'place = "middle"'), "第 2 章的 place: 应为 before-data"),
     (lambda t: t.replace("top = 5", "top = 0"), "top: 应为 1 到 500 之间的整数"),
     (lambda t: t.replace('city = "宁城市"', "city = 宁城市"), "不是有效的 TOML"),
+    (lambda t: t + '\n[[awards]]\ntitle = "奖"\n', "awards 第 2 项的 entries"),
+    (lambda t: t + '\n[[awards]]\nentries = ["x"]\n', "awards 第 2 项: 缺少 title"),
 ])
 def test_each_mistake_is_one_line_naming_the_key_or_file(tmp_path, change, words):
     path = write_settings(tmp_path, change(SETTINGS))
@@ -122,6 +128,8 @@ def test_the_report_carries_the_office_s_names_and_chapters(published):
     body = page[:page.index('id="ch-appendix"')]
     assert "govmedia" not in page and "sha256" not in body and "ln(1" not in body
     assert "sha256" in page[page.index('id="ch-appendix"'):]
+    # The awards named in the settings are an annex.
+    assert "年度优秀政务新媒体作品" in page and "宁城公安《平安夜话》" in page
 
 
 def test_pdf_and_word_carry_the_same_chapters(published):

@@ -709,6 +709,8 @@ def build_report(con: duckdb.DuckDBPyConnection, start: str, end: str, *, title:
     cases = _cases(con, months, settings.numbers)
     if excellent is None and settings.excellent:
         excellent = dict(settings.excellent)
+    if not awards and settings.awards:
+        awards = settings.awards
     annexes = _annexes(rankings, cases, parse_excellent(excellent), awards) if kind == "annual" else \
         _annexes([], [], {}, awards)
     city = settings.city

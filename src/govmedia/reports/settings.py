@@ -35,8 +35,9 @@ SECTIONS = {"overview": "发展概况", "methodology": "指标说明", "rankings
             "annexes": "附件"}
 NUMBER_STYLES = {"chinese": "万、亿（1.3 亿次）", "plain": "千分位（130,000,000 次）"}
 KEYS = {"city", "title", "subtitle", "guiding_units", "producing_units", "published", "chapters", "sections",
-        "numbers", "top", "excellent", "cover_color", "bulletin_title"}
+        "numbers", "top", "excellent", "cover_color", "bulletin_title", "awards"}
 CHAPTER_KEYS = {"file", "place", "title"}
+AWARD_KEYS = {"title", "entries"}
 MAX_CHAPTER_BYTES = 2 * 1024 * 1024
 MAX_CHAPTERS = 30
 
@@ -66,6 +67,7 @@ class ReportSettings:
     top: int = 15  # Top-N of the non-district categories (the white paper: 15)
     excellent: Mapping[str, int] | None = None
     cover_color: str = "#b3261e"
+    awards: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (奖项, its entries): the report's annexes
     text: str = ""  # the TOML as written
     sources: Mapping[str, str] = field(default_factory=dict)  # chapter file -> its Markdown, as stored
 
@@ -94,6 +96,10 @@ top = 15                                         # 民生、综合类榜单列�
 [[chapters]]                                     # 本单位撰写的章节（Markdown），按顺序
 file = "绪论.md"                                  # 相对于本设置文件
 place = "before-data"                            # before-data、after-overview、after-rankings、after-cases、end
+
+[[awards]]                                       # 获奖名单，列入附件（也可用命令行 --awards 文件）
+title = "2020 战疫传播贡献奖"
+entries = ["宁城发布工作室《抗疫海报系列》"]
 """
 
 
@@ -188,12 +194,27 @@ def parse_settings(text: str, source: str, read_chapter: Callable[[str], str]) -
         if isinstance(entry.get("title"), str) and entry["title"].strip():
             title = entry["title"].strip()
         chapters.append(Chapter(file.strip(), place, title, body))
+    award_entries = doc.get("awards", [])
+    if not isinstance(award_entries, list) or not all(isinstance(e, dict) for e in award_entries):
+        raise _error("awards", award_entries, "每个奖项写成一个 [[awards]] 段，含 title 与 entries")
+    awards = []
+    for number, entry in enumerate(award_entries, start=1):
+        extra = sorted(set(entry) - AWARD_KEYS)
+        if extra:
+            raise _error(f"awards 第 {number} 项的 {extra[0]}", entry[extra[0]],
+                         f"没有这个设置项（可用：{'、'.join(sorted(AWARD_KEYS))}）")
+        title, items = entry.get("title"), entry.get("entries", [])
+        if not isinstance(title, str) or not title.strip():
+            raise _error(f"awards 第 {number} 项", entry, "缺少 title（奖项名称）")
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+            raise _error(f"awards 第 {number} 项的 entries", items, "应为获奖名称的列表，如 [\"某单位《某作品》\"]")
+        awards.append((title.strip(), tuple(i.strip() for i in items)))
     return ReportSettings(
         city=_text(doc, "city") or "", title=_text(doc, "title"), bulletin_title=_text(doc, "bulletin_title"),
         subtitle=_text(doc, "subtitle"), guiding_units=_units(doc, "guiding_units"),
         producing_units=_units(doc, "producing_units"), published=published, chapters=tuple(chapters),
         sections=tuple(s for s in SECTIONS if s in sections), numbers=numbers, top=top, excellent=excellent,
-        cover_color=colour, text=text, sources=sources)
+        cover_color=colour, awards=tuple(awards), text=text, sources=sources)
 
 
 def _decode(data: bytes, name: str) -> str:
