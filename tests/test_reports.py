@@ -185,6 +185,23 @@ def test_docx_typesetting(report):
     assert '<w:autoSpaceDE w:val="0"/>' in normal and '<w:autoSpaceDN w:val="0"/>' in normal
 
 
+def test_docx_running_header_names_title_and_chapter(report):
+    """Cover and contents: the title only (none on the cover); from the first chapter on, a section
+    whose header adds the current chapter (STYLEREF) and whose footer, the page number, continues."""
+    document = docx.Document(str(report / "report.docx"))
+    front, chapters = document.sections
+    assert "2020年政务新媒体传播影响力报告" in front.header.paragraphs[0].text
+    assert "STYLEREF" not in front.header._element.xml
+    assert not chapters.different_first_page_header_footer and not chapters.header.is_linked_to_previous
+    header = chapters.header._element.xml
+    assert "2020年政务新媒体传播影响力报告" in chapters.header.paragraphs[0].text
+    assert 'STYLEREF "Heading 1"' in header and "<w:tab/>" in header
+    assert chapters.footer.is_linked_to_previous and "PAGE" in front.footer._element.xml
+    # the section starts on a new page: the first chapter needs no page break of its own
+    first = next(p for p in document.paragraphs if p.style.name == "Heading 1")
+    assert not first.paragraph_format.page_break_before
+
+
 # ---------------------------------------------------------------- Word's table of contents
 
 

@@ -1,7 +1,7 @@
 """Word (.docx) via python-docx: A4, East-Asian font on every style, no extra space between Chinese
 and Latin letters or digits (w:autoSpaceDE/DN off), a cover page without a page number, a table of
-contents, PAGE numbers in the footer, header rows that repeat on every page (w:tblHeader) and rows
-that do not split.
+contents, a running header with the report's title and the current chapter (a STYLEREF field), PAGE
+numbers in the footer, header rows that repeat on every page (w:tblHeader) and rows that do not split.
 
 The table of contents is a TOC field. Its result is written with page numbers: LibreOffice lays the
 saved document out once (`office.toc_pages`) and the pages of its headings are written into the
@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT, WD_TAB_LEADER
@@ -210,6 +211,32 @@ def _number_toc(doc, toc: list, layout: office.Layout) -> bool:
         text = headings[index][1].text
         _toc_paragraph(doc, before, index, len(headings), level, text, page, f"_Toc{index + 1:08d}")
     return True
+
+
+def _style_tab_stops(style) -> list:
+    return [stop.position for stop in style.paragraph_format.tab_stops]
+
+
+def _chapters_section(doc, model: ReportModel) -> None:
+    """The chapters in a section of their own, on a new page after the table of contents, whose
+    running header has the report's title and, on the right, the current chapter (a STYLEREF field:
+    the first Heading 1 on the page, else the last one before it). The footer, with the page number,
+    and the numbering continue from the cover and contents."""
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section.different_first_page_header_footer = False
+    section.header.is_linked_to_previous = False
+    header = section.header.paragraphs[0]
+    tabs = header.paragraph_format.tab_stops
+    for position in _style_tab_stops(doc.styles["Header"]):  # the template's centre and right tabs (Letter)
+        tabs.add_tab_stop(position, WD_TAB_ALIGNMENT.CLEAR)
+    tabs.add_tab_stop(TEXT_WIDTH, WD_TAB_ALIGNMENT.RIGHT)
+    header.add_run(f"{model.title}（{model.label}）\t")
+    # No cached chapter name: Word computes the field on every page; LibreOffice 7.4 does not, and
+    # would print the cached name on every page.
+    _field(header, 'STYLEREF "Heading 1"')
+    for run in header.runs:
+        run.font.size = Pt(8)
+        run.font.color.rgb = MUTED
 
 
 def _repeat_header(row) -> None:
@@ -437,9 +464,11 @@ def write_docx(model: ReportModel, path: Path) -> Path:
     centred(model.published, 12).runs[0].add_break(WD_BREAK.PAGE)
 
     toc = _toc(doc, model)
+    _chapters_section(doc, model)
 
-    for key, heading in model.chapters():
-        doc.add_heading(heading, level=1).paragraph_format.page_break_before = model.breaks_page(key)
+    for index, (key, heading) in enumerate(model.chapters()):
+        # the first chapter opens the new section's first page
+        doc.add_heading(heading, level=1).paragraph_format.page_break_before = index > 0 and model.breaks_page(key)
         if key.startswith("office-"):
             write_markdown(doc, model.office_chapter(key).markdown)
         elif key == "appendix":
