@@ -5,12 +5,16 @@
 #   fonts-noto-cjk   Chinese glyphs in the browser, the charts, the Word/PDF reports
 #   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0   WeasyPrint (HTML -> PDF reports)
 #   poppler-utils    pdftotext/pdftoppm/pdffonts, used by the report tests to read the PDF back
+#   libreoffice-writer-nogui   lays the Word report out once (headless) so its table of contents has page numbers
+#   python3-uno      lets the system Python drive that LibreOffice (update the indexes, save as DOCX)
 # Runs apt-get only when something is missing; needs root (or sudo) the first time.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui)
+/usr/bin/python3 -c 'import uno' >/dev/null 2>&1 || missing+=(python3-uno)
 for lib in libpango-1.0.so.0 libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do
   if ! ldconfig -p 2>/dev/null | grep -q "$lib"; then
     case "$lib" in

@@ -14,7 +14,7 @@ from govmedia.core.errors import FieldError
 from govmedia.reports.settings import DEFAULT, load_settings, stored_settings
 from govmedia.store import open_store
 
-from test_reports import START, END, build_store, pdftotext
+from test_reports import END, HAS_LIBREOFFICE, START, build_store, pdftotext
 from util import run_cli
 
 SETTINGS = """city = "宁城市"
@@ -144,6 +144,12 @@ def test_pdf_and_word_carry_the_same_chapters(published):
     paragraphs = [p.text for p in document.paragraphs]
     assert "• 区级账号联动发布防控信息" in paragraphs and "中共宁城市委网信办　指导" in paragraphs
     assert not any("F9" in p or "govmedia" in p for p in paragraphs)
+    # Word's table of contents lists the office's chapters and their sections too, with pages
+    # where LibreOffice laid the document out (test_reports tests the fallback without it)
+    toc = [tuple(p.text.split("\t")) for p in document.paragraphs if p.style.name in ("toc 1", "toc 2")]
+    assert toc[0][0] == "绪论" and ("五、宁城实践" in [t[0] for t in toc]) and "矩阵联动" in [t[0] for t in toc]
+    if HAS_LIBREOFFICE:
+        assert toc[0] == ("绪论", "3") and all(len(t) == 2 and t[1].isdigit() for t in toc)
     assert any([c.text for c in t.rows[0].cells] == ["平台", "账号数"] for t in document.tables)
 
 

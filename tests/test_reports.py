@@ -10,10 +10,12 @@ import re
 import shutil
 import statistics
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
 import docx
+from docx.oxml.ns import qn
 import openpyxl
 import pytest
 from PIL import Image
@@ -26,7 +28,7 @@ from govmedia.core.vocabulary import PLATFORMS as ALL_PLATFORMS
 PLATFORMS = tuple(p for p in ALL_PLATFORMS if p in ('weibo', 'wechat', 'douyin'))  # the test store's
 from govmedia.methodology import load_methodology
 from govmedia.ranking import RANK_COLUMNS, rank
-from govmedia.reports import Block, build_report, write_report
+from govmedia.reports import Block, build_report, office, write_report
 from govmedia.reports.model import excellent_accounts, period_column
 from govmedia.store import open_store
 
@@ -173,13 +175,128 @@ def test_docx_typesetting(report):
     assert "TOC \\o" in body
     headings = [p.text for p in document.paragraphs if p.style.name == "Heading 1"]
     assert headings[:5] == ["一、发展概况", "二、指标说明", "三、榜单与点评", "四、优秀传播范例", "五、附件（获奖名单）"]
-    # the TOC field's cached result lists the headings (readable without updating fields)
+    # the TOC field's result lists the headings right after 目录 (readable without updating fields)
     texts = [p.text for p in document.paragraphs]
-    assert texts.index("一、发展概况") < texts.index("目录") + 3
+    assert texts[texts.index("目录") + 1].split("\t")[0] == "一、发展概况"
     for table in document.tables:
         assert table.rows[0]._tr.xpath("./w:trPr/w:tblHeader"), "header rows repeat on every page"
     normal = document.styles["Normal"].element.xml
     assert 'w:eastAsia="Noto Sans CJK SC"' in normal
+    # no extra space between Chinese and Latin letters or digits
+    assert '<w:autoSpaceDE w:val="0"/>' in normal and '<w:autoSpaceDN w:val="0"/>' in normal
+
+
+def test_docx_running_header_names_title_and_chapter(report):
+    """Cover and contents: the title only (none on the cover); from the first chapter on, a section
+    whose header adds the current chapter (STYLEREF) and whose footer, the page number, continues."""
+    document = docx.Document(str(report / "report.docx"))
+    front, chapters = document.sections
+    assert "2020年政务新媒体传播影响力报告" in front.header.paragraphs[0].text
+    assert "STYLEREF" not in front.header._element.xml
+    assert not chapters.different_first_page_header_footer and not chapters.header.is_linked_to_previous
+    header = chapters.header._element.xml
+    assert "2020年政务新媒体传播影响力报告" in chapters.header.paragraphs[0].text
+    assert 'STYLEREF "Heading 1"' in header and "<w:tab/>" in header
+    assert chapters.footer.is_linked_to_previous and "PAGE" in front.footer._element.xml
+    # the section starts on a new page: the first chapter needs no page break of its own
+    first = next(p for p in document.paragraphs if p.style.name == "Heading 1")
+    assert not first.paragraph_format.page_break_before
+
+
+# ---------------------------------------------------------------- Word's table of contents
+
+
+HAS_LIBREOFFICE = office.soffice() is not None and office.uno_python() is not None
+needs_libreoffice = pytest.mark.skipif(not HAS_LIBREOFFICE,
+                                       reason="LibreOffice not installed (scripts/install-system-deps.sh)")
+
+
+def docx_toc(document) -> list[tuple[int, str, int | None]]:
+    """(level, text, page or None) of each entry of the TOC field's result."""
+    out = []
+    for p in document.paragraphs:
+        if p.style.name in ("toc 1", "toc 2"):
+            text, tab, page = p.text.rpartition("\t")
+            out.append((int(p.style.name[-1]), text, int(page)) if tab else (int(p.style.name[-1]), p.text, None))
+    return out
+
+
+def libreoffice_pdf(path: Path, folder: Path) -> Path:
+    """The DOCX converted to PDF by LibreOffice, as a reader without Word sees it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run([office.soffice(), "--headless", "--norestore", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+                    "--convert-to", "pdf", "--outdir", str(folder), str(path)],
+                   capture_output=True, timeout=300, check=True)
+    return folder / (path.stem + ".pdf")
+
+
+@needs_libreoffice
+def test_docx_toc_has_page_numbers_without_f9(report):
+    document = docx.Document(str(report / "report.docx"))
+    toc = docx_toc(document)
+    headings = [(1 if p.style.name == "Heading 1" else 2, p) for p in document.paragraphs
+                if p.style.name in ("Heading 1", "Heading 2")]
+    assert [(level, text) for level, text, _ in toc] == [(level, p.text) for level, p in headings]
+    pages = [page for _, _, page in toc]
+    assert None not in pages and pages == sorted(pages) and pages[0] == 3  # cover, contents, chapter one
+    body = document.element.body.xml
+    assert "w:dirty" not in body and "F9" not in body  # nothing for Word to update, no note asking for it
+    # each entry links to its heading (a _Toc bookmark, as Word makes them)
+    anchors = [link.get(qn("w:anchor")) for link in document.element.body.iter(qn("w:hyperlink"))]
+    marks = [p._p.find(qn("w:bookmarkStart")).get(qn("w:name")) for _, p in headings]
+    assert anchors == marks and all(name.startswith("_Toc") for name in marks)
+
+
+@needs_libreoffice
+def test_docx_as_libreoffice_lays_it_out_has_the_pages_its_toc_says(report, tmp_path):
+    """The DOCX converted to PDF: the contents page shows the numbers, each heading is on the page
+    its entry names, within the page count; numbers and Chinese are set without justification gaps."""
+    document = docx.Document(str(report / "report.docx"))
+    toc = docx_toc(document)
+    pages = pdftotext(libreoffice_pdf(report / "report.docx", tmp_path)).split("\f")[:-1]
+    assert re.search(r"^\s*一、发展概况\.{5,}\s*3$", pages[1], re.M), pages[1]
+    assert re.search(r"^\s*六、方法附录\.{5,}\s*%d$" % toc[-1][2], pages[1], re.M)
+    for _, text, page in toc:
+        assert page <= len(pages)
+        lines = [" ".join(line.split()) for line in pages[page - 1].splitlines()]
+        assert " ".join(text.split()) in lines, (text, page)
+    assert "2020年政务新媒体传播影响力报告" in pages[2].replace(" ", "")  # the running header
+    body = "\n".join(pages[2:])
+    scores = re.findall(r"\d+\.\d\d( *)分", body)
+    assert scores and all(len(gap) <= 1 for gap in scores)  # "147.05分", never "147.05   分"
+
+
+def test_docx_without_libreoffice_keeps_the_update_on_open_field(store, tmp_path, monkeypatch):
+    monkeypatch.setenv("GOVMEDIA_SOFFICE", str(tmp_path / "no-soffice"))
+    result = run_cli("report", "--from", START, "--to", END, "--out", str(tmp_path), "--format", "docx", db=store)
+    assert result.returncode == 0, result.stderr
+    assert "未找到 LibreOffice" in result.stderr and "Traceback" not in result.stderr
+    document = docx.Document(str(tmp_path / "report.docx"))
+    toc = docx_toc(document)
+    assert toc and all(page is None for _, _, page in toc)
+    assert toc[0][1] == "一、发展概况" and toc[-1][1] == "六、方法附录"
+    begin = document.element.body.find(f".//{qn('w:fldChar')}")
+    assert begin.get(qn("w:fldCharType")) == "begin" and begin.get(qn("w:dirty")) == "true"
+
+
+@needs_libreoffice
+def test_libreoffice_failing_or_slow_leaves_nothing_behind(report, tmp_path, monkeypatch, caplog):
+    made, real_mkdtemp = [], tempfile.mkdtemp
+
+    def mkdtemp(prefix=None):
+        made.append(real_mkdtemp(prefix=prefix, dir=tmp_path))
+        return made[-1]
+
+    monkeypatch.setattr(office.tempfile, "mkdtemp", mkdtemp)
+    assert office.toc_pages(report / "report.docx", timeout=1.5) is None
+    assert "已中止" in caplog.text
+    monkeypatch.setenv("GOVMEDIA_SOFFICE", "false")  # a program that ends at once
+    assert office.toc_pages(report / "report.docx") is None
+    assert "未能启动" in caplog.text
+    for profile in made:
+        assert not Path(profile).exists()
+        left = subprocess.run(["pgrep", "-f", profile], capture_output=True, text=True).stdout
+        assert not left, f"LibreOffice still running: {left}"
 
 
 def test_docx_cases_annexes_and_awards(report):

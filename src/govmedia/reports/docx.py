@@ -1,26 +1,40 @@
-"""Word (.docx) via python-docx: A4, East-Asian font on every style, a cover page without a page
-number, a table of contents (a TOC field whose cached result is the real list of headings, so it
-reads well before Word updates it), PAGE numbers in the footer, header rows that repeat on every
-page (w:tblHeader) and rows that do not split."""
+"""Word (.docx) via python-docx: A4, East-Asian font on every style, no extra space between Chinese
+and Latin letters or digits (w:autoSpaceDE/DN off), a cover page without a page number, a table of
+contents, a running header with the report's title and the current chapter (a STYLEREF field), PAGE
+numbers in the footer, header rows that repeat on every page (w:tblHeader) and rows that do not split.
+
+The table of contents is a TOC field. Its result is written with page numbers: LibreOffice lays the
+saved document out once (`office.toc_pages`) and the pages of its headings are written into the
+field's result, with links to the headings. Without LibreOffice the result lists the headings
+without pages and the field is marked dirty, so that Word updates it when it opens the file."""
 
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 from docx import Document
+from docx.enum.section import WD_SECTION
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
 
 from govmedia.core.vocabulary import PLATFORM_NAMES
 from govmedia.reports import markdown as md
+from govmedia.reports import office
 from govmedia.reports.model import ReportModel
 
 ACCENT = RGBColor(0xB3, 0x26, 0x1E)
 MUTED = RGBColor(0x5B, 0x66, 0x72)
+TEXT_WIDTH = Cm(21 - 2 * 2.2)  # A4 less the margins
+TOC_STYLES = {1: "toc 1", 2: "toc 2"}  # Word's own names for the styles of its table of contents
+
+log = logging.getLogger(__name__)
 
 
 def _fonts(element, font: str) -> None:
@@ -56,6 +70,28 @@ def _styles(doc, font: str) -> None:
         style.paragraph_format.space_before = Pt(12)
         style.paragraph_format.space_after = Pt(6)
         style.paragraph_format.keep_with_next = True
+    # Chinese print sets no space between Chinese and Latin letters or digits; Word's default adds one.
+    ppr = normal.element.get_or_add_pPr()
+    for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+        element = OxmlElement(tag)
+        element.set(qn("w:val"), "0")
+        ppr.insert_element_before(element, *_PPR_AFTER_AUTOSPACE)
+    for level, name in TOC_STYLES.items():
+        style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        style.element.set(qn("w:styleId"), f"TOC{level}")
+        style.element.attrib.pop(qn("w:customStyle"), None)  # a built-in style of Word's, not a custom one
+        style.base_style = normal
+        style.font.bold = level == 1
+        style.paragraph_format.left_indent = Cm(level - 1)
+        style.paragraph_format.space_after = Pt(2)
+        style.paragraph_format.tab_stops.add_tab_stop(TEXT_WIDTH, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+
+
+# The children of w:pPr that come after w:autoSpaceDN, in the schema's order.
+_PPR_AFTER_AUTOSPACE = ("w:bidi", "w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+                        "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+                        "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
+                        "w:pPrChange")
 
 
 def _field(paragraph, instruction: str, cached: str = "") -> None:
@@ -78,38 +114,129 @@ def _field(paragraph, instruction: str, cached: str = "") -> None:
     fld("end")
 
 
-def _fld_char(paragraph, kind: str) -> None:
+def _fld_char(paragraph, kind: str, dirty: bool = False):
     run = paragraph.add_run()
     element = OxmlElement("w:fldChar")
     element.set(qn("w:fldCharType"), kind)
-    if kind == "begin":
-        element.set(qn("w:dirty"), "true")  # Word refreshes the page numbers when it opens the file
+    if dirty:
+        element.set(qn("w:dirty"), "true")  # Word updates the field when it opens the file
     run._r.append(element)
+    return run
 
 
-def _toc(doc, model: ReportModel) -> None:
+TOC_INSTRUCTION = ' TOC \\o "1-2" \\h \\z \\u '
+
+
+def _toc_paragraph(doc, before, index: int, count: int, level: int, text: str, page: int | None = None,
+                   anchor: str | None = None):
+    """One entry of the table of contents (the first opens the TOC field, the last closes it),
+    before the paragraph `before` or at the end."""
+    style = doc.styles[TOC_STYLES[level]]
+    p = before.insert_paragraph_before(style=style) if before is not None else doc.add_paragraph(style=style)
+    if index == 0:
+        _fld_char(p, "begin", dirty=page is None)
+        run = p.add_run()
+        instr = OxmlElement("w:instrText")
+        instr.set(qn("xml:space"), "preserve")
+        instr.text = TOC_INSTRUCTION
+        run._r.append(instr)
+        _fld_char(p, "separate")
+    runs = [p.add_run(text)]
+    if page is not None:
+        runs.append(p.add_run())
+        runs[-1].add_tab()
+        runs.append(p.add_run(str(page)))
+    if anchor:
+        link = OxmlElement("w:hyperlink")
+        link.set(qn("w:anchor"), anchor)
+        link.set(qn("w:history"), "1")
+        runs[0]._r.addprevious(link)
+        for run in runs:
+            link.append(run._r)
+    if index == count - 1:
+        _fld_char(p, "end")
+    return p
+
+
+def _toc(doc, model: ReportModel) -> list:
+    """The table of contents as model.outline() gives it, without page numbers yet: a dirty TOC
+    field, for Word to update on opening unless `_number_toc` writes the pages. Its paragraphs."""
     title = doc.add_paragraph()
     run = title.add_run("目录")
     run.bold = True
     run.font.size = Pt(18)
     title.paragraph_format.space_after = Pt(12)
     outline = model.outline()
-    for index, (level, _, text) in enumerate(outline):
-        p = doc.add_paragraph()
-        p.paragraph_format.left_indent = Cm(0 if level == 1 else 1)
-        p.paragraph_format.space_after = Pt(2)
-        if index == 0:
-            _fld_char(p, "begin")
-            run = p.add_run()
-            instr = OxmlElement("w:instrText")
-            instr.set(qn("xml:space"), "preserve")
-            instr.text = ' TOC \\o "1-2" \\h \\z \\u '
-            run._r.append(instr)
-            _fld_char(p, "separate")
-        run = p.add_run(text)
-        run.bold = level == 1
-        if index == len(outline) - 1:
-            _fld_char(p, "end")
+    return [_toc_paragraph(doc, None, index, len(outline), level, text)
+            for index, (level, _, text) in enumerate(outline)]
+
+
+def _headings(doc) -> list[tuple[int, object]]:
+    """(level, paragraph) of every heading the TOC field (levels 1-2) lists, in order."""
+    levels = {"Heading 1": 1, "Heading 2": 2}
+    return [(levels[p.style.name], p) for p in doc.paragraphs if p.style is not None and p.style.name in levels]
+
+
+def _number_toc(doc, toc: list, layout: office.Layout) -> bool:
+    """Replace the TOC field's result by LibreOffice's: every heading with its page and a link to
+    it (a _Toc bookmark, as Word makes them). False, and nothing changed, when LibreOffice's list of
+    headings is not the document's."""
+    headings = _headings(doc)
+
+    def same(a: str) -> str:
+        return " ".join(a.split())
+
+    if [same(p.text) for _, p in headings] != [same(text) for text, _ in layout.entries]:
+        log.warning("LibreOffice 的目录与文档标题不一致；Word 目录的页码将在 Word 打开文件时更新")
+        return False
+    for number, (_, paragraph) in enumerate(headings, start=1):
+        name = f"_Toc{number:08d}"
+        start = OxmlElement("w:bookmarkStart")
+        start.set(qn("w:id"), str(number))
+        start.set(qn("w:name"), name)
+        end = OxmlElement("w:bookmarkEnd")
+        end.set(qn("w:id"), str(number))
+        p = paragraph._p
+        first = p.pPr.getnext() if p.pPr is not None else (p[0] if len(p) else None)
+        if first is None:
+            p.append(start)
+        else:
+            first.addprevious(start)
+        p.append(end)
+    following = toc[-1]._p.getnext()
+    for paragraph in toc:
+        paragraph._p.getparent().remove(paragraph._p)
+    before = Paragraph(following, toc[0]._parent) if following is not None else None
+    for index, ((level, _), (_, page)) in enumerate(zip(headings, layout.entries)):
+        text = headings[index][1].text
+        _toc_paragraph(doc, before, index, len(headings), level, text, page, f"_Toc{index + 1:08d}")
+    return True
+
+
+def _style_tab_stops(style) -> list:
+    return [stop.position for stop in style.paragraph_format.tab_stops]
+
+
+def _chapters_section(doc, model: ReportModel) -> None:
+    """The chapters in a section of their own, on a new page after the table of contents, whose
+    running header has the report's title and, on the right, the current chapter (a STYLEREF field:
+    the first Heading 1 on the page, else the last one before it). The footer, with the page number,
+    and the numbering continue from the cover and contents."""
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section.different_first_page_header_footer = False
+    section.header.is_linked_to_previous = False
+    header = section.header.paragraphs[0]
+    tabs = header.paragraph_format.tab_stops
+    for position in _style_tab_stops(doc.styles["Header"]):  # the template's centre and right tabs (Letter)
+        tabs.add_tab_stop(position, WD_TAB_ALIGNMENT.CLEAR)
+    tabs.add_tab_stop(TEXT_WIDTH, WD_TAB_ALIGNMENT.RIGHT)
+    header.add_run(f"{model.title}（{model.label}）\t")
+    # No cached chapter name: Word computes the field on every page; LibreOffice 7.4 does not, and
+    # would print the cached name on every page.
+    _field(header, 'STYLEREF "Heading 1"')
+    for run in header.runs:
+        run.font.size = Pt(8)
+        run.font.color.rgb = MUTED
 
 
 def _repeat_header(row) -> None:
@@ -336,10 +463,12 @@ def write_docx(model: ReportModel, path: Path) -> Path:
         centred("联合出品" if len(model.producing_units) > 1 else "出品", 12)
     centred(model.published, 12).runs[0].add_break(WD_BREAK.PAGE)
 
-    _toc(doc, model)
+    toc = _toc(doc, model)
+    _chapters_section(doc, model)
 
-    for key, heading in model.chapters():
-        doc.add_heading(heading, level=1).paragraph_format.page_break_before = model.breaks_page(key)
+    for index, (key, heading) in enumerate(model.chapters()):
+        # the first chapter opens the new section's first page
+        doc.add_heading(heading, level=1).paragraph_format.page_break_before = index > 0 and model.breaks_page(key)
         if key.startswith("office-"):
             write_markdown(doc, model.office_chapter(key).markdown)
         elif key == "appendix":
@@ -428,4 +557,7 @@ def write_docx(model: ReportModel, path: Path) -> Path:
                     else:
                         _paragraph(doc, "、".join(entries), indent=False)
     doc.save(str(path))
+    layout = office.toc_pages(path)
+    if layout is not None and _number_toc(doc, toc, layout):
+        doc.save(str(path))
     return path
