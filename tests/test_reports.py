@@ -781,3 +781,14 @@ def test_a_case_naming_a_post_not_imported_is_refused_naming_it(store, tmp_path)
         assert saved.posts == ("wedis00-2020-02-0",) and saved.hashtags == ("战疫", "防控")
     finally:
         con.close()
+
+
+def test_pdf_pages_carry_the_title_and_chapter_in_their_header(report):
+    """After the cover and the contents, each page's first line is the report's title and the
+    chapter the page is in."""
+    pages = pdftotext(report / "report.pdf").split("\f")
+    assert "2020年政务新媒体传播影响力报告" not in pages[0].splitlines()[0]  # the cover has no header
+    chapter_pages = [p for p in pages[2:] if p.strip()]
+    headed = [p.strip().splitlines()[0] for p in chapter_pages]
+    assert all(line.startswith("2020年政务新媒体传播影响力报告") for line in headed), headed[:3]
+    assert any("三、榜单与点评" in line for line in headed)
