@@ -618,10 +618,10 @@ def case_figures_text(case: dict, figures: dict, style: str = "chinese") -> str:
         reach = _reach(tag, style)
         sentences.append(f"话题#{tag['hashtag']}#当月有{amount(tag['accounts'], style)}个账号发布"
                          f"{amount(tag['posts'], style)}条内容" + ("，" + "，".join(reach) if reach else ""))
-    if not sentences and case.get("account_names"):
-        names = [n for n in case["account_names"].split("、") if n]
-        sentences.append(f"加分账号为{_names(names, 5)}")
-    return tight("据统计，" + "；".join(sentences) + "。") if sentences else ""
+    if not sentences:  # nothing linked: only the credited accounts, which are no statistic
+        names = [n for n in (case.get("account_names") or "").split("、") if n]
+        return f"加分账号：{_names(names, 5)}。" if names else ""
+    return tight("据统计，" + "；".join(sentences) + "。")
 
 
 def _cases(con, months: list[str], style: str = "chinese") -> list[CaseGroup]:
