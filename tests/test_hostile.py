@@ -801,3 +801,14 @@ def test_the_city_form_is_bounded_in_size_and_rate(client, monkeypatch):
     assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 61
     assert_said(page_message(limited.text), "过于频繁", "秒后再试")
     assert client.get("/city").status_code == 200  # the form itself is still shown
+
+
+def test_a_broken_upload_form_is_refused_in_chinese(client):
+    broken = _multipart_start().split(b"text/csv")[0] + b"y" * 100_000  # a header line that never ends
+    headers = {**basic("editor1"), "content-type": "multipart/form-data; boundary=BOUNDARY"}
+    api = client.post("/api/v1/imports", content=broken, headers=headers)
+    assert api.status_code == 400
+    assert_said(api.json()["detail"], "请求内容无法解析", "重新选择文件")
+    page = client.post("/city", content=broken, headers={"content-type": "multipart/form-data; boundary=BOUNDARY"})
+    assert page.status_code == 400
+    assert_said(page_message(page.text), "请求内容无法解析")

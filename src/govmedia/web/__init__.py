@@ -138,13 +138,15 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
         return await user_error(request, store_write_failed(exc))
 
     # Starlette's own errors (an unknown address, a wrong method) carry English details: said in Chinese.
-    framework_details = {404: "没有这个页面：地址可能有误，请从导航进入", 405: "不支持这种请求方式"}
+    framework_details = {404: "没有这个页面：地址可能有误，请从导航进入", 405: "不支持这种请求方式",
+                         400: "请求内容无法解析（表单或上传的内容不完整或格式不对）；请刷新页面后重新选择文件提交"}
+    parse_errors = ("Not Found", "Method Not Allowed", "There was an error parsing the body")
 
     @app.exception_handler(StarletteHTTPException)  # also FastAPI's HTTPException, its subclass
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail
         api = request.url.path.startswith("/api/")
-        if not isinstance(exc, HTTPException) or detail in ("Not Found", "Method Not Allowed"):
+        if not isinstance(exc, HTTPException) or detail in parse_errors:
             detail = "没有这个接口：地址可能有误，接口列表见 /api/v1/docs" if api and exc.status_code == 404 else \
                 framework_details.get(exc.status_code, detail)
         if api or exc.status_code == 429 and request.method != "GET":
