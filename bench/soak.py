@@ -97,6 +97,7 @@ class MemoryWatch(threading.Thread):
         self.pid = pid
         self.peak = 0
         self.samples: list[tuple[float, int]] = []
+        self.load: list[float] = []  # the machine's 1-minute load average: was anything else running?
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -105,6 +106,10 @@ class MemoryWatch(threading.Thread):
             rss = tree_rss(self.pid)
             self.peak = max(self.peak, rss)
             self.samples.append((time.monotonic() - start, rss))
+            try:
+                self.load.append(float(Path("/proc/loadavg").read_text().split()[0]))
+            except (OSError, ValueError):
+                pass
             self.stop.wait(0.5)
 
 
@@ -481,13 +486,18 @@ def main() -> None:
                   for kind, values in sorted(record.latency.items())},
         "rss_idle_mib": round(idle / 2 ** 20), "rss_peak_mib": round(watch.peak / 2 ** 20),
         "rss_end_mib": round((watch.samples[-1][1] if watch.samples else 0) / 2 ** 20),
+        "load_average_1min": {"mean": round(sum(watch.load) / max(len(watch.load), 1), 1),
+                              "max": max(watch.load, default=0.0)},
+        "cpus": os.cpu_count(),
         "healthz_after": healthz[1].decode(errors="replace"),
         "upload_files_left": dict(Counter("rejects" if p.name.endswith(".rejects.csv") else "other" for p in left)),
         "chunked_cut_at_mib": sorted({round(n / 2 ** 20) for n in load.cut_at}),
         "failures": record.failures,
     }
     print(f"\n{figures['seconds']} s, {total} requests ({figures['per_second']}/s), 5xx: {server_errors}, "
-          f"peak RSS of the server's process tree {figures['rss_peak_mib']} MiB (idle {figures['rss_idle_mib']} MiB)")
+          f"peak RSS of the server's process tree {figures['rss_peak_mib']} MiB (idle {figures['rss_idle_mib']} MiB); "
+          f"load average {figures['load_average_1min']['mean']} (max {figures['load_average_1min']['max']}) "
+          f"on {figures['cpus']} CPUs")
     print(f"\n| kind | requests | p50 ms | p95 ms | answers |\n|---|---:|---:|---:|---|")
     for kind, k in figures["kinds"].items():
         answers = ", ".join(f"{s}: {n}" for s, n in sorted(k["statuses"].items()))
