@@ -449,10 +449,15 @@ def main() -> None:
         threads += [threading.Thread(target=load.uploader, args=(users["editor"][n],)) for n in range(args.uploaders)]
         threads += [threading.Thread(target=load.hostile, args=(users["editor"][0],))]
         for thread in threads:
+            thread.daemon = True  # Ctrl+C ends the run, not only the main thread
             thread.start()
         last = began
         while any(t.is_alive() for t in threads):
-            time.sleep(1)
+            try:
+                time.sleep(1)
+            except KeyboardInterrupt:
+                load.deadline = 0  # the threads finish their request and stop
+                raise
             if time.monotonic() - last >= 60:
                 last = time.monotonic()
                 done = sum(len(v) for v in record.latency.values())
