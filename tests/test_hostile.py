@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import itertools
 import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -537,3 +539,276 @@ def test_healthz_reports_a_degraded_state(client, monkeypatch):
     monkeypatch.setenv("GOVMEDIA_MIN_FREE_MB", str(10 ** 12))
     answer = client.get("/healthz")
     assert answer.status_code == 200 and answer.text.startswith("degraded: disk space low")
+
+
+# ------------------------------------------------------------------------------ bounded resources
+
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def assert_said(text: str, *words: str) -> None:
+    """One Chinese message, naming what it should, with no server path in it."""
+    assert CHINESE.search(text) and "\n" not in text.strip(), text
+    assert "/tmp" not in text and "uploads" not in text and "Traceback" not in text, text
+    for word in words:
+        assert word in text, (word, text)
+
+
+def page_message(html: str) -> str:
+    return re.search(r'<p class="notice" role="alert">(.*?)</p>', html, re.S).group(1)
+
+
+def _asgi(app, path: str, headers: list[tuple[bytes, bytes]], chunks) -> tuple[int, bytes, int]:
+    """Call the app as a server would, the body in `chunks`; returns the status, the body and how
+    many body bytes the app took."""
+    import anyio
+
+    taken = 0
+    source = iter(chunks)
+    answer = {"status": None, "body": b""}
+
+    async def receive():
+        nonlocal taken
+        chunk = next(source, None)
+        if chunk is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        taken += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"wait=true", "root_path": "",
+             "headers": [(b"host", b"testserver"), *headers], "client": ("127.0.0.1", 5000),
+             "server": ("testserver", 80)}
+    anyio.run(app, scope, receive, send)
+    return answer["status"], answer["body"], taken
+
+
+def _multipart_start(name: str = "big.csv") -> bytes:
+    return (b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name.encode() +
+            b"\"\r\nContent-Type: text/csv\r\n\r\n")
+
+
+def test_an_oversized_upload_is_refused_by_its_content_length_before_a_byte_is_read(client, db, monkeypatch):
+    monkeypatch.setenv("GOVMEDIA_MAX_UPLOAD_MB", "1")
+    auth = [(b"authorization", basic("editor1")["Authorization"].encode()),
+            (b"content-type", b"multipart/form-data; boundary=BOUNDARY")]
+    status, body, taken = _asgi(client.app, "/api/v1/imports", [*auth, (b"content-length", str(500 * 1024 ** 3).encode())],
+                                iter(lambda: b"x" * 65536, None))  # 500 GB declared, an endless body
+    assert status == 413 and taken == 0
+    import json
+    assert_said(json.loads(body)["detail"], "1 MB 上限", "拆分后分批上传")
+
+    big = POSTS.encode() + b"x" * (3 * 1024 * 1024)
+    api = client.post("/api/v1/imports", params={"wait": "true"}, headers=basic("editor1"),
+                      files={"file": ("big.csv", big, "text/csv")})
+    assert api.status_code == 413 and api.headers["content-type"].startswith("application/json")
+    assert_said(api.json()["detail"], "1 MB 上限", "拆分后分批上传")
+    # Just under the body's limit but over the file's: refused by the saving code, nothing kept.
+    slightly = client.post("/api/v1/imports", params={"wait": "true"}, headers=basic("editor1"),
+                           files={"file": ("slightly.csv", POSTS.encode() + b"x" * (1024 * 1024), "text/csv")})
+    assert slightly.status_code == 413
+    assert_said(slightly.json()["detail"], "slightly.csv", "1 MB 上限", "拆分后分批上传")
+    token = sign_in(client, "editor1")
+    page = client.post("/data/import", data={"csrf_token": token, "format": "auto", "account": ""},
+                       files={"file": ("big.csv", big, "text/csv")})
+    assert page.status_code == 413 and "<html" in page.text.lower()  # the site's own error page
+    assert_said(page_message(page.text), "1 MB 上限", "拆分后分批上传")
+    uploads = db.parent / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+    form = client.post("/login", data={"username": "x" * (2 * 1024 * 1024), "password": "p"})
+    assert form.status_code == 413 and "表单内容超过" in page_message(form.text)
+    assert client.get("/healthz").text == "ok"
+
+
+def test_a_chunked_upload_is_cut_off_at_the_limit(client, db, monkeypatch):
+    monkeypatch.setenv("GOVMEDIA_MAX_UPLOAD_MB", "1")
+    headers = [(b"authorization", basic("editor1")["Authorization"].encode()),
+               (b"content-type", b"multipart/form-data; boundary=BOUNDARY")]  # no Content-Length: chunked
+    body = itertools.chain([_multipart_start()], iter(lambda: b"x" * 65536, None))
+    status, answer, taken = _asgi(client.app, "/api/v1/imports", headers, body)
+    import json
+    assert status == 413, answer
+    assert_said(json.loads(answer)["detail"], "1 MB 上限", "拆分后分批上传")
+    assert 2 * 1024 * 1024 < taken <= 2 * 1024 * 1024 + 2 * 65536  # the limit and its margin, then no more
+    # Through a client that streams (Transfer-Encoding: chunked), a page answers the site's error page.
+    token = sign_in(client, "editor1")
+
+    def stream():
+        yield b"--BOUNDARY\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n" + token.encode() + b"\r\n"
+        yield _multipart_start()
+        for _ in range(64):
+            yield b"y" * 65536
+
+    page = client.post("/data/import", content=stream(),
+                       headers={"content-type": "multipart/form-data; boundary=BOUNDARY"})
+    assert page.status_code == 413 and "content-length" not in page.request.headers
+    assert_said(page_message(page.text), "1 MB 上限")
+    uploads = db.parent / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def _bomb(size: int = 20 * 1024 * 1024) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("crawl/posts.csv", POSTS)
+        archive.writestr("crawl/zeros.csv", b"0" * size)  # ~1000:1
+    return buffer.getvalue()
+
+
+def _lying_zip() -> bytes:
+    """A zip whose headers say its entry unpacks to 1,000 bytes; it holds 3 MB."""
+    import struct
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("liar.csv", POSTS.encode() + b"1," * (1536 * 1024))
+    data = bytearray(buffer.getvalue())
+    real = len(POSTS.encode()) + 3 * 1024 * 1024
+    for at, offset in ((0, 22), (data.rfind(b"PK\x01\x02"), 24)):  # the local and the central header
+        assert struct.unpack_from("<I", data, at + offset)[0] == real
+        struct.pack_into("<I", data, at + offset, 1000)
+    return bytes(data)
+
+
+def test_zip_bombs_and_lying_zips_are_refused_and_leave_nothing(client, db, monkeypatch):
+    from govmedia.ingest import upload
+
+    editor = basic("editor1")
+    uploads = db.parent / "uploads"
+    bomb = _bomb()
+    assert len(bomb) < 200 * 1024
+    answer = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                         files={"file": ("bomb.zip", bomb, "application/zip")})
+    assert answer.status_code == 400, answer.text
+    assert_said(answer.json()["detail"], "bomb.zip", "zeros.csv", "压缩炸弹", "100:1")
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+    liar = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                       files={"file": ("liar.zip", _lying_zip(), "application/zip")})
+    assert liar.status_code == 400, liar.text
+    assert_said(liar.json()["detail"], "liar.zip")
+    assert not uploads.exists() or not any(uploads.iterdir())  # the partly unpacked entry is gone
+
+    # Declared sizes over the total; and counted while writing, should the declared sizes pass.
+    monkeypatch.setattr(upload, "UNPACKED_FACTOR", 1)
+    monkeypatch.setenv("GOVMEDIA_MAX_UPLOAD_MB", "1")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for n in range(3):
+            archive.writestr(f"part{n}.csv", POSTS.encode() + bytes(range(256)) * 2000)  # 0.5 MB each, 2.3:1
+    for unchecked in (False, True):
+        if unchecked:
+            monkeypatch.setattr(upload, "_check_entries", lambda *args: None)
+        too_much = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                               files={"file": ("parts.zip", buffer.getvalue(), "application/zip")})
+        assert too_much.status_code == 400, too_much.text
+        assert_said(too_much.json()["detail"], "parts.zip", "解压后超过 1 MB 上限", "拆分后分批上传")
+        assert not uploads.exists() or not any(uploads.iterdir())
+    monkeypatch.undo()
+
+    monkeypatch.setattr(upload, "MAX_ZIP_MEMBERS", 2)
+    many = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                       files={"file": ("many.zip", buffer.getvalue(), "application/zip")})
+    assert many.status_code == 400 and "超过 2 个上限" in many.json()["detail"]
+
+
+def test_an_import_keeps_only_its_rejects_files_which_stay_downloadable(client, db):
+    from test_web_jobs import NEW_A, crawler_zip, finished
+
+    editor = basic("editor1")
+    uploads = db.parent / "uploads"
+    done = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                       files={"file": ("new_a.csv", NEW_A.encode(), "text/csv")}).json()
+    folder = uploads / done["upload_id"]
+    assert sorted(p.name for p in folder.rglob("*")) == ["new_a.csv.rejects.csv"]
+    got = client.get(done["files"][0]["rejects_url"], headers=editor)
+    assert got.status_code == 200 and "不是时间" in got.content.decode("utf-8-sig")
+
+    started = client.post("/api/v1/imports", headers=editor,
+                          files={"file": ("crawl.zip", crawler_zip(), "application/zip")})
+    job = finished(client, started.json()["job_id"], headers=editor)
+    assert job["state"] == "done"
+    folder = uploads / job["params"]["upload_id"]
+    left = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    urls = [f["rejects_url"] for f in job["result"]["files"] if f["rejects_url"]]
+    assert left == sorted(u.split("/rejects/", 1)[1] for u in urls) and len(left) == 2
+    assert all(name.endswith(".rejects.csv") for name in left)
+    for url in urls:
+        assert client.get(url, headers=editor).status_code == 200
+
+    # A job that fails leaves nothing behind.
+    failed = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                         files={"file": ("empty.zip", _empty_zip(), "application/zip")})
+    assert failed.status_code == 400
+    assert sorted(p.name for p in uploads.iterdir()) == sorted([done["upload_id"], job["params"]["upload_id"]])
+
+    # The registry upload keeps its rejects file only.
+    registry = "平台,账号ID,名称,类别\n微博,N1,丁区发布,区级\n推特,Q,外站,区级\n"
+    sent = client.post("/api/v1/accounts/import", headers=editor,
+                       files={"file": ("名录.csv", registry.encode(), "text/csv")})
+    assert sent.status_code == 200 and sent.json()["rejected"] == 1
+    upload_id = sent.json()["rejects_url"].split("/")[4]
+    assert [p.name for p in (uploads / upload_id).iterdir()] == ["名录.csv.rejects.csv"]
+    assert client.get(sent.json()["rejects_url"], headers=editor).status_code == 200
+    clean = client.post("/api/v1/accounts/import", headers=editor,
+                        files={"file": ("ok.csv", "平台,账号ID,名称,类别\n微博,N2,戊区发布,区级\n".encode(), "text/csv")})
+    assert clean.status_code == 200 and clean.json()["rejects_url"] is None
+    assert len(list(uploads.iterdir())) == 3  # nothing kept of a registry without rejected rows
+
+
+def _empty_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt.bak", "nothing to import")
+    return buffer.getvalue()
+
+
+def _city_token(client) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/city").text).group(1)
+
+
+CITY_TABLE = "城市,传播力,服务力,互动力\n南京,80,70,60\n苏州,70,60,50\n"
+
+
+def test_the_city_form_is_bounded_in_size_and_rate(client, monkeypatch):
+    from govmedia.web.auth import RateLimiter
+
+    monkeypatch.setenv("GOVMEDIA_MAX_CITY_MB", "0.5")
+    token = _city_token(client)
+    over_file = client.post("/city", data={"csrf_token": token},
+                            files={"file": ("城市.csv", (CITY_TABLE + "x" * 700 * 1024).encode(), "text/csv")})
+    assert over_file.status_code == 413
+    assert_said(page_message(over_file.text), "城市.csv", "0.5 MB 上限")
+    over_body = client.post("/city", data={"csrf_token": token},
+                            files={"file": ("城市.csv", (CITY_TABLE + "x" * 3 * 1024 * 1024).encode(), "text/csv")})
+    assert over_body.status_code == 413
+    assert_said(page_message(over_body.text), "0.5 MB 上限")
+    fine = client.post("/city", data={"csrf_token": token}, files={"file": ("城市.csv", CITY_TABLE.encode(), "text/csv")})
+    assert fine.status_code == 200 and "南京" in fine.text
+
+    client.app.state.city_limiter = RateLimiter(2, 60)
+    for _ in range(2):
+        assert client.post("/city", data={"csrf_token": token},
+                           files={"file": ("城市.csv", CITY_TABLE.encode(), "text/csv")}).status_code == 200
+    limited = client.post("/city", data={"csrf_token": token},
+                          files={"file": ("城市.csv", CITY_TABLE.encode(), "text/csv")})
+    assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 61
+    assert_said(page_message(limited.text), "过于频繁", "秒后再试")
+    assert client.get("/city").status_code == 200  # the form itself is still shown
+
+
+def test_a_broken_upload_form_is_refused_in_chinese(client):
+    broken = _multipart_start().split(b"text/csv")[0] + b"y" * 100_000  # a header line that never ends
+    headers = {**basic("editor1"), "content-type": "multipart/form-data; boundary=BOUNDARY"}
+    api = client.post("/api/v1/imports", content=broken, headers=headers)
+    assert api.status_code == 400
+    assert_said(api.json()["detail"], "请求内容无法解析", "重新选择文件")
+    page = client.post("/city", content=broken, headers={"content-type": "multipart/form-data; boundary=BOUNDARY"})
+    assert page.status_code == 400
+    assert_said(page_message(page.text), "请求内容无法解析")

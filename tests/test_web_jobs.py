@@ -181,15 +181,18 @@ def test_jobs_left_running_are_interrupted_after_a_restart(db):
     try:
         with TestClient(app):
             with app.state.store.write(data=False) as con:
-                running = create_job(con, "import", "editor1", {"file": "crawl.zip"})
+                running = create_job(con, "import", "editor1", {"file": "crawl.zip", "upload_id": "2" * 20})
                 start_job(con, running)
                 queued = create_job(con, "score", "editor1", {"from": "2020-02", "to": "2020-03"})
-                elsewhere = create_job(con, "import", "监视目录", {"file": "a.csv"})  # another site process's
+                elsewhere = create_job(con, "import", "监视目录", {"file": "a.csv", "upload_id": "3" * 20})  # another site process's
                 start_job(con, elsewhere)
                 host = socket.gethostname()
                 con.execute("UPDATE jobs SET runner = ? WHERE job_id IN (?, ?)", [f"{host}:{ended.stdout.strip()}", running, queued])
                 con.execute("UPDATE jobs SET runner = ? WHERE job_id = ?", [f"{host}:{living.pid}", elsewhere])
         app.state.store.close()  # the process stops with the jobs unfinished
+        for upload_id, name in (("2" * 20, "crawl.zip"), ("3" * 20, "a.csv")):
+            (db.parent / "uploads" / upload_id).mkdir(parents=True)
+            (db.parent / "uploads" / upload_id / name).write_bytes(b"saved, never imported")
 
         again = create_app(db, secret="test-secret")
         with TestClient(again) as client:
@@ -199,6 +202,9 @@ def test_jobs_left_running_are_interrupted_after_a_restart(db):
                 assert re.search(r"[\u4e00-\u9fff]", job["error"]) and "\n" not in job["error"]
             # A job of a process still running (another worker, a watcher) is left alone.
             assert client.get(f"/api/v1/jobs/{elsewhere}", headers=basic("editor1")).json()["state"] == "running"
+            # The interrupted import's saved file is removed (it will never be imported), not the other's.
+            assert not (db.parent / "uploads" / ("2" * 20)).exists()
+            assert (db.parent / "uploads" / ("3" * 20) / "a.csv").exists()
             assert "已中断" in client.get(f"/jobs/{running}", headers=basic("editor1")).text
             # The runner still works after the restart.
             response = client.post("/api/v1/scores?wait=true", headers=basic("editor1"),

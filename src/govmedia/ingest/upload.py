@@ -1,5 +1,6 @@
 """A file sent through the site or the API: kept under the store's uploads folder (a .zip is
-unpacked: a crawler's whole folder), imported, and the import audited.
+unpacked: a crawler's whole folder, checked entry by entry against the limits), imported, and the
+import audited. Once imported only its rejects files stay; a failed upload leaves nothing.
 
 `import_upload` does it all on one connection. A server splits it: `receive_upload` saves the
 bytes during the request, `import_received` unpacks and imports later, in a job."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +26,50 @@ from govmedia.store.access import nothing_changed
 from govmedia.store.accounts import UpsertResult
 from govmedia.store.users import audit
 
-# Bounds on what one upload may make the server do.
-MAX_UPLOAD_BYTES = int(os.environ.get("GOVMEDIA_MAX_UPLOAD_MB", "200")) * 1024 * 1024
-MAX_UNPACKED_BYTES = 4 * MAX_UPLOAD_BYTES
+# Bounds on what one upload may make the server do. The sizes are settings read at each use, so a
+# running site and its tests see a change (`GOVMEDIA_MAX_UPLOAD_MB`, `GOVMEDIA_MAX_CITY_MB`).
+MB = 1024 * 1024
+DEFAULT_UPLOAD_MB = 200
+DEFAULT_CITY_MB = 5
+UNPACKED_FACTOR = 4  # a zip may unpack to this many times the upload limit
 MAX_ZIP_MEMBERS = 5000
+MAX_ZIP_RATIO = 100  # deflate reaches ~1000:1 on repeated bytes; real tables compress 3–20:1
+RATIO_FROM_BYTES = 1 * MB  # an entry smaller than this cannot be a bomb, however well it compresses
 MAX_NAME_BYTES = 200  # a file system's limit is 255 bytes per name; room for ".rejects.csv"
+CHUNK = 1024 * 1024
+
+
+def _megabytes(name: str, default: float) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return int(default * MB)
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0
+    if not number > 0 or number != number or number == float("inf"):
+        raise UserError(f"环境变量 {name} 应为正数（单位 MB），而不是 {value!r}")
+    return int(number * MB)
+
+
+def max_upload_bytes() -> int:
+    """The largest file one upload may be (GOVMEDIA_MAX_UPLOAD_MB, 200 MB by default)."""
+    return _megabytes("GOVMEDIA_MAX_UPLOAD_MB", DEFAULT_UPLOAD_MB)
+
+
+def max_unpacked_bytes() -> int:
+    """The most a zip upload may unpack to, all entries together."""
+    return UNPACKED_FACTOR * max_upload_bytes()
+
+
+def max_city_bytes() -> int:
+    """The largest table the anonymous city-index form takes (GOVMEDIA_MAX_CITY_MB, 5 MB)."""
+    return _megabytes("GOVMEDIA_MAX_CITY_MB", DEFAULT_CITY_MB)
+
+
+def size_text(size: int) -> str:
+    """A limit as a user reads it: "200 MB", "0.5 MB"."""
+    return f"{round(size / MB, 2):g} MB"
 
 
 @dataclass
@@ -39,33 +80,95 @@ class Upload:
     summary: ImportSummary
 
 
-def _save(stream: BinaryIO, target: Path) -> None:
+def save_bounded(stream: BinaryIO, target: Path, limit: int, shown: str, advice: str = "请拆分后分批上传") -> int:
+    """Copy `stream` to `target` a chunk at a time, refusing (and leaving the partial file for the
+    caller to remove) once more than `limit` bytes came: nothing is held in memory."""
     written = 0
     with target.open("wb") as handle:
-        while chunk := stream.read(1024 * 1024):
+        while chunk := stream.read(CHUNK):
             written += len(chunk)
-            if written > MAX_UPLOAD_BYTES:
-                raise FieldError("file", target.name,
-                                 f"文件超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB 上限；请拆分后分批上传")
+            if written > limit:
+                error = FieldError("file", shown, f"{shown} 超过 {size_text(limit)} 上限；{advice}")
+                error.http_status = 413  # the site answers "too large", not "bad request"
+                raise error
             handle.write(chunk)
+    return written
+
+
+def _save(stream: BinaryIO, target: Path) -> None:
+    save_bounded(stream, target, max_upload_bytes(), target.name)
+
+
+def _ratio(written: int, compressed: int) -> float:
+    return written / max(compressed, 1)
 
 
 def _unpack(archive_path: Path, into: Path) -> None:
+    """Unpack a zip entry by entry, checked against the limits before (count, declared sizes and
+    ratios) and while writing (the bytes actually written: a header may lie about sizes). A refusal
+    names the zip or the entry in one line; the caller removes what was unpacked."""
+    shown = archive_path.name
+    limit = max_unpacked_bytes()
     try:
         with zipfile.ZipFile(archive_path) as archive:
             members = archive.infolist()
-            if len(members) > MAX_ZIP_MEMBERS:
-                raise FieldError("file", archive_path.name, f"压缩包中有 {len(members)} 个文件，超过 {MAX_ZIP_MEMBERS} 个上限")
-            if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
-                raise FieldError("file", archive_path.name,
-                                 f"压缩包解压后超过 {MAX_UNPACKED_BYTES // 1024 // 1024} MB 上限；请拆分后分批上传")
-            root = into.resolve()
+            _check_entries(members, into, shown, limit)
+            into.mkdir(parents=True, exist_ok=True)
+            total = 0
             for member in members:
-                if not (into / member.filename).resolve().is_relative_to(root):
-                    raise FieldError("file", member.filename, f"压缩包中的路径不安全: {member.filename}")
-            archive.extractall(into)
+                target = (into / member.filename).resolve()
+                if member.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                total = _extract(archive, member, target, total, limit, shown)
     except zipfile.BadZipFile as exc:
-        raise FieldError("file", archive_path.name, f"{archive_path.name} 不是有效的 zip 文件") from exc
+        raise FieldError("file", shown, f"{shown} 不是有效的 zip 文件或已损坏；请重新打包后上传") from exc
+    except (RuntimeError, NotImplementedError, zlib.error, EOFError) as exc:  # encrypted, an odd method, cut short
+        raise FieldError("file", shown, f"压缩包 {shown} 无法解压（可能加了密码、用了不支持的压缩方式或已损坏）；"
+                                        "请用普通 zip 格式、不设密码重新打包后上传") from exc
+
+
+def _check_entries(members: list[zipfile.ZipInfo], into: Path, shown: str, limit: int) -> None:
+    """Before unpacking: the count, the declared total, each entry's path and declared ratio."""
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise FieldError("file", shown, f"压缩包 {shown} 中有 {len(members)} 个文件，超过 {MAX_ZIP_MEMBERS} 个上限；"
+                                        "请拆分后分批上传")
+    if sum(m.file_size for m in members) > limit:
+        raise FieldError("file", shown, f"压缩包 {shown} 解压后超过 {size_text(limit)} 上限；请拆分后分批上传")
+    root = into.resolve()
+    for member in members:
+        name = _shown(member.filename)
+        if not (into / member.filename).resolve().is_relative_to(root):
+            raise FieldError("file", shown, f"压缩包 {shown} 中的路径不安全: {name}；请只打包数据文件后重新上传")
+        if member.file_size > RATIO_FROM_BYTES and _ratio(member.file_size, member.compress_size) > MAX_ZIP_RATIO:
+            raise _bomb(shown, name, _ratio(member.file_size, member.compress_size))
+
+
+def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path, total: int, limit: int,
+             shown: str) -> int:
+    """One entry, counted as it is written: stops at the total limit, at the ratio limit, and
+    when more comes out than the header declared. Returns the new total."""
+    name = _shown(member.filename)
+    written = 0
+    with archive.open(member) as source, target.open("wb") as handle:
+        while chunk := source.read(CHUNK):
+            written += len(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise FieldError("file", shown, f"压缩包 {shown} 解压后超过 {size_text(limit)} 上限；请拆分后分批上传")
+            if written > RATIO_FROM_BYTES and _ratio(written, member.compress_size) > MAX_ZIP_RATIO:
+                raise _bomb(shown, name, _ratio(written, member.compress_size))
+            if written > member.file_size:
+                raise FieldError("file", shown, f"压缩包 {shown} 中的 {name} 实际内容比记录的大小更大，文件已损坏或被篡改；"
+                                                "请重新打包后上传")
+            handle.write(chunk)
+    return total
+
+
+def _bomb(shown: str, name: str, ratio: float) -> FieldError:
+    return FieldError("file", shown, f"压缩包 {shown} 中的 {name} 压缩比约为 {ratio:,.0f}:1，超过 {MAX_ZIP_RATIO}:1，"
+                                     "疑似压缩炸弹，已拒收；请上传未压缩的文件或正常打包的压缩包")
 
 
 @dataclass
@@ -109,6 +212,27 @@ def _shown(name: str | None) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
+def discard(received: Received) -> None:
+    """Remove everything an upload left: it failed, nothing of it is handed out."""
+    shutil.rmtree(received.folder, ignore_errors=True)
+
+
+def keep_only(folder: Path, keep: set[Path]) -> None:
+    """Once imported, an upload's files are removed except `keep`: the rejects files its import
+    recorded, which the site hands out. With nothing to keep the folder goes too."""
+    kept = {path.resolve() for path in keep}
+    if not kept:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for path in sorted(folder.rglob("*"), reverse=True):  # a folder's files before the folder
+        if path.is_dir() and not path.is_symlink():
+            try:
+                path.rmdir()
+            except OSError:
+                pass  # it holds a kept file
+        elif path.resolve() not in kept:
+            path.unlink(missing_ok=True)
+
 
 def unpack_upload(received: Received) -> Path:
     """What to import: the saved file, or for a .zip the folder it unpacks to."""
@@ -133,8 +257,13 @@ def import_received(connect: Callable[[], ContextManager], received: Received, *
     """Unpack and import a saved upload, taking the connection from `connect()` (a context manager:
     the server's serialised write) only for each database write, and audit the import."""
     source = unpack_upload(received)
-    summary = import_path(connect, source, format=format, account=account or None, progress=progress,
-                          files_progress=files_progress)
+    try:
+        summary = import_path(connect, source, format=format, account=account or None, progress=progress,
+                              files_progress=files_progress)
+    except BaseException:
+        discard(received)
+        raise
+    keep_only(received.folder, {f.rejects_path for f in summary.files if f.rejects_path})
     with connect() as con:
         nothing_changed(con)  # the audit row is bookkeeping
         _audit(con, actor, received.file_name, summary)
@@ -168,7 +297,16 @@ def import_registry_upload(con, uploads: Path, file_name: str | None, stream: Bi
     except UserError as exc:
         shutil.rmtree(received.folder, ignore_errors=True)
         raise UserError(str(exc).replace(str(received.saved), received.file_name)) from exc
-    return RegistryUpload(received, result, rejects, write_rejects(table.path, table, rejects, received.folder))
+    except BaseException:
+        discard(received)
+        raise
+    try:
+        rejects_path = write_rejects(table.path, table, rejects, received.folder)
+    except BaseException:
+        discard(received)
+        raise
+    keep_only(received.folder, {rejects_path} if rejects_path else set())  # the uploaded file is in the store now
+    return RegistryUpload(received, result, rejects, rejects_path)
 
 
 def _audit(con, actor: str | None, name: str, summary: ImportSummary) -> None:
@@ -178,9 +316,15 @@ def _audit(con, actor: str | None, name: str, summary: ImportSummary) -> None:
 
 def import_upload(con, uploads: Path, file_name: str | None, stream: BinaryIO, *, format: str = "auto",
                   account: str | None = None, actor: str | None = None) -> Upload:
-    """Keep the upload under `uploads/<id>/`, unpack a .zip, import it and audit the import."""
+    """Keep the upload under `uploads/<id>/`, unpack a .zip, import it (keeping only its rejects
+    files) and audit the import."""
     received = receive_upload(uploads, file_name, stream)
     source = unpack_upload(received)
-    summary = import_path(con, source, format=format, account=account or None)
+    try:
+        summary = import_path(con, source, format=format, account=account or None)
+    except BaseException:
+        discard(received)
+        raise
+    keep_only(received.folder, {f.rejects_path for f in summary.files if f.rejects_path})
     _audit(con, actor, received.file_name, summary)
     return Upload(received.upload_id, received.folder, received.file_name, summary)

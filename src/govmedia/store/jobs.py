@@ -82,15 +82,17 @@ def fail_job(con: duckdb.DuckDBPyConnection, job_id: int, error: str, progress: 
                 "WHERE job_id = ?", [utcnow(), error, _text(progress), job_id])
 
 
-def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
-    """Jobs left queued or running by a process that has ended; how many were marked."""
-    active = con.execute("SELECT job_id, runner FROM jobs WHERE state IN ('queued', 'running')").fetchall()
-    gone = [job_id for job_id, runner in active if _gone(runner)]
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> tuple[int, list[str]]:
+    """Mark the jobs left queued or running by a process that has ended; returns how many, and the
+    upload ids of the import jobs among them (their saved files will never be imported)."""
+    active = con.execute("SELECT job_id, runner, kind, json_extract_string(params, '$.upload_id') FROM jobs "
+                         "WHERE state IN ('queued', 'running')").fetchall()
+    gone = [(job_id, kind, upload_id) for job_id, runner, kind, upload_id in active if _gone(runner)]
     if gone:
         con.execute("UPDATE jobs SET state = 'interrupted', finished_at = ?, "
                     "error = coalesce(error, '服务器在任务完成前停止，任务已中断；请重新提交') "
-                    "WHERE job_id IN (SELECT unnest(?::INTEGER[]))", [utcnow(), gone])
-    return len(gone)
+                    "WHERE job_id IN (SELECT unnest(?::INTEGER[]))", [utcnow(), [job_id for job_id, _, _ in gone]])
+    return len(gone), [upload_id for _, kind, upload_id in gone if kind == "import" and upload_id]
 
 
 def _row(values: tuple) -> dict:

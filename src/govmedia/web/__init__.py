@@ -21,9 +21,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from govmedia.core.errors import UserError, store_write_failed, write_failed
 from govmedia.store.reads import healthy
-from govmedia.web.auth import LoginLimiter
+from govmedia.ingest.upload import max_city_bytes, max_upload_bytes
+from govmedia.web.auth import LoginLimiter, RateLimiter, city_per_minute
 from govmedia.web.cache import PageCache, Shelf
-from govmedia.web.security import BodyGuard, SecurityHeaders, SessionCheck, SessionRegistry
+from govmedia.web.security import BodyGuard, SecurityHeaders, SessionCheck, SessionRegistry, UploadGuard
 from govmedia.web.state import Store, secret_key
 
 
@@ -48,6 +49,11 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
                 watcher.stop()
             await to_thread.run_sync(app.state.jobs.stop)
 
+    def refusal(request: Request, status: int, detail: str):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": detail}, status_code=status)
+        return error_page(request, status, detail)
+
     db_path = Path(db_path)
     if watch is not None and not Path(watch).is_dir():
         raise UserError(f"{watch}: 要监视的目录不存在")
@@ -65,6 +71,8 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
                                if require_login is None else require_login)
     app.state.methodology_path = methodology or os.environ.get("GOVMEDIA_METHODOLOGY") or None
     app.state.limiter = LoginLimiter(attempts=login_attempts)
+    app.state.city_limiter = RateLimiter(city_per_minute(), 60.0)
+    max_upload_bytes(), max_city_bytes()  # a malformed setting is said at start, not on the first upload
     app.state.check_rules = check_rules or os.environ.get("GOVMEDIA_CHECK_RULES") or None
     # The page cache answers readers without a session in front of everything, and signed-in readers
     # just inside the session middleware (it needs their session); routing, dependencies and
@@ -72,6 +80,9 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     app.state.page_cache = {}  # the page cache's counters
     shelf = Shelf(stats=app.state.page_cache)
     app.add_middleware(PageCache, store=app.state.store, shelf=shelf, session=True)
+    # Forms and uploads bounded before they are parsed; inside the session so that a refusal is the
+    # site's own error page.
+    app.add_middleware(UploadGuard, answer=refusal)
     # A revoked session is emptied before the inner cache or a route can honour it.
     app.add_middleware(SessionCheck, registry=SessionRegistry(app.state.store))
     app.add_middleware(SessionMiddleware, secret_key=secret or secret_key(db_path), session_cookie="govmedia_session",
@@ -127,13 +138,15 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
         return await user_error(request, store_write_failed(exc))
 
     # Starlette's own errors (an unknown address, a wrong method) carry English details: said in Chinese.
-    framework_details = {404: "没有这个页面：地址可能有误，请从导航进入", 405: "不支持这种请求方式"}
+    framework_details = {404: "没有这个页面：地址可能有误，请从导航进入", 405: "不支持这种请求方式",
+                         400: "请求内容无法解析（表单或上传的内容不完整或格式不对）；请刷新页面后重新选择文件提交"}
+    parse_errors = ("Not Found", "Method Not Allowed", "There was an error parsing the body")
 
     @app.exception_handler(StarletteHTTPException)  # also FastAPI's HTTPException, its subclass
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail
         api = request.url.path.startswith("/api/")
-        if not isinstance(exc, HTTPException) or detail in ("Not Found", "Method Not Allowed"):
+        if not isinstance(exc, HTTPException) or detail in parse_errors:
             detail = "没有这个接口：地址可能有误，接口列表见 /api/v1/docs" if api and exc.status_code == 404 else \
                 framework_details.get(exc.status_code, detail)
         if api or exc.status_code == 429 and request.method != "GET":

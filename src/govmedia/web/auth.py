@@ -12,6 +12,7 @@ cookie is involved.
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -19,6 +20,7 @@ from collections import defaultdict, deque
 
 from fastapi import HTTPException, Request
 
+from govmedia.core.errors import UserError
 from govmedia.store.users import ROLES
 from govmedia.web.security import client_address  # noqa: F401  (the routes' import)
 
@@ -86,6 +88,36 @@ class LoginLimiter:
     def succeeded(self, account: str) -> None:
         with self._lock:
             self._accounts.failures.pop(self._account(account), None)
+
+
+class RateLimiter:
+    """At most `limit` requests per key (a client) within `window` seconds: an anonymous form that
+    costs the server work (the city index) is not a free CPU for anyone."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0):
+        self.limit = limit
+        self.window = window
+        self._requests = _Window(limit, window)
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Counts a request; returns 0 when it may go ahead, else the seconds until it may."""
+        now = time.monotonic()
+        with self._lock:
+            wait = self._requests.wait(key, now)
+            if not wait:
+                self._requests.fail(key, now)
+            return wait
+
+
+def city_per_minute() -> int:
+    """How many city-index calculations one client may ask for a minute (GOVMEDIA_CITY_PER_MINUTE)."""
+    value = os.environ.get("GOVMEDIA_CITY_PER_MINUTE", "").strip()
+    if not value:
+        return 10
+    if not value.isdigit() or int(value) < 1:
+        raise UserError(f"环境变量 GOVMEDIA_CITY_PER_MINUTE 应为正整数，而不是 {value!r}")
+    return int(value)
 
 
 def csrf_token(request: Request) -> str:

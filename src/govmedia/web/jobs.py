@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import re
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from fastapi import UploadFile
 from govmedia.core.errors import UserError, store_write_failed, write_failed
 from govmedia.core.time import local_text
 from govmedia.store.freshness import stale_months
-from govmedia.ingest.upload import import_received, receive_upload
+from govmedia.ingest.upload import discard, import_received, receive_upload
 from govmedia.oversight import run_check
 from govmedia.scoring import rescore_months, score
 from govmedia.store.jobs import (
@@ -131,9 +132,12 @@ class JobRunner:
         with self._lock:
             if not self._recovered:
                 with self._store.write(data=False) as con:
-                    count = mark_interrupted(con)
+                    count, uploads = mark_interrupted(con)
                 if count:
                     log.warning("%d job(s) left by a previous server marked interrupted", count)
+                for upload_id in uploads:  # an interrupted import records no rejects: nothing to keep
+                    if re.fullmatch(r"\d{20}", upload_id):
+                        shutil.rmtree(self._store.upload_dir / upload_id, ignore_errors=True)
                 self._recovered = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="govmedia-jobs", daemon=True)
@@ -268,12 +272,18 @@ def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str
     received = receive_upload(store.uploads, file.filename, file.file)
 
     def work(progress: Progress) -> dict:
-        upload = import_received(store.write, received, format=format, account=account, actor=store.user,
-                                 progress=progress.rows, files_progress=progress.files)
-        report = import_report(upload)
-        # Fresh scores: the months the import changed are rescored before the job says it is done.
-        with store.write(declared=True) as con:
-            rescored = rescore_months(con, upload.summary.months, methodology=store.methodology, actor=store.user)
+        # The import keeps only the rejects files it records; a job that fails records none, so
+        # whatever the upload left goes too.
+        try:
+            upload = import_received(store.write, received, format=format, account=account, actor=store.user,
+                                     progress=progress.rows, files_progress=progress.files)
+            report = import_report(upload)
+            # Fresh scores: the months the import changed are rescored before the job says it is done.
+            with store.write(declared=True) as con:
+                rescored = rescore_months(con, upload.summary.months, methodology=store.methodology, actor=store.user)
+        except BaseException:
+            discard(received)
+            raise
         report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
         return report.model_dump(by_alias=True)
 

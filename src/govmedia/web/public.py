@@ -12,11 +12,13 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from fastapi.responses import HTMLResponse
 
 from govmedia.core.errors import FieldError
+from govmedia.core.text import printable
 from govmedia.core.time import Period
 from govmedia.core.vocabulary import (
     CATEGORIES, CATEGORY_NAMES, DIMENSION_NAMES, DIMENSIONS, FORM_LABELS, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform,
 )
 from govmedia.ingest.city import read_city_table
+from govmedia.ingest.upload import max_city_bytes, save_bounded
 from govmedia.methodology import FEATURE_NAMES, load_peer, resolve
 from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
 from govmedia.ranking.accounts import score_series
@@ -24,9 +26,9 @@ from govmedia.ranking.city import city_index
 from govmedia.ranking.overview import overview, previous_period, scored_months
 from govmedia.store.accounts import account_labels, account_lookup, list_accounts
 from govmedia.store.reads import stored_methodologies
-from govmedia.web.auth import check_csrf, csrf_token
+from govmedia.web.auth import check_csrf, client_address, csrf_token
 from govmedia.web.deps import Reads, api_period, page_period, reads, submitted_csrf
-from govmedia.web.render import periods, render, table_download
+from govmedia.web.render import error_page, periods, render, table_download
 
 router = APIRouter(include_in_schema=False)
 
@@ -191,14 +193,24 @@ def city_page(request: Request, store: Reads = Depends(reads)):
 @router.post("/city", response_class=HTMLResponse)
 def city_upload(request: Request, store: Reads = Depends(reads), file: UploadFile = File(...),
                 csrf: Optional[str] = Depends(submitted_csrf)):
-    """Computes the city index of the table sent; writes nothing."""
+    """Computes the city index of the table sent; writes nothing. Anyone may ask, so each client
+    may ask a few times a minute and send a small table only (the body is bounded before this by
+    `security.UploadGuard`; here the file is streamed to disk with a counter, never read whole)."""
+    wait = request.app.state.city_limiter.take(client_address(request))
+    if wait:
+        seconds = int(wait) + 1
+        limiter = request.app.state.city_limiter
+        return error_page(request, 429, f"城市指数计算请求过于频繁（每个地址每 {int(limiter.window)} 秒最多 "
+                                        f"{limiter.limit} 次）；请 {seconds} 秒后再试",
+                          headers={"Retry-After": str(seconds)})
     check_csrf(request, csrf)
     name = Path(file.filename or "").name.strip()[-100:]  # named as sent: messages say the user's file name
     if not name or name.startswith("."):
         name = "city.csv"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / (name if Path(name).suffix else name + ".csv")
-        path.write_bytes(file.file.read())
+        save_bounded(file.file, path, max_city_bytes(), printable(name),
+                     "城市指数表格每个城市一行，请检查是否选错了文件，或删去多余的列和行后再上传")
         components, rejects = read_city_table(path)
         rows = city_index(components)
     return render(request, "city.html", rows=rows, rejects=rejects, csrf_form=csrf_token(request),

@@ -44,9 +44,11 @@ def render(request: Request, name: str, status: int = 200, **context) -> HTMLRes
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+def error_page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
     request.state.stale = None  # a notice about the period of a page that was not shown
-    return render(request, "error.html", status=status, status_code=status, message=message)
+    page = render(request, "error.html", status=status, status_code=status, message=message)
+    page.headers.update(headers or {})
+    return page
 
 
 def login_redirect(request: Request) -> RedirectResponse:

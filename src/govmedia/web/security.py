@@ -5,6 +5,7 @@ the routes share:
   `Secure` flag on cookies when the request came over HTTPS (or `GOVMEDIA_SECURE_COOKIES=1`).
 - `BodyGuard`: a request body that is not a form or an upload (the API's JSON) is bounded in size
   and nesting, so `[[[[…` 100,000 deep answers 400 instead of a RecursionError.
+- `UploadGuard`: a form or an upload is bounded in size before it is parsed (413 with a message).
 - `SessionCheck`: a signed-in cookie is honoured only while its session version matches the
   user's (`store.users`); a revoked one is cleared before the page cache or a route sees it.
 - `client_address`: the peer, or `X-Forwarded-For` only when the peer is a trusted proxy
@@ -198,7 +199,7 @@ class BodyGuard:
             return
         kind = (_header(scope, b"content-type") or "").lower()
         if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            await self.app(scope, receive, send)  # forms and uploads: bounded by the upload code
+            await self.app(scope, receive, send)  # forms and uploads: bounded by UploadGuard
             return
         chunks, size = [], 0
         while True:
@@ -228,6 +229,73 @@ class BodyGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+FORM_MARGIN = 1024 * 1024  # a multipart body's boundaries, part headers and small fields besides the file
+MAX_FORM_BYTES = 1024 * 1024  # a form without a file (sign-in, the data forms)
+
+
+def body_limit(scope) -> tuple[int, str] | None:
+    """How many bytes a form's body may have, and what to say when it has more; None: not a form
+    (BodyGuard bounds those)."""
+    from govmedia.ingest.upload import max_city_bytes, max_upload_bytes, size_text
+
+    kind = (_header(scope, b"content-type") or "").lower()
+    if kind.startswith("multipart/form-data"):
+        if scope["path"] == "/city":
+            limit = max_city_bytes()
+            return limit + FORM_MARGIN, (f"上传的表格超过 {size_text(limit)} 上限；城市指数表格每个城市一行，"
+                                         "请检查是否选错了文件，或删去多余的列和行后再上传")
+        limit = max_upload_bytes()
+        return limit + FORM_MARGIN, (f"上传的文件超过 {size_text(limit)} 上限；请拆分后分批上传"
+                                     "（如按月份或按账号拆成几个文件，或分成几个压缩包）")
+    if kind.startswith("application/x-www-form-urlencoded"):
+        return MAX_FORM_BYTES, f"表单内容超过 {size_text(MAX_FORM_BYTES)} 上限；请删减填写的内容后再提交"
+    return None
+
+
+class UploadGuard:
+    """Forms and uploads are bounded before Starlette parses them (it spools a whole upload to a
+    temporary file first): a Content-Length over the limit is answered 413 without reading a byte;
+    a body without one (chunked) is counted as the app reads it and cut off at the limit.
+
+    It sits inside the session middleware so that its page is the site's error page; `answer`
+    makes that page (or the API's JSON) from the request, the status and the message."""
+
+    def __init__(self, app, answer):
+        self.app = app
+        self.answer = answer
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        bound = body_limit(scope)
+        if bound is None:
+            await self.app(scope, receive, send)
+            return
+        limit, said = bound
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            from starlette.requests import Request
+
+            await self.answer(Request(scope, receive), 413, said)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                # FastAPI passes an HTTPException raised while reading the body on to the app's
+                # handlers: the same page or JSON as above.
+                from fastapi import HTTPException
+
+                raise HTTPException(413, said)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 class SessionRegistry:
