@@ -261,3 +261,33 @@ def test_a_write_unit_that_imports_inside_a_bigger_write_still_counts_as_a_chang
     with access.write() as con:  # as `govmedia demo` does: one unit, an import inside it
         assert import_path(con, tmp_path / "new.csv").accepted == 2
     assert access.version() == start + 1
+
+
+
+def test_a_busy_store_answers_429_with_retry_after_in_chinese(tmp_path, monkeypatch):
+    """A page or API read that waited its bound for another process's write: not the client's
+    mistake (400) nor a fault of the server (5xx), but "too many at once, try again"."""
+    from contextlib import contextmanager
+
+    from fastapi.testclient import TestClient
+
+    from govmedia.web import create_app
+
+    db = build_store(tmp_path)
+    app = create_app(db, secret="test-secret")
+    with TestClient(app) as client:
+        store = app.state.store
+
+        @contextmanager
+        def busy(*args, **kwargs):
+            raise StoreBusy("数据库正在写入，读取等待超时；请稍后再试")
+            yield
+
+        monkeypatch.setattr(store, "read", busy)
+        page = client.get("/rankings?platform=weibo&category=district&from=2020-02&to=2020-02")
+        api = client.get("/api/v1/rankings?platform=weibo&category=district&from=2020-02&to=2020-02")
+        monkeypatch.undo()
+        assert page.status_code == 429 and page.headers["Retry-After"] == "5"
+        assert "数据库正在写入" in page.text and "请稍后再试" in page.text and "<nav>" in page.text
+        assert api.status_code == 429 and "数据库正在写入" in api.json()["detail"]
+        assert client.get("/rankings?platform=weibo&category=district&from=2020-02&to=2020-02").status_code == 200

@@ -100,7 +100,11 @@ def sessions_changed(con: duckdb.DuckDBPyConnection) -> None:
 
 
 class StoreBusy(UserError):
-    """The store stayed busy longer than the wait allowed."""
+    """The store stayed busy longer than the wait allowed. The site answers 429 with Retry-After:
+    the request was fine, there were too many at once for the store; the client may try again."""
+
+    http_status = 429
+    retry_after = 5
 
 
 def wait_seconds() -> float:

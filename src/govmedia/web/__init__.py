@@ -123,9 +123,14 @@ def create_app(db_path: str | Path, *, require_login: bool | None = None, method
     @app.exception_handler(UserError)
     async def user_error(request: Request, exc: UserError):
         status = getattr(exc, "http_status", 400)  # WriteFailed: the machine, not the input
+        retry = getattr(exc, "retry_after", None)  # StoreBusy: a busy store, not a wrong request
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": message(exc, api=True)}, status_code=status)
-        return error_page(request, status, message(exc))
+            response = JSONResponse({"detail": message(exc, api=True)}, status_code=status)
+        else:
+            response = error_page(request, status, message(exc))
+        if retry:
+            response.headers["Retry-After"] = str(retry)
+        return response
 
     # A write the disk or the store refused: one Chinese sentence; nothing is held open, so the
     # next request opens the store afresh (`store/access.py`).

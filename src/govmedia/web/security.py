@@ -137,13 +137,14 @@ async def _send_json(send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def _send_text(scope, send, status: int, detail: str) -> None:
-    if scope["path"].startswith("/api/"):
+async def _send_text(scope, send, status: int, detail: str, extra: list | None = None) -> None:
+    if scope["path"].startswith("/api/") and not extra:
         await _send_json(send, status, detail)
         return
-    body = detail.encode()
+    body = detail.encode() if not scope["path"].startswith("/api/") else json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    kind = b"application/json" if scope["path"].startswith("/api/") else b"text/plain; charset=utf-8"
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+                "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()), *(extra or [])]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -348,7 +349,9 @@ class SessionCheck:
                 try:
                     state = await to_thread.run_sync(self.registry.load, name, stamp)
                 except UserError:
-                    await _send_text(scope, send, 503, "数据库正忙，暂时无法确认登录状态；请稍后刷新页面")
+                    # Too many requests at once for the store: the client may retry (not a server fault).
+                    await _send_text(scope, send, 429, "数据库正忙，暂时无法确认登录状态；请稍后刷新页面",
+                                     [(b"retry-after", b"5")])
                     return
             if not session_valid(user, state):
                 session.clear()
