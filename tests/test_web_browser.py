@@ -199,7 +199,7 @@ def test_the_editor_s_registry_day(site, browser, tmp_path, width):
     _sign_in(page, site)
     page.goto(f"{site}/data")
     tabs = page.locator("nav.tabs a")
-    expect(tabs).to_have_text(["上传与计算", "账号名录", "创新案例", "联动宣传", "导入批次"])
+    expect(tabs).to_have_text(["上传与计算", "账号名录", "创新案例", "联动宣传", "导入批次", "报告设置"])
     tabs.nth(1).click()
     expect(page.locator("#registry-count")).to_contain_text("找到 4 个")
 
