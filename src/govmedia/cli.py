@@ -801,15 +801,20 @@ def users_add(
     out.print(f"用户 {name}（{role}）已保存", highlight=False)
 
 
+def _change_user(door, said: str, *args) -> None:
+    """A user's record changed through its store door (which audits it), then said in one line."""
+    with _writing(data=False) as con:
+        door(con, *args, actor=_actor())
+    out.print(said, highlight=False)
+
+
 @users_app.command("role")
 def users_role(name: str = typer.Argument(..., help="用户名"),
                role: str = typer.Option(..., "--role", help="viewer | editor | admin")) -> None:
     """修改用户的角色；该用户已登录的会话随之失效，需重新登录。"""
     from govmedia.store.users import set_role
 
-    with _writing(data=False) as con:
-        set_role(con, name, role, actor=_actor())
-    out.print(f"用户 {name} 的角色已改为 {role}；其已登录的会话已失效", highlight=False)
+    _change_user(set_role, f"用户 {name} 的角色已改为 {role}；其已登录的会话已失效", name, role)
 
 
 @users_app.command("password")
@@ -829,9 +834,7 @@ def users_deactivate(name: str = typer.Argument(..., help="用户名")) -> None:
     """停用用户：不能再登录，已登录的会话立即失效。"""
     from govmedia.store.users import set_active
 
-    with _writing(data=False) as con:
-        set_active(con, name, False, actor=_actor())
-    out.print(f"用户 {name} 已停用；其已登录的会话已失效", highlight=False)
+    _change_user(set_active, f"用户 {name} 已停用；其已登录的会话已失效", name, False)
 
 
 @users_app.command("activate")
@@ -839,9 +842,7 @@ def users_activate(name: str = typer.Argument(..., help="用户名")) -> None:
     """重新启用已停用的用户。"""
     from govmedia.store.users import set_active
 
-    with _writing(data=False) as con:
-        set_active(con, name, True, actor=_actor())
-    out.print(f"用户 {name} 已启用", highlight=False)
+    _change_user(set_active, f"用户 {name} 已启用", name, True)
 
 
 @users_app.command("end-sessions")
@@ -849,9 +850,7 @@ def users_end_sessions(name: str = typer.Argument(..., help="用户名")) -> Non
     """结束该用户的所有会话：其所有浏览器中的登录立即失效（密码与角色不变）。"""
     from govmedia.store.users import end_sessions
 
-    with _writing(data=False) as con:
-        end_sessions(con, name, actor=_actor())
-    out.print(f"已结束用户 {name} 的所有会话", highlight=False)
+    _change_user(end_sessions, f"已结束用户 {name} 的所有会话", name)
 
 
 @users_app.command("list")
