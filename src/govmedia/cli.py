@@ -812,9 +812,9 @@ def _change_user(door, said: str, *args) -> None:
 def users_role(name: str = typer.Argument(..., help="用户名"),
                role: str = typer.Option(..., "--role", help="viewer | editor | admin")) -> None:
     """修改用户的角色；该用户已登录的会话随之失效，需重新登录。"""
-    from govmedia.store.users import set_role
+    from govmedia.store.users import ROLE_NAMES, set_role
 
-    _change_user(set_role, f"用户 {name} 的角色已改为 {role}；其已登录的会话已失效", name, role)
+    _change_user(set_role, f"用户 {name} 的角色已改为{ROLE_NAMES.get(role, role)}；其已登录的会话已失效", name, role)
 
 
 @users_app.command("password")
