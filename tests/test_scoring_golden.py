@@ -213,3 +213,15 @@ def test_explain_matches_stored_scores(golden):
     assert isclose(e.total, stored[8], rel_tol=1e-12)
     text = "\n".join(e.lines())
     assert "0.4 × ln(1 + sum_reposts)" in text and "K1" in text and "参与联动宣传 2 项" in text
+
+
+def test_explain_matches_every_stored_score(golden):
+    """Each account-month's explanation adds up to its stored score: an account without a case
+    must not be shown another account's case points."""
+    rows = golden.execute("SELECT platform, account_id, month, reach, engagement, innovation, influence, total "
+                          "FROM monthly_scores ORDER BY ALL").fetchall()
+    assert len(rows) > 8
+    for platform, account_id, month, *stored in rows:
+        e = explain(golden, platform, account_id, month)
+        assert [round(d.score, 9) for d in e.dimensions] == [round(x, 9) for x in stored[:4]], (platform, account_id, month)
+        assert isclose(e.total, stored[4], rel_tol=1e-12, abs_tol=1e-9), (platform, account_id, month)

@@ -138,7 +138,10 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
                 terms.append(TermExplanation(term.formula(), parts, inner, value))
             details = []
         else:
-            row = influence_rows[0] if influence_rows else {"case_points": 0.0, "campaigns": 0}
+            # influence_points covers every credited account of the month (cases are not filtered by
+            # the posts given): this account's row only.
+            row = next((r for r in influence_rows if r["platform"] == platform and r["account_id"] == account_id
+                        and r["month"] == month), {"case_points": 0.0, "campaigns": 0})
             raw = row["case_points"] + m.campaign_points * row["campaigns"]
             terms = []
             details = _influence_details(con, platform, account_id, month, m, row)
