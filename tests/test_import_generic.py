@@ -221,7 +221,7 @@ def test_account_option_and_row_of_another_platform(registered, tmp_path):
     path = write_csv(tmp_path / "posts.csv", rows, header=header)
     summary = import_path(registered, path, account="weibo:1234567890")
     assert (summary.accepted, summary.rejected) == (1, 1)
-    assert "与指定账号的平台 weibo 不符" in rejects_of(path)[0]["原因"]
+    assert "与指定账号的平台微博不符" in rejects_of(path)[0]["原因"]
 
 
 def test_account_option_must_be_registered(registered, tmp_path):

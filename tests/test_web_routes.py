@@ -223,3 +223,13 @@ def test_a_dimension_without_terms_reads_not_applicable_and_the_period_score_is_
             assert "不适用</td>" not in weibo and "0.00</td>" in weibo  # Weibo's innovation has terms
     finally:
         app.state.store.close()
+
+
+def test_a_wrong_month_in_the_address_is_said_never_ignored(app):
+    with TestClient(app) as client:
+        page = client.get("/rankings?platform=weibo&category=district&from=2020-13")
+        assert page.status_code == 400 and "起始月份" in page.text and "2020-13" in page.text
+        single = client.get("/rankings?platform=weibo&category=district&from=2020-03")  # one month alone
+        assert single.status_code == 200 and "2020年3月" in single.text
+        unknown = client.get("/accounts/weibo/NOPE")
+        assert unknown.status_code == 404 and "微博账号 NOPE" in unknown.text and "weibo:" not in unknown.text

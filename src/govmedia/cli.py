@@ -1090,7 +1090,7 @@ def usage_message(exc: click.UsageError) -> str:
         what = "选项" if exc.param.param_type_name == "option" else "参数"
         return f"缺少{what} {names}{help_hint}"
     if isinstance(exc, click.NoSuchOption):
-        hint = f"；是不是 {'、'.join(sorted(exc.possibilities))}" if exc.possibilities else ""
+        hint = f"；是不是 {'、'.join(sorted(exc.possibilities))}？" if exc.possibilities else ""
         return f"没有选项 {exc.option_name}{hint}{help_hint}"
     if isinstance(exc, click.BadParameter) and exc.param is not None:
         names = "/".join(exc.param.opts) if exc.param.opts else exc.param.name
@@ -1100,7 +1100,7 @@ def usage_message(exc: click.UsageError) -> str:
     if unknown:
         commands = sorted(ctx.command.list_commands(ctx)) if ctx and hasattr(ctx.command, "list_commands") else []
         close = difflib.get_close_matches(unknown[1], commands, n=1)
-        hint = f"；是不是 {close[0]}" if close else f"；可用命令：{'、'.join(commands)}"
+        hint = f"；是不是 {close[0]}？" if close else f"；可用命令：{'、'.join(commands)}"
         return f"没有命令 {unknown[1]}{hint}"
     extra = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.+)\)", text)
     if extra:

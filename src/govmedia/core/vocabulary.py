@@ -91,7 +91,7 @@ def _lookup(value: object, aliases: dict[str, str], what: str, codes: tuple[str,
         raise ValueError(f"{what}为空")
     code = aliases.get(text.lower())
     if code is None:
-        raise ValueError(f"未知{what} {text!r}（应为 {'/'.join(codes)} 或 {'/'.join(names[c] for c in codes)}）")
+        raise ValueError(f"未知{what}「{text}」（应为 {'、'.join(names[c] for c in codes)} 之一）")
     return code
 
 

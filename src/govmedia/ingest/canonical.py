@@ -79,7 +79,7 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
         if platform != forced_platform:
             return reject(
                 "platform",
-                f"该行属于{PLATFORM_NAMES[platform]}({platform})，与指定账号的平台 {forced_platform} 不符",
+                f"该行属于{PLATFORM_NAMES[platform]}，与指定账号的平台{PLATFORM_NAMES[forced_platform]}不符",
             )
         if account_id is not None and account_id != forced_account:
             return reject("account_id", f"账号ID {account_id} 与指定的账号 {forced_account} 不符")
@@ -88,7 +88,7 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
         return reject("account_id", "缺少账号ID")
     if (platform, account_id) not in who.registered:
         return reject(
-            "account_id", f"账号 {platform}:{account_id} 不在账号名录中（先在账号名录中登记）"
+            "account_id", f"{PLATFORM_NAMES[platform]}账号 {account_id} 不在账号名录中（先在账号名录中登记）"
         )
 
     post_id = v.clean_id(vals.get("post_id"))

@@ -197,7 +197,7 @@ def parse_case(line: int, cells: dict, registered: dict[str, set[str]],
     platform = platforms[0]
     for _, account_id in accounts:
         if account_id not in registered.get(platform, set()):
-            raise RowError("account_ids", f"账号 {platform}:{account_id} 不在账号名录中")
+            raise RowError("account_ids", f"{PLATFORM_NAMES[platform]}账号 {account_id} 不在账号名录中")
     posts = []
     for entry in (e for e in re.split(r"[;；,，、\s]+", str(cells.get("post_ids") or "").strip()) if e):
         post_id = find_post(platform, entry) if find_post else entry
@@ -259,7 +259,7 @@ def read_participations(path: str | Path, registered: dict[str, set[str]], campa
         platform = _field(cells, "platform", parse_platform)
         account_id = _field(cells, "account_id", lambda x: v.clean_id(x) or _missing("账号ID"))
         if account_id not in registered.get(platform, set()):
-            raise RowError("account_id", f"账号 {platform}:{account_id} 不在账号名录中")
+            raise RowError("account_id", f"{PLATFORM_NAMES[platform]}账号 {account_id} 不在账号名录中")
         month = _field(cells, "month", parse_month)
         return Participation(line, campaign_id, platform, account_id, month)
 

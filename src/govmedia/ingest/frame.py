@@ -294,14 +294,14 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
     if forced:
         rules += [
             (pc.fill_null(pc.not_equal(platform, forced[0]), False), "platform",
-             lambda: _join("该行属于", names, "(", platform, f")，与指定账号的平台 {forced[0]} 不符")),
+             lambda: _join("该行属于", names, f"，与指定账号的平台{PLATFORM_NAMES[forced[0]]}不符")),
             (pc.fill_null(pc.not_equal(account_stated, forced[1]), False), "account_id",
              lambda: _join("账号ID ", account_stated, f" 与指定的账号 {forced[1]} 不符")),
         ]
     rules += [
         (pc.is_null(account), "account_id", "缺少账号ID"),
         (pc.invert(known), "account_id",
-         lambda: _join("账号 ", platform, ":", account, " 不在账号名录中（先在账号名录中登记）")),
+         lambda: _join(names, "账号 ", account, " 不在账号名录中（先在账号名录中登记）")),
         (pc.is_null(post_id), "post_id", "缺少内容ID"),
         (missing["published_at"], "published_at", "缺少发布时间"),
         (has(error["published_at"]), "published_at", error["published_at"]),

@@ -134,7 +134,7 @@ def period_choices(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]
     for year in sorted({m.year for m in months}, reverse=True):
         window = Period(Month(year, 2), Month(year, 11))
         if all(m in present for m in window):
-            choices.append((window.first, window.last, f"{year}年 2-11月"))
+            choices.append((window.first, window.last, f"{year}年2-11月"))
         mine = [m for m in months if m.year == year]
         if mine and (mine[0], mine[-1]) != (window.start, window.end):
             choices.append((str(mine[0]), str(mine[-1]), Period(mine[0], mine[-1]).label))

@@ -9,7 +9,6 @@ scoring SQL lives here.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence

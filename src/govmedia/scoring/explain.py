@@ -94,7 +94,7 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
     account = con.execute("SELECT name FROM accounts WHERE platform = ? AND account_id = ?",
                           [platform, account_id]).fetchall()
     if not account:
-        raise UserError(f"账号 {platform}:{account_id} 不在账号名录中")
+        raise UserError(f"{PLATFORM_NAMES.get(platform, platform)}账号 {account_id} 不在账号名录中")
     maxima = con.execute(
         "SELECT max(reach_raw), max(engagement_raw), max(innovation_raw), max(influence_raw), "
         "any_value(methodology_sha256) FROM monthly_scores WHERE platform = ? AND month = ?",

@@ -187,6 +187,7 @@ DETAIL_NAMES = {
     "title": "标题", "month": "月份", "unit": "单位", "score": "得分", "account_ids": "加分账号", "text": "说明",
     "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题", "chapters": "自撰章节",
     "upload_id": "上传编号", "rejects_file": "拒收行文件",
+    "post_ids": "相关内容", "city": "城市", "confirm": "确认",
 }
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from govmedia.core.time import Period, to_local
-from govmedia.core.vocabulary import CATEGORY_NAMES
+from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
 from govmedia.methodology import DIMENSION_NAMES, DIMENSIONS
 from govmedia.ranking.accounts import account_view
 from govmedia.web.deps import Reads, page_period, reads
@@ -27,7 +27,7 @@ def account_page(request: Request, platform: str, account_id: str, store: Reads 
     view = store.get(("account_view", platform, account_id, start, end, month), account_view, platform, account_id,
                      start, end, month, store.methodology, store.cached)
     if view is None:
-        raise HTTPException(404, f"没有账号 {platform}:{account_id}")
+        raise HTTPException(404, f"账号名录中没有{PLATFORM_NAMES.get(platform, '该平台的')}账号 {account_id}；请从榜单或对比页中选择账号")
     account = view.account
     if period is None:
         return render(request, "account.html", account=account, period=None, periods=[])

@@ -301,8 +301,8 @@ def page_period(request: Request, store: Reads = Depends(reads), start: Optional
     changes) and the same months a year earlier (year-on-year figures), and no others: a write to
     other months leaves it cached. The default period changes only with a write that can change
     anything (a month's first scores)."""
-    if start and end:
-        period = Period.parse(start, end)
+    if start or end:  # one month given alone is that month; a wrong one is said, never ignored
+        period = Period.parse(start or end, end or start)
     else:
         found = store.get(("default_period",), default_period)
         period = Period.parse(*found) if found else None

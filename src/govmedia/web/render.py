@@ -22,6 +22,7 @@ from govmedia.store.users import ROLE_NAMES
 from govmedia.web.auth import RANK, csrf_token
 from govmedia.web.cache import CSRF_MARK, PERSONAL, USER_MARK
 from govmedia.web.deps import Reads, optional_user
+from govmedia.web.jobs import IMPORT_FORMAT_LABELS
 
 templates = Jinja2Templates(directory=str(resources.files("govmedia.web").joinpath("templates")))
 templates.env.globals.update(PLATFORM_NAMES=PLATFORM_NAMES, CATEGORY_NAMES=CATEGORY_NAMES, PLATFORMS=PLATFORMS,
@@ -29,6 +30,8 @@ templates.env.globals.update(PLATFORM_NAMES=PLATFORM_NAMES, CATEGORY_NAMES=CATEG
 templates.env.filters["num"] = lambda v, d=0: "" if v is None else (f"{v:,.{d}f}" if isinstance(v, float) else f"{v:,}")
 templates.env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=False)
 templates.env.filters["form_names"] = lambda forms: "、".join(FORM_LABELS.get(f, f) for f in (forms or []))
+# An import format as the upload form names it (通用表格, MediaCrawler, …).
+templates.env.filters["format_name"] = lambda f: IMPORT_FORMAT_LABELS.get(f, f) if f else ""
 templates.env.filters["local"] = lambda moment: local_text(moment, seconds=False)  # stored UTC -> Beijing
 templates.env.filters["local_seconds"] = lambda moment: local_text(moment)
 
