@@ -94,10 +94,10 @@ numbers = "chinese"                              # 正文大数：chinese（1.3 
 top = 15                                         # 民生、综合类榜单列出前几名（区级全部列出）
 
 [[chapters]]                                     # 本单位撰写的章节（Markdown），按顺序
-file = "绪论.md"                                  # 相对于本设置文件
+file = "绪论.md"                                  # 章节的文件名（与设置文件放在一起；网页上即下方章节的文件名）
 place = "before-data"                            # before-data、after-overview、after-rankings、after-cases、end
 
-[[awards]]                                       # 获奖名单，列入附件（也可用命令行 --awards 文件）
+[[awards]]                                       # 获奖名单，列入附件；每个奖项一段
 title = "2020 战疫传播贡献奖"
 entries = ["宁城发布工作室《抗疫海报系列》"]
 """
