@@ -247,6 +247,11 @@ def test_the_editor_s_registry_day(site, browser, tmp_path, width):
     form.locator("input[name=score]").fill("85")
     assert page.locator("#account-names option[value='甲区发布（微博）']").count() == 1
     form.locator("input[name=account_ids]").fill("甲区发布（微博）")
+    form.locator("input[name=post_ids]").fill("没有这条")  # a mistake: said, and what was typed stays
+    form.locator("button").click()
+    expect(page.locator(".notice.error")).to_contain_text("内容 没有这条 不在已导入的微博内容中")
+    expect(form.locator("input[name=title]")).to_have_value("战疫短视频")
+    form.locator("input[name=post_ids]").fill("a1")
     form.locator("button").click()
     expect(page.locator(".notice.ok")).to_contain_text("K9")
     expect(page.locator("#cases table")).to_contain_text("甲区发布")

@@ -24,8 +24,10 @@ def campaign_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
 def post_finder(con: duckdb.DuckDBPyConnection) -> Callable[[str, str], str | None]:
     """(platform, entry) -> the id of the imported post that `entry` names by its id or its link."""
     def find(platform: str, entry: str) -> str | None:
-        found = con.execute("SELECT post_id FROM posts WHERE platform = ? AND (post_id = ? OR url = ?) "
-                            "ORDER BY post_id = ? DESC LIMIT 1", [platform, entry, entry, entry]).fetchall()
+        # The id, the whole link, or the link's last part (weibo.com/<uid>/<bid>: the code people copy).
+        found = con.execute("SELECT post_id FROM posts WHERE platform = ? AND (post_id = ? OR url = ? "
+                            "OR (length(?) >= 6 AND suffix(url, '/' || ?))) ORDER BY post_id = ? DESC, url = ? DESC LIMIT 1",
+                            [platform, entry, entry, entry, entry, entry, entry]).fetchall()
         return found[0][0] if found else None
     return find
 

@@ -46,7 +46,9 @@ def _tab(request: Request, tab: str, status: int = 200, **context) -> HTMLRespon
     notice = request.session.pop("notice", None)
     if isinstance(notice, str):  # a session from before notices had a kind
         notice = {"kind": "ok", "text": notice}
-    return render(request, "data.html", status=status, tab=tab, TABS=TABS, notice=notice, **context)
+    typed = request.session.pop("form", None) or {}
+    form = typed.get("values", {}) if typed.get("tab") == tab else {}
+    return render(request, "data.html", status=status, tab=tab, TABS=TABS, notice=notice, form=form, **context)
 
 
 @router.get("/data", response_class=HTMLResponse)
@@ -120,6 +122,7 @@ def _submit(request: Request, store: Writes, door, values: dict, failed: str, sa
         with store.write() as con:
             result = door(con, values, store.user)
     except UserError as exc:
+        request.session["form"] = {"tab": tab, "values": values}  # shown again, to be corrected, not retyped
         return _back(request, f"{failed}: {message(exc)}", tab, ok=False)
     return _back(request, said(result), tab)
 
