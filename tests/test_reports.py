@@ -599,7 +599,7 @@ def test_custom_methodology_is_described_truthfully(tmp_path):
                      "--methodology", str(custom), "--title", "测试市政务新媒体白皮书", db=store)
     assert result.returncode == 0, result.stderr
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "<h1>测试市政务新媒体白皮书</h1>" in html
+    assert re.search(r"<h1[^>]*>测试市政务新媒体白皮书</h1>", html)
     assert "GMI-测试" in html and m.sha256 in html
     assert "“传播力”（权重 0.4）" in html and "“互动力”（权重 0.2）" in html
     assert "7 × 当月参与的不同联动宣传数" in html
