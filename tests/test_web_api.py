@@ -272,6 +272,9 @@ def test_wrong_parameters_are_said_in_chinese_naming_the_parameter(client):
     api = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-2",
                                                  "to": "2020-03"})
     assert api.status_code == 422 and api.json()["detail"] == "「起始月份」应写成 YYYY-MM（如 2020-02），而不是 '2020-2'"
+    missing = client.get("/api/v1/rankings", params={"from": "2020-02"}).json()
+    assert [e["msg"] for e in missing["errors"]] == ["缺少「结束月份」", "缺少「平台」", "缺少「类别」"]
+    assert [e["loc"] for e in missing["errors"]][0] == ["query", "to"]
     page = client.get("/jobs/abc", headers=basic("editor1"))
     assert page.status_code == 400 and "「任务编号」应为整数" in page.text
     assert "Input should be" not in page.text

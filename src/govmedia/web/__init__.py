@@ -234,7 +234,9 @@ def validation_messages(exc: RequestValidationError) -> list[str]:
 
 
 def jsonable_errors(exc: RequestValidationError) -> list[dict]:
-    return [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in exc.errors()]
+    """Each mistake for a program (where, what kind) with its message in Chinese, as `detail` says it."""
+    return [{"loc": list(e.get("loc", ())), "msg": said, "type": str(e.get("type"))}
+            for e, said in zip(exc.errors(), validation_messages(exc))]
 
 
 API_DOCS = """<!doctype html>
