@@ -171,3 +171,20 @@ def test_settings_kept_in_the_store_serve_every_later_report(published, tmp_path
     wrong = run_cli("report", "--from", START, "--to", END, "--out", str(out), "--settings",
                     str(tmp_path / "none.toml"), db=copy)
     assert wrong.returncode == 2 and "无法读取报告设置文件" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_the_web_form_splits_and_joins_the_settings_without_loss(tmp_path):
+    """The site shows the cover's keys as fields and the rest as TOML; saving joins them again."""
+    from govmedia.reports.settings import from_texts, join_from_form, split_for_form
+
+    original = load_settings(write_settings(tmp_path))
+    fields, other = split_for_form(original)
+    assert fields["city"] == "宁城市" and fields["producing_units"] == ["宁城政务舆情研究院", "宁城市互联网信息办公室"]
+    assert "city" not in other and "chapters" not in other and "top = 5" in other and "[[awards]]" in other
+    chapters = [(c.file, c.place) for c in original.chapters]
+    again = from_texts(join_from_form(fields, chapters, other), dict(original.sources))
+    for key in ("city", "title", "subtitle", "guiding_units", "producing_units", "published", "chapters", "top",
+                "awards", "numbers"):
+        assert getattr(again, key) == getattr(original, key), key
+    with pytest.raises(FieldError, match="其他设置不是有效的 TOML"):
+        join_from_form(fields, chapters, "top = ")

@@ -340,23 +340,28 @@ def test_pages_work_under_the_content_security_policy(site, browser):
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_office_sets_up_its_white_paper_in_the_browser(site, browser, width):
-    """Report settings on the data page: a mistake is said in red with the text kept, a preview
-    shows the report with the office's names and chapter before anything is saved, and after
-    saving the generated report carries them."""
+    """Report settings on the data page: the cover's names in fields, chapters with where they go,
+    the rest as TOML; a mistake is said in red with what was typed kept, a preview shows the report
+    before anything is saved, and after saving the generated report carries the names."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     _sign_in(page, site)
     page.goto(f"{site}/data/report")
-    expect(page.locator("#settings-text")).to_contain_text('# city = "宁城市"')  # the example, switched off
-    settings = ('city = "宁城市"\ntitle = "2020年宁城市政务传播白皮书"\nguiding_units = ["中共宁城市委网信办"]\n'
-                'published = "2020-12"\n\n[[chapters]]\nfile = "绪论.md"\nplace = "before-data"\n')
-    page.fill("#settings-text", settings)
-    page.click("#settings-form button:has-text('保存设置')")
-    notice = page.locator(".notice.error")
-    expect(notice).to_contain_text("绪论.md")  # listed in the settings, but no chapter text below
-    expect(page.locator("#settings-text")).to_have_value(settings)
+    form = page.locator("#settings-form")
+    form.locator("input[name=city]").fill("宁城市")
+    form.locator("input[name=title]").fill("2020年宁城市政务传播白皮书")
+    form.locator("textarea[name=guiding_units]").fill("中共宁城市委网信办")
+    form.locator("input[name=published]").fill("2020-12")
     chapter = page.locator("fieldset.chapter").last
     chapter.locator("input[name=chapter_file]").fill("绪论.md")
+    chapter.locator("select[name=chapter_place]").select_option("before-data")
     chapter.locator("textarea").fill("# 绪论\n\n宁城市政务新媒体**矩阵**初具规模。\n")
+    page.click("#settings-form details.advanced summary")
+    page.fill("#settings-text", "top = 0\n")  # a mistake in the other settings
+    page.click("#settings-form button:has-text('保存设置')")
+    expect(page.locator(".notice.error")).to_contain_text("top")
+    expect(form.locator("input[name=city]")).to_have_value("宁城市")  # nothing typed is lost
+    expect(page.locator("fieldset.chapter textarea").first).to_have_value("# 绪论\n\n宁城市政务新媒体**矩阵**初具规模。\n")
+    page.fill("#settings-text", "top = 5\n")
     with page.expect_popup() as opened:
         page.click("#settings-form button:has-text('预览报告')")
     preview = opened.value
@@ -370,6 +375,8 @@ def test_the_office_sets_up_its_white_paper_in_the_browser(site, browser, width)
     page.click("#settings-form button:has-text('保存设置')")
     expect(page.locator(".notice.ok")).to_contain_text("报告设置已保存")
     expect(page.locator("fieldset.chapter input[name=chapter_file]").first).to_have_value("绪论.md")
+    expect(page.locator("input[name=city]")).to_have_value("宁城市")
+    expect(page.locator("#settings-text")).to_have_value("top = 5\n")
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1
     # The stored settings are what the leaderboard's preview and report use.
     page.goto(f"{site}/reports/preview?from=2020-02&to=2020-03")

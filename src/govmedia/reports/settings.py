@@ -277,3 +277,34 @@ def save_settings(con: duckdb.DuckDBPyConnection, settings: ReportSettings, acto
 
 def platforms_with_excellent(settings: ReportSettings) -> dict[str, int] | None:
     return {p: settings.excellent[p] for p in PLATFORMS if p in settings.excellent} if settings.excellent else None
+
+
+# The keys the site's form sets in fields of their own; the rest are edited as TOML beside them.
+FORM_KEYS = ("city", "title", "subtitle", "guiding_units", "producing_units", "published")
+
+
+def split_for_form(settings: ReportSettings) -> tuple[dict, str]:
+    """(the form's fields, the other settings as TOML) of the settings in force."""
+    import tomli_w
+
+    doc = tomllib.loads(settings.text) if settings.text else {}
+    fields = {key: doc.pop(key, None) for key in FORM_KEYS}
+    doc.pop("chapters", None)  # each chapter is a block of the form
+    return fields, tomli_w.dumps(doc)
+
+
+def join_from_form(fields: Mapping[str, object], chapters: list[tuple[str, str]], other: str) -> str:
+    """The TOML of the form's fields, its chapters [(file, place)] and the other settings' TOML
+    (whose own values of the form's keys and chapters the form's replace)."""
+    import tomli_w
+
+    try:
+        doc = tomllib.loads(other or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise FieldError("settings", "其他设置", f"其他设置不是有效的 TOML：{exc}") from exc
+    for key in (*FORM_KEYS, "chapters"):
+        doc.pop(key, None)
+    basic = {k: v for k, v in fields.items() if v not in (None, "", [], ())}
+    if chapters:
+        basic["chapters"] = [{"file": file, "place": place} for file, place in chapters]
+    return tomli_w.dumps({**basic, **doc})

@@ -5,6 +5,7 @@ form leads to the job's page `/jobs/{id}`, which shows the progress, then the re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
@@ -18,7 +19,9 @@ from govmedia.core.time import Period
 from govmedia.ingest import parse_account_option
 from govmedia.ingest.upload import import_registry_upload
 from govmedia.ranking.overview import default_period, scored_months
-from govmedia.reports.settings import EXAMPLE, NUMBER_STYLES, PLACES, SECTIONS, save_settings, stored_settings
+from govmedia.reports.settings import (
+    EXAMPLE, NUMBER_STYLES, PLACES, SECTIONS, save_settings, split_for_form, stored_settings,
+)
 from govmedia.store.accounts import account_labels, list_accounts, search_accounts
 from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.jobs import FINISHED, recent_jobs
@@ -299,59 +302,68 @@ def users_active(request: Request, store: Writes = Depends(admin), username: str
 # --------------------------------------------------------------------------- report settings
 
 
-# A new install starts from the example with every setting switched off: saving it unchanged keeps
-# the defaults, and each line says what to write.
-NEW_SETTINGS = "# 去掉行首的 # 并改成本单位的内容后保存。\n" + "\n".join(
-    line if line.startswith("#") or not line.strip() else "# " + line for line in EXAMPLE.splitlines()[1:]) + "\n"
+@dataclass
+class ReportForm:
+    """The report settings tab as sent: the form's own fields, each chapter (file, place, Markdown)
+    and the other settings as TOML."""
+    fields: dict
+    chapters: list[tuple[str, str, str]]
+    other: str
+
+    def settings(self):
+        """The settings these make (validated: a mistake names its field, chapter or key)."""
+        from govmedia.reports.settings import from_texts, join_from_form
+
+        texts, order = {}, []
+        for name, place, text in self.chapters:
+            if not name and not text.strip():
+                continue
+            if not name:
+                raise UserError("章节: 有一章没有填写文件名；请填写文件名（如 绪论.md），或清空该章的内容")
+            if name in texts:
+                raise UserError(f"章节: 有两章的文件名都是 {name}；请改用不同的文件名")
+            texts[name] = text
+            order.append((name, place or "before-data"))
+        return from_texts(join_from_form(self.fields, order, self.other), texts)
 
 
-def report_form_settings(settings: str, chapter_file: list[str], chapter_text: list[str]):
-    """The settings an editor typed: the TOML and each chapter's Markdown by its file name. A
-    chapter written below but not listed in the TOML is named, not silently dropped."""
-    from govmedia.reports.settings import from_texts
+def report_form(city: str = Form(""), title: str = Form(""), subtitle: str = Form(""), published: str = Form(""),
+                guiding_units: str = Form(""), producing_units: str = Form(""), settings: str = Form(""),
+                chapter_file: list[str] = Form([]), chapter_place: list[str] = Form([]),
+                chapter_text: list[str] = Form([])) -> ReportForm:
+    def lines(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip()]
 
-    chapters = {}
-    for name, text in zip(chapter_file, chapter_text):
-        name = name.strip()
-        if not name and not text.strip():
-            continue
-        if not name:
-            raise UserError("章节内容: 有一章没有填写文件名；请填写文件名（如 绪论.md），并在设置中用 [[chapters]] 列出它")
-        chapters[name] = text
-    parsed = from_texts(settings, chapters)
-    listed = {c.file for c in parsed.chapters}
-    unlisted = [name for name in chapters if name not in listed]
-    if unlisted:
-        raise UserError(f"章节 {unlisted[0]} 没有列在设置中；请在设置里加一段 [[chapters]]，写上 file = \"{unlisted[0]}\" "
-                        "和 place（放在哪里），或清空这一章")
-    return parsed
+    fields = {"city": city.strip(), "title": title.strip(), "subtitle": subtitle.strip(), "published": published.strip(),
+              "guiding_units": lines(guiding_units), "producing_units": lines(producing_units)}
+    places = chapter_place + [""] * (len(chapter_file) - len(chapter_place))
+    return ReportForm(fields, [(f.strip(), p, t) for f, p, t in zip(chapter_file, places, chapter_text)], settings)
 
 
-def _report_tab(request: Request, store: Reads, text: str, chapters: list[tuple[str, str]], status: int = 200,
+def _report_tab(request: Request, store: Reads, form: ReportForm, status: int = 200,
                 error: str | None = None) -> HTMLResponse:
     period = store.get(("default_period",), default_period)
     if error:
         request.session["notice"] = {"kind": "error", "text": error}
-    return _tab(request, "report", status=status, settings_text=text, chapters=chapters, EXAMPLE=EXAMPLE,
-                PLACES=PLACES, SECTIONS=SECTIONS, NUMBER_STYLES=NUMBER_STYLES, period=period)
+    return _tab(request, "report", status=status, settings_form=form, EXAMPLE=EXAMPLE, PLACES=PLACES,
+                SECTIONS=SECTIONS, NUMBER_STYLES=NUMBER_STYLES, period=period)
 
 
 @router.get("/data/report", response_class=HTMLResponse)
 def data_report_settings(request: Request, store: Reads = Depends(editor_reads)):
     current = store.get(("report_settings",), stored_settings)
-    text = current.text or NEW_SETTINGS
-    return _report_tab(request, store, text, list(current.sources.items()))
+    fields, other = split_for_form(current)
+    chapters = [(c.file, c.place, current.sources.get(c.file, "")) for c in current.chapters]
+    return _report_tab(request, store, ReportForm(fields, chapters, other))
 
 
 @router.post("/data/report", response_class=HTMLResponse)
-def data_report_settings_save(request: Request, store: Writes = Depends(editor), settings: str = Form(""),
-                              chapter_file: list[str] = Form([]), chapter_text: list[str] = Form([])):
-    typed = [(n, t) for n, t in zip(chapter_file, chapter_text) if n.strip() or t.strip()]
+def data_report_settings_save(request: Request, store: Writes = Depends(editor), form: ReportForm = Depends(report_form)):
     try:
-        parsed = report_form_settings(settings, chapter_file, chapter_text)
+        parsed = form.settings()
         with store.write() as con:
             save_settings(con, parsed, store.user)
     except UserError as exc:
-        return _report_tab(request, store, settings, typed, status=400, error=f"报告设置未保存: {message(exc)}")
+        return _report_tab(request, store, form, status=400, error=f"报告设置未保存: {message(exc)}")
     request.session["notice"] = {"kind": "ok", "text": "报告设置已保存；此后生成的报告都按新设置排版"}
     return RedirectResponse(TAB_URLS["report"], status_code=303)

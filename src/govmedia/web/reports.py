@@ -27,6 +27,7 @@ from govmedia.store.jobs import get_job
 from govmedia.web.auth import RANK
 from govmedia.web.deps import Reads, job_runner, message, reader_form, require, signed_in
 from govmedia.web.jobs import JobRunner, report_folder, start_report
+from govmedia.web.data import report_form
 from govmedia.web.render import error_page
 
 router = APIRouter(include_in_schema=False)
@@ -120,15 +121,14 @@ def report_preview(request: Request, store: Reads = Depends(signed_in), start: O
 
 
 @router.post("/reports/preview", response_class=HTMLResponse)
-def report_preview_unsaved(request: Request, store: Reads = Depends(require("editor", write=False, csrf=True)), settings: str = Form(""),
-                           chapter_file: list[str] = Form([]), chapter_text: list[str] = Form([]),
-                           start: Optional[str] = Form(None, alias="from"), end: Optional[str] = Form(None, alias="to")):
+def report_preview_unsaved(request: Request, store: Reads = Depends(require("editor", write=False, csrf=True)),
+                           form=Depends(report_form), start: Optional[str] = Form(None, alias="from"),
+                           end: Optional[str] = Form(None, alias="to")):
     """The report as the settings being edited would make it: nothing is saved."""
     from govmedia.reports.html import render_html
-    from govmedia.web.data import report_form_settings
 
     try:
-        parsed = report_form_settings(settings, chapter_file, chapter_text)
+        parsed = form.settings()
         start, end = _preview_period(store, start, end)
         with store.read() as con:
             model = build_for_period(con, start, end, methodology=store.methodology, settings=parsed)
