@@ -183,6 +183,12 @@ def test_the_methodology_page_fits_a_phone(site, browser):
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
 
 
+def _fill(form, values: dict[str, str]) -> None:
+    """Type each value into the form's field of that name (an input or a textarea)."""
+    for name, value in values.items():
+        form.locator(f"[name={name}]").fill(value)
+
+
 def _sign_in(page, site, user="editor1"):
     page.goto(f"{site}/login")
     page.fill("input[name=username]", user)
@@ -241,10 +247,7 @@ def test_the_editor_s_registry_day(site, browser, tmp_path, width):
     # A case credited by picking an account by its name.
     page.goto(f"{site}/data/cases")
     form = page.locator("#case-form")
-    form.locator("input[name=case_id]").fill("K9")
-    form.locator("input[name=title]").fill("战疫短视频")
-    form.locator("input[name=month]").fill("2020-03")
-    form.locator("input[name=score]").fill("85")
+    _fill(form, {"case_id": "K9", "title": "战疫短视频", "month": "2020-03", "score": "85"})
     assert page.locator("#account-names option[value='甲区发布（微博）']").count() == 1
     form.locator("input[name=account_ids]").fill("甲区发布（微博）")
     form.locator("input[name=post_ids]").fill("没有这条")  # a mistake: said, and what was typed stays
@@ -347,10 +350,8 @@ def test_the_office_sets_up_its_white_paper_in_the_browser(site, browser, width)
     _sign_in(page, site)
     page.goto(f"{site}/data/report")
     form = page.locator("#settings-form")
-    form.locator("input[name=city]").fill("宁城市")
-    form.locator("input[name=title]").fill("2020年宁城市政务传播白皮书")
-    form.locator("textarea[name=guiding_units]").fill("中共宁城市委网信办")
-    form.locator("input[name=published]").fill("2020-12")
+    _fill(form, {"city": "宁城市", "title": "2020年宁城市政务传播白皮书", "guiding_units": "中共宁城市委网信办",
+                 "published": "2020-12"})
     chapter = page.locator("fieldset.chapter").last
     chapter.locator("input[name=chapter_file]").fill("绪论.md")
     chapter.locator("select[name=chapter_place]").select_option("before-data")
