@@ -130,19 +130,12 @@ def safe_next(value: str | None) -> str:
 # --------------------------------------------------------------------------- middleware
 
 
-async def _send_json(send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
 async def _send_text(scope, send, status: int, detail: str, extra: list | None = None) -> None:
-    if scope["path"].startswith("/api/") and not extra:
-        await _send_json(send, status, detail)
-        return
-    body = detail.encode() if not scope["path"].startswith("/api/") else json.dumps({"detail": detail}, ensure_ascii=False).encode()
-    kind = b"application/json" if scope["path"].startswith("/api/") else b"text/plain; charset=utf-8"
+    """`detail` as the API's JSON or as plain text, with any `extra` headers."""
+    if scope["path"].startswith("/api/"):
+        body, kind = json.dumps({"detail": detail}, ensure_ascii=False).encode(), b"application/json"
+    else:
+        body, kind = detail.encode(), b"text/plain; charset=utf-8"
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode()), *(extra or [])]})
     await send({"type": "http.response.body", "body": body})
