@@ -630,7 +630,7 @@ def _cases(con, months: list[str], style: str = "chinese") -> list[CaseGroup]:
     cases = [c for c in list_cases(con) if c["month"] in wanted]
     for c in cases:
         c["text"] = tight(c["text"]) if c["text"] else c["text"]
-        c["figures"] = case_figures_text(c, case_figures(con, c["case_id"]), style)
+        c["figures"] = case_figures_text(c, case_figures(con, c), style)
     order = list(CASE_CATEGORIES) + sorted({c["category"] or "其他" for c in cases} - set(CASE_CATEGORIES))
     groups = []
     for category in order:

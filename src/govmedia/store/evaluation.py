@@ -47,10 +47,10 @@ def save_cases(con: duckdb.DuckDBPyConnection, cases: Sequence) -> int:
                 "INSERT INTO case_accounts VALUES (?, ?, ?)",
                 [[case.case_id, case.platform, account_id] for account_id in case.accounts],
             )
-            if getattr(case, "posts", ()):
+            if case.posts:
                 con.executemany("INSERT INTO case_posts VALUES (?, ?, ?)",
                                 [[case.case_id, case.platform, post_id] for post_id in case.posts])
-            if getattr(case, "hashtags", ()):
+            if case.hashtags:
                 con.executemany("INSERT INTO case_hashtags VALUES (?, ?)", [[case.case_id, tag] for tag in case.hashtags])
     return len(cases)
 
@@ -100,8 +100,8 @@ def list_cases(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return [dict(zip(names, r)) for r in cursor.fetchall()]
 
 
-def case_figures(con: duckdb.DuckDBPyConnection, case_id: str) -> dict:
-    """What the store holds for one case: its linked posts (count, accounts, reads/plays and
+def case_figures(con: duckdb.DuckDBPyConnection, case: dict) -> dict:
+    """What the store holds for one case (a `list_cases` row): its linked posts (count, accounts, reads/plays and
     interactions at their latest snapshot) and, per linked hashtag, the posts carrying it in the
     case's month (count, accounts, reads/plays, interactions). Metrics never observed stay None."""
     def totals(where: str, params: list) -> dict:
@@ -125,15 +125,12 @@ def case_figures(con: duckdb.DuckDBPyConnection, case_id: str) -> dict:
         return {"posts": row[0], "accounts": row[1], "reads": row[2], "plays": row[3], "interactions": row[4],
                 "names": row[5].split("、") if row[5] else []}
 
-    month = con.execute("SELECT month FROM cases WHERE case_id = ?", [case_id]).fetchall()
     figures = {"posts": None, "hashtags": []}
-    if not month:
-        return figures
-    if con.execute("SELECT count(*) FROM case_posts WHERE case_id = ?", [case_id]).fetchall()[0][0]:
+    if case["post_ids"]:
         figures["posts"] = totals("(p.platform, p.post_id) IN (SELECT (platform, post_id) FROM case_posts "
-                                  "WHERE case_id = ?)", [case_id])
-    case_month = Month.parse(month[0][0])
-    for (tag,) in con.execute("SELECT hashtag FROM case_hashtags WHERE case_id = ? ORDER BY hashtag", [case_id]).fetchall():
+                                  "WHERE case_id = ?)", [case["case_id"]])
+    case_month = Month.parse(case["month"])
+    for tag in case["hashtags"].split(";") if case["hashtags"] else []:
         found = totals("(p.platform, p.post_id) IN (SELECT (platform, post_id) FROM post_hashtags WHERE hashtag = ?) "
                        "AND p.published_at >= ? AND p.published_at < ?",
                        [tag, case_month.start_utc(), case_month.shift(1).start_utc()])
