@@ -29,6 +29,7 @@ from typing import Any
 from govmedia.core.errors import UserError
 from govmedia.core.time import UTC_OFFSET_HOURS
 from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRIC_NAMES, METRICS, PLATFORMS  # noqa: F401 (names re-exported)
+from govmedia.methodology.anomalies import Thresholds, builtin_thresholds, load_thresholds
 from govmedia.store import settings
 
 BUILTIN_SOURCE = "gmi-1.toml（内置）"
@@ -73,6 +74,10 @@ class Methodology:
     scale: float
     total_weights: dict[str, float]
     dimensions: dict[str, dict[str, tuple[Term, ...]]] = field(repr=False)
+    # [anomalies]: replace flagged posts' inflated metrics before scoring (off in GMI-1), and the
+    # thresholds that flag them (also what leaderboards mark when the discount is off).
+    discount: bool = False
+    thresholds: Thresholds = field(default_factory=builtin_thresholds)
 
     def innovative_forms_for(self, platform: str) -> tuple[str, ...]:
         excluded = set(self.excluded_forms.get(platform, ()))
@@ -104,28 +109,64 @@ class Methodology:
             "dimensions": {d: [[t.weight, [list(x) for x in t.of]] for t in terms]
                            for d, terms in self.dimensions.get(platform, {}).items()},
         }
+        if self.discount:  # absent when off, so that GMI-1's hashes are those of before the option
+            scoring["anomaly_discount"] = self.thresholds.sha256
         return hashlib.sha256(json.dumps(scoring, sort_keys=True).encode()).hexdigest()
 
     def same_scores_as(self, other: "Methodology", platform: str) -> bool:
         return self.sha256 == other.sha256 or self.platform_sha256(platform) == other.platform_sha256(platform)
 
 
+# Methodology files bundled with govmedia, by the name `--methodology` accepts for them.
+BUNDLED = {"gmi-1": "gmi-1.toml", "gmi-1-discount": "gmi-1-discount.toml"}
+
+
 def load_methodology(path: str | Path | None = None) -> Methodology:
     if path is None:
         return _builtin()
-    else:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise UserError(f"无法读取方法文件 {path}: {exc.strerror}") from exc
-        source = str(path)
-    return parse_methodology(data, source)
+    name = str(path).removesuffix(".toml")
+    if name in BUNDLED and not Path(path).exists():
+        return bundled(name)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise UserError(f"无法读取方法文件 {path}: {exc.strerror}") from exc
+    return parse_methodology(data, str(path))
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=4)
+def bundled(name: str) -> Methodology:
+    """A methodology file bundled with govmedia (gmi-1, gmi-1-discount)."""
+    file = BUNDLED[name]
+    data = resources.files("govmedia.methodology").joinpath(file).read_bytes()
+    return parse_methodology(data, BUILTIN_SOURCE if name == "gmi-1" else f"{file}（内置）")
+
+
 def _builtin() -> Methodology:
-    data = resources.files("govmedia.methodology").joinpath("gmi-1.toml").read_bytes()
-    return parse_methodology(data, BUILTIN_SOURCE)
+    return bundled("gmi-1")
+
+
+def _anomalies(doc: dict, data: bytes, source: str) -> tuple[bool, Thresholds, str]:
+    """[anomalies]: discount and the thresholds file (relative to the methodology file; a bundled
+    methodology names the bundled thresholds). With a thresholds file of its own, the sha256 that
+    identifies the methodology covers both files: changing a threshold changes discounted scores."""
+    table = doc.get("anomalies") or {}
+    if not isinstance(table, dict):
+        raise UserError(f"{source}: [anomalies] 应是一个表")
+    discount = table.get("discount", False)
+    if not isinstance(discount, bool):
+        raise UserError(f"{source}: anomalies.discount 应为 true 或 false")
+    name = table.get("thresholds")
+    if name is None:
+        return discount, builtin_thresholds(), hashlib.sha256(data).hexdigest()
+    if not isinstance(name, str) or not name.strip():
+        raise UserError(f"{source}: anomalies.thresholds 应为阈值文件名")
+    if source.endswith("（内置）") and name == "anomalies.toml":
+        thresholds = builtin_thresholds()
+    else:
+        thresholds = load_thresholds(Path(source).parent / name)
+    combined = hashlib.sha256(data + b"\0" + thresholds.text.encode("utf-8")).hexdigest()
+    return discount, thresholds, combined
 
 
 def parse_methodology(data: bytes, source: str) -> Methodology:
@@ -134,6 +175,14 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
         doc = tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"{source}: 方法文件不是有效的 TOML: {exc}") from exc
+    if "base" in doc:
+        # A variant names a bundled methodology and replaces some of its tables (gmi-1-discount).
+        base = doc.pop("base")
+        if base not in BUNDLED or base == Path(source).stem.removesuffix("（内置）").removesuffix(".toml"):
+            raise UserError(f"{source}: base 应为内置方法之一（{'、'.join(BUNDLED)}），而不是 {base!r}")
+        base_data = resources.files("govmedia.methodology").joinpath(BUNDLED[base]).read_bytes()
+        doc = {**tomllib.loads(base_data.decode("utf-8")), **doc}
+        data = base_data + b"\0" + data  # the identity covers what the base contributes
 
     def get(path: str, kind=float):
         node: Any = doc
@@ -183,10 +232,11 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
                 terms.append(Term(float(raw["weight"]), tuple((f, float(c)) for f, c in raw["of"].items())))
             dimensions[platform][dimension] = tuple(terms)
 
+    discount, thresholds, sha256 = _anomalies(doc, data, source)
     return Methodology(
         name=str(doc.get("name") or Path(source).stem),
         title=str(doc.get("title") or doc.get("name") or ""),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256,
         text=text,
         source=source,
         window_hours=get("snapshot.window_hours"),
@@ -198,6 +248,8 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
         scale=get("normalization.scale"),
         total_weights={d: get(f"total.{d}") for d in DIMENSIONS},
         dimensions=dimensions,
+        discount=discount,
+        thresholds=thresholds,
     )
 
 

@@ -54,7 +54,8 @@ def undefined_platforms(con: duckdb.DuckDBPyConnection, m: Methodology) -> tuple
 
 def _months_table(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE score_months (month VARCHAR)")
-    con.executemany("INSERT INTO score_months VALUES (?)", [[m] for m in months])
+    if months:
+        con.executemany("INSERT INTO score_months VALUES (?)", [[m] for m in months])
 
 
 def duckdb_tables(con: duckdb.DuckDBPyConnection, months: list[str]):
@@ -181,8 +182,8 @@ def _score_duckdb(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodol
     return ScoreResult("duckdb", months, rows, m, undefined=undefined_platforms(con, m))
 
 
-_SQL_SOURCES = ("scoring/expressions.py", "scoring/__init__.py", "methodology/__init__.py", "core/vocabulary.py",
-                "core/time.py")
+_SQL_SOURCES = ("scoring/expressions.py", "scoring/__init__.py", "scoring/anomalies.py", "methodology/__init__.py",
+                "methodology/anomalies.py", "core/vocabulary.py", "core/time.py")
 
 
 def cache_dir() -> Path:
@@ -191,13 +192,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "govmedia"
 
 
-def _sql_cache_key(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
-    """Everything the compiled SQL depends on: the methodology (all its fields), the code that
-    builds the expression, the Ibis/sqlglot/DuckDB versions and the input tables' columns."""
+def _sql_cache_key(con: duckdb.DuckDBPyConnection, m: Methodology, extra: str = "") -> str:
+    """Everything a compiled SQL depends on: the methodology (all its fields, thresholds included),
+    the code that builds the expression, the Ibis/sqlglot/DuckDB versions, the input tables'
+    columns and `extra` (what else the expression was built from)."""
     from importlib.metadata import version
 
     digest = hashlib.sha256()
     digest.update(repr(m).encode())
+    digest.update(extra.encode())
     package = Path(__file__).resolve().parent.parent
     for name in _SQL_SOURCES:
         digest.update((package / name).read_bytes())
@@ -210,6 +213,37 @@ def _sql_cache_key(con: duckdb.DuckDBPyConnection, m: Methodology) -> str:
         "ORDER BY table_name, ordinal_position").fetchall()
     digest.update(repr(columns).encode())
     return digest.hexdigest()
+
+
+def cached_sql(con: duckdb.DuckDBPyConnection, kind: str, m: Methodology, build, extra: str = "") -> str:
+    """The DuckDB SQL of the expression `build(tables)` makes over the store and `score_months`.
+
+    Compiling needs Ibis and takes ~0.3–1 s, more with the imports; the SQL does not depend on the
+    months (they are a table), so it is cached per key (see `_sql_cache_key`) and `kind`. An
+    unreadable or unwritable cache only means compiling again.
+    """
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'score_months'").fetchall():
+        _months_table(con, [])  # compiling reads the table's schema only (and so does the key)
+    path = cache_dir() / f"{kind}-{_sql_cache_key(con, m, extra)}.sql"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    import ibis
+
+    from govmedia.scoring.expressions import Tables
+
+    backend = ibis.duckdb.from_connection(con)
+    tables = Tables(**{name: backend.table(name) for name in INPUT_TABLES}, months=backend.table("score_months"))
+    sql = backend.compile(build(tables))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(sql, encoding="utf-8")
+        partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
+    except OSError:
+        pass
+    return sql
 
 
 def _months_hold_most_posts(con: duckdb.DuckDBPyConnection, months: list[str], m: Methodology) -> bool:
@@ -229,32 +263,11 @@ def _months_hold_most_posts(con: duckdb.DuckDBPyConnection, months: list[str], m
 
 def compiled_sql(con: duckdb.DuckDBPyConnection, m: Methodology, *, every_post: bool = False) -> str:
     """The DuckDB SQL of `monthly_scores` over the store and `score_months` (`every_post`: see
-    expressions.post_facts).
+    expressions.post_facts), cached (see cached_sql)."""
+    from govmedia.scoring.expressions import monthly_scores
 
-    Compiling needs Ibis and takes ~0.3 s, more than half a second with the imports; the SQL
-    does not depend on the months (they are a table), so it is cached per key (see
-    `_sql_cache_key`). An unreadable or unwritable cache only means compiling again.
-    """
-    path = cache_dir() / f"gmi-{'all' if every_post else 'some'}-{_sql_cache_key(con, m)}.sql"
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
-        pass
-    import ibis
-
-    from govmedia.scoring.expressions import Tables, monthly_scores
-
-    backend = ibis.duckdb.from_connection(con)
-    tables = Tables(**{name: backend.table(name) for name in INPUT_TABLES}, months=backend.table("score_months"))
-    sql = backend.compile(monthly_scores(tables, m, every_post=every_post))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(sql, encoding="utf-8")
-        partial.replace(path)  # atomic: a concurrent reader sees the whole file or none
-    except OSError:
-        pass
-    return sql
+    return cached_sql(con, f"gmi-{'all' if every_post else 'some'}", m,
+                      lambda t: monthly_scores(t, m, every_post=every_post))
 
 
 def _memory_limit() -> str:
@@ -294,11 +307,23 @@ def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime, a
         )
         rows = con.execute("SELECT count(*) FROM new_scores").fetchall()[0][0]
         con.execute("DROP TABLE new_scores")
+        _store_marks(con, m)
         put_in_force(con, m)
         clear_stale(con, months)
         declare_changed(con, months if same_methodology and scored_before >= set(months) else EVERYTHING)
         audit(con, actor, "scores.compute", {"from": months[0], "to": months[-1], "rows": rows,
                                              "methodology": m.name, "methodology_sha256": m.sha256})
+
+
+def _store_marks(con: duckdb.DuckDBPyConnection, m: Methodology) -> None:
+    """The inflation marks (anomaly_months) of the scored months, replaced with the scores."""
+    from govmedia.scoring.anomalies import marks
+
+    sql = cached_sql(con, "marks", m, lambda t: marks(t, m), extra=m.thresholds.sha256)
+    con.execute("DELETE FROM anomaly_months WHERE month IN (SELECT month FROM score_months)")
+    con.execute(
+        "INSERT INTO anomaly_months SELECT platform, account_id, month, metric, posts, flagged_posts, flagged_volume, "
+        f"volume, ? FROM ({sql})", [m.thresholds.sha256])
 
 
 def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path | None, spark) -> ScoreResult:

@@ -240,13 +240,26 @@ def raw_dimension(grid: ir.Table, m: Methodology, dimension: str) -> ir.Floating
 FEATURE_COLUMNS_OUT = ("n", "n_o", "n_i")
 
 
+def scored_facts(t: Tables, m: Methodology, *, every_post: bool = False) -> ir.Table:
+    """The post facts the scores are computed from: under [anomalies] discount, with flagged
+    posts' inflated metrics replaced (scoring.anomalies)."""
+    metrics = _needed_metrics(m)
+    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=metrics, every_post=every_post)
+    if m.discount:
+        from govmedia.scoring.anomalies import discounted, post_flags
+
+        flags = post_flags(t.posts, t.snapshots, m)
+        if flags is not None:
+            facts = discounted(facts, flags, m, metrics)
+    return facts
+
+
 def monthly_scores(t: Tables, m: Methodology, *, every_post: bool = False) -> ir.Table:
     """Every registered account × every scored month, with raw values, scores and the total.
 
     `every_post`: the months hold (nearly) every stored post (see post_facts); the result is the same.
     """
-    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=_needed_metrics(m),
-                       every_post=every_post)
+    facts = scored_facts(t, m, every_post=every_post)
     features = monthly_features(facts, m)
     influence = influence_points(t, tagged_posts(t.posts, t.months, m), m)
 

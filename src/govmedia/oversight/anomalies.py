@@ -1,0 +1,158 @@
+"""刷量识别 Inflated metrics: the posts whose figures look bought, with evidence in words.
+
+Library entry points (what `govmedia anomalies`, the site and the reports call):
+
+- `find_anomalies(con, start, end, platform=, category=, thresholds=, methodology=)` — one row per
+  flagged post and kind in the period (ANOMALY_COLUMNS), most severe first.
+- `anomaly_summary(con, start, end, …)` — per account and month: flagged posts and the share of
+  the month's reads/plays/reposts/likes they carry (SUMMARY_COLUMNS).
+- `thresholds_for(con, path=None, methodology=None)` — the thresholds a run uses: the file given,
+  else those of the methodology (in force).
+
+The rules and their statistics are Ibis expressions (scoring.anomalies); thresholds are data
+(methodology/anomalies.toml).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from govmedia.core.time import months_between, to_local
+from govmedia.core.vocabulary import METRIC_NAMES, PROFILES
+from govmedia.methodology import Methodology, resolve
+from govmedia.methodology.anomalies import KIND_NAMES, Thresholds, load_thresholds
+from govmedia.ranking import _category, _platform
+
+ANOMALY_COLUMNS = ("platform", "account_id", "name", "post_id", "published_at", "month", "kind", "severity", "evidence")
+ANOMALY_HEADERS = {"platform": "平台", "account_id": "账号ID", "name": "名称", "post_id": "内容ID",
+                   "published_at": "发布时间", "month": "月份", "kind": "类型", "severity": "严重度", "evidence": "依据"}
+SUMMARY_COLUMNS = ("platform", "account_id", "name", "month", "posts", "flagged_posts", "metric", "flagged_share")
+SUMMARY_HEADERS = {"platform": "平台", "account_id": "账号ID", "name": "名称", "month": "月份", "posts": "发布数",
+                   "flagged_posts": "异常内容数", "metric": "指标", "flagged_share": "异常内容占比"}
+
+
+def thresholds_for(con: duckdb.DuckDBPyConnection, path: str | Path | None = None,
+                   methodology: str | Path | Methodology | None = None) -> tuple[Methodology, Thresholds]:
+    m = resolve(con, methodology)
+    return m, (load_thresholds(path) if path is not None else m.thresholds)
+
+
+def _flags_sql(con: duckdb.DuckDBPyConnection, m: Methodology, th: Thresholds) -> str | None:
+    from govmedia.scoring import cached_sql
+    from govmedia.scoring.anomalies import post_flags
+
+    if not th.rules:
+        return None
+    return cached_sql(con, "flags", m, lambda t: post_flags(t.posts, t.snapshots, m, th), extra=th.text)
+
+
+def _filters(platform: str | None, category: str | None) -> tuple[str | None, str | None]:
+    return (_platform(platform) if platform else None), (_category(category) if category else None)
+
+
+def find_anomalies(con: duckdb.DuckDBPyConnection, start: str, end: str, *, platform: str | None = None,
+                   category: str | None = None, thresholds: str | Path | None = None,
+                   methodology: str | Path | Methodology | None = None) -> list[dict]:
+    months = months_between(start, end)
+    platform, category = _filters(platform, category)
+    m, th = thresholds_for(con, thresholds, methodology)
+    sql = _flags_sql(con, m, th)
+    if sql is None:
+        return []
+    cursor = con.execute(
+        f"""
+        SELECT f.*, a.name FROM ({sql}) f JOIN accounts a USING (platform, account_id)
+        WHERE f.month IN (SELECT unnest(?::VARCHAR[])) AND (? IS NULL OR f.platform = ?)
+          AND (? IS NULL OR a.category = ?)
+        ORDER BY f.severity DESC, f.platform, f.account_id, f.post_id, f.kind
+        """,
+        [months, platform, platform, category, category],
+    )
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+    rules = {(r.kind, p, r.volume): r for r in th.rules for p in r.platforms}
+    out = []
+    for row in rows:
+        rule = rules[(row["kind"], row["platform"], row["metric"])]
+        out.append({
+            "platform": row["platform"], "account_id": row["account_id"], "name": row["name"],
+            "post_id": row["post_id"], "published_at": to_local(row["published_at"]), "month": row["month"],
+            "kind": row["kind"], "kind_name": KIND_NAMES[row["kind"]], "severity": round(row["severity"], 4),
+            "metric": row["metric"], "value": row["value"], "replacement": row["replacement"],
+            "evidence": evidence(row, rule.response),
+        })
+    return out
+
+
+def _percent(rate: float) -> str:
+    """A small rate as people write it: 1.8%, 0.002%."""
+    value = rate * 100
+    return f"{value:.2g}%" if value < 1 else f"{value:.1f}%"
+
+
+def _hours(us: int | None) -> str:
+    if us is None:
+        return "未注明时间的观测"
+    hours = us / 3_600_000_000
+    return f"发布后 {hours:.0f} 小时" if hours >= 1 else f"发布后 {us / 60_000_000:.0f} 分钟"
+
+
+def evidence(row: dict, response: tuple[str, ...]) -> str:
+    """The flag in words, from the numbers it was decided on."""
+    metric = METRIC_NAMES[row["metric"]]
+    if row["kind"] == "jump":
+        return (f"{metric} {row['before']} → {row['value']}（{_hours(row['before_us'])}至{_hours(row['window_us'])}，"
+                f"增长 {row['observed']:.3g} 倍）；本账号两次观测之间通常增长 {row['typical']:.3g} 倍")
+    carried = PROFILES[row["platform"]].metrics
+    shown = [x for x in response if x in carried]
+    figures = "，".join(f"{METRIC_NAMES[x]} {row['m_' + x]}" for x in shown)
+    said = "、".join(METRIC_NAMES[x] for x in shown)
+    return (f"{metric} {row['value']}，{figures}；本账号通常每次{metric}带来 {_percent(row['typical'])} 的{said}，"
+            f"本篇 {_percent(row['observed'])}")
+
+
+def anomaly_summary(con: duckdb.DuckDBPyConnection, start: str, end: str, *, platform: str | None = None,
+                    category: str | None = None, thresholds: str | Path | None = None,
+                    methodology: str | Path | Methodology | None = None) -> list[dict]:
+    """Per account and month with a flagged post: posts, flagged posts and their share of the
+    month's volume metric (reads, plays, reposts or likes: the one the platform's rule watches)."""
+    from govmedia.scoring import _months_table, cached_sql
+    from govmedia.scoring.anomalies import marks
+
+    months = months_between(start, end)
+    platform, category = _filters(platform, category)
+    m, th = thresholds_for(con, thresholds, methodology)
+    if not th.rules:
+        return []
+    measured = m if th is m.thresholds else _with_thresholds(m, th)
+    _months_table(con, months)
+    sql = cached_sql(con, "marks", measured, lambda t: marks(t, measured), extra=th.sha256)
+    cursor = con.execute(
+        f"""
+        SELECT f.platform, f.account_id, a.name, f.month, f.posts, f.flagged_posts, f.metric,
+               CASE WHEN f.volume > 0 THEN f.flagged_volume / f.volume ELSE 0 END AS flagged_share
+        FROM ({sql}) f JOIN accounts a USING (platform, account_id)
+        WHERE (? IS NULL OR f.platform = ?) AND (? IS NULL OR a.category = ?)
+        ORDER BY f.platform, f.month, flagged_share DESC, f.account_id
+        """,
+        [platform, platform, category, category],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def _with_thresholds(m: Methodology, th: Thresholds) -> Methodology:
+    from dataclasses import replace
+
+    return replace(m, thresholds=th)
+
+
+def in_words(row: dict) -> str:
+    """A summary row as a line: 2 篇异常，占本月阅读的 38%."""
+    return f"{row['flagged_posts']} 篇异常，占本月{METRIC_NAMES.get(row['metric'], '互动')}的 {row['flagged_share']:.0%}"
+
+
+__all__ = ["ANOMALY_COLUMNS", "ANOMALY_HEADERS", "SUMMARY_COLUMNS", "SUMMARY_HEADERS", "anomaly_summary",
+           "evidence", "find_anomalies", "in_words", "thresholds_for"]

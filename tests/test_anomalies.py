@@ -1,0 +1,121 @@
+"""Inflation flags (issue 16): planted inflation of each kind is found with its evidence, ordinary
+posts are not, and the discount methodology scores what the flags replace."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+import pytest
+
+from govmedia.core.rows import Post
+from govmedia.core.vocabulary import METRICS
+from govmedia.oversight.anomalies import anomaly_summary, find_anomalies
+
+from util import fill_store, open_made, make_store
+
+ACCOUNTS = [("wechat", "MzA5NDAwMDAwMA==", "测试公众号", "comprehensive"),
+            ("weibo", "1234567890", "测试微博", "district"),
+            ("wechat", "MzI4MDAwMDAwMQ==", "另一公众号", "livelihood")]
+
+
+def _metrics(**values) -> tuple:
+    return tuple(values.get(name) for name in METRICS)
+
+
+def _post(line, platform, account, post_id, published, hours, **metrics) -> Post:
+    observed = None if hours is None else published + timedelta(hours=hours)
+    return Post(line, platform, account, post_id, published, observed, True, ("article",) if platform == "wechat"
+                else ("text",), None, f"内容 {post_id}", None, None, _metrics(**metrics), ())
+
+
+def ordinary_posts(rng: random.Random, *, per_account: int = 120) -> list[Post]:
+    """Ordinary posts: log-normal reads/reposts, interactions at a steady rate; some observed twice."""
+    posts, line = [], 1
+    start = datetime(2020, 10, 1, 2)
+    for account in ("MzA5NDAwMDAwMA==", "MzI4MDAwMDAwMQ=="):
+        for i in range(per_account):
+            published = start + timedelta(hours=11 * i)
+            reads = int(rng.lognormvariate(8, 0.6))
+            likes, wows = int(reads * rng.uniform(0.01, 0.03)), int(reads * rng.uniform(0.003, 0.01))
+            first = int(reads * rng.uniform(0.7, 0.85))
+            if i % 2 == 0:  # observed twice: a day, then two days after publication
+                posts.append(_post(line, "wechat", account, f"{account}-{i}", published, 24, reads=first,
+                                   likes=int(likes * 0.8), wows=wows, comments=1, shares=2))
+                line += 1
+            posts.append(_post(line, "wechat", account, f"{account}-{i}", published, 48, reads=reads, likes=likes,
+                               wows=wows, comments=2, shares=3))
+            line += 1
+    for i in range(per_account):
+        published = start + timedelta(hours=11 * i)
+        reposts = int(rng.lognormvariate(4, 0.7))
+        posts.append(_post(line, "weibo", "1234567890", f"wb{i}", published, 24, reposts=reposts,
+                           comments=int(reposts * rng.uniform(0.4, 0.9)), likes=int(reposts * rng.uniform(1, 2))))
+        line += 1
+    return posts
+
+
+PLANTED = [  # (platform, post_id, kind)
+    ("wechat", "planted-ratio", "ratio"),
+    ("weibo", "planted-burst", "repost_burst"),
+    ("wechat", "planted-jump", "jump"),
+]
+
+
+def planted_posts() -> list[Post]:
+    when = datetime(2020, 11, 10, 2)
+    return [
+        _post(900, "wechat", "MzA5NDAwMDAwMA==", "planted-ratio", when, 48, reads=100001, likes=2, wows=0,
+              comments=0, shares=1),
+        _post(901, "weibo", "1234567890", "planted-burst", when, 24, reposts=8000, comments=1, likes=3),
+        _post(902, "wechat", "MzA5NDAwMDAwMA==", "planted-jump", when, 24, reads=2500, likes=50, wows=20,
+              comments=2, shares=2),
+        _post(903, "wechat", "MzA5NDAwMDAwMA==", "planted-jump", when, 48, reads=150000, likes=3000, wows=1000,
+              comments=2, shares=2),
+    ]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("anomalies") / "g.duckdb"
+    make_store(path, accounts=ACCOUNTS, posts=ordinary_posts(random.Random(7)) + planted_posts(),
+               score=("2020-10", "2020-11"))
+    return path
+
+
+def test_every_planted_kind_is_found_with_its_evidence(store):
+    with open_made(store, read_only=True) as con:
+        rows = find_anomalies(con, "2020-10", "2020-11")
+    found = {(r["platform"], r["post_id"], r["kind"]) for r in rows}
+    assert set(PLANTED) <= found
+    ordinary = [r for r in rows if not r["post_id"].startswith("planted")]
+    assert not ordinary, ordinary[:3]
+    by_post = {(r["post_id"], r["kind"]): r for r in rows}
+    ratio = by_post["planted-ratio", "ratio"]
+    assert ratio["evidence"].startswith("阅读 100001，点赞 2，在看 0，评论 0，分享 1；本账号通常每次阅读带来")
+    assert 0.9 < ratio["severity"] <= 1
+    burst = by_post["planted-burst", "repost_burst"]
+    assert burst["evidence"].startswith("转发 8000，评论 1，点赞 3；")
+    jump = by_post["planted-jump", "jump"]
+    assert jump["evidence"].startswith("阅读 2500 → 150000（发布后 24 小时至发布后 48 小时，增长 60 倍）；本账号两次观测之间通常增长 1.")
+    assert all(0 <= r["severity"] <= 1 for r in rows)
+
+
+def test_filters_and_summary(store):
+    with open_made(store, read_only=True) as con:
+        assert {r["platform"] for r in find_anomalies(con, "2020-10", "2020-11", platform="微博")} == {"weibo"}
+        assert find_anomalies(con, "2020-10", "2020-10") == []
+        assert find_anomalies(con, "2020-10", "2020-11", category="民生") == []
+        summary = anomaly_summary(con, "2020-11", "2020-11")
+    rows = {(r["platform"], r["account_id"]): r for r in summary}
+    wechat = rows["wechat", "MzA5NDAwMDAwMA=="]
+    assert wechat["flagged_posts"] == 2 and wechat["metric"] == "reads"
+    assert 0.5 < wechat["flagged_share"] < 1  # 250,001 of the month's reads
+    assert rows["weibo", "1234567890"]["flagged_posts"] == 1
+    assert ("wechat", "MzI4MDAwMDAwMQ==") not in rows
+
+
+def test_scores_store_the_marks(store):
+    with open_made(store, read_only=True) as con:
+        marks = con.execute("SELECT platform, account_id, month, flagged_posts FROM anomaly_months ORDER BY 1").fetchall()
+    assert marks == [("wechat", "MzA5NDAwMDAwMA==", "2020-11", 2), ("weibo", "1234567890", "2020-11", 1)]
