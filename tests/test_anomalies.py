@@ -10,7 +10,7 @@ import pytest
 
 from govmedia.core.rows import Post
 from govmedia.core.vocabulary import METRICS
-from govmedia.oversight.anomalies import anomaly_summary, find_anomalies
+from govmedia.ranking.anomalies import anomaly_summary, find_anomalies
 
 from util import fill_store, open_made, make_store
 
@@ -92,7 +92,8 @@ def test_every_planted_kind_is_found_with_its_evidence(store):
     assert not ordinary, ordinary[:3]
     by_post = {(r["post_id"], r["kind"]): r for r in rows}
     ratio = by_post["planted-ratio", "ratio"]
-    assert ratio["evidence"].startswith("阅读 100001，点赞 2，在看 0，评论 0，分享 1；本账号通常每次阅读带来")
+    assert ratio["evidence"].startswith("阅读 100001，点赞 2，在看 0，评论 0，分享 1；本账号通常每 100 次阅读有 ")
+    assert ratio["evidence"].endswith("次点赞、在看、评论、分享，本篇 0.003 次")
     assert 0.9 < ratio["severity"] <= 1
     burst = by_post["planted-burst", "repost_burst"]
     assert burst["evidence"].startswith("转发 8000，评论 1，点赞 3；")
@@ -119,3 +120,30 @@ def test_scores_store_the_marks(store):
     with open_made(store, read_only=True) as con:
         marks = con.execute("SELECT platform, account_id, month, flagged_posts FROM anomaly_months ORDER BY 1").fetchall()
     assert marks == [("wechat", "MzA5NDAwMDAwMA==", "2020-11", 2), ("weibo", "1234567890", "2020-11", 1)]
+
+
+def test_the_discount_variant_scores_what_the_flags_replace(tmp_path):
+    from govmedia.methodology import builtin, load_methodology
+    from govmedia.scoring.explain import explain
+
+    posts = ordinary_posts(random.Random(7)) + planted_posts()
+    plain = make_store(tmp_path / "plain" / "g.duckdb", accounts=ACCOUNTS, posts=posts, score=("2020-11", "2020-11"))
+    discounted = make_store(tmp_path / "d" / "g.duckdb", accounts=ACCOUNTS, posts=posts, score=("2020-11", "2020-11"),
+                            methodology="gmi-1-discount")
+    query = "SELECT platform, account_id, reach_raw, total FROM monthly_scores ORDER BY 1, 2"
+    with open_made(plain, read_only=True) as con:
+        before = {r[:2]: r[2:] for r in con.execute(query).fetchall()}
+        said = explain(con, "wechat", "MzA5NDAwMDAwMA==", "2020-11")
+    with open_made(discounted, read_only=True) as con:
+        after = {r[:2]: r[2:] for r in con.execute(query).fetchall()}
+        explained = explain(con, "wechat", "MzA5NDAwMDAwMA==", "2020-11")
+        stored_total = after["wechat", "MzA5NDAwMDAwMA=="][1]
+    # The flagged accounts lose reach; the account without flags keeps its raw value.
+    assert after["wechat", "MzA5NDAwMDAwMA=="][0] < before["wechat", "MzA5NDAwMDAwMA=="][0]
+    assert after["weibo", "1234567890"][0] < before["weibo", "1234567890"][0]
+    assert after["wechat", "MzI4MDAwMDAwMQ=="][0] == pytest.approx(before["wechat", "MzI4MDAwMDAwMQ=="][0])
+    assert load_methodology("gmi-1-discount").sha256 != builtin().sha256
+    # explain says what was replaced, and its total is the stored one.
+    assert any("按刷量折算，阅读 100001 计为" in line for line in explained.flagged)
+    assert explained.total == pytest.approx(stored_total)
+    assert all("现行方法不折算" in line for line in said.flagged) and len(said.flagged) == 2

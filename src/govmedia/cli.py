@@ -624,6 +624,43 @@ def explain_command(
         out.print(line, highlight=False)
 
 
+@app.command("anomalies")
+def anomalies_command(
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    platform: Optional[str] = typer.Option(None, "--platform", help=" | ".join(PLATFORMS)),
+    category: Optional[str] = typer.Option(None, "--category", help="district | livelihood | comprehensive"),
+    summary: bool = typer.Option(False, "--summary", help="按账号和月份汇总：异常内容数及其占比"),
+    thresholds: Optional[Path] = typer.Option(None, "--thresholds", help="刷量阈值文件（默认现行方法的，初始为内置 anomalies.toml）"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="方法文件；默认用库中现行的方法"),
+    format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
+    output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
+) -> None:
+    """疑似刷量：阅读/播放与互动不成比例、转发猛增而无评论点赞、两次观测之间猛增的内容，附依据。"""
+    from govmedia.ranking.anomalies import (ANOMALY_COLUMNS, ANOMALY_HEADERS, SUMMARY_COLUMNS, SUMMARY_HEADERS,
+                                              anomaly_summary, find_anomalies)
+
+    with _reading() as con:
+        if summary:
+            rows = anomaly_summary(con, start, end, platform=platform, category=category, thresholds=thresholds,
+                                   methodology=methodology)
+            columns, headers, title = SUMMARY_COLUMNS, SUMMARY_HEADERS, "疑似刷量（按账号和月份）"
+        else:
+            rows = find_anomalies(con, start, end, platform=platform, category=category, thresholds=thresholds,
+                                  methodology=methodology)
+            columns, headers, title = ANOMALY_COLUMNS, ANOMALY_HEADERS, "疑似刷量内容"
+    if format == "table":
+        from govmedia.core.vocabulary import METRIC_NAMES
+
+        for row in rows:  # people read 阅读 and 转发突增无评论; the csv and json keep the codes
+            row["kind"] = row.get("kind_name", row.get("kind"))
+            if "metric" in row:
+                row["metric"] = METRIC_NAMES.get(row["metric"], row["metric"])
+            if "flagged_share" in row:
+                row["flagged_share"] = f"{row['flagged_share']:.1%}"
+    _emit(rows, list(columns), format, output, tuple(headers[c] for c in columns), title, {"severity": 3})
+
+
 @app.command("city-index")
 def city_index_command(
     file: Path = typer.Argument(..., help="含 城市、传播力、服务力、互动力 列的表（可有 榜单 列）"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from govmedia.core.vocabulary import METRICS
+from govmedia.core.vocabulary import METRIC_NAMES, METRICS, PROFILES
 from govmedia.methodology import Methodology
 from govmedia.methodology.anomalies import RATIO_KINDS, Rule, Thresholds
 from govmedia.scoring.expressions import chosen_snapshots, local_time
@@ -189,3 +189,30 @@ def marks(t, m: Methodology) -> ir.Table:
             metric=ibis.null("string"), posts=facts.count(), flagged_posts=ibis.literal(0, type="int64"),
             flagged_volume=ibis.literal(0.0), volume=ibis.literal(0.0)).limit(0)
     return monthly_flags(facts, flags, th)
+
+
+def _per_hundred(rate: float) -> str:
+    """A rate per 100 as people write it: 2.6, 195, 0.004 (three significant digits, no exponent)."""
+    value = rate * 100
+    return f"{value:.0f}" if value >= 100 else f"{float(f'{value:.2g}'):g}" if value < 1 else f"{value:.3g}"
+
+
+def _hours(us: int | None) -> str:
+    if us is None:
+        return "未注明时间的观测"
+    hours = us / 3_600_000_000
+    return f"发布后 {hours:.0f} 小时" if hours >= 1 else f"发布后 {us / 60_000_000:.0f} 分钟"
+
+
+def evidence(row: dict, response: tuple[str, ...]) -> str:
+    """The flag in words, from the numbers it was decided on."""
+    metric = METRIC_NAMES[row["metric"]]
+    if row["kind"] == "jump":
+        return (f"{metric} {row['before']} → {row['value']}（{_hours(row['before_us'])}至{_hours(row['window_us'])}，"
+                f"增长 {row['observed']:.3g} 倍）；本账号两次观测之间通常增长 {row['typical']:.3g} 倍")
+    carried = PROFILES[row["platform"]].metrics
+    shown = [x for x in response if x in carried]
+    figures = "，".join(f"{METRIC_NAMES[x]} {row['m_' + x]}" for x in shown)
+    said = "、".join(METRIC_NAMES[x] for x in shown)
+    return (f"{metric} {row['value']}，{figures}；本账号通常每 100 次{metric}有 {_per_hundred(row['typical'])} 次{said}，"
+            f"本篇 {_per_hundred(row['response'] / row['value'] if row['value'] else 0)} 次")

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 import duckdb
 
 from govmedia.core.errors import UserError
-from govmedia.core.vocabulary import PLATFORM_NAMES
+from govmedia.core.vocabulary import METRIC_NAMES, METRICS, PLATFORM_NAMES
 from govmedia.core.time import Month
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
                                   resolve, stored)
 from govmedia.scoring import duckdb_tables
+from govmedia.methodology.anomalies import KIND_NAMES
+from govmedia.scoring.anomalies import discounted, evidence, post_flags
 from govmedia.scoring.expressions import influence_points, monthly_features, post_facts, tagged_posts
 
 
@@ -58,6 +60,7 @@ class Explanation:
     innovative: int
     total: float
     dimensions: list[DimensionExplanation]
+    flagged: list[str] = field(default_factory=list)  # flagged posts in words, with what the discount replaced
 
     def lines(self) -> list[str]:
         out = [
@@ -67,6 +70,9 @@ class Explanation:
         if self.stored_differs:
             out.append(f"注意：库中分数由另一方法文件计算（sha256 {self.stored_sha256}），下列数值按当前方法重新计算")
         out.append(f"本月发布 {self.posts} 条，其中原创 {self.originals} 条，原创创新产品 {self.innovative} 条")
+        if self.flagged:
+            out.append(f"⚠ 疑似刷量 {len(self.flagged)} 条：")
+            out.extend(f"  {line}" for line in self.flagged)
         for d in self.dimensions:
             out.append("")
             out.append(f"【{DIMENSION_NAMES[d.dimension]} {d.dimension}】原始值 {d.raw:.6f}")
@@ -109,6 +115,13 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
 
     backend, tables = duckdb_tables(con, [month])
     facts = post_facts(tables.posts, tables.snapshots, tables.months, m)
+    flags = post_flags(tables.posts, tables.snapshots, m)
+    flagged = []
+    if flags is not None:
+        own = flags.filter((flags.platform == platform) & (flags.account_id == account_id) & (flags.month == month))
+        flagged = _flag_lines(backend.to_pyarrow(own.order_by(["post_id", "kind"])).to_pylist(), m)
+        if m.discount:
+            facts = discounted(facts, flags, m, METRICS)
     mine = facts.filter((facts.platform == platform) & (facts.account_id == account_id))
     feature_rows = backend.to_pyarrow(monthly_features(mine, m)).to_pylist()
     own_posts = tables.posts.filter((tables.posts.platform == platform) & (tables.posts.account_id == account_id))
@@ -150,8 +163,27 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
     return Explanation(
         platform, account_id, account[0][0], month, m.name, m.sha256, stored_sha, stored_differs,
         int(features.get("n") or 0), int(features.get("n_o") or 0), int(features.get("n_i") or 0),
-        sum(d.contribution for d in dimensions), dimensions,
+        sum(d.contribution for d in dimensions), dimensions, flagged,
     )
+
+
+def _flag_lines(rows: list[dict], m: Methodology) -> list[str]:
+    """Each flagged post of the account-month in words, and what the discount counted instead."""
+    rules = {(r.kind, p, r.volume): r for r in m.thresholds.rules for p in r.platforms}
+    window_us = int(round(m.window_hours * 3600)) * 1_000_000
+    lines = []
+    for row in rows:
+        rule = rules[(row["kind"], row["platform"], row["metric"])]
+        said = f"内容 {row['post_id']}【{KIND_NAMES[row['kind']]}，严重度 {row['severity']:.2f}】{evidence(row, rule.response)}"
+        name = METRIC_NAMES[row["metric"]]
+        if not m.discount:
+            said += "。现行方法不折算，按原数计分"
+        elif row["window_us"] is not None and row["window_us"] > window_us:
+            said += "。猛增发生在计分窗口之后，不影响分数"
+        else:
+            said += f"。按刷量折算，{name} {row['value']} 计为 {row['replacement']}"
+        lines.append(said)
+    return lines
 
 
 def _influence_details(con, platform, account_id, month, m: Methodology, row: dict) -> list[str]:

@@ -1,4 +1,4 @@
-"""刷量识别 Inflated metrics: the posts whose figures look bought, with evidence in words.
+"""刷量识别 Inflated metrics (ranking: what a leaderboard can trust): the posts whose figures look bought, with evidence in words.
 
 Library entry points (what `govmedia anomalies`, the site and the reports call):
 
@@ -20,9 +20,10 @@ from pathlib import Path
 import duckdb
 
 from govmedia.core.time import months_between, to_local
-from govmedia.core.vocabulary import METRIC_NAMES, PROFILES
+from govmedia.core.vocabulary import METRIC_NAMES
 from govmedia.methodology import Methodology, resolve
 from govmedia.methodology.anomalies import KIND_NAMES, Thresholds, load_thresholds
+from govmedia.scoring.anomalies import evidence
 from govmedia.ranking import _category, _platform
 
 ANOMALY_COLUMNS = ("platform", "account_id", "name", "post_id", "published_at", "month", "kind", "severity", "evidence")
@@ -84,33 +85,6 @@ def find_anomalies(con: duckdb.DuckDBPyConnection, start: str, end: str, *, plat
             "evidence": evidence(row, rule.response),
         })
     return out
-
-
-def _percent(rate: float) -> str:
-    """A small rate as people write it: 1.8%, 0.002%."""
-    value = rate * 100
-    return f"{value:.2g}%" if value < 1 else f"{value:.1f}%"
-
-
-def _hours(us: int | None) -> str:
-    if us is None:
-        return "未注明时间的观测"
-    hours = us / 3_600_000_000
-    return f"发布后 {hours:.0f} 小时" if hours >= 1 else f"发布后 {us / 60_000_000:.0f} 分钟"
-
-
-def evidence(row: dict, response: tuple[str, ...]) -> str:
-    """The flag in words, from the numbers it was decided on."""
-    metric = METRIC_NAMES[row["metric"]]
-    if row["kind"] == "jump":
-        return (f"{metric} {row['before']} → {row['value']}（{_hours(row['before_us'])}至{_hours(row['window_us'])}，"
-                f"增长 {row['observed']:.3g} 倍）；本账号两次观测之间通常增长 {row['typical']:.3g} 倍")
-    carried = PROFILES[row["platform"]].metrics
-    shown = [x for x in response if x in carried]
-    figures = "，".join(f"{METRIC_NAMES[x]} {row['m_' + x]}" for x in shown)
-    said = "、".join(METRIC_NAMES[x] for x in shown)
-    return (f"{metric} {row['value']}，{figures}；本账号通常每次{metric}带来 {_percent(row['typical'])} 的{said}，"
-            f"本篇 {_percent(row['observed'])}")
 
 
 def anomaly_summary(con: duckdb.DuckDBPyConnection, start: str, end: str, *, platform: str | None = None,
