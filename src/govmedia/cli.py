@@ -566,19 +566,26 @@ def rank_command(
     start: str = FROM_OPTION,
     end: str = TO_OPTION,
     top: Optional[int] = typer.Option(None, "--top", help="只列前 N 名（并列者一并列出）"),
+    intervals: bool = typer.Option(False, "--intervals", help="加 90% 自助法区间：得分上下限、名次上下限"),
     format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
     output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
 ) -> None:
-    """分类榜单：按期间总分排名（竞争排名 1,2,2,4；同分按名称）。"""
+    """分类榜单：按期间总分排名（竞争排名 1,2,2,4；同分按名称）。⚠ 标出含疑似刷量内容的账号。"""
     from govmedia.core.time import Period
-    from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
+    from govmedia.ranking import FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTERVAL_HEADERS, RANK_COLUMNS, RANK_HEADERS, rank
 
     period = Period.parse(start, end)
     with _reading() as con:
-        rows = rank(con, platform, category, start, end, top)
+        rows = rank(con, platform, category, start, end, top, intervals=intervals)
         _warn_stale(con, start, end)
-    headers = {**RANK_HEADERS, "score": period.column}
-    _emit(rows, RANK_COLUMNS, format, output, tuple(headers[c] for c in RANK_COLUMNS), "榜单")
+    columns = [*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ())]
+    headers = {**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, "score": period.column}
+    if format == "table":
+        for row in rows:  # the table says it in words; csv/json keep the numbers
+            row["flagged_share"] = f"⚠ {row['flagged_share']:.0%}" if row["flagged_posts"] else ""
+            if intervals and row.get("same_as"):
+                row["rank_high"] = f"{row['rank_high']}（与第 {row['same_as']} 名无显著差别）"
+    _emit(rows, columns, format, output, tuple(headers[c] for c in columns), "榜单")
 
 
 @app.command("index")

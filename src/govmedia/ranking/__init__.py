@@ -17,6 +17,11 @@ RANK_COLUMNS = ("rank", "platform", "category", "account_id", "name", "score",
 # Chinese headers of RANK_COLUMNS; "score" is named after the period (overview.period_column/label).
 RANK_HEADERS = {"rank": "排名", "platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称",
                 "reach": "传播力", "engagement": "互动力", "innovation": "创新力", "influence": "影响力"}
+INTERVAL_COLUMNS = ("score_low", "score_high", "rank_low", "rank_high")
+INTERVAL_HEADERS = {"score_low": "得分下限", "score_high": "得分上限", "rank_low": "名次上限", "rank_high": "名次下限"}
+# ⚠: the account's flagged posts in the period and their share of its reads/plays/reposts/likes.
+FLAG_COLUMNS = ("flagged_posts", "flagged_share")
+FLAG_HEADERS = {"flagged_posts": "疑似刷量内容", "flagged_share": "疑似刷量占比"}
 SCORE_EXPORT_COLUMNS = ("platform", "account_id", "name", "category", "month", "reach", "engagement", "innovation",
                         "influence", "total", "methodology", "methodology_sha256")
 
@@ -60,7 +65,8 @@ def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end
         SELECT a.platform, a.category, a.account_id, a.name,
                coalesce(s.score, 0) AS score, coalesce(s.reach, 0) AS reach,
                coalesce(s.engagement, 0) AS engagement, coalesce(s.innovation, 0) AS innovation,
-               coalesce(s.influence, 0) AS influence
+               coalesce(s.influence, 0) AS influence,
+               coalesce(f.flagged_posts, 0) AS flagged_posts, coalesce(f.flagged_share, 0) AS flagged_share
         FROM accounts a
         LEFT JOIN (
             SELECT platform, account_id, sum(total) AS score, sum(reach) AS reach, sum(engagement) AS engagement,
@@ -68,9 +74,16 @@ def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end
             FROM monthly_scores WHERE month IN (SELECT unnest(?::VARCHAR[]))
             GROUP BY platform, account_id
         ) s USING (platform, account_id)
+        LEFT JOIN (
+            -- the period's flagged share of the metric the platform's rule watches (e.g. reads)
+            SELECT m.platform, m.account_id, sum(m.flagged_posts) AS flagged_posts,
+                   sum(m.flagged_volume) / nullif(sum(m.volume), 0) AS flagged_share
+            FROM anomaly_months m WHERE m.month IN (SELECT unnest(?::VARCHAR[]))
+            GROUP BY m.platform, m.account_id
+        ) f USING (platform, account_id)
         WHERE a.platform = ? AND (? IS NULL OR a.category = ?)
         """,
-        [months, platform, category, category],
+        [months, months, platform, category, category],
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, r)) for r in cursor.fetchall()]
@@ -90,11 +103,24 @@ def competition_ranks(rows: list[dict], key: str = "score", names: tuple[str, ..
 
 
 def rank(con: duckdb.DuckDBPyConnection, platform: str, category: str, start: str, end: str,
-         top: int | None = None) -> list[dict]:
+         top: int | None = None, *, intervals: bool = False, methodology=None) -> list[dict]:
+    """A category's leaderboard: RANK_COLUMNS and FLAG_COLUMNS, with `intervals` also
+    INTERVAL_COLUMNS and `same_as` (the rank this one does not differ from significantly, or None),
+    under the methodology given, else the one in force (what the stored scores were computed by)."""
     rows = competition_ranks(period_scores(con, platform, start, end, category))
+    if intervals:
+        from govmedia.methodology import resolve
+        from govmedia.ranking.intervals import indistinct, intervals as bootstrap
+
+        found = bootstrap(con, _platform(platform), start, end, resolve(con, methodology),
+                          {r["account_id"]: r["score"] for r in rows}, {r["account_id"]: r["rank"] for r in rows})
+        for row in rows:
+            row.update(found[row["account_id"]])
+        indistinct(rows)
     if top is not None:
         rows = [r for r in rows if r["rank"] <= top]
-    return [{c: r[c] for c in RANK_COLUMNS} for r in rows]
+    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, *((*INTERVAL_COLUMNS, "same_as") if intervals else ()))
+    return [{c: r[c] for c in columns} for r in rows]
 
 
 def export_scores(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[dict]:

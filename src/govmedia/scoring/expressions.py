@@ -126,9 +126,11 @@ def post_facts(posts: ir.Table, snapshots: ir.Table, months: ir.Table, m: Method
     )
 
 
-def _needed_sums(m: Methodology) -> set[str]:
+def _needed_sums(m: Methodology, platform: str | None = None) -> set[str]:
     needed = set()
-    for feature in m.features():
+    features = m.features() if platform is None else {
+        f for terms in m.dimensions[platform].values() for t in terms for f, _ in t.of}
+    for feature in features:
         if feature.startswith("avg_o_"):
             needed.add("sum_o_" + feature[6:])
         elif feature.startswith("avg_"):
@@ -138,10 +140,11 @@ def _needed_sums(m: Methodology) -> set[str]:
     return needed
 
 
-def _needed_metrics(m: Methodology) -> tuple[str, ...]:
-    """The metrics GMI's features read, in METRICS order (at least one: an aggregate needs one,
-    and a methodology of post counts alone would read none)."""
-    used = {name.split("_", 2)[-1] if name.startswith(("sum_o_", "sum_i_")) else name[4:] for name in _needed_sums(m)}
+def _needed_metrics(m: Methodology, platform: str | None = None) -> tuple[str, ...]:
+    """The metrics GMI's features read (on `platform`, else anywhere), in METRICS order (at least
+    one: an aggregate needs one, and a methodology of post counts alone would read none)."""
+    used = {name.split("_", 2)[-1] if name.startswith(("sum_o_", "sum_i_")) else name[4:]
+            for name in _needed_sums(m, platform)}
     return tuple(name for name in METRICS if name in used) or METRICS[:1]
 
 
@@ -224,9 +227,10 @@ def _feature(grid: ir.Table, name: str) -> ir.FloatingValue:
     return grid[name].cast("float64")
 
 
-def raw_dimension(grid: ir.Table, m: Methodology, dimension: str) -> ir.FloatingValue:
+def raw_dimension(grid: ir.Table, m: Methodology, dimension: str, platforms: tuple[str, ...] = PLATFORMS
+                  ) -> ir.FloatingValue:
     per_platform = []
-    for platform in PLATFORMS:
+    for platform in platforms:
         total = ibis.literal(0.0)
         for term in m.dimensions[platform][dimension]:
             inner = ibis.literal(0.0)
@@ -240,10 +244,10 @@ def raw_dimension(grid: ir.Table, m: Methodology, dimension: str) -> ir.Floating
 FEATURE_COLUMNS_OUT = ("n", "n_o", "n_i")
 
 
-def scored_facts(t: Tables, m: Methodology, *, every_post: bool = False) -> ir.Table:
-    """The post facts the scores are computed from: under [anomalies] discount, with flagged
-    posts' inflated metrics replaced (scoring.anomalies)."""
-    metrics = _needed_metrics(m)
+def scored_facts(t: Tables, m: Methodology, *, every_post: bool = False, platform: str | None = None) -> ir.Table:
+    """The post facts the scores are computed from (of `platform` only, when given): under
+    [anomalies] discount, with flagged posts' inflated metrics replaced (scoring.anomalies)."""
+    metrics = _needed_metrics(m, platform)
     facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=metrics, every_post=every_post)
     if m.discount:
         from govmedia.scoring.anomalies import discounted, post_flags
@@ -292,3 +296,46 @@ def monthly_scores(t: Tables, m: Methodology, *, every_post: bool = False) -> ir
         influence_raw="influence_raw", reach="reach", engagement="engagement", innovation="innovation",
         influence="influence", total="total",
     )
+
+
+# P(X <= k) of a Poisson(1) variable, k = 0..6 (beyond: 7): a resample's weight of one post.
+_POISSON_1_CDF = (0.36787944, 0.73575888, 0.91969860, 0.98101184, 0.99634015, 0.99940582, 0.99991676)
+_UNIT = 1 << 20
+
+
+def bootstrap_totals(t: Tables, m: Methodology, platform: str, replicates: int, seed: int) -> ir.Table:
+    """Per (account, replicate b): the period's sum of the monthly reach, engagement and innovation
+    contributions (weight × score) on one bootstrap resample of each account's posts in each month.
+
+    A Poisson bootstrap: each post enters replicate b with a Poisson(1) weight drawn from a hash of
+    (post, b, seed), the same on every run; in expectation it is resampling each account-month's
+    posts with replacement, and it needs no per-replicate loop. Each replicate is normalised to its
+    own platform-month maxima, as the scores are. Influence (cases, campaigns) is not resampled.
+    """
+    posts = t.posts.filter(t.posts.platform == platform)
+    facts = scored_facts(Tables(**{**t.__dict__, "posts": posts}), m, platform=platform)
+    metrics = [c for c in facts.columns if c in METRICS]
+    # The post's hash once, before the rows multiply by the replicates.
+    facts = facts.select(*[c for c in facts.columns if c != "post_id"], ph=facts.post_id.hash() + seed)
+    facts = facts.mutate(b=ibis.range(0, replicates).unnest())
+    h = (facts.ph + facts.b.cast("int64") * 1_000_003).hash()
+    u = ((h % _UNIT) + _UNIT) % _UNIT
+    weight = ibis.cases(*[(u < int(p * _UNIT), k) for k, p in enumerate(_POISSON_1_CDF)], else_=len(_POISSON_1_CDF))
+    w = facts.mutate(w=weight.cast("int64"))
+    aggregates = {"n": w.w.sum(), "n_o": w.w.sum(where=w.original).fill_null(0),
+                  "n_i": w.w.sum(where=w.innovative).fill_null(0)}
+    for name in sorted(_needed_sums(m, platform)):
+        if name.startswith("sum_o_"):
+            aggregates[name] = (w.w * w[name[6:]]).sum(where=w.original).fill_null(0)
+        elif name.startswith("sum_i_"):
+            aggregates[name] = (w.w * w[name[6:]]).sum(where=w.innovative).fill_null(0)
+        elif name[4:] in metrics:
+            aggregates[name] = (w.w * w[name[4:]]).sum()
+    grid = w.group_by(["platform", "account_id", "month", "b"]).aggregate(**aggregates)
+    contribution = ibis.literal(0.0)
+    for dimension in COMPUTED_DIMENSIONS:
+        raw = raw_dimension(grid, m, dimension, (platform,))
+        top = raw.max().over(group_by=[grid.platform, grid.month, grid.b])
+        contribution = contribution + m.total_weights[dimension] * ibis.ifelse(top > 0, raw / top * m.scale, 0.0)
+    scored = grid.mutate(s=contribution)
+    return scored.group_by(["platform", "account_id", "b"]).aggregate(s=scored.s.sum())

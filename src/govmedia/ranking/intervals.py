@@ -1,0 +1,110 @@
+"""Score and rank intervals (区间): how sure a leaderboard's order is.
+
+`intervals(con, platform, start, end, m)` gives, per registered account of the platform, a 90 %
+bootstrap interval of its period score and of its rank within its category (scoring's
+`bootstrap_totals`: posts resampled within each account-month, every replicate normalised per
+platform-month, summed over the period; influence is not resampled). A percentile interval need
+not contain the published figure, because each month is scaled to its maximum; each interval is
+therefore widened to contain the published score and rank (documented in docs/methodology.md).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import duckdb
+
+from govmedia.core.time import months_between
+from govmedia.methodology import Methodology
+
+REPLICATES = 200
+SEED = 20201130
+LEVEL = 0.90
+_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+_CACHE_SIZE = 32
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, platform: str, months: list[str]) -> tuple:
+    """What the intervals depend on in the store, cheaply: any import, registry change or rescore
+    changes it (so a cached result never outlives a write)."""
+    return tuple(con.execute(
+        """
+        SELECT (SELECT max(batch_id) FROM import_batches), (SELECT count(*) FROM posts WHERE platform = $1),
+               (SELECT count(*) FROM snapshots WHERE platform = $1),
+               (SELECT md5(string_agg(account_id || ':' || category, ',' ORDER BY account_id)) FROM accounts WHERE platform = $1),
+               (SELECT max(computed_at) FROM monthly_scores WHERE platform = $1 AND month IN (SELECT unnest($2::VARCHAR[])))
+        """, [platform, months]).fetchall()[0])
+
+
+def intervals(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: str, m: Methodology,
+              scores: dict[str, float], ranks: dict[str, int], *, replicates: int = REPLICATES,
+              seed: int = SEED) -> dict[str, dict]:
+    """Per account_id of the platform: score_low, score_high, rank_low, rank_high, widened to
+    contain `scores` and `ranks` (the published figures)."""
+    months = months_between(start, end)
+    key = (platform, tuple(months), m.sha256, replicates, seed, _fingerprint(con, platform, months))
+    raw = _CACHE.get(key)
+    if raw is None:
+        raw = _bootstrap(con, platform, months, m, replicates, seed)
+        _CACHE[key] = raw
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
+    out = {}
+    for account_id, score in scores.items():
+        low, high, rank_low, rank_high = raw.get(account_id, (score, score, ranks[account_id], ranks[account_id]))
+        out[account_id] = {
+            "score_low": min(low, score), "score_high": max(high, score),
+            "rank_low": min(rank_low, ranks[account_id]), "rank_high": max(rank_high, ranks[account_id]),
+        }
+    return out
+
+
+def _bootstrap(con, platform: str, months: list[str], m: Methodology, replicates: int, seed: int) -> dict:
+    from govmedia.scoring import _months_table, cached_sql
+    from govmedia.scoring.expressions import bootstrap_totals
+
+    _months_table(con, months)
+    sql = cached_sql(con, f"boot-{platform}-{replicates}-{seed}", m,
+                     lambda t: bootstrap_totals(t, m, platform, replicates, seed))
+    tail = (1 - LEVEL) / 2
+    # Every registered account in every replicate (no posts: 0 from posts), plus its stored
+    # influence contribution; ranks within the category per replicate, as competition ranks on
+    # scores rounded to 2 decimals (as published).
+    rows = con.execute(
+        f"""
+        WITH boot AS ({sql}),
+        influence AS (
+            SELECT account_id, sum(influence) * ? AS points FROM monthly_scores
+            WHERE platform = ? AND month IN (SELECT month FROM score_months) GROUP BY account_id
+        ),
+        reps AS (
+            SELECT a.account_id, a.category, r.b,
+                   coalesce(boot.s, 0) + coalesce(i.points, 0) AS s
+            FROM accounts a CROSS JOIN range(?) r(b)
+            LEFT JOIN boot ON boot.account_id = a.account_id AND boot.b = r.b
+            LEFT JOIN influence i ON i.account_id = a.account_id
+            WHERE a.platform = ?
+        ),
+        ranked AS (
+            SELECT *, rank() OVER (PARTITION BY category, b ORDER BY round(s, 2) DESC) AS r FROM reps
+        )
+        SELECT account_id, quantile_cont(s, ?), quantile_cont(s, ?), quantile_disc(r, ?), quantile_disc(r, ?)
+        FROM ranked GROUP BY account_id
+        """,
+        [m.total_weights["influence"], platform, replicates, platform, tail, 1 - tail, tail, 1 - tail],
+    ).fetchall()
+    return {r[0]: (r[1], r[2], int(r[3]), int(r[4])) for r in rows}
+
+
+def indistinct(rows: list[dict]) -> None:
+    """Mark each ranked row whose rank interval overlaps the previous distinct rank's
+    (`same_as`: that rank), in rank order: 与第 N 名无显著差别."""
+    previous = None
+    for row in rows:
+        row["same_as"] = None
+        if previous is not None and row["rank"] != previous["rank"]:
+            if row["rank_low"] <= previous["rank_high"]:
+                row["same_as"] = previous["rank"]
+        previous = row
