@@ -147,3 +147,21 @@ def test_the_discount_variant_scores_what_the_flags_replace(tmp_path):
     assert any("按刷量折算，阅读 100001 计为" in line for line in explained.flagged)
     assert explained.total == pytest.approx(stored_total)
     assert all("现行方法不折算" in line for line in said.flagged) and len(said.flagged) == 2
+
+
+def test_flags_reach_the_leaderboard_the_account_page_and_the_report(store):
+    from govmedia.ranking import rank
+    from govmedia.ranking.accounts import account_view
+    from govmedia.reports.model import _commentary
+
+    with open_made(store, read_only=True) as con:
+        board = rank(con, "wechat", "comprehensive", "2020-11", "2020-11")
+        view = account_view(con, "wechat", "MzA5NDAwMDAwMA==", "2020-11", "2020-11")
+    row = board[0]
+    assert row["flagged_posts"] == 2 and 0.5 < row["flagged_share"] < 1
+    assert view.place["flagged_posts"] == 2 and len(view.explanation.flagged) == 2
+    # The leader's lead rests on flagged figures: the commentary says so instead of praising it.
+    said = _commentary("wechat", "comprehensive", board, None, "10月", {}, "11月", False, metric="阅读")
+    assert "疑似刷量" in said[0] and "优势明显" not in said[0]
+    clean = [dict(r, flagged_posts=0) for r in board]
+    assert "疑似刷量" not in _commentary("wechat", "comprehensive", clean, None, "10月", {}, "11月", False)[0]

@@ -140,7 +140,7 @@ def account_view(con: duckdb.DuckDBPyConnection, platform: str, account_id: str,
         month = str(Month.parse(month))
     m = resolve(con, methodology)
     monthly = monthly_scores(con, platform, account_id, months)
-    ranking = memo(("rank", platform, account["category"], period.first, period.last, None),
+    ranking = memo(("rank", platform, account["category"], period.first, period.last, None, False),
                    lambda: rank(con, platform, account["category"], period.first, period.last))
     active = [mm for mm in months if monthly.get(mm) and monthly[mm]["posts"] > 0]
     if month not in months:  # none asked, or one outside the period: the last month with posts

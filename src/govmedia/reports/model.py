@@ -197,7 +197,9 @@ class Ranking:
         return f"{PLATFORM_NAMES[self.platform]}-{CATEGORY_NAMES[self.category]}"
 
     def table_rows(self) -> list[list[str]]:
-        return [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in self.rows]
+        # ⚠: the account's figures in the period include posts flagged as possibly inflated (the commentary says more).
+        return [[str(r["rank"]), r["name"] + (" ⚠" if r.get("flagged_posts") else ""), f"{r['score']:.2f}"]
+                for r in self.rows]
 
 
 @dataclass
@@ -490,9 +492,16 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodolo
     return Overview(platforms, compare, previous_label, paragraphs, million, trend, extra)
 
 
+def _flag_words(row: dict, metric: str, discount: bool) -> str:
+    """What a lead resting on flagged figures must say: 其 3 篇内容疑似刷量（占阅读 38%）…"""
+    treated = "分数已按账号通常水平折算" if discount else "分数按原数计算"
+    return (f"其{row['flagged_posts']}篇内容疑似刷量（占期间{metric}{row['flagged_share']:.0%}），{treated}，"
+            f"这一名次应结合核查结果看待")
+
+
 def _commentary(platform: str, category: str, full: list[dict], previous: dict[str, int] | None,
                 previous_label: str, totals: dict, column: str, multi_month: bool = True,
-                style: str = "chinese") -> list[str]:
+                style: str = "chinese", metric: str = "互动", discount: bool = False) -> list[str]:
     noun = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}"
     if not full:
         return [f"账号名录中没有{noun}。"]
@@ -515,7 +524,13 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
             best = max(r[d] for r in full)
             strong.append(f"{DIMENSION_NAMES[d]}（{summed}{leader[d]:.2f}，高于本类平均{leader[d] / mean - 1:.1%}"
                           f"{'，本类最高' if leader[d] >= best else ''}）")
-    if strong:
+    flagged = [r for r in leaders if r.get("flagged_posts")]
+    if flagged:
+        # Never praise a lead that rests on flagged figures without saying so.
+        named = len(leaders) > 1  # with joint leaders, say whose figures are flagged
+        sentence += "；" + "；".join((mention(platform, r["name"]) if named else "") + _flag_words(r, metric, discount)
+                                    for r in flagged) + "。"
+    elif strong:
         sentence += f"，其{'、'.join(strong)}在本类账号中优势明显。"
     else:
         sentence += "，各维度与本类平均水平相近。"
@@ -531,7 +546,8 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
             best = max(c[0] for c in climbs)
             climbers = [r for c, r in climbs if c == best]
             names = "、".join(f"{mention(platform, r['name'])}（由第{previous[r['account_id']]}名升至第{r['rank']}名"
-                              f"{_why_up(r, full)}）" for r in climbers[:3])
+                              f"{_why_up(r, full) if not r.get('flagged_posts') else '，' + _flag_words(r, metric, discount)}）"
+                              for r in climbers[:3])
             more = f"等{len(climbers)}个账号" if len(climbers) > 3 else ""
             out.append(f"与上一期间（{previous_label}）相比，名次上升最多的是{names}{more}，上升{best}位。")
         else:
@@ -577,7 +593,8 @@ def _rankings(con, start: str, end: str, font: Path, column: str, m: Methodology
             if top is not None and len(full) > len(rows):
                 title += f"（前{top}名）"
             commentary = _commentary(platform, category, full, previous, before_label, mine, column, start != end,
-                                     settings.numbers)
+                                     settings.numbers, METRIC_NAMES.get(m.thresholds.volume_metric(platform) or "", "互动"),
+                                     m.discount)
             chart = Chart(f"{platform}-{category}", title, charts.ranking_chart(
                 font, title, [r["name"] for r in rows], [r["score"] for r in rows], f"{column}得分"))
             out.append(Ranking(platform, category, title, column, rows, full, top, commentary, chart))

@@ -51,6 +51,13 @@ class RankingRow(BaseModel):
     engagement: float
     innovation: float
     influence: float
+    flagged_posts: int = Field(0, description="期间内疑似刷量的内容数")
+    flagged_share: float = Field(0, description="这些内容占期间阅读/播放/转发/点赞的比例（0–1）")
+    score_low: Optional[float] = Field(None, description="得分 90% 区间下限（intervals=true）")
+    score_high: Optional[float] = Field(None, description="得分 90% 区间上限")
+    rank_low: Optional[int] = Field(None, description="名次区间的最好名次")
+    rank_high: Optional[int] = Field(None, description="名次区间的最差名次")
+    same_as: Optional[int] = Field(None, description="与第几名无显著差别（名次区间重叠）")
 
 
 class AccountOut(BaseModel):
@@ -212,9 +219,11 @@ def started(job) -> JSONResponse:
 
 @router.get("/rankings", response_model=list[RankingRow], summary="分类榜单（与 govmedia rank 相同）")
 def get_rankings(platform: PlatformName, category: CategoryName, store: Reads = Depends(reads),
-                 period: Period = Depends(api_period), top: Optional[int] = Query(None, ge=1)):
+                 period: Period = Depends(api_period), top: Optional[int] = Query(None, ge=1),
+                 intervals: bool = Query(False, description="加 90% 自助法得分与名次区间（首次约数秒）")):
     start, end = period.first, period.last
-    return store.get(("rank", platform, category, start, end, top), rank, platform, category, start, end, top)
+    return store.get(("rank", platform, category, start, end, top, intervals), rank, platform, category, start, end,
+                     top, intervals=intervals, methodology=store.methodology)
 
 
 @router.get("/accounts", response_model=list[AccountOut], summary="账号名录")

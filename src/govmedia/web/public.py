@@ -15,12 +15,13 @@ from govmedia.core.errors import FieldError
 from govmedia.core.text import printable
 from govmedia.core.time import Period
 from govmedia.core.vocabulary import (
-    CATEGORIES, CATEGORY_NAMES, DIMENSION_NAMES, DIMENSIONS, FORM_LABELS, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform,
+    CATEGORIES, CATEGORY_NAMES, DIMENSION_NAMES, DIMENSIONS, FORM_LABELS, METRIC_NAMES, PLATFORM_NAMES, PLATFORMS, parse_category, parse_platform,
 )
 from govmedia.ingest.city import read_city_table
 from govmedia.ingest.upload import max_city_bytes, save_bounded
 from govmedia.methodology import FEATURE_NAMES, load_peer, resolve
-from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS, rank
+from govmedia.ranking import (FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTERVAL_HEADERS, RANK_COLUMNS, RANK_HEADERS,
+                              rank)
 from govmedia.ranking.accounts import score_series
 from govmedia.ranking.city import city_index
 from govmedia.ranking.overview import overview, previous_period, scored_months
@@ -45,8 +46,9 @@ def _platform_category(platform: str, category: str) -> tuple[str, str]:
     return platform, category
 
 
-def _rank(store: Reads, platform: str, category: str, start: str, end: str) -> list[dict]:
-    return store.get(("rank", platform, category, start, end, None), rank, platform, category, start, end)
+def _rank(store: Reads, platform: str, category: str, start: str, end: str, intervals: bool = False) -> list[dict]:
+    return store.get(("rank", platform, category, start, end, None, intervals), rank, platform, category, start, end,
+                     intervals=intervals, methodology=store.methodology)
 
 
 # --------------------------------------------------------------------------- overview
@@ -93,8 +95,8 @@ ZERO_REASONS = {
 }
 
 
-def _ranking_rows(store: Reads, platform: str, category: str, period: Period) -> list[dict]:
-    rows = _rank(store, platform, category, period.first, period.last)
+def _ranking_rows(store: Reads, platform: str, category: str, period: Period, intervals: bool = False) -> list[dict]:
+    rows = _rank(store, platform, category, period.first, period.last, intervals)
     before = Period.parse(*previous_period(period.first, period.last))
     scored = set(store.get(("scored_months",), scored_months))
     previous: dict[str, int] | None = None  # None: the previous period is not scored, nothing to compare
@@ -114,34 +116,37 @@ def _ranking_rows(store: Reads, platform: str, category: str, period: Period) ->
 
 @router.get("/rankings", response_class=HTMLResponse)
 def rankings_page(request: Request, store: Reads = Depends(reads), platform: str = "weibo", category: str = "district",
-                  period: Optional[Period] = Depends(page_period)):
+                  period: Optional[Period] = Depends(page_period), intervals: bool = False):
     platform, category = _platform_category(platform, category)
     if period is None:
         return render(request, "rankings.html", period=None, platform=platform, category=category, rows=[], periods=[])
-    rows = _ranking_rows(store, platform, category, period)
+    rows = _ranking_rows(store, platform, category, period, intervals)
     m = store.get(("methodology",), resolve, store.methodology)
     applies = {d: m.applies(platform, d) for d in DIMENSIONS}
     all_zero = [d for d in DIMENSIONS if applies[d] and rows and not any(r[d] for r in rows)]
     query = urlencode({"platform": platform, "category": category, "from": period.first, "to": period.last})
     previous = period.previous().label
+    flagged = [r for r in rows if r["flagged_posts"]]
     return render(request, "rankings.html", period=(period.first, period.last), label=period.label, platform=platform,
                   category=category, rows=rows, periods=periods(store, period), query=query, previous=previous,
                   DIMENSIONS=DIMENSIONS, DIMENSION_NAMES=DIMENSION_NAMES, applies=applies, all_zero=all_zero,
                   zero_reasons=ZERO_REASONS, months=len(period.months), scale=m.scale, weights=m.total_weights,
-                  method=m.name)
+                  method=m.name, intervals=intervals, flagged=flagged, discount=m.discount,
+                  METRIC=METRIC_NAMES.get(m.thresholds.volume_metric(platform) or "", "互动"))
 
 
 @router.get("/rankings.{kind}")
 def rankings_download(kind: str, platform: str, category: str, store: Reads = Depends(reads),
-                      period: Period = Depends(api_period)):
+                      period: Period = Depends(api_period), intervals: bool = False):
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "只提供 CSV 和 XLSX")
     platform, category = _platform_category(platform, category)
     start, end = period.first, period.last
-    rows = _rank(store, platform, category, start, end)
-    return table_download(rows, RANK_COLUMNS, kind, f"ranking-{platform}-{category}-{start}-{end}",
+    rows = _rank(store, platform, category, start, end, intervals)
+    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ()))
+    return table_download(rows, columns, kind, f"ranking-{platform}-{category}-{start}-{end}",
                           f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
-                          headers={**RANK_HEADERS, "score": period.label})
+                          headers={**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, "score": period.label})
 
 
 # --------------------------------------------------------------------------- compare

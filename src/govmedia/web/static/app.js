@@ -70,7 +70,7 @@
   }
   // Pickers that submit their form on change (no inline handlers: the site's CSP allows no inline script).
   function initPickers() {
-    document.querySelectorAll('select[data-autosubmit]').forEach(function (select) {
+    document.querySelectorAll('select[data-autosubmit], input[data-autosubmit]').forEach(function (select) {
       select.addEventListener('change', function () { select.form.submit(); });
     });
     // The period picker's value is "from|to": copy it into the form's from and to fields.
