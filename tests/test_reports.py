@@ -359,9 +359,10 @@ def test_xlsx_sheets_equal_cli_csv(store, report):
             ws = workbook[f"{PLATFORM_CN[platform]}-{CATEGORY_CN[category]}"]
             assert ws.freeze_panes == "A2"
             rows = [list(r) for r in ws.iter_rows(values_only=True)]
-            assert rows[0] == ["排名", "平台", "类别", "账号ID", "名称", "2-3月", "传播力", "互动力", "创新力", "影响力"]
+            assert rows[0] == ["排名", "平台", "类别", "账号ID", "名称", "2-3月", "传播力", "互动力", "创新力", "影响力",
+                               "疑似刷量内容", "疑似刷量占比"]
             expected = cli_rank_csv(store, platform, category, START, END)
-            assert expected[0] == list(RANK_COLUMNS)
+            assert expected[0] == [*RANK_COLUMNS, "flagged_posts", "flagged_share"]
             # The CLI's rows, platforms and categories by their Chinese names.
             for r in expected[1:]:
                 r[1], r[2] = PLATFORM_CN[r[1]], CATEGORY_CN[r[2]]

@@ -52,6 +52,12 @@ def test_rankings_api_equals_library_and_cli(client, db):
                                                  "to": "2020-03"}).json()
     with client.app.state.store.read() as con:
         assert api == rank(con, "weibo", "district", "2020-02", "2020-03")
+    # intervals=true adds the bootstrap's fields, the library's figures exactly
+    with_intervals = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district",
+                                                            "from": "2020-02", "to": "2020-03", "intervals": "true"}).json()
+    with client.app.state.store.read() as con:
+        assert with_intervals == rank(con, "weibo", "district", "2020-02", "2020-03", intervals=True)
+    assert all(r["score_low"] <= r["score"] <= r["score_high"] for r in with_intervals)
     top = client.get("/api/v1/rankings", params={"platform": "weibo", "category": "district", "from": "2020-02",
                                                  "to": "2020-03", "top": 1}).json()
     assert len(top) == 1 and top[0]["rank"] == 1

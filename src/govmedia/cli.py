@@ -27,7 +27,7 @@ OPTION_NAMES = {
     "period.start": "--from", "period.end": "--to", "period": "--from/--to", "month": "--month",
     "platform": "--platform", "category": "--category", "account": "--account", "methodology": "--methodology",
     "excellent": "--excellent", "check_at": "--at", "quarter": "--quarter", "alert_days": "--alert-days",
-    "format": "--format", "settings": "报告设置",
+    "format": "--format", "settings": "报告设置", "weights": "--weights",
 }
 # The commands that take the steps library errors ask for (core.errors.STEP_LABELS).
 CLI_STEPS = {"score": "运行 govmedia score", "register": "用 govmedia accounts import 登记该账号",
@@ -666,6 +666,47 @@ def anomalies_command(
             if "flagged_share" in row:
                 row["flagged_share"] = f"{row['flagged_share']:.1%}"
     _emit(rows, list(columns), format, output, tuple(headers[c] for c in columns), title, {"severity": 3})
+
+
+@app.command("whatif")
+def whatif_command(
+    start: str = FROM_OPTION,
+    end: str = TO_OPTION,
+    weights: Optional[str] = typer.Option(None, "--weights", help="传播力,互动力,创新力,影响力 的权重，和为 1，如 0.4,0.3,0.15,0.15"),
+    methodology: Optional[Path] = typer.Option(None, "--methodology", help="另一个方法文件（与现行方法比较）"),
+    platform: Optional[str] = typer.Option(None, "--platform", help=" | ".join(PLATFORMS)),
+    category: Optional[str] = typer.Option(None, "--category", help="district | livelihood | comprehensive"),
+    format: str = typer.Option("table", "--format", help="table | csv | json | xlsx"),
+    output: Optional[Path] = typer.Option(None, "--out", help="输出文件（xlsx 必需）"),
+) -> None:
+    """换一组权重或另一个方法文件，各类榜单的名次会怎样变（不保存任何分数）。"""
+    from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
+    from govmedia.ranking import _category, _platform
+    from govmedia.ranking.whatif import WHATIF_COLUMNS, WHATIF_HEADERS, parse_weights, whatif
+
+    if (weights is None) == (methodology is None):
+        raise UserError("请给出 --weights（四个权重）或 --methodology（另一个方法文件）之一")
+    with _reading() as con:
+        rows = whatif(con, start, end, weights=parse_weights(weights) if weights else None, methodology=methodology,
+                      platform=_platform(platform) if platform else None,
+                      category=_category(category) if category else None)
+        _warn_stale(con, start, end)
+    if format != "table":
+        _emit(rows, list(WHATIF_COLUMNS), format, output, (), "")
+        return
+    boards: dict[tuple, list] = {}
+    for row in rows:
+        boards.setdefault((row["platform"], row["category"]), []).append(row)
+    for (p, c), board in boards.items():
+        moved = [r for r in board if r["change"]]
+        top_now = [r["name"] for r in sorted(board, key=lambda r: r["rank"])[:3]]
+        top_then = [r["name"] for r in board[:3]]
+        out.print(f"{PLATFORM_NAMES[p]}·{CATEGORY_NAMES[c]}：{len(board)} 个账号中 {len(moved)} 个名次变化，"
+                  f"前三名{'不变' if top_now == top_then else '变为 ' + '、'.join(top_then)}", highlight=False)
+    changed = [dict(r, change=f"{'↑' if r['change'] > 0 else '↓'}{abs(r['change'])}") for r in rows if r["change"]]
+    if changed:
+        _emit(changed, list(WHATIF_COLUMNS), format, output, tuple(WHATIF_HEADERS[c] for c in WHATIF_COLUMNS),
+              "名次变化的账号")
 
 
 @app.command("city-index")

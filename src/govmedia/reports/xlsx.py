@@ -16,7 +16,7 @@ from pathlib import Path
 
 from govmedia.core.text import inert
 from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
-from govmedia.ranking import RANK_COLUMNS, RANK_HEADERS
+from govmedia.ranking import FLAG_COLUMNS, FLAG_HEADERS, RANK_COLUMNS, RANK_HEADERS
 from govmedia.reports.model import ReportModel
 
 WIDTHS = {"rank": 7, "platform": 9, "category": 13, "account_id": 22, "name": 34, "score": 12}
@@ -153,20 +153,22 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
             for row in block.rows:
                 _append_typed(sheet, list(row))
 
+    columns = (*RANK_COLUMNS, *FLAG_COLUMNS)  # as `govmedia rank --format csv`
     for k in model.rankings:
         ws = workbook.create_sheet(k.sheet[:31])
-        labels = {**RANK_HEADERS, "score": k.column}
-        _append(ws, [labels[c] for c in RANK_COLUMNS])
+        labels = {**RANK_HEADERS, **FLAG_HEADERS, "score": k.column}
+        _append(ws, [labels[c] for c in columns])
         names = {"platform": PLATFORM_NAMES, "category": CATEGORY_NAMES}
         for row in k.full:
-            _append(ws, [names[c].get(row[c], row[c]) if c in names else row[c] for c in RANK_COLUMNS])
+            _append(ws, [names[c].get(row[c], row[c]) if c in names else row[c] for c in columns])
         for cell in ws[1]:
             cell.font = bold
             cell.fill = fill
-        for index, column in enumerate(RANK_COLUMNS):
+        for index, column in enumerate(columns):
             letter = openpyxl.utils.get_column_letter(index + 1)
             ws.column_dimensions[letter].width = WIDTHS.get(column, 11)
-            fmt = "0" if column == "rank" else "@" if column == "account_id" else \
+            fmt = "0" if column in ("rank", "flagged_posts") else "@" if column == "account_id" else \
+                "0.0%" if column == "flagged_share" else \
                 "0.00" if column not in ("platform", "category", "name") else None
             if fmt:
                 for (cell,) in ws.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):

@@ -217,7 +217,9 @@ def started(job) -> JSONResponse:
                         headers={"Location": f"/api/v1/jobs/{job.job_id}"})
 
 
-@router.get("/rankings", response_model=list[RankingRow], summary="分类榜单（与 govmedia rank 相同）")
+# Unset fields are left out: the interval fields only come with intervals=true.
+@router.get("/rankings", response_model=list[RankingRow], response_model_exclude_unset=True,
+            summary="分类榜单（与 govmedia rank 相同）")
 def get_rankings(platform: PlatformName, category: CategoryName, store: Reads = Depends(reads),
                  period: Period = Depends(api_period), top: Optional[int] = Query(None, ge=1),
                  intervals: bool = Query(False, description="加 90% 自助法得分与名次区间（首次约数秒）")):

@@ -23,7 +23,9 @@ from govmedia.methodology import FEATURE_NAMES, load_peer, resolve
 from govmedia.ranking import (FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTERVAL_HEADERS, RANK_COLUMNS, RANK_HEADERS,
                               rank)
 from govmedia.ranking.accounts import score_series
+from govmedia.methodology.anomalies import KIND_NAMES
 from govmedia.ranking.city import city_index
+from govmedia.ranking.whatif import STEP, top3_stability
 from govmedia.ranking.overview import overview, previous_period, scored_months
 from govmedia.store.accounts import account_labels, account_lookup, list_accounts
 from govmedia.store.reads import stored_methodologies
@@ -226,8 +228,14 @@ def city_upload(request: Request, store: Reads = Depends(reads), file: UploadFil
 
 
 @router.get("/methodology", response_class=HTMLResponse)
-def methodology_page(request: Request, store: Reads = Depends(reads)):
+def methodology_page(request: Request, store: Reads = Depends(reads), period: Optional[Period] = Depends(page_period)):
     m = store.get(("methodology",), resolve, store.methodology)
     stored = store.get(("stored_methodologies",), stored_methodologies)
+    stability = []
+    if period is not None:
+        stability = store.get(("top3_stability", period.first, period.last), top3_stability, period.first,
+                              period.last, m)
     return render(request, "methodology.html", m=m, stored=stored, FEATURE_NAMES=FEATURE_NAMES, FORM_LABELS=FORM_LABELS,
-                  wci=load_peer("wci"), bci=load_peer("bci"), pd=load_peer("peoples-daily"))
+                  wci=load_peer("wci"), bci=load_peer("bci"), pd=load_peer("peoples-daily"),
+                  stability=stability, label=period.label if period else "", step=STEP, KIND_NAMES=KIND_NAMES,
+                  METRIC_NAMES=METRIC_NAMES)
