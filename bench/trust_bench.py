@@ -1,6 +1,7 @@
 """Trust benchmark (issue 16): intervals and inflation flags on a scored store.
 
     python bench/trust_bench.py --db demo-output/govmedia.duckdb [--from 2020-02 --to 2020-11]
+    python bench/trust_bench.py --synthetic [--seed 11]
 
 Measures, in one process (as the site and the CLI run them):
 1. every leaderboard of the period (each platform with accounts × the three categories) with
@@ -10,6 +11,12 @@ Measures, in one process (as the site and the CLI run them):
    flagged (the false-positive rate, when the store holds no planted inflation);
 3. whether every interval contains its published score and rank.
 The store is opened read-only: nothing is written.
+
+With --synthetic, a seeded store of noisier posts than the demo's is built in a temporary folder
+(80 WeChat and Weibo accounts of 5–300 posts each: log-normal reads/reposts with σ 1.0–1.2, each
+post's interaction rate log-normal with σ 0.6–0.7 around its account's, half of WeChat posts
+observed twice) with inflation planted at several strengths; it reports the share of ordinary
+posts flagged (false positives) and, per kind and strength, the share of planted posts found.
 """
 
 from __future__ import annotations
@@ -24,13 +31,108 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 
+def synthetic(seed: int) -> None:
+    """The false-positive rate and the detection rate on planted inflation (see the module doc)."""
+    import random
+    from datetime import datetime, timedelta
+
+    from govmedia.core.rows import Post
+    from govmedia.core.vocabulary import METRICS
+    from govmedia.ranking.anomalies import find_anomalies
+    from govmedia.store import open_store
+    from govmedia.store.accounts import upsert_accounts
+    from govmedia.store.writer import BatchInfo, write_posts
+    from govmedia.core.rows import AccountRow
+
+    rng = random.Random(seed)
+    posts: list[Post] = []
+    planted: dict[tuple[str, str], tuple[str, float]] = {}  # (platform, post_id) -> (kind, strength)
+
+    def add(platform, account, post_id, published, hours, **metrics):
+        posts.append(Post(len(posts) + 1, platform, account, post_id, published, published + timedelta(hours=hours),
+                          True, ("text",), None, "内容", None, None, tuple(metrics.get(m) for m in METRICS), ()))
+
+    strengths = (3, 5, 10, 30)
+    accounts = []
+    for a in range(40):
+        account = f"w{a}"
+        accounts.append(AccountRow(a + 2, "wechat", account, f"公众号{a}", "livelihood", None, None, None, None, None))
+        base, rate = rng.uniform(6, 10), rng.uniform(0.005, 0.05)
+        for i in range(rng.randint(5, 150)):
+            published = datetime(2020, 3, 1) + timedelta(hours=rng.uniform(0, 24 * 270))
+            reads = int(rng.lognormvariate(base, 1.0))
+            r = rate * rng.lognormvariate(0, 0.6)
+            likes, wows, shares = (int(reads * r * f + rng.random()) for f in (0.6, 0.3, 0.1))
+            if rng.random() < 0.5:
+                add("wechat", account, f"{account}-{i}", published, 24, reads=int(reads * rng.uniform(0.5, 0.9)),
+                    likes=likes // 2, wows=wows // 2, comments=0, shares=shares // 2)
+            add("wechat", account, f"{account}-{i}", published, 72, reads=reads, likes=likes, wows=wows, comments=0,
+                shares=shares)
+        typical = int(rng.lognormvariate(base, 0.2))
+        for k, strength in enumerate(strengths):  # bought reads: interactions of a typical post
+            published = datetime(2020, 11, 1) + timedelta(days=k)
+            post_id = f"{account}-ratio-{strength}"
+            add("wechat", account, post_id, published, 72, reads=typical * strength, likes=int(typical * rate * 0.6),
+                wows=int(typical * rate * 0.3), comments=0, shares=int(typical * rate * 0.1))
+            planted["wechat", post_id] = ("ratio", strength)
+            post_id = f"{account}-jump-{strength}"  # a jump between two observations
+            add("wechat", account, post_id, published, 24, reads=int(typical * 0.7), likes=int(typical * rate * 0.4),
+                wows=0, comments=0, shares=0)
+            add("wechat", account, post_id, published, 72, reads=int(typical * 0.7) * strength * 2,
+                likes=int(typical * rate * 0.6), wows=0, comments=0, shares=0)
+            planted["wechat", post_id] = ("jump", strength)
+    for a in range(40):
+        account = f"b{a}"
+        accounts.append(AccountRow(a + 42, "weibo", account, f"微博{a}", "livelihood", None, None, None, None, None))
+        base, rate = rng.uniform(1, 6), rng.uniform(0.5, 5)
+        for i in range(rng.randint(5, 300)):
+            published = datetime(2020, 3, 1) + timedelta(hours=rng.uniform(0, 24 * 270))
+            reposts = int(rng.lognormvariate(base, 1.2))
+            r = rate * rng.lognormvariate(0, 0.7)
+            add("weibo", account, f"{account}-{i}", published, 24, reposts=reposts,
+                comments=int(reposts * r * 0.4 + rng.random() * 2), likes=int(reposts * r * 0.6 + rng.random() * 3))
+        typical = max(int(rng.lognormvariate(base, 0.2)), 20)
+        for k, strength in enumerate(strengths):  # bot reposts: almost no comments or likes
+            post_id = f"{account}-burst-{strength}"
+            add("weibo", account, post_id, datetime(2020, 11, 1) + timedelta(days=k), 24,
+                reposts=max(typical * strength, 500), comments=rng.randint(0, 2), likes=rng.randint(0, 3))
+            planted["weibo", post_id] = ("repost_burst", strength)
+    folder = Path(tempfile.mkdtemp(prefix="trust-synthetic-"))
+    con = open_store(folder / "g.duckdb")
+    upsert_accounts(con, accounts)
+    write_posts(con, posts, BatchInfo("synthetic", "synthetic", str(seed), "generic"), rejected=0)
+    began = time.perf_counter()
+    flags = find_anomalies(con, "2020-01", "2020-12")
+    seconds = time.perf_counter() - began
+    con.close()
+    flagged = {(f["platform"], f["post_id"]): f["kind"] for f in flags}
+    ordinary = {(p.platform, p.post_id) for p in posts} - set(planted)
+    false = [key for key in flagged if key not in planted]
+    print(f"synthetic (seed {seed}): {len(ordinary)} ordinary posts, {len(false)} flagged "
+          f"({len(false) / len(ordinary):.3%}); flags in {seconds:.2f} s")
+    for kind in ("ratio", "repost_burst", "jump"):
+        found = []
+        for strength in strengths:
+            mine = [key for key, (k, s) in planted.items() if k == kind and s == strength]
+            hit = sum(flagged.get(key) == kind for key in mine)
+            found.append(f"×{strength}: {hit}/{len(mine)}")
+        print(f"  planted {kind}: " + ", ".join(found))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db")
+    parser.add_argument("--synthetic", action="store_true", help="measure on a generated store with planted inflation")
+    parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--from", dest="start", default="2020-02")
     parser.add_argument("--to", dest="end", default="2020-11")
     args = parser.parse_args()
     os.environ["GOVMEDIA_CACHE_DIR"] = tempfile.mkdtemp(prefix="trust-bench-")  # cold: nothing compiled
+    if args.synthetic:
+        synthetic(args.seed)
+        return
+    if not args.db:
+        parser.error("--db or --synthetic")
 
     from govmedia.core.vocabulary import CATEGORIES
     from govmedia.ranking import rank

@@ -165,3 +165,31 @@ def test_flags_reach_the_leaderboard_the_account_page_and_the_report(store):
     assert "疑似刷量" in said[0] and "优势明显" not in said[0]
     clean = [dict(r, flagged_posts=0) for r in board]
     assert "疑似刷量" not in _commentary("wechat", "comprehensive", clean, None, "10月", {}, "11月", False)[0]
+
+
+def test_pages_mark_flagged_accounts_and_show_intervals(store, tmp_path):
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from govmedia.web import create_app
+
+    copy = tmp_path / "web.duckdb"
+    shutil.copy(store, copy)
+    app = create_app(copy, secret="test-secret")
+    try:
+        with TestClient(app) as client:
+            page = client.get("/rankings", params={"platform": "wechat", "category": "comprehensive",
+                                                   "from": "2020-11", "to": "2020-11"})
+            assert page.status_code == 200
+            assert "⚠" in page.text and "含疑似刷量内容 2 篇" in page.text and "按原数计分，未折算" in page.text
+            assert "90% 区间" not in page.text
+            toggled = client.get("/rankings", params={"platform": "wechat", "category": "comprehensive",
+                                                      "from": "2020-11", "to": "2020-11", "intervals": "true"})
+            assert "90% 区间" in toggled.text and "自助法" in toggled.text
+            account = client.get("/accounts/wechat/MzA5NDAwMDAwMA==", params={"from": "2020-11", "to": "2020-11"})
+            assert "本月疑似刷量 2 篇" in account.text and "阅读 100001，点赞 2" in account.text
+            method = client.get("/methodology")
+            assert "权重的敏感性" in method.text and "疑似刷量" in method.text
+    finally:
+        app.state.store.close()

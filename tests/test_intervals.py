@@ -89,3 +89,28 @@ def test_intervals_follow_a_rescore(store, tmp_path):
     for row in after:
         assert row["score_low"] <= row["score"] <= row["score_high"]
     assert [r["score"] for r in after] != [r["score"] for r in before]
+
+
+def test_whatif_weights_and_top3_stability(store):
+    from govmedia.core.errors import FieldError
+    from govmedia.methodology import builtin
+    from govmedia.ranking.whatif import moved, parse_weights, top3_stability, whatif
+
+    with pytest.raises(FieldError, match="之和应为 1"):
+        parse_weights("0.5,0.3,0.15,0.15")
+    with pytest.raises(FieldError, match="4 个非负数"):
+        parse_weights("0.5,0.5")
+    m = builtin()
+    for d in m.total_weights:
+        for delta in (0.05, -0.05):
+            w = moved(m.total_weights, d, delta)
+            assert abs(sum(w.values()) - 1) < 1e-12 and abs(w[d] - m.total_weights[d] - delta) < 1e-12
+    with open_made(store, read_only=True) as con:
+        same = whatif(con, "2020-02", "2020-03", weights=dict(m.total_weights))
+        assert same and all(r["change"] == 0 and abs(r["score_then"] - r["score"]) < 1e-9 for r in same)
+        # All weight on innovation (nobody's posts are innovative): everyone scores 0 and ties.
+        flat = whatif(con, "2020-02", "2020-03", weights=parse_weights("0,0,1,0"))
+        assert {r["rank_then"] for r in flat} == {1}
+        stability = top3_stability(con, "2020-02", "2020-03", m)
+    (board,) = stability
+    assert board["moves"] == 8 and board["top"][0] == "账号A" and board["stable"] + len(board["changed"]) == 8
