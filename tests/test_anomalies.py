@@ -193,3 +193,14 @@ def test_pages_mark_flagged_accounts_and_show_intervals(store, tmp_path):
             assert "权重的敏感性" in method.text and "疑似刷量" in method.text
     finally:
         app.state.store.close()
+
+
+def test_the_report_marks_flagged_accounts_in_its_tables_and_commentary(store):
+    from govmedia.reports.model import build_bulletin
+
+    with open_made(store, read_only=True) as con:
+        model = build_bulletin(con, "2020-11")
+    (wechat,) = [k for k in model.rankings if k.platform == "wechat" and k.category == "comprehensive"]
+    assert wechat.table_rows()[0][1] == "测试公众号 ⚠"
+    said = " ".join(wechat.commentary)
+    assert "表中标⚠的账号期间有内容疑似刷量" in said and "占阅读" in said and "优势明显" not in said

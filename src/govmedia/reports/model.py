@@ -552,6 +552,13 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
             out.append(f"与上一期间（{previous_label}）相比，名次上升最多的是{names}{more}，上升{best}位。")
         else:
             out.append(f"与上一期间（{previous_label}）相比，本类没有账号名次上升。")
+    marked = [r for r in full if r.get("flagged_posts")]
+    if marked:
+        listed = "、".join(f"{mention(platform, r['name'])}（{r['flagged_posts']}篇，占{metric}{r['flagged_share']:.0%}）"
+                          for r in marked[:5])
+        more = f"等{len(marked)}个账号" if len(marked) > 5 else ""
+        out.append(f"表中标⚠的账号期间有内容疑似刷量（阅读、播放或转发与其他互动明显不成比例，或两次观测之间猛增）："
+                   f"{listed}{more}；{'分数已按账号通常水平折算' if discount else '分数按原数计算'}。")
     posts = sum(totals.get(r["account_id"], {}).get("posts", 0) for r in full)
     originals = sum(totals.get(r["account_id"], {}).get("originals", 0) for r in full)
     interactions = sum(sum(totals.get(r["account_id"], {}).get(k, 0) for k in INTERACTIONS[platform]) for r in full)
