@@ -116,12 +116,6 @@ def test_filters_and_summary(store):
     assert ("wechat", "MzI4MDAwMDAwMQ==") not in rows
 
 
-def test_scores_store_the_marks(store):
-    with open_made(store, read_only=True) as con:
-        marks = con.execute("SELECT platform, account_id, month, flagged_posts FROM anomaly_months ORDER BY 1").fetchall()
-    assert marks == [("wechat", "MzA5NDAwMDAwMA==", "2020-11", 2), ("weibo", "1234567890", "2020-11", 1)]
-
-
 def test_the_discount_variant_scores_what_the_flags_replace(tmp_path):
     from govmedia.methodology import builtin, load_methodology
     from govmedia.scoring.explain import explain

@@ -65,8 +65,7 @@ def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end
         SELECT a.platform, a.category, a.account_id, a.name,
                coalesce(s.score, 0) AS score, coalesce(s.reach, 0) AS reach,
                coalesce(s.engagement, 0) AS engagement, coalesce(s.innovation, 0) AS innovation,
-               coalesce(s.influence, 0) AS influence,
-               coalesce(f.flagged_posts, 0) AS flagged_posts, coalesce(f.flagged_share, 0) AS flagged_share
+               coalesce(s.influence, 0) AS influence
         FROM accounts a
         LEFT JOIN (
             SELECT platform, account_id, sum(total) AS score, sum(reach) AS reach, sum(engagement) AS engagement,
@@ -74,16 +73,9 @@ def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end
             FROM monthly_scores WHERE month IN (SELECT unnest(?::VARCHAR[]))
             GROUP BY platform, account_id
         ) s USING (platform, account_id)
-        LEFT JOIN (
-            -- the period's flagged share of the metric the platform's rule watches (e.g. reads)
-            SELECT m.platform, m.account_id, sum(m.flagged_posts) AS flagged_posts,
-                   sum(m.flagged_volume) / nullif(sum(m.volume), 0) AS flagged_share
-            FROM anomaly_months m WHERE m.month IN (SELECT unnest(?::VARCHAR[]))
-            GROUP BY m.platform, m.account_id
-        ) f USING (platform, account_id)
         WHERE a.platform = ? AND (? IS NULL OR a.category = ?)
         """,
-        [months, months, platform, category, category],
+        [months, platform, category, category],
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, r)) for r in cursor.fetchall()]
@@ -107,12 +99,18 @@ def rank(con: duckdb.DuckDBPyConnection, platform: str, category: str, start: st
     """A category's leaderboard: RANK_COLUMNS and FLAG_COLUMNS, with `intervals` also
     INTERVAL_COLUMNS and `same_as` (the rank this one does not differ from significantly, or None),
     under the methodology given, else the one in force (what the stored scores were computed by)."""
+    from govmedia.methodology import resolve
+    from govmedia.ranking.anomalies import period_marks
+
     rows = competition_ranks(period_scores(con, platform, start, end, category))
+    m = resolve(con, methodology)
+    marks = period_marks(con, _platform(platform), start, end, m) if rows else {}
+    for row in rows:
+        row["flagged_posts"], row["flagged_share"] = marks.get(row["account_id"], (0, 0.0))
     if intervals:
-        from govmedia.methodology import resolve
         from govmedia.ranking.intervals import indistinct, intervals as bootstrap
 
-        found = bootstrap(con, _platform(platform), start, end, resolve(con, methodology),
+        found = bootstrap(con, _platform(platform), start, end, m,
                           {r["account_id"]: r["score"] for r in rows}, {r["account_id"]: r["rank"] for r in rows})
         for row in rows:
             row.update(found[row["account_id"]])

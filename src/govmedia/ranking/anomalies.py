@@ -100,9 +100,8 @@ def anomaly_summary(con: duckdb.DuckDBPyConnection, start: str, end: str, *, pla
     m, th = thresholds_for(con, thresholds, methodology)
     if not th.rules:
         return []
-    measured = m if th is m.thresholds else _with_thresholds(m, th)
     _months_table(con, months)
-    sql = cached_sql(con, "marks", measured, lambda t: marks(t, measured), extra=th.sha256)
+    sql = cached_sql(con, "marks", m, lambda t: marks(t, m, th=th), extra=th.text)
     cursor = con.execute(
         f"""
         SELECT f.platform, f.account_id, a.name, f.month, f.posts, f.flagged_posts, f.metric,
@@ -117,10 +116,30 @@ def anomaly_summary(con: duckdb.DuckDBPyConnection, start: str, end: str, *, pla
     return [dict(zip(names, r)) for r in cursor.fetchall()]
 
 
-def _with_thresholds(m: Methodology, th: Thresholds) -> Methodology:
-    from dataclasses import replace
+def period_marks(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: str, m: Methodology
+                 ) -> dict[str, tuple[int, float]]:
+    """Per account of the platform with a flagged post in the period: (flagged posts, their share
+    of the period's volume metric), under the methodology's thresholds. What leaderboards, account
+    pages and reports mark with ⚠; computed on reading (the flags depend on each account's whole
+    history, which would double the time of every rescore) and kept in memory until the data
+    changes (see memo.remembered)."""
+    from govmedia.ranking.memo import remembered
+    from govmedia.scoring import _months_table, cached_sql
+    from govmedia.scoring.anomalies import marks
 
-    return replace(m, thresholds=th)
+    months = months_between(start, end)
+    if not m.thresholds.for_platform(platform):
+        return {}
+
+    def compute():
+        _months_table(con, months)
+        sql = cached_sql(con, f"marks-{platform}", m, lambda t: marks(t, m, platform))
+        rows = con.execute(f"SELECT account_id, sum(flagged_posts), sum(flagged_volume) / nullif(sum(volume), 0) "
+                           f"FROM ({sql}) GROUP BY account_id").fetchall()
+        return {r[0]: (int(r[1]), float(r[2] or 0.0)) for r in rows}
+
+    return remembered(con, ("marks", platform, tuple(months), m.sha256, m.thresholds.sha256), platform, months,
+                      compute)
 
 
 def in_words(row: dict) -> str:

@@ -10,8 +10,6 @@ therefore widened to contain the published score and rank (documented in docs/me
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import duckdb
 
 from govmedia.core.time import months_between
@@ -20,20 +18,6 @@ from govmedia.methodology import Methodology
 REPLICATES = 200
 SEED = 20201130
 LEVEL = 0.90
-_CACHE: OrderedDict[tuple, dict] = OrderedDict()
-_CACHE_SIZE = 32
-
-
-def _fingerprint(con: duckdb.DuckDBPyConnection, platform: str, months: list[str]) -> tuple:
-    """What the intervals depend on in the store, cheaply: any import, registry change or rescore
-    changes it (so a cached result never outlives a write)."""
-    return tuple(con.execute(
-        """
-        SELECT (SELECT max(batch_id) FROM import_batches), (SELECT count(*) FROM posts WHERE platform = $1),
-               (SELECT count(*) FROM snapshots WHERE platform = $1),
-               (SELECT md5(string_agg(account_id || ':' || category, ',' ORDER BY account_id)) FROM accounts WHERE platform = $1),
-               (SELECT max(computed_at) FROM monthly_scores WHERE platform = $1 AND month IN (SELECT unnest($2::VARCHAR[])))
-        """, [platform, months]).fetchall()[0])
 
 
 def intervals(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: str, m: Methodology,
@@ -41,16 +25,11 @@ def intervals(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: st
               seed: int = SEED) -> dict[str, dict]:
     """Per account_id of the platform: score_low, score_high, rank_low, rank_high, widened to
     contain `scores` and `ranks` (the published figures)."""
+    from govmedia.ranking.memo import remembered
+
     months = months_between(start, end)
-    key = (platform, tuple(months), m.sha256, replicates, seed, _fingerprint(con, platform, months))
-    raw = _CACHE.get(key)
-    if raw is None:
-        raw = _bootstrap(con, platform, months, m, replicates, seed)
-        _CACHE[key] = raw
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(key)
+    raw = remembered(con, ("intervals", platform, tuple(months), m.sha256, replicates, seed), platform, months,
+                     lambda: _bootstrap(con, platform, months, m, replicates, seed))
     out = {}
     for account_id, score in scores.items():
         low, high, rank_low, rank_high = raw.get(account_id, (score, score, ranks[account_id], ranks[account_id]))

@@ -307,23 +307,11 @@ def _insert_scores(con, sql: str, columns: str, m: Methodology, now: datetime, a
         )
         rows = con.execute("SELECT count(*) FROM new_scores").fetchall()[0][0]
         con.execute("DROP TABLE new_scores")
-        _store_marks(con, m)
         put_in_force(con, m)
         clear_stale(con, months)
         declare_changed(con, months if same_methodology and scored_before >= set(months) else EVERYTHING)
         audit(con, actor, "scores.compute", {"from": months[0], "to": months[-1], "rows": rows,
                                              "methodology": m.name, "methodology_sha256": m.sha256})
-
-
-def _store_marks(con: duckdb.DuckDBPyConnection, m: Methodology) -> None:
-    """The inflation marks (anomaly_months) of the scored months, replaced with the scores."""
-    from govmedia.scoring.anomalies import marks
-
-    sql = cached_sql(con, "marks", m, lambda t: marks(t, m), extra=m.thresholds.sha256)
-    con.execute("DELETE FROM anomaly_months WHERE month IN (SELECT month FROM score_months)")
-    con.execute(
-        "INSERT INTO anomaly_months SELECT platform, account_id, month, metric, posts, flagged_posts, flagged_volume, "
-        f"volume, ? FROM ({sql})", [m.thresholds.sha256])
 
 
 def _score_spark(parquet_dir: Path, months: list[str], m: Methodology, out: Path | None, spark) -> ScoreResult:

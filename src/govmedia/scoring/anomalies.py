@@ -175,15 +175,22 @@ def monthly_flags(facts: ir.Table, flags: ir.Table, th: Thresholds) -> ir.Table:
     return out.filter(out.flagged_posts > 0)
 
 
-def marks(t, m: Methodology) -> ir.Table:
-    """monthly_flags of the scored months (`t.months`) under the methodology's thresholds, with the
-    counted snapshots as they are (undiscounted: the mark says what the raw figures hold)."""
+def marks(t, m: Methodology, platform: str | None = None, th: Thresholds | None = None) -> ir.Table:
+    """monthly_flags of the months of `t.months` (of one platform, when given) under the
+    thresholds (the methodology's by default), with the counted snapshots as they are
+    (undiscounted: the mark says what the raw figures hold)."""
+    from dataclasses import replace
+
     from govmedia.scoring.expressions import post_facts
 
-    th = m.thresholds
+    th = th or m.thresholds
+    posts = t.posts
+    if platform is not None:
+        th = replace(th, rules=tuple(replace(r, platforms=(platform,)) for r in th.rules if platform in r.platforms))
+        posts = posts.filter(posts.platform == platform)
     metrics = tuple(x for x in METRICS if any(x == r.volume for r in th.rules))
-    facts = post_facts(t.posts, t.snapshots, t.months, m, wide=False, metrics=metrics or METRICS[:1])
-    flags = post_flags(t.posts, t.snapshots, m, th)
+    facts = post_facts(posts, t.snapshots, t.months, m, wide=False, metrics=metrics or METRICS[:1])
+    flags = post_flags(posts, t.snapshots, m, th)
     if flags is None:
         return facts.group_by(["platform", "account_id", "month"]).aggregate(
             metric=ibis.null("string"), posts=facts.count(), flagged_posts=ibis.literal(0, type="int64"),

@@ -342,27 +342,9 @@ CREATE TABLE case_hashtags (
 );
 """
 
-# Inflation flags (刷量) per account-month, computed with the scores of the month: what the
-# leaderboards, account pages and reports mark with ⚠. `volume` is the month's sum of the metric
-# the platform's ratio rule watches (`metric`), `flagged_volume` the part carried by flagged posts.
-SCHEMA_ANOMALIES = """
-CREATE TABLE anomaly_months (
-    platform VARCHAR NOT NULL,
-    account_id VARCHAR NOT NULL,
-    month VARCHAR NOT NULL,
-    metric VARCHAR,
-    posts BIGINT NOT NULL,
-    flagged_posts BIGINT NOT NULL,
-    flagged_volume DOUBLE NOT NULL,
-    volume DOUBLE NOT NULL,
-    thresholds_sha256 VARCHAR NOT NULL,
-    PRIMARY KEY (platform, account_id, month)
-);
-"""
-
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
                          SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE, SCHEMA_METRICS,
-                         SCHEMA_SESSIONS, SCHEMA_CASE_LINKS, SCHEMA_ANOMALIES]
+                         SCHEMA_SESSIONS, SCHEMA_CASE_LINKS]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -382,7 +364,6 @@ TABLES = [
     "campaign_hashtags",
     "campaign_participations",
     "monthly_scores",
-    "anomaly_months",
     "comments",
     "check_runs",
     "check_results",
