@@ -183,6 +183,7 @@ def test_pages_mark_flagged_accounts_and_show_intervals(store, tmp_path):
             assert "90% 区间" in toggled.text and "自助法" in toggled.text
             account = client.get("/accounts/wechat/MzA5NDAwMDAwMA==", params={"from": "2020-11", "to": "2020-11"})
             assert "本月疑似刷量 2 篇" in account.text and "阅读 100001，点赞 2" in account.text
+            assert "占期间阅读的" in account.text and account.text.count("title=\"疑似刷量，依据见上方分数解释\"") == 2
             method = client.get("/methodology")
             assert "权重的敏感性" in method.text and "疑似刷量" in method.text
     finally:

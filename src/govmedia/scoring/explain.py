@@ -61,6 +61,7 @@ class Explanation:
     total: float
     dimensions: list[DimensionExplanation]
     flagged: list[str] = field(default_factory=list)  # flagged posts in words, with what the discount replaced
+    flagged_ids: tuple[str, ...] = ()  # their post ids
 
     def lines(self) -> list[str]:
         out = [
@@ -116,10 +117,11 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
     backend, tables = duckdb_tables(con, [month])
     facts = post_facts(tables.posts, tables.snapshots, tables.months, m)
     flags = post_flags(tables.posts, tables.snapshots, m)
-    flagged = []
+    flagged, flagged_rows = [], []
     if flags is not None:
         own = flags.filter((flags.platform == platform) & (flags.account_id == account_id) & (flags.month == month))
-        flagged = _flag_lines(backend.to_pyarrow(own.order_by(["post_id", "kind"])).to_pylist(), m)
+        flagged_rows = backend.to_pyarrow(own.order_by(["post_id", "kind"])).to_pylist()
+        flagged = _flag_lines(flagged_rows, m)
         if m.discount:
             facts = discounted(facts, flags, m, METRICS)
     mine = facts.filter((facts.platform == platform) & (facts.account_id == account_id))
@@ -164,6 +166,7 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
         platform, account_id, account[0][0], month, m.name, m.sha256, stored_sha, stored_differs,
         int(features.get("n") or 0), int(features.get("n_o") or 0), int(features.get("n_i") or 0),
         sum(d.contribution for d in dimensions), dimensions, flagged,
+        tuple(dict.fromkeys(r["post_id"] for r in flagged_rows)),
     )
 
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from govmedia.core.time import Period, to_local
-from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
-from govmedia.methodology import DIMENSION_NAMES, DIMENSIONS
+from govmedia.core.vocabulary import CATEGORY_NAMES, METRIC_NAMES, PLATFORM_NAMES
+from govmedia.methodology import DIMENSION_NAMES, DIMENSIONS, resolve
 from govmedia.ranking.accounts import account_view
 from govmedia.web.deps import Reads, page_period, reads
 from govmedia.web.render import periods, render
@@ -55,7 +55,9 @@ def account_page(request: Request, platform: str, account_id: str, store: Reads 
         ]}],
     }
     posts = [dict(p, local_time=to_local(p["published_at"])) for p in view.top_posts]
-    return render(request, "account.html", account=account, period=(start, end), label=period.label,
+    m = store.get(("methodology",), resolve, store.methodology)
+    flag_metric = METRIC_NAMES.get(m.thresholds.volume_metric(account["platform"]) or "", "互动")
+    return render(request, "account.html", flag_metric=flag_metric, account=account, period=(start, end), label=period.label,
                   periods=periods(store, period), months=months, month=view.month, place=view.place,
                   total=view.ranked, explanation=view.explanation, line=line, radar=radar, posts=posts, peer=view.peer,
                   monthly=[monthly.get(m) for m in months])
