@@ -54,11 +54,17 @@ def synthetic(seed: int) -> None:
 
     strengths = (3, 5, 10, 30)
     accounts = []
-    for a in range(40):
-        account = f"w{a}"
-        accounts.append(AccountRow(a + 2, "wechat", account, f"公众号{a}", "livelihood", None, None, None, None, None))
-        base, rate = rng.uniform(6, 10), rng.uniform(0.005, 0.05)
-        for i in range(rng.randint(5, 150)):
+
+    def registered(platform, prefix, base, rate, most):
+        """40 accounts of the platform: (account, log-scale base, interaction rate, posts)."""
+        for a in range(40):
+            account = f"{prefix}{a}"
+            accounts.append(AccountRow(len(accounts) + 2, platform, account, account, "livelihood", None, None, None,
+                                       None, None))
+            yield account, rng.uniform(*base), rng.uniform(*rate), rng.randint(5, most)
+
+    for account, base, rate, count in registered("wechat", "w", (6, 10), (0.005, 0.05), 150):
+        for i in range(count):
             published = datetime(2020, 3, 1) + timedelta(hours=rng.uniform(0, 24 * 270))
             reads = int(rng.lognormvariate(base, 1.0))
             r = rate * rng.lognormvariate(0, 0.6)
@@ -81,11 +87,8 @@ def synthetic(seed: int) -> None:
             add("wechat", account, post_id, published, 72, reads=int(typical * 0.7) * strength * 2,
                 likes=int(typical * rate * 0.6), wows=0, comments=0, shares=0)
             planted["wechat", post_id] = ("jump", strength)
-    for a in range(40):
-        account = f"b{a}"
-        accounts.append(AccountRow(a + 42, "weibo", account, f"微博{a}", "livelihood", None, None, None, None, None))
-        base, rate = rng.uniform(1, 6), rng.uniform(0.5, 5)
-        for i in range(rng.randint(5, 300)):
+    for account, base, rate, count in registered("weibo", "b", (1, 6), (0.5, 5), 300):
+        for i in range(count):
             published = datetime(2020, 3, 1) + timedelta(hours=rng.uniform(0, 24 * 270))
             reposts = int(rng.lognormvariate(base, 1.2))
             r = rate * rng.lognormvariate(0, 0.7)

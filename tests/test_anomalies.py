@@ -153,7 +153,12 @@ def test_flags_reach_the_leaderboard_the_account_page_and_the_report(store):
         view = account_view(con, "wechat", "MzA5NDAwMDAwMA==", "2020-11", "2020-11")
     row = board[0]
     assert row["flagged_posts"] == 2 and 0.5 < row["flagged_share"] < 1
+    # Over October and November the same two posts carry a smaller share: all of the period's reads count.
+    with open_made(store, read_only=True) as con:
+        longer = rank(con, "wechat", "comprehensive", "2020-10", "2020-11")[0]
+    assert longer["flagged_posts"] == 2 and longer["flagged_share"] < row["flagged_share"]
     assert view.place["flagged_posts"] == 2 and len(view.explanation.flagged) == 2
+    assert set(view.flag_months) == {"2020-11"} and view.flag_months["2020-11"][0] == 2
     # The leader's lead rests on flagged figures: the commentary says so instead of praising it.
     said = _commentary("wechat", "comprehensive", board, None, "10月", {}, "11月", False, metric="阅读")
     assert "疑似刷量" in said[0] and "优势明显" not in said[0]
@@ -183,7 +188,7 @@ def test_pages_mark_flagged_accounts_and_show_intervals(store, tmp_path):
             assert "90% 区间" in toggled.text and "自助法" in toggled.text
             account = client.get("/accounts/wechat/MzA5NDAwMDAwMA==", params={"from": "2020-11", "to": "2020-11"})
             assert "本月疑似刷量 2 篇" in account.text and "阅读 100001，点赞 2" in account.text
-            assert "占期间阅读的" in account.text and account.text.count("title=\"疑似刷量，依据见上方分数解释\"") == 2
+            assert "2020年11月 ⚠" in account.text and "占期间阅读的" in account.text and account.text.count("title=\"疑似刷量，依据见上方分数解释\"") == 2
             method = client.get("/methodology")
             assert "权重的敏感性" in method.text and "疑似刷量" in method.text
     finally:

@@ -29,7 +29,7 @@ from typing import Any
 from govmedia.core.errors import UserError
 from govmedia.core.time import UTC_OFFSET_HOURS
 from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRIC_NAMES, METRICS, PLATFORMS  # noqa: F401 (names re-exported)
-from govmedia.methodology.anomalies import Thresholds, builtin_thresholds, load_thresholds
+from govmedia.methodology.anomalies import Thresholds, builtin_thresholds, load_thresholds, read_toml
 from govmedia.store import settings
 
 BUILTIN_SOURCE = "gmi-1.toml（内置）"
@@ -170,11 +170,7 @@ def _anomalies(doc: dict, data: bytes, source: str) -> tuple[bool, Thresholds, s
 
 
 def parse_methodology(data: bytes, source: str) -> Methodology:
-    try:
-        text = data.decode("utf-8")
-        doc = tomllib.loads(text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"{source}: 方法文件不是有效的 TOML: {exc}") from exc
+    text, doc = read_toml(data, source, "方法文件")
     if "base" in doc:
         # A variant names a bundled methodology and replaces some of its tables (gmi-1-discount).
         base = doc.pop("base")

@@ -95,12 +95,17 @@ def _number(node: dict, key: str, where: str, *, default: float | None = None, p
     return float(value)
 
 
-def parse_thresholds(data: bytes, source: str) -> Thresholds:
+def read_toml(data: bytes, source: str, what: str) -> tuple[str, dict]:
+    """(text, document) of a TOML file, or one line naming the file and what it should be."""
     try:
         text = data.decode("utf-8")
-        doc = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"{source}: 刷量阈值文件不是有效的 TOML：{exc}") from exc
+        raise UserError(f"{source}: {what}不是有效的 TOML：{exc}") from exc
+
+
+def parse_thresholds(data: bytes, source: str) -> Thresholds:
+    text, doc = read_toml(data, source, "刷量阈值文件")
     prior = doc.get("prior") or {}
     if not isinstance(prior, dict):
         raise UserError(f"{source}: [prior] 应是一个表")

@@ -106,7 +106,8 @@ def rank(con: duckdb.DuckDBPyConnection, platform: str, category: str, start: st
     m = resolve(con, methodology)
     marks = period_marks(con, _platform(platform), start, end, m) if rows else {}
     for row in rows:
-        row["flagged_posts"], row["flagged_share"] = marks.get(row["account_id"], (0, 0.0))
+        mark = marks.get(row["account_id"])
+        row["flagged_posts"], row["flagged_share"] = (mark["flagged_posts"], mark["flagged_share"]) if mark else (0, 0.0)
     if intervals:
         from govmedia.ranking.intervals import indistinct, intervals as bootstrap
 

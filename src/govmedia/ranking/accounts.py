@@ -14,6 +14,7 @@ from govmedia.core.time import Month, Period
 from govmedia.core.vocabulary import DIMENSIONS
 from govmedia.methodology import Methodology, resolve
 from govmedia.ranking import rank
+from govmedia.ranking.anomalies import period_marks
 from govmedia.scoring import duckdb_tables
 from govmedia.scoring.explain import Explanation, explain
 from govmedia.scoring.expressions import post_facts
@@ -37,6 +38,7 @@ class AccountView:
     explanation: Explanation | None = None
     top_posts: list[dict] = field(default_factory=list)
     peer: dict | None = None  # WCI or BCI: name, value, rank, of
+    flag_months: dict[str, tuple[int, float]] = field(default_factory=dict)  # month -> (flagged posts, share)
 
     @property
     def months(self) -> list[str]:
@@ -152,4 +154,5 @@ def account_view(con: duckdb.DuckDBPyConnection, platform: str, account_id: str,
         explanation=explain(con, platform, account_id, month, m),
         top_posts=top_posts(con, platform, account_id, month, m),
         peer=peer_index(con, platform, account_id, period.first, period.last, m, memo),
+        flag_months=(period_marks(con, platform, period.first, period.last, m).get(account_id) or {}).get("months", {}),
     )

@@ -107,7 +107,7 @@ def anomaly_summary(con: duckdb.DuckDBPyConnection, start: str, end: str, *, pla
         SELECT f.platform, f.account_id, a.name, f.month, f.posts, f.flagged_posts, f.metric,
                CASE WHEN f.volume > 0 THEN f.flagged_volume / f.volume ELSE 0 END AS flagged_share
         FROM ({sql}) f JOIN accounts a USING (platform, account_id)
-        WHERE (? IS NULL OR f.platform = ?) AND (? IS NULL OR a.category = ?)
+        WHERE f.flagged_posts > 0 AND (? IS NULL OR f.platform = ?) AND (? IS NULL OR a.category = ?)
         ORDER BY f.platform, f.month, flagged_share DESC, f.account_id
         """,
         [platform, platform, category, category],
@@ -117,12 +117,12 @@ def anomaly_summary(con: duckdb.DuckDBPyConnection, start: str, end: str, *, pla
 
 
 def period_marks(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: str, m: Methodology
-                 ) -> dict[str, tuple[int, float]]:
-    """Per account of the platform with a flagged post in the period: (flagged posts, their share
-    of the period's volume metric), under the methodology's thresholds. What leaderboards, account
-    pages and reports mark with ⚠; computed on reading (the flags depend on each account's whole
-    history, which would double the time of every rescore) and kept in memory until the data
-    changes (see memo.remembered)."""
+                 ) -> dict[str, dict]:
+    """Per account of the platform with a flagged post in the period: flagged_posts, flagged_share
+    (of the period's volume metric) and months (month -> (flagged posts, share of that month's)),
+    under the methodology's thresholds. What leaderboards, account pages and reports mark with ⚠;
+    computed on reading (the flags depend on each account's whole history, which would double the
+    time of every rescore) and kept in memory until the data changes (see memo.remembered)."""
     from govmedia.ranking.memo import remembered
     from govmedia.scoring import _months_table, cached_sql
     from govmedia.scoring.anomalies import marks
@@ -134,9 +134,21 @@ def period_marks(con: duckdb.DuckDBPyConnection, platform: str, start: str, end:
     def compute():
         _months_table(con, months)
         sql = cached_sql(con, f"marks-{platform}", m, lambda t: marks(t, m, platform))
-        rows = con.execute(f"SELECT account_id, sum(flagged_posts), sum(flagged_volume) / nullif(sum(volume), 0) "
-                           f"FROM ({sql}) GROUP BY account_id").fetchall()
-        return {r[0]: (int(r[1]), float(r[2] or 0.0)) for r in rows}
+        out: dict[str, dict] = {}
+        # Only accounts with a flagged post; the period's share is over all of their posts in the period.
+        rows = con.execute(
+            f"SELECT account_id, month, flagged_posts, flagged_volume, volume FROM ({sql}) ORDER BY 1, 2").fetchall()
+        flagged = {r[0] for r in rows if r[2]}
+        for account_id, month, posts, volume, total in (r for r in rows if r[0] in flagged):
+            mark = out.setdefault(account_id, {"flagged_posts": 0, "flagged_volume": 0.0, "volume": 0.0, "months": {}})
+            mark["flagged_posts"] += posts
+            mark["flagged_volume"] += volume
+            mark["volume"] += total
+            if posts:
+                mark["months"][month] = (posts, volume / total if total else 0.0)
+        for mark in out.values():
+            mark["flagged_share"] = mark["flagged_volume"] / mark["volume"] if mark["volume"] else 0.0
+        return out
 
     return remembered(con, ("marks", platform, tuple(months), m.sha256, m.thresholds.sha256), platform, months,
                       compute)

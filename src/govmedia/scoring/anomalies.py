@@ -156,8 +156,8 @@ def discounted(facts: ir.Table, flags: ir.Table, m: Methodology, metrics: tuple[
 
 
 def monthly_flags(facts: ir.Table, flags: ir.Table, th: Thresholds) -> ir.Table:
-    """Per (platform, account, month) of `facts` with a flagged post: the flagged posts and the
-    share of the account-month's volume metric (reads, plays, reposts, likes) they carry."""
+    """Per (platform, account, month) of `facts`: posts, flagged posts, and the account-month's
+    volume metric (reads, plays, reposts, likes) in all and in the flagged posts."""
     from govmedia.core.vocabulary import PLATFORMS
 
     flagged_posts = flags.select("platform", "post_id").distinct()
@@ -172,7 +172,7 @@ def monthly_flags(facts: ir.Table, flags: ir.Table, th: Thresholds) -> ir.Table:
         posts=f.count(), flagged_posts=f.count(where=f.flagged),
         flagged_volume=f.volume.sum(where=f.flagged).fill_null(0.0), volume=f.volume.sum(),
     )
-    return out.filter(out.flagged_posts > 0)
+    return out
 
 
 def marks(t, m: Methodology, platform: str | None = None, th: Thresholds | None = None) -> ir.Table:

@@ -57,7 +57,7 @@ def account_page(request: Request, platform: str, account_id: str, store: Reads 
     posts = [dict(p, local_time=to_local(p["published_at"])) for p in view.top_posts]
     m = store.get(("methodology",), resolve, store.methodology)
     flag_metric = METRIC_NAMES.get(m.thresholds.volume_metric(account["platform"]) or "", "互动")
-    return render(request, "account.html", flag_metric=flag_metric, account=account, period=(start, end), label=period.label,
+    return render(request, "account.html", flag_metric=flag_metric, flag_months=view.flag_months, account=account, period=(start, end), label=period.label,
                   periods=periods(store, period), months=months, month=view.month, place=view.place,
                   total=view.ranked, explanation=view.explanation, line=line, radar=radar, posts=posts, peer=view.peer,
                   monthly=[monthly.get(m) for m in months])
