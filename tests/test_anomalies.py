@@ -204,3 +204,54 @@ def test_the_report_marks_flagged_accounts_in_its_tables_and_commentary(store):
     assert wechat.table_rows()[0][1] == "测试公众号 ⚠"
     said = " ".join(wechat.commentary)
     assert "表中标⚠的账号期间有内容疑似刷量" in said and "占阅读" in said and "优势明显" not in said
+
+
+def test_the_commands(store, tmp_path):
+    import csv
+    import io
+    import json
+
+    import openpyxl
+
+    from util import cli
+
+    listed = cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--format", "csv", db=store)
+    assert listed.exit_code == 0, listed.stderr
+    rows = list(csv.DictReader(io.StringIO(listed.stdout)))
+    assert {r["kind"] for r in rows} == {"ratio", "repost_burst", "jump"}
+    table = cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--platform", "微信", db=store)
+    assert "互动比例异常" in table.stdout and "两次观测间猛增" in table.stdout and "转发突增" not in table.stdout
+    summary = json.loads(cli("anomalies", "--from", "2020-11", "--to", "2020-11", "--summary", "--format", "json",
+                             db=store).stdout)
+    assert {r["account_id"] for r in summary} == {"MzA5NDAwMDAwMA==", "1234567890"}
+    out = tmp_path / "flags.xlsx"
+    assert cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--format", "xlsx", "--out", str(out),
+               db=store).exit_code == 0
+    assert openpyxl.load_workbook(out).active.max_row == 4  # header + three flags
+    # A stricter thresholds file of the user's own: nothing is flagged.
+    strict = tmp_path / "strict.toml"
+    strict.write_text(builtin_text().replace("min_volume = 1000", "min_volume = 1000000")
+                      .replace("min_volume = 500", "min_volume = 1000000")
+                      .replace("min_increment = 5000", "min_increment = 10000000"), encoding="utf-8")
+    assert cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--thresholds", str(strict), "--format", "json",
+               db=store).stdout.strip() == "[]"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[[rules]]\nkind = \"sudden\"\n", encoding="utf-8")
+    said = cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--thresholds", str(broken), db=store)
+    assert said.exit_code != 0 and "kind 应为 ratio、repost_burst、jump 之一" in said.stderr
+    assert "Traceback" not in said.stderr and str(tmp_path) not in said.stderr
+
+    ranked = cli("rank", "--platform", "wechat", "--category", "comprehensive", "--from", "2020-11", "--to", "2020-11",
+                 "--intervals", "--format", "json", db=store)
+    (row,) = json.loads(ranked.stdout)
+    assert row["score_low"] <= row["score"] <= row["score_high"] and row["flagged_posts"] == 2
+    whatif = cli("whatif", "--from", "2020-10", "--to", "2020-11", "--weights", "0.4,0.3,0.15,0.15", db=store)
+    assert whatif.exit_code == 0 and "前三名" in whatif.stdout
+    wrong = cli("whatif", "--from", "2020-10", "--to", "2020-11", "--weights", "0.4,0.4,0.4,0.4", db=store)
+    assert wrong.exit_code != 0 and "--weights" in wrong.stderr and "之和应为 1" in wrong.stderr
+
+
+def builtin_text() -> str:
+    from govmedia.methodology.anomalies import builtin_thresholds
+
+    return builtin_thresholds().text
