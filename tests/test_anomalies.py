@@ -255,3 +255,28 @@ def builtin_text() -> str:
     from govmedia.methodology.anomalies import builtin_thresholds
 
     return builtin_thresholds().text
+
+
+def test_the_api_lists_what_the_command_lists(store, tmp_path):
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from govmedia.web import create_app
+
+    copy = tmp_path / "api.duckdb"
+    shutil.copy(store, copy)
+    app = create_app(copy, secret="test-secret")
+    try:
+        with TestClient(app) as client:
+            listed = client.get("/api/v1/anomalies", params={"from": "2020-10", "to": "2020-11"})
+            assert listed.status_code == 200
+            with open_made(copy, read_only=True) as con:
+                expected = find_anomalies(con, "2020-10", "2020-11")
+            assert [(r["post_id"], r["kind"], r["evidence"]) for r in listed.json()] == \
+                [(r["post_id"], r["kind"], r["evidence"]) for r in expected]
+            summary = client.get("/api/v1/anomalies", params={"from": "2020-11", "to": "2020-11", "summary": "true",
+                                                              "platform": "weibo"}).json()
+            assert [r["account_id"] for r in summary] == ["1234567890"]
+    finally:
+        app.state.store.close()

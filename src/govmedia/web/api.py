@@ -21,6 +21,7 @@ from govmedia.ingest.accounts import save_account
 from govmedia.ingest.evaluation import save_campaign, save_case
 from govmedia.ingest.upload import RegistryUpload, Upload, import_registry_upload
 from govmedia.ranking import export_scores, rank
+from govmedia.ranking.anomalies import anomaly_summary, find_anomalies
 from govmedia.scoring.explain import explain
 from govmedia.scoring.indices import compute_index
 from govmedia.store.accounts import list_accounts
@@ -299,6 +300,15 @@ def get_explain(store: Reads = Depends(reads), account: str = Query(description=
     explanation = store.get(("explain", platform, account_id, str(month)), explain, platform, account_id, str(month),
                             store.methodology)
     return asdict(explanation)
+
+
+@router.get("/anomalies", summary="疑似刷量内容（与 govmedia anomalies 相同；summary=true 按账号和月份汇总）")
+def get_anomalies(store: Reads = Depends(reads), period: Period = Depends(api_period),
+                  platform: Optional[PlatformName] = None, category: Optional[CategoryName] = None,
+                  summary: bool = Query(False, description="按账号和月份汇总：异常内容数及其占比")):
+    function = anomaly_summary if summary else find_anomalies
+    return store.get(("anomalies", period.first, period.last, platform, category, summary), function, period.first,
+                     period.last, platform=platform, category=category, methodology=store.methodology)
 
 
 @router.get("/indices/{index}", response_model=list[IndexRow], summary="同行指数 WCI / BCI")
