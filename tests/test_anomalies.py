@@ -10,7 +10,7 @@ import pytest
 
 from govmedia.core.rows import Post
 from govmedia.core.vocabulary import METRICS
-from govmedia.ranking.anomalies import anomaly_summary, find_anomalies
+from govmedia.ranking.anomalies import ANOMALY_COLUMNS, anomaly_summary, find_anomalies
 
 from util import fill_store, open_made, make_store
 
@@ -189,6 +189,15 @@ def test_pages_mark_flagged_accounts_and_show_intervals(store, tmp_path):
             account = client.get("/accounts/wechat/MzA5NDAwMDAwMA==", params={"from": "2020-11", "to": "2020-11"})
             assert "本月疑似刷量 2 篇" in account.text and "阅读 100001，点赞 2" in account.text
             assert "2020年11月 ⚠" in account.text and "占期间阅读的" in account.text and account.text.count("title=\"疑似刷量，依据见上方分数解释\"") == 2
+            listed = client.get("/anomalies", params={"from": "2020-10", "to": "2020-11"})
+            assert listed.status_code == 200 and listed.text.count("<tr>") == 4  # header + three flags
+            assert "阅读 100001，点赞 2" in listed.text and "转发突增无评论" in listed.text
+            only = client.get("/anomalies", params={"from": "2020-10", "to": "2020-11", "platform": "weibo"})
+            assert only.text.count("<tr>") == 2
+            wrong = client.get("/anomalies", params={"platform": "myspace"})
+            assert wrong.status_code == 400 and "未知平台" in wrong.text
+            csv_text = client.get("/anomalies.csv", params={"from": "2020-10", "to": "2020-11"}).content.decode("utf-8-sig")
+            assert csv_text.splitlines()[0] == ",".join(ANOMALY_COLUMNS)  # as the command's CSV
             method = client.get("/methodology")
             assert "权重的敏感性" in method.text and "疑似刷量" in method.text
     finally:

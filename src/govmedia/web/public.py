@@ -24,6 +24,7 @@ from govmedia.ranking import (FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTE
                               rank)
 from govmedia.ranking.accounts import score_series
 from govmedia.methodology.anomalies import KIND_NAMES
+from govmedia.ranking.anomalies import ANOMALY_COLUMNS, ANOMALY_HEADERS, find_anomalies
 from govmedia.ranking.city import city_index
 from govmedia.ranking.whatif import STEP, top3_stability
 from govmedia.ranking.overview import overview, previous_period, scored_months
@@ -149,6 +150,50 @@ def rankings_download(kind: str, platform: str, category: str, store: Reads = De
     return table_download(rows, columns, kind, f"ranking-{platform}-{category}-{start}-{end}",
                           f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
                           headers={**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, "score": period.label})
+
+
+# --------------------------------------------------------------------------- inflated posts
+
+
+def _anomaly_filters(platform: str, category: str) -> tuple[str | None, str | None]:
+    """'' is every platform or category; anything else must be one of the vocabulary's."""
+    try:
+        return (parse_platform(platform) if platform else None), (parse_category(category) if category else None)
+    except ValueError as exc:
+        raise FieldError("platform" if platform and platform not in PLATFORMS else "category",
+                         platform or category, str(exc)) from exc
+
+
+@router.get("/anomalies", response_class=HTMLResponse)
+def anomalies_page(request: Request, store: Reads = Depends(reads), platform: str = "", category: str = "",
+                   period: Optional[Period] = Depends(page_period)):
+    """The posts flagged as possibly inflated, with evidence: what `govmedia anomalies` lists."""
+    chosen_platform, chosen_category = _anomaly_filters(platform, category)
+    if period is None:
+        return render(request, "anomalies.html", period=None, rows=[], periods=[], platform=platform,
+                      category=category)
+    rows = store.get(("anomalies", period.first, period.last, chosen_platform, chosen_category, False),
+                     find_anomalies, period.first, period.last, platform=chosen_platform, category=chosen_category,
+                     methodology=store.methodology)
+    m = store.get(("methodology",), resolve, store.methodology)
+    query = urlencode({k: v for k, v in {"platform": platform, "category": category, "from": period.first,
+                                          "to": period.last}.items() if v})
+    return render(request, "anomalies.html", period=(period.first, period.last), label=period.label,
+                  periods=periods(store, period), rows=rows[:500], total=len(rows), platform=platform,
+                  category=category, query=query, method=m.name, discount=m.discount, source=m.thresholds.source)
+
+
+@router.get("/anomalies.{kind}")
+def anomalies_download(kind: str, store: Reads = Depends(reads), platform: str = "", category: str = "",
+                       period: Period = Depends(api_period)):
+    if kind not in ("csv", "xlsx"):
+        raise HTTPException(404, "只提供 CSV 和 XLSX")
+    chosen_platform, chosen_category = _anomaly_filters(platform, category)
+    rows = store.get(("anomalies", period.first, period.last, chosen_platform, chosen_category, False),
+                     find_anomalies, period.first, period.last, platform=chosen_platform, category=chosen_category,
+                     methodology=store.methodology)
+    return table_download(rows, ANOMALY_COLUMNS, kind, f"anomalies-{period.first}-{period.last}", "疑似刷量",
+                          headers=ANOMALY_HEADERS)
 
 
 # --------------------------------------------------------------------------- compare
