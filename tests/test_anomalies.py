@@ -289,3 +289,14 @@ def test_the_api_lists_what_the_command_lists(store, tmp_path):
             assert [r["account_id"] for r in summary] == ["1234567890"]
     finally:
         app.state.store.close()
+
+
+def test_unreadable_files_are_said_in_chinese(tmp_path):
+    from govmedia.core.errors import UserError
+    from govmedia.methodology import load_methodology
+    from govmedia.methodology.anomalies import load_thresholds
+
+    with pytest.raises(UserError, match="无法读取刷量阈值文件 missing.toml：文件不存在"):
+        load_thresholds(tmp_path / "missing.toml")
+    with pytest.raises(UserError, match="这是一个文件夹"):
+        load_methodology(tmp_path)

@@ -108,3 +108,16 @@ def write_failed(exc: OSError, what: str) -> "WriteFailed":
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return WriteFailed(f"{what}：没有写入权限。请检查数据目录的权限（或联系管理员）后重试")
     return WriteFailed(f"{what}：读写文件出错（错误码 {exc.errno}）。请稍后重试；如一再出现，请联系管理员")
+
+
+def read_failed(exc: OSError) -> str:
+    """Why a file could not be read, in Chinese (the system's strerror is English)."""
+    if exc.errno == errno.ENOENT:
+        return "文件不存在，请检查路径与文件名"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "没有读取权限"
+    if exc.errno == errno.EISDIR:
+        return "这是一个文件夹，不是文件"
+    if exc.errno == errno.ENAMETOOLONG:
+        return "文件名太长"
+    return f"读取出错（错误码 {exc.errno}）"

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import UserError, read_failed
 from govmedia.core.vocabulary import FORMS
 
 _SPLIT_RE = re.compile(r"[,，;；|、/\s]+")
@@ -60,7 +60,7 @@ def load_classifier(path: str | Path | None = None) -> FormClassifier:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
-            raise UserError(f"无法读取形式关键词文件 {path}: {exc.strerror}") from exc
+            raise UserError(f"无法读取形式关键词文件 {path}：{read_failed(exc)}") from exc
         return _build(text, str(path))
     return _default_classifier()
 

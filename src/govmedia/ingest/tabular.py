@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import UserError, read_failed
 from govmedia.core.text import decode
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json", ".jsonl", ".ndjson")
@@ -129,7 +129,7 @@ def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UserError(f"{path}: 无法读取 ({exc.strerror})") from exc
+        raise UserError(f"{path}: 无法读取（{read_failed(exc)}）") from exc
     if not data.strip():
         raise UserError(f"{path}: 文件为空")
     binary = _binary_kind(data)

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import UserError, read_failed
 from govmedia.core.time import UTC_OFFSET_HOURS
 from govmedia.core.vocabulary import DIMENSION_NAMES, DIMENSIONS, FORMS, METRIC_NAMES, METRICS, PLATFORMS  # noqa: F401 (names re-exported)
 from govmedia.methodology.anomalies import Thresholds, builtin_thresholds, load_thresholds, read_toml
@@ -130,7 +130,7 @@ def load_methodology(path: str | Path | None = None) -> Methodology:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise UserError(f"无法读取方法文件 {path}: {exc.strerror}") from exc
+        raise UserError(f"无法读取方法文件 {path}：{read_failed(exc)}") from exc
     return parse_methodology(data, str(path))
 
 

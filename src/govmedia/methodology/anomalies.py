@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import UserError, read_failed
 from govmedia.core.vocabulary import METRIC_NAMES, METRICS, PLATFORM_NAMES, PROFILES
 
 BUILTIN_THRESHOLDS = "anomalies.toml（内置）"
@@ -69,7 +69,7 @@ def load_thresholds(path: str | Path | None = None) -> Thresholds:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise UserError(f"无法读取刷量阈值文件 {Path(path).name}：{exc.strerror}；请检查文件名") from exc
+        raise UserError(f"无法读取刷量阈值文件 {Path(path).name}：{read_failed(exc)}") from exc
     return parse_thresholds(data, Path(path).name)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from govmedia.core.errors import FieldError, UserError
+from govmedia.core.errors import FieldError, UserError, read_failed
 
 BUILTIN = "builtin:"
 
@@ -61,7 +61,7 @@ def read_source(spec: str) -> tuple[str, bytes]:
     try:
         return str(path), path.read_bytes()
     except OSError as exc:
-        raise UserError(f"{path}: 无法读取 ({exc.strerror})") from exc
+        raise UserError(f"{path}: 无法读取（{read_failed(exc)}）") from exc
 
 
 def load_rules(path: str | Path | None = None, *, alert_days: int | None = None) -> Rules:

@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 import duckdb
 
-from govmedia.core.errors import FieldError, UserError
+from govmedia.core.errors import FieldError, UserError, read_failed
 from govmedia.core.vocabulary import PLATFORMS, parse_platform
 from govmedia.store import settings as kv
 from govmedia.store import transaction
@@ -235,7 +235,7 @@ def load_settings(path: str | Path) -> ReportSettings:
     try:
         text = _decode(path.read_bytes(), path.name)
     except OSError as exc:
-        raise UserError(f"{path}: 无法读取报告设置文件（{exc.strerror or exc}）") from exc
+        raise UserError(f"{path}: 无法读取报告设置文件（{read_failed(exc)}）") from exc
     folder = path.parent.resolve()
 
     def read_chapter(name: str) -> str:
