@@ -11,7 +11,7 @@ import pytest
 from govmedia.core.rows import Post
 from govmedia.core.vocabulary import METRICS
 from govmedia.ranking import rank
-from govmedia.ranking.memo import forget
+from govmedia.store.memo import forget
 
 from util import make_store, open_made
 

@@ -122,8 +122,8 @@ def period_marks(con: duckdb.DuckDBPyConnection, platform: str, start: str, end:
     (of the period's volume metric) and months (month -> (flagged posts, share of that month's)),
     under the methodology's thresholds. What leaderboards, account pages and reports mark with ⚠;
     computed on reading (the flags depend on each account's whole history, which would double the
-    time of every rescore) and kept in memory until the data changes (see memo.remembered)."""
-    from govmedia.ranking.memo import remembered
+    time of every rescore) and kept in memory until the data changes (see store.memo.remembered)."""
+    from govmedia.store.memo import remembered
     from govmedia.scoring import _months_table, cached_sql
     from govmedia.scoring.anomalies import marks
 

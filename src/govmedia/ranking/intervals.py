@@ -25,7 +25,7 @@ def intervals(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: st
               seed: int = SEED) -> dict[str, dict]:
     """Per account_id of the platform: score_low, score_high, rank_low, rank_high, widened to
     contain `scores` and `ranks` (the published figures)."""
-    from govmedia.ranking.memo import remembered
+    from govmedia.store.memo import remembered
 
     months = months_between(start, end)
     raw = remembered(con, ("intervals", platform, tuple(months), m.sha256, replicates, seed), platform, months,

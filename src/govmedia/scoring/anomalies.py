@@ -136,6 +136,30 @@ def post_flags(posts: ir.Table, snapshots: ir.Table, m: Methodology, th: Thresho
     return out
 
 
+def platform_flags(con, platform: str, m: Methodology) -> list[dict]:
+    """Every flagged (post, kind) of one platform under the methodology's thresholds, as rows
+    (FLAG_COLUMNS); compiled once (cached SQL) and kept in memory until the data changes."""
+    from dataclasses import replace
+
+    from govmedia.scoring import cached_sql
+    from govmedia.store.memo import remembered
+
+    th = m.thresholds
+    rules = tuple(replace(r, platforms=(platform,)) for r in th.rules if platform in r.platforms)
+    if not rules:
+        return []
+    th = replace(th, rules=rules)
+
+    def compute():
+        sql = cached_sql(con, f"flags-{platform}", m, lambda t: post_flags(
+            t.posts.filter(t.posts.platform == platform), t.snapshots, m, th))
+        cursor = con.execute(f"SELECT * FROM ({sql}) ORDER BY account_id, month, post_id, kind")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+    return remembered(con, ("flags", platform, m.sha256, th.sha256), platform, [], compute)
+
+
 def replacements(flags: ir.Table, m: Methodology, metrics: tuple[str, ...]) -> ir.Table:
     """Per flagged post, the discounted value of each of `metrics` (NULL where not flagged): the
     smallest replacement of the flags on that metric. A jump after the scoring window (its later

@@ -15,7 +15,7 @@ from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIO
                                   resolve, stored)
 from govmedia.scoring import duckdb_tables
 from govmedia.methodology.anomalies import KIND_NAMES
-from govmedia.scoring.anomalies import discounted, evidence, post_flags
+from govmedia.scoring.anomalies import discounted, evidence, platform_flags
 from govmedia.scoring.expressions import influence_points, monthly_features, post_facts, tagged_posts
 
 
@@ -116,14 +116,17 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
 
     backend, tables = duckdb_tables(con, [month])
     facts = post_facts(tables.posts, tables.snapshots, tables.months, m)
-    flags = post_flags(tables.posts, tables.snapshots, m)
-    flagged, flagged_rows = [], []
-    if flags is not None:
-        own = flags.filter((flags.platform == platform) & (flags.account_id == account_id) & (flags.month == month))
-        flagged_rows = backend.to_pyarrow(own.order_by(["post_id", "kind"])).to_pylist()
-        flagged = _flag_lines(flagged_rows, m)
-        if m.discount:
-            facts = discounted(facts, flags, m, METRICS)
+    flagged_rows = [r for r in platform_flags(con, platform, m) if r["account_id"] == account_id and r["month"] == month]
+    flagged = _flag_lines(flagged_rows, m)
+    if m.discount and flagged_rows:
+        import ibis
+
+        # The account-month's own flags are all the discount needs here (the store's flags are cached).
+        keep = ("platform", "post_id", "metric", "replacement", "window_us")
+        own = ibis.memtable({k: [r[k] for r in flagged_rows] for k in keep},
+                            schema={"platform": "string", "post_id": "string", "metric": "string",
+                                    "replacement": "int64", "window_us": "int64"})
+        facts = discounted(facts, own, m, METRICS)
     mine = facts.filter((facts.platform == platform) & (facts.account_id == account_id))
     feature_rows = backend.to_pyarrow(monthly_features(mine, m)).to_pylist()
     own_posts = tables.posts.filter((tables.posts.platform == platform) & (tables.posts.account_id == account_id))
