@@ -275,10 +275,13 @@ def test_demo_report_tables_and_totals_equal_the_store(demo, tmp_path):
     for platform in ("weibo", "wechat", "douyin"):
         for category in CATEGORIES:
             rows = rank(con, platform, category, "2020-02", "2020-11", None if category == "district" else 15)
-            expected.append([["排名", "名称", "2-11月"]] + [[str(r["rank"]), r["name"], f"{r['score']:.2f}"] for r in rows])
+            # A flagged account's name carries ⚠ (its figures include posts that look inflated).
+            expected.append([["排名", "名称", "2-11月"]] + [[str(r["rank"]), r["name"] + (" ⚠" if r["flagged_posts"] else ""),
+                                                          f"{r['score']:.2f}"] for r in rows])
             for r in rows:
                 assert r["name"] in pdf
     assert tables == expected
+    assert any("⚠" in row[1] for table in tables for row in table)  # the planted inflation shows
     assert len(tables[0]) == 13 and len(tables[1]) == 16  # 12 district accounts; Top 15 of 32
     fonts = subprocess.run(["pdffonts", str(paths["pdf"])], capture_output=True, text=True, check=True).stdout
     assert re.search(r"Noto-?Sans-?CJK-?SC", fonts)
@@ -313,3 +316,14 @@ def test_demo_quarterly_checks_reproduce_the_white_paper(demo):
         "WHERE check_at = DATE '2020-12-01' AND user_comments >= 10 GROUP BY 1 ORDER BY 1").fetchall()
     assert [(p, n) for p, n, _, _ in responding] == [("douyin", 3), ("weibo", 4)]
     assert all(0 < lo < 0.2 < hi < 1 for _, _, lo, hi in responding)
+
+
+def test_the_planted_inflation_and_only_it_is_flagged(demo):
+    """Two sample accounts carry bought figures (demo.posts.INFLATED_*): the flags find exactly them."""
+    from govmedia.demo.posts import INFLATED_WECHAT, INFLATED_WEIBO
+
+    result, con, _ = demo
+    found = {(a["name"], a["kind"]) for a in result.anomalies}
+    assert found == {(INFLATED_WECHAT, "ratio"), (INFLATED_WEIBO, "repost_burst")}
+    assert sum(a["name"] == INFLATED_WECHAT for a in result.anomalies) == 2
+    assert "疑似刷量（govmedia anomalies，2020年2-11月）：3 篇" in result.summary()

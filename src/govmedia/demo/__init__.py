@@ -51,6 +51,8 @@ class DemoResult:
     report_error: str | None = None
     # Oversight: the stored quarterly checks of 2020 (latest_summary items), see CHECK_POINTS.
     checks: list[dict] = field(default_factory=list)
+    # The posts of 2020-02..11 flagged as possibly inflated (ranking.anomalies.find_anomalies rows).
+    anomalies: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -92,6 +94,14 @@ class DemoResult:
             for (platform, category), (rho, top) in self.agreement.items():
                 lines.append(f"  {PLATFORM_LABELS[platform]}{CATEGORY_LABELS[category]}  ρ = {rho:.3f}  "
                              f"前三：{'、'.join(top)}")
+        if self.scored:
+            names: dict[str, list[str]] = {}
+            for a in self.anomalies:
+                names.setdefault(a["name"], []).append(a["kind_name"])
+            said = "、".join(f"{name} {len(kinds)} 篇（{'、'.join(dict.fromkeys(kinds))}）" for name, kinds in names.items())
+            lines.append(f"疑似刷量（govmedia anomalies，2020年2-11月）：{len(self.anomalies)} 篇" +
+                         (f"——{said}；演示数据中两个示例账号埋有刷量，榜单以 ⚠ 标出，方法 gmi-1-discount 先折算再计分"
+                          if self.anomalies else ""))
         if self.report:
             folder = next(iter(self.report.values())).parent.resolve()
             lines.append(f"报告（2020年2-11月，含同比）：{folder}/ — " + "、".join(p.name for p in self.report.values()))
@@ -150,9 +160,11 @@ def _evaluate(con: duckdb.DuckDBPyConnection, generated: GeneratedSet) -> dict:
             named = [(r["score"], published[(platform, r["account_id"])]) for r in rows
                      if (platform, r["account_id"]) in published]
             agreement[(platform, category)] = (_spearman(named), [r["name"] for r in rows[:3]])
+    from govmedia.ranking.anomalies import find_anomalies
+
     return {"cases": len(cases), "campaigns": len(campaigns),
             "evaluation_rejected": len(case_rejects) + len(campaign_rejects), "scored": SCORED_PERIOD,
-            "agreement": agreement}
+            "agreement": agreement, "anomalies": find_anomalies(con, "2020-02", "2020-11")}
 
 
 def _spearman(pairs: list[tuple[float, float]]) -> float:

@@ -14,7 +14,8 @@ from govmedia.demo.accounts import DemoAccount, build_accounts
 from govmedia.demo.evaluation import write_evaluation_inputs
 from govmedia.demo.plan import MonthPlan, build_plan
 from govmedia.demo.posts import (
-    DAY, WeiboPost, day_str, douyin_works, local_ts, month_start, wechat_articles, weibo_posts,
+    DAY, INFLATED_WECHAT, INFLATED_WEIBO, WeiboPost, day_str, douyin_works, local_ts, month_start,
+    plant_inflated_reads, plant_repost_burst, wechat_articles, weibo_posts,
 )
 from govmedia.demo import writers
 from govmedia.core.errors import UserError
@@ -102,6 +103,8 @@ def generate(directory: str | Path, seed: int = 2020, *, on_step: Callable[[str]
     mc_weibo: list[tuple[DemoAccount, list[WeiboPost]]] = []
     for account in weibo:
         posts = weibo_posts(account, plan[account.index], seed)
+        if account.name == INFLATED_WEIBO:
+            plant_repost_burst(posts)
         if account.source == "mediacrawler":
             mc_weibo.append((account, posts))
             continue
@@ -121,6 +124,8 @@ def generate(directory: str | Path, seed: int = 2020, *, on_step: Callable[[str]
     generic_wechat: list[list] = []
     for account in wechat:
         articles = wechat_articles(account, plan[account.index], seed)
+        if account.name == INFLATED_WECHAT:
+            plant_inflated_reads(articles)
         if account.history_generic:
             cut = local_ts(2020, 1, 1)
             generic_wechat.extend(writers.generic_wechat_rows(account, [a for a in articles if a.ts < cut]))

@@ -456,3 +456,26 @@ def douyin_works(account: DemoAccount, plan: dict[tuple[int, int], MonthPlan], s
             w.shares = int(likes * (0.03 + 0.12 * rnd()))
         works.extend(month_works)
     return works
+
+
+# --------------------------------------------------------------------------- planted inflation
+
+# Two sample accounts carry bought figures, so that the demo shows what `govmedia anomalies`, the
+# leaderboards' ⚠ and GMI-1-D make of them: a WeChat account's two October articles with thirty
+# times their reads and the interactions unchanged (ratio), and a Weibo account's September post
+# with thousands of reposts and next to no comments or likes (repost_burst).
+INFLATED_WECHAT = "示例民生公众号18"
+INFLATED_WEIBO = "示例综合微博18"
+
+
+def plant_inflated_reads(articles: list[WechatArticle]) -> None:
+    october = [a for a in articles if local_ts(2020, 10) <= a.ts < local_ts(2020, 11)][:2]
+    for article in october:
+        article.reads *= 30
+
+
+def plant_repost_burst(posts: list[WeiboPost]) -> None:
+    september = [p for p in posts if local_ts(2020, 9) <= p.ts < local_ts(2020, 10)]
+    if september:
+        post = september[len(september) // 2]
+        post.reposts, post.comments, post.likes = max(3000, 80 * post.reposts), 1, 2
