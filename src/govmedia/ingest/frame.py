@@ -62,21 +62,16 @@ class Frame:
 
 def frame_of(records: Iterable[Record], raw_of: Callable[[int], Mapping[str, Any]]) -> Frame:
     """A Frame from a format's Record stream (formats that map row by row)."""
-    lines: list[int] = []
-    values: dict[str, list] = {f: [] for f in FIELDS}
-    columns: dict[str, list] = {f: [] for f in FIELDS}
-    forms, hashtags, defaults, errors = [], [], [], []
-    for record in records:
-        lines.append(record.line)
-        got, cols = record.values, record.columns
-        for f in FIELDS:
-            values[f].append(got.get(f))
-            columns[f].append(cols.get(f))
-        forms.append(record.forms)
-        hashtags.append(record.hashtags)
-        defaults.append(record.default_forms)
-        errors.append(record.error)
-    return Frame(lines, values, columns, forms, hashtags, defaults, errors, raw_of)
+    records = list(records)
+    # One comprehension per field over the records: a loop over the fields inside a loop over the
+    # records cost twice as much (the demo: 1.9 s).
+    got = [r.values for r in records]
+    cols = [r.columns for r in records]
+    values = {f: [g.get(f) for g in got] for f in FIELDS}
+    columns = {f: [c.get(f) for c in cols] for f in FIELDS}
+    return Frame([r.line for r in records], values, columns, [r.forms for r in records],
+                 [r.hashtags for r in records], [r.default_forms for r in records], [r.error for r in records],
+                 raw_of)
 
 
 def raw_of(table) -> Callable[[int], Mapping[str, Any]]:
@@ -120,6 +115,10 @@ def _text(value: Any) -> str | None:
 def _strings(cells) -> pa.Array:
     if isinstance(cells, pa.Array) and pa.types.is_string(cells.type):
         return cells  # a column Arrow read
+    if cells and isinstance(cells[0], (str, type(None))) and cells.count(cells[0]) == len(cells):
+        # One value on every row (a format's column name, a field it does not carry): repeated, not converted
+        # cell by cell.
+        return pa.nulls(len(cells), _STRING) if cells[0] is None else pa.repeat(pa.scalar(cells[0], _STRING), len(cells))
     try:
         return pa.array(cells, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
