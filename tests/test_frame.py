@@ -92,6 +92,27 @@ def test_whole_file_validation_equals_the_row_by_row_reference(forced, hint):
     assert len({reason for _, _, reason in rejects}) > 10, "and refuse others for many reasons"
 
 
+def test_dates_that_do_not_exist_and_missing_words_as_the_reference():
+    """The kernels' checks that a parsed day is the text's, and that a cell is a missing word, looked
+    up on the cells' first characters only."""
+    times = ["2020-04-31 12:00:00", "2019-02-29 08:00", "2020-02-29 08:00", "2020-13-01 10:00", "2020-12-00 10:00",
+             "2020-12-31 23:59:59", "2021-01-01T00:00"]
+    texts = [None, " Null\t", "nones", "N/A ", "暂无", "暂无数据", "NaN", "无", "无人机", "-", "--x"]
+    records = [Record(n + 2, {}, {"platform": "微博", "account_id": "1001", "post_id": f"p{n}", "published_at": when,
+                                  "title": text, "text": text, "url": text, "reposts": text},
+                      {"published_at": "发布时间", "text": "正文"})
+               for n, (when, text) in enumerate(itertools.product(times, texts))]
+    classifier = load_classifier()
+    posts, rejects = _reference(records, None, "weibo", classifier)
+    checked = validate_frame(frame_of(records, lambda line: {}), registered=REGISTERED, forced=None,
+                             platform_hint="weibo", classifier=classifier)
+    assert checked.rejects == rejects
+    rows = checked.stage.to_pylist()
+    assert [r["line"] for r in rows] == sorted(posts) and posts and rejects
+    for row in rows:
+        assert row == {"line": row["line"], **_as_row(posts[row["line"]])}
+
+
 def test_forms_and_topics_found_by_the_kernels_match_the_classifier():
     classifier = load_classifier()
     texts = ["微视频", "视频", "H5", "h5n1", "我的vlog", "vlog", "长图海报", "一图读懂·图解", "#a#b#c#", "#x #y#",

@@ -137,6 +137,7 @@ _MISSING = pa.array(sorted(v.MISSING_STRINGS), _STRING)
 _NONE_WORDS = pa.array(["none", "null", "nan"], _STRING)
 _TRUE = pa.array(sorted(v._TRUE), _STRING)
 _FALSE = pa.array(sorted(v._FALSE), _STRING)
+_WORD_LENGTH = max(len(w) for w in (*v.MISSING_STRINGS, "none", "null", "nan"))
 _BEIJING_OFFSET = pa.scalar(UTC_OFFSET, pa.duration("us"))
 _LOCAL_TIME = r"^([1-9][0-9]{3})-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 
@@ -145,15 +146,28 @@ def _strip(arr: pa.Array) -> pa.Array:
     return pc.utf8_trim(arr, WHITESPACE)
 
 
+def _short(text: pa.Array) -> pa.Array:
+    """Each cell cut to one character more than the longest missing word: the words are looked up in
+    lower case, and lower-casing whole texts cost more than the rest of their checks. Arrow's
+    utf8_lower maps character to character, so a cut longer cell never lowers into a word."""
+    return pc.utf8_slice_codeunits(text, start=0, stop=_WORD_LENGTH + 1)
+
+
 def _missing(arr: pa.Array) -> pa.Array:
     """values.is_missing over a column: never null."""
-    return pc.fill_null(pc.or_(pc.is_null(arr), pc.is_in(pc.utf8_lower(_strip(arr)), value_set=_MISSING)), True)
+    if arr.null_count == len(arr):  # a field the format does not carry
+        return pa.repeat(pa.scalar(True), len(arr))
+    word = pc.fill_null(pc.is_in(pc.utf8_lower(_short(_strip(arr))), value_set=_MISSING), False)
+    return pc.fill_null(pc.or_(pc.is_null(arr), word), True)
 
 
 def _clean_text(arr: pa.Array) -> pa.Array:
     """values.clean_text over a column."""
+    if arr.null_count == len(arr):
+        return arr
     text = _strip(arr)
-    empty = pc.fill_null(pc.or_(pc.equal(text, ""), pc.is_in(pc.utf8_lower(text), value_set=_NONE_WORDS)), True)
+    word = pc.fill_null(pc.is_in(pc.utf8_lower(_short(text)), value_set=_NONE_WORDS), False)
+    empty = pc.fill_null(pc.or_(pc.equal(text, ""), word), True)
     return pc.if_else(empty, pa.scalar(None, _STRING), text)
 
 
@@ -186,11 +200,14 @@ def _fast_time(arr: pa.Array) -> pa.Array:
     arr_local = pc.replace_substring_regex(arr, r"(:[0-9]{2})\+08:?00$", r"\1")
     local = pc.if_else(pc.fill_null(pc.match_substring_regex(arr_local, _LOCAL_TIME), False),
                        pc.replace_substring(arr_local, "T", " "), pa.scalar(None, _STRING))
-    # Without seconds, ":00" is added: one parse, then a check that writing it back gives the text.
+    # Without seconds, ":00" is added: one parse, then a check that the parsed month and day are the
+    # text's (strptime refuses a month or day out of 1-12 or 1-31, but rolls 04-31 over into May; the
+    # pattern bounds the hours, minutes and seconds). Cheaper than writing every time back as text.
     local = pc.if_else(pc.equal(pc.utf8_length(local), 16), pc.binary_join_element_wise(local, ":00", ""), local)
     moment = pc.strptime(local, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
-    written = pc.strftime(pc.cast(moment, pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")  # %S of µs has a fraction
-    parsed = pc.if_else(pc.fill_null(pc.equal(written, local), False), moment, pa.scalar(None, pa.timestamp("us")))
+    same = pc.and_(pc.equal(pc.month(moment), pc.cast(pc.utf8_slice_codeunits(local, start=5, stop=7), pa.int64())),
+                   pc.equal(pc.day(moment), pc.cast(pc.utf8_slice_codeunits(local, start=8, stop=10), pa.int64())))
+    parsed = pc.if_else(pc.fill_null(same, False), moment, pa.scalar(None, pa.timestamp("us")))
     result = pc.subtract(parsed, _BEIJING_OFFSET)
     for pattern, scale in ((r"^[1-9][0-9]{9}$", 1_000_000), (r"^[1-9][0-9]{12}$", 1_000)):
         hit = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
