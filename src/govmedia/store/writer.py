@@ -31,7 +31,7 @@ from govmedia.core.vocabulary import METRICS
 
 from govmedia.core.rows import Post
 from govmedia.core.time import UTC_OFFSET, Month
-from govmedia.store import in_transaction, next_id, transaction
+from govmedia.store import in_transaction, transaction
 from govmedia.store.access import EVERYTHING, changed as declare_changed
 from govmedia.store.freshness import mark_stale
 
@@ -185,18 +185,19 @@ def _staged(con: duckdb.DuckDBPyConnection, stage: pa.Table) -> None:
 
 
 def _new_batch(con, batch: BatchInfo, accepted: int, rejected: int, unchanged: int) -> int:
-    batch_id = next_id(con, "import_batches", "batch_id")
+    """The file's batch row; its id is max+1 (as `store.next_id`), taken by the insert itself: one
+    statement a file less."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    con.execute(
+    return con.execute(
         """
         INSERT INTO import_batches (batch_id, file_name, file_path, sha256, format, platform,
             imported_at, accepted, rejected, unchanged)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        SELECT coalesce(max(batch_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM import_batches
+        RETURNING batch_id
         """,
-        [batch_id, batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform,
+        [batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform,
          now, accepted, rejected, unchanged],
-    )
-    return batch_id
+    ).fetchall()[0][0]
 
 
 def _each_post_once(stage: pa.Table) -> bool:
@@ -473,14 +474,7 @@ def write_comments(con: duckdb.DuckDBPyConnection, comments: Sequence, batch: Ba
         if changed == 0 and seen_before:
             con.execute("DROP TABLE IF EXISTS comment_stage")
             return WriteResult(None, 0, len(unchanged_lines), conflicts, unchanged_lines)
-        batch_id = next_id(con, "import_batches", "batch_id")
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        con.execute(
-            "INSERT INTO import_batches (batch_id, file_name, file_path, sha256, format, platform, imported_at, "
-            "accepted, rejected, unchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [batch_id, batch.file_name, batch.file_path, batch.sha256, batch.format, batch.platform, now, changed,
-             rejected + len(conflicts), len(unchanged_lines)],
-        )
+        batch_id = _new_batch(con, batch, changed, rejected + len(conflicts), len(unchanged_lines))
         declare_changed(con, EVERYTHING)  # comments are not kept by month
         cols = ", ".join(_COMMENT_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COMMENT_COLUMNS)
