@@ -221,6 +221,12 @@ def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str) -> Table | 
     if '"' in text[:end] or not "".join(first).strip():
         return None  # a quoted header may span lines; a blank first line: the csv module decides
     header = _clean_header(first)
+    # Rows not as wide as the header (weibo-crawler writes its originals shorter than its reposts):
+    # seen on the first rows, before Arrow parses the whole file only to fail. The sample's last row
+    # may be cut off, so it is not looked at.
+    sample = csv.reader(io.StringIO(text[end + 1:end + 1 + (1 << 16)], newline=""), delimiter=delimiter)
+    if any(len(record) != len(first) for record in list(itertools.islice(sample, 21))[:-1]):
+        return None
     body = text[end + 1:].encode("utf-8")
     if not body or body.isspace():
         return None
