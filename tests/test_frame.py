@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
-from govmedia.core.rows import Post, Reject
+from govmedia.core.rows import Comment, Post, Reject
 from govmedia.core.vocabulary import METRICS
 from govmedia.ingest.canonical import Attribution, Record, validate
 from govmedia.ingest.forms import load_classifier
@@ -142,3 +142,25 @@ def test_overlapping_keywords_of_two_forms_are_decided_as_the_classifier_scans()
     got = {row["line"]: row["forms"] for row in checked.stage.to_pylist()}
     assert got == {line: sorted(post.forms) for line, post in posts.items()}
     assert got[1] != sorted({"animation", "comic"}), "a scan that consumes 动漫 does not also find 漫画"
+
+
+def test_comments_validated_by_column_equal_the_row_by_row_reference():
+    from govmedia.ingest.canonical import validate_comment
+    from govmedia.ingest.frame import validate_comments
+
+    ids = ["c1", " c2 ", "", None, "none", 123, 4.0, "0"]
+    columns = {
+        "comment_id": ids, "post_id": list(reversed(ids)), "author_id": ["u1", None, "u2", "", 77],
+        "author_sec_uid": [None, "MS4w", " ", "null"], "parent_comment_id": ["0", "c1", None, "", "c9", 4.0],
+        "commented_at": TIMES, "observed_at": [None, "2020-04-01 00:00:00", "1583028000", "坏", "", 1585670400000],
+        "text": TEXTS,
+    }
+    records = []
+    for n in range(2000):
+        values = {f: vals[(n * (i + 1) + n // 5) % len(vals)] for i, (f, vals) in enumerate(columns.items())}
+        names = {f: f"列{f}" for f in columns if (n + len(f)) % 4}  # some fields without a column
+        records.append(Record(n + 2, {"n": n}, values, names, error="坏行" if n % 89 == 3 else None))
+    expected = [validate_comment(r, "weibo") for r in records]
+    assert validate_comments(records, "weibo") == expected
+    assert sum(isinstance(e, Comment) for e in expected) > 50
+    assert len({e.reason for e in expected if isinstance(e, Reject)}) > 8

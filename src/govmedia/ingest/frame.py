@@ -28,7 +28,8 @@ import pyarrow.compute as pc
 from govmedia.core.time import UTC_OFFSET, local_text
 from govmedia.core.vocabulary import FORMS, METRICS, PLATFORM_NAMES, PROFILES, extract_hashtags, parse_platform
 from govmedia.ingest import values as v
-from govmedia.ingest.canonical import FIELD_NAMES, Record
+from govmedia.core.rows import Comment, Reject
+from govmedia.ingest.canonical import COMMENT_FIELD_NAMES, FIELD_NAMES, Record
 from govmedia.ingest.forms import FormClassifier
 
 FIELDS = ("platform", "account_id", "post_id", "published_at", "observed_at", "is_original", "forms", "title",
@@ -389,6 +390,54 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
         "hashtags": hashtags, "native": native,
     })
     return Validated(stage, rejects)
+
+
+def validate_comments(records: list[Record], platform: str) -> list[Comment | Reject]:
+    """Each comment row as `canonical.validate_comment` makes it (the reference), with the ids, texts and
+    times cleaned and parsed by the kernels over whole columns; only the choice of the first failing
+    rule is made row by row."""
+    if not records:
+        return []
+    values = [r.values for r in records]
+
+    def column(name: str) -> pa.Array:
+        return _strings([row.get(name) for row in values])
+
+    comment_id, post_id, author_id, sec_uid, parent = (
+        _clean_id(column(f)).to_pylist()
+        for f in ("comment_id", "post_id", "author_id", "author_sec_uid", "parent_comment_id"))
+    text = _clean_text(column("text")).to_pylist()
+    when_raw, seen_raw = column("commented_at"), column("observed_at")
+    when_missing, seen_missing = _missing(when_raw), _missing(seen_raw)
+    when, when_error = _parse(when_raw, "published_at", when_missing)  # the same parser as a post's times
+    seen, seen_error = _parse(seen_raw, "observed_at", seen_missing)
+    late = pc.fill_null(pc.greater(when, seen), False).to_pylist()
+    when, when_error, seen, seen_error = (a.to_pylist() for a in (when, when_error, seen, seen_error))
+    when_missing = when_missing.to_pylist()
+    out: list[Comment | Reject] = []
+    for i, record in enumerate(records):
+        fieldname, reason = None, record.error
+        if reason is None:
+            fieldname, reason = next(((f, why) for f, why, failed in (
+                ("comment_id", "缺少评论ID", comment_id[i] is None),
+                ("post_id", "缺少内容ID", post_id[i] is None),
+                ("author_id", "缺少评论者ID", author_id[i] is None),
+                ("commented_at", "缺少评论时间", when_missing[i]),
+                ("commented_at", when_error[i], when_error[i] is not None),
+                ("observed_at", seen_error[i], seen_error[i] is not None),
+                ("commented_at", "\x00late", late[i])) if failed), (None, None))
+        if reason is not None:
+            if reason == "\x00late":
+                reason = f"评论时间 {local_text(when[i])} 晚于采集时间 {local_text(seen[i])}"
+            where = record.columns.get(fieldname, COMMENT_FIELD_NAMES.get(fieldname, fieldname)) if fieldname else None
+            out.append(Reject(record.line, where, reason, record.raw))
+            continue
+        up = parent[i]
+        out.append(Comment(
+            line=record.line, platform=platform, comment_id=comment_id[i], post_id=post_id[i], author_id=author_id[i],
+            author_sec_uid=sec_uid[i], parent_comment_id=None if up in ("0", comment_id[i]) else up,
+            commented_at=when[i], observed_at=seen[i], text=text[i]))
+    return out
 
 
 def _re2(word: str) -> str:

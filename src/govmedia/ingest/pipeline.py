@@ -20,11 +20,11 @@ from govmedia.core.errors import FieldError, UserError, fill
 from govmedia.core.vocabulary import METRICS
 from govmedia.ingest import generic, mediacrawler, wechat_exporter, weibo_crawler
 from govmedia.ingest.canonical import (
-    Comment, Reject, parse_platform, validate_comment,
+    Comment, Reject, parse_platform,
 )
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
-from govmedia.ingest.frame import frame_of, raw_of as frame_raw_of, validate_frame
+from govmedia.ingest.frame import frame_of, raw_of as frame_raw_of, validate_comments, validate_frame
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
 from govmedia.store import in_transaction
@@ -334,8 +334,8 @@ def _import_comments(connect, writing: ContextManager, path: Path, table: Table,
     rejects: list[Reject] = []
     duplicates = 0
     total = len(table.rows)
-    for count, record in enumerate(records, start=1):
-        outcome = validate_comment(record, platform)
+    records = list(records)
+    for count, (record, outcome) in enumerate(zip(records, validate_comments(records, platform)), start=1):
         if isinstance(outcome, Reject):
             rejects.append(outcome)
         else:
