@@ -150,7 +150,10 @@ def write_posts(
         except duckdb.ConstraintException:
             pass  # some of these posts are stored: merge
         finally:
-            if not single:  # the single path makes no temp tables: six statements less per file
+            if single:  # it makes no temp tables: six statements less per file
+                with suppress(duckdb.Error):  # after a rollback (its own unregistering was refused)
+                    con.unregister("stage_arrow")
+            else:
                 _drop_temp(con)
     with transaction(con):
         try:
