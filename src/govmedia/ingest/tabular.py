@@ -343,10 +343,12 @@ def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
                 continue
             rows.append((number, item if isinstance(item, dict) else {"__value__": item}))
         kind = "jsonl"
-    header: dict[str, None] = {}
+    # Every key in the order first met, then our own "__" keys left out: a generator per row over
+    # each row's keys cost more than parsing the rows.
+    keys: dict[str, Any] = {}
     for _, row in rows[:1000]:
-        header.update(dict.fromkeys(k for k in row if not k.startswith("__")))
-    return Table(path, kind, list(header), rows, encoding=encoding)
+        keys.update(row)
+    return Table(path, kind, [k for k in keys if not k.startswith("__")], rows, encoding=encoding)
 
 
 def _parses_as_lines(text: str) -> bool:
