@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
-from govmedia.core.rows import Post, Reject
+from govmedia.core.rows import Comment, Post, Reject
 from govmedia.core.vocabulary import METRICS
 from govmedia.ingest.canonical import Attribution, Record, validate
 from govmedia.ingest.forms import load_classifier
@@ -92,6 +92,27 @@ def test_whole_file_validation_equals_the_row_by_row_reference(forced, hint):
     assert len({reason for _, _, reason in rejects}) > 10, "and refuse others for many reasons"
 
 
+def test_dates_that_do_not_exist_and_missing_words_as_the_reference():
+    """The kernels' checks that a parsed day is the text's, and that a cell is a missing word, looked
+    up on the cells' first characters only."""
+    times = ["2020-04-31 12:00:00", "2019-02-29 08:00", "2020-02-29 08:00", "2020-13-01 10:00", "2020-12-00 10:00",
+             "2020-12-31 23:59:59", "2021-01-01T00:00"]
+    texts = [None, " Null\t", "nones", "N/A ", "暂无", "暂无数据", "NaN", "无", "无人机", "-", "--x"]
+    records = [Record(n + 2, {}, {"platform": "微博", "account_id": "1001", "post_id": f"p{n}", "published_at": when,
+                                  "title": text, "text": text, "url": text, "reposts": text},
+                      {"published_at": "发布时间", "text": "正文"})
+               for n, (when, text) in enumerate(itertools.product(times, texts))]
+    classifier = load_classifier()
+    posts, rejects = _reference(records, None, "weibo", classifier)
+    checked = validate_frame(frame_of(records, lambda line: {}), registered=REGISTERED, forced=None,
+                             platform_hint="weibo", classifier=classifier)
+    assert checked.rejects == rejects
+    rows = checked.stage.to_pylist()
+    assert [r["line"] for r in rows] == sorted(posts) and posts and rejects
+    for row in rows:
+        assert row == {"line": row["line"], **_as_row(posts[row["line"]])}
+
+
 def test_forms_and_topics_found_by_the_kernels_match_the_classifier():
     classifier = load_classifier()
     texts = ["微视频", "视频", "H5", "h5n1", "我的vlog", "vlog", "长图海报", "一图读懂·图解", "#a#b#c#", "#x #y#",
@@ -121,3 +142,25 @@ def test_overlapping_keywords_of_two_forms_are_decided_as_the_classifier_scans()
     got = {row["line"]: row["forms"] for row in checked.stage.to_pylist()}
     assert got == {line: sorted(post.forms) for line, post in posts.items()}
     assert got[1] != sorted({"animation", "comic"}), "a scan that consumes 动漫 does not also find 漫画"
+
+
+def test_comments_validated_by_column_equal_the_row_by_row_reference():
+    from govmedia.ingest.canonical import validate_comment
+    from govmedia.ingest.frame import validate_comments
+
+    ids = ["c1", " c2 ", "", None, "none", 123, 4.0, "0"]
+    columns = {
+        "comment_id": ids, "post_id": list(reversed(ids)), "author_id": ["u1", None, "u2", "", 77],
+        "author_sec_uid": [None, "MS4w", " ", "null"], "parent_comment_id": ["0", "c1", None, "", "c9", 4.0],
+        "commented_at": TIMES, "observed_at": [None, "2020-04-01 00:00:00", "1583028000", "坏", "", 1585670400000],
+        "text": TEXTS,
+    }
+    records = []
+    for n in range(2000):
+        values = {f: vals[(n * (i + 1) + n // 5) % len(vals)] for i, (f, vals) in enumerate(columns.items())}
+        names = {f: f"列{f}" for f in columns if (n + len(f)) % 4}  # some fields without a column
+        records.append(Record(n + 2, {"n": n}, values, names, error="坏行" if n % 89 == 3 else None))
+    expected = [validate_comment(r, "weibo") for r in records]
+    assert validate_comments(records, "weibo") == expected
+    assert sum(isinstance(e, Comment) for e in expected) > 50
+    assert len({e.reason for e in expected if isinstance(e, Reject)}) > 8

@@ -221,6 +221,12 @@ def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str) -> Table | 
     if '"' in text[:end] or not "".join(first).strip():
         return None  # a quoted header may span lines; a blank first line: the csv module decides
     header = _clean_header(first)
+    # Rows not as wide as the header (weibo-crawler writes its originals shorter than its reposts):
+    # seen on the first rows, before Arrow parses the whole file only to fail. The sample's last row
+    # may be cut off, so it is not looked at.
+    sample = csv.reader(io.StringIO(text[end + 1:end + 1 + (1 << 16)], newline=""), delimiter=delimiter)
+    if any(len(record) != len(first) for record in list(itertools.islice(sample, 21))[:-1]):
+        return None
     body = text[end + 1:].encode("utf-8")
     if not body or body.isspace():
         return None
@@ -337,10 +343,12 @@ def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
                 continue
             rows.append((number, item if isinstance(item, dict) else {"__value__": item}))
         kind = "jsonl"
-    header: dict[str, None] = {}
+    # Every key in the order first met, then our own "__" keys left out: a generator per row over
+    # each row's keys cost more than parsing the rows.
+    keys: dict[str, Any] = {}
     for _, row in rows[:1000]:
-        header.update(dict.fromkeys(k for k in row if not k.startswith("__")))
-    return Table(path, kind, list(header), rows, encoding=encoding)
+        keys.update(row)
+    return Table(path, kind, [k for k in keys if not k.startswith("__")], rows, encoding=encoding)
 
 
 def _parses_as_lines(text: str) -> bool:
