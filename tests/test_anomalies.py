@@ -93,12 +93,12 @@ def test_every_planted_kind_is_found_with_its_evidence(store):
     by_post = {(r["post_id"], r["kind"]): r for r in rows}
     ratio = by_post["planted-ratio", "ratio"]
     assert ratio["evidence"].startswith("阅读 100001，点赞 2，在看 0，评论 0，分享 1；本账号通常每 100 次阅读有 ")
-    assert ratio["evidence"].endswith("次点赞、在看、评论、分享，本篇 0.003 次")
+    assert ratio["evidence"].endswith("次点赞、在看、评论、分享，本篇 0.004 次")
     assert 0.9 < ratio["severity"] <= 1
     burst = by_post["planted-burst", "repost_burst"]
     assert burst["evidence"].startswith("转发 8000，评论 1，点赞 3；")
     jump = by_post["planted-jump", "jump"]
-    assert jump["evidence"].startswith("阅读 2500 → 150000（发布后 24 小时至发布后 48 小时，增长 60 倍）；本账号两次观测之间通常增长 1.")
+    assert jump["evidence"].startswith("阅读 2500 → 150000（发布后 24 小时至发布后 48 小时，增至前次的 60 倍）；本账号两次观测之间通常增至前次的 1.")
     assert all(0 <= r["severity"] <= 1 for r in rows)
 
 
@@ -300,3 +300,25 @@ def test_unreadable_files_are_said_in_chinese(tmp_path):
         load_thresholds(tmp_path / "missing.toml")
     with pytest.raises(UserError, match="这是一个文件夹"):
         load_methodology(tmp_path)
+
+
+def test_a_lone_jump_is_found_and_the_discount_never_goes_below_zero_or_above_the_count(tmp_path):
+    """The planted jump is the platform's only pair of observations (its growth must not become the
+    "usual" one); a burst with no response at all is discounted to 0 reposts, not below."""
+    from govmedia.scoring.explain import explain
+
+    rng = random.Random(3)
+    when = datetime(2020, 11, 3, 2)
+    posts = [p for p in ordinary_posts(rng) if p.observed_at - p.published_at != timedelta(hours=24)
+             or p.platform == "weibo"]  # WeChat: one observation per post
+    posts += [p for p in planted_posts() if p.post_id == "planted-jump"]
+    posts.append(_post(950, "weibo", "1234567890", "bare-burst", when, 24, reposts=9000, comments=0, likes=0))
+    path = make_store(tmp_path / "g.duckdb", accounts=ACCOUNTS, posts=posts, score=("2020-11", "2020-11"),
+                      methodology="gmi-1-discount")
+    with open_made(path, read_only=True) as con:
+        found = {(r["post_id"], r["kind"]) for r in find_anomalies(con, "2020-11", "2020-11")}
+        assert {("planted-jump", "jump"), ("bare-burst", "repost_burst")} <= found
+        burst = explain(con, "weibo", "1234567890", "2020-11")
+        jump = explain(con, "wechat", "MzA5NDAwMDAwMA==", "2020-11")
+    assert any("转发 9000 计为 0" in line for line in burst.flagged), burst.flagged
+    assert any("扣除超出通常增长的" in line for line in jump.flagged), jump.flagged

@@ -33,13 +33,19 @@ def _robust(x: ir.Table, value: str, keys: list[str]) -> ir.Table:
     return med.join(mad, keys)
 
 
-def _typical(x: ir.Table, value: str, th: Thresholds) -> ir.Table:
+def _typical(x: ir.Table, value: str, th: Thresholds, neutral: float | None = None) -> ir.Table:
     """`x` with the account's typical `value` (typ) and spread, both shrunk towards the platform's:
-    the platform's medians count as `prior_posts` posts of the account's own."""
+    the platform's medians count as `prior_posts` posts of the account's own. With `neutral`, the
+    platform's own median is shrunk towards it the same way: where few posts are observed twice,
+    a single jump must not become the platform's "usual" growth."""
     account = _robust(x, value, ["platform", "account_id"])
     platform = _robust(x, value, ["platform"]).rename(p_n="n", p_med="med", p_mad="mad")
-    stats = account.join(platform, "platform")
     k = ibis.literal(th.prior_posts, type="float64")
+    if neutral is not None:
+        pn = platform.p_n.cast("float64")
+        platform = platform.mutate(p_med=(pn * platform.p_med + k * neutral) / (pn + k),
+                                   p_mad=pn * platform.p_mad / (pn + k))
+    stats = account.join(platform, "platform")
     n = stats.n.cast("float64")
     w = n / (n + k)
     stats = stats.select(
@@ -72,8 +78,9 @@ def _ratio_flags(posts: ir.Table, snapshots: ir.Table, rule: Rule, th: Threshold
         & (x.lv - x.typ_lv >= ibis.literal(rule.volume_factor).ln())
         & (x.typ - x.lr >= ibis.greatest(ibis.literal(rule.rate_factor).ln(), rule.z * x.spread))
     )
-    # The discount: the volume its response would carry at the account's typical rate.
-    expected = ((flagged.r + 1) / flagged.typ.exp() - 1).round().cast("int64")
+    # The discount: the volume its response would carry at the account's typical rate (never
+    # below 0, never above the volume itself).
+    expected = ibis.greatest(((flagged.r + 1) / flagged.typ.exp() - 1).round().cast("int64"), 0)
     return flagged.select(
         "platform", "account_id", "post_id", "published_at",
         month=local_time(flagged.published_at, m).strftime("%Y-%m"),
@@ -98,7 +105,7 @@ def _jump_flags(posts: ir.Table, snapshots: ir.Table, rule: Rule, th: Thresholds
     pairs = pairs.filter(pairs.prev.notnull())
     pairs = pairs.join(posts.select("platform", "post_id", "account_id", "published_at"), ["platform", "post_id"])
     x = pairs.mutate(lg=((pairs.v + 1) / (pairs.prev + 1)).ln(), inc=pairs.v - pairs.prev)
-    x = _typical(x, "lg", th)
+    x = _typical(x, "lg", th, neutral=0.0)  # neutral: no growth between two observations
     flagged = x.filter(
         (x.inc >= rule.min_increment)
         & (x.lg - x.typ >= ibis.greatest(ibis.literal(rule.jump_factor).ln(), rule.z * x.spread))
@@ -108,8 +115,10 @@ def _jump_flags(posts: ir.Table, snapshots: ir.Table, rule: Rule, th: Thresholds
     worst = ibis.window(group_by=[flagged.platform, flagged.post_id], order_by=[flagged.severity.desc(), flagged.age_us])
     flagged = flagged.mutate(rn=ibis.row_number().over(worst))
     flagged = flagged.filter(flagged.rn == 0)
-    # The discount: what the later snapshot would read had it grown by the account's typical factor.
-    expected = ((flagged.prev + 1) * flagged.typ.exp() - 1).round().cast("int64")
+    # The discount: what the later snapshot would read had it grown by the account's typical factor
+    # (at least the earlier reading); the excess over it is taken off the counted value.
+    expected = ibis.greatest(((flagged.prev + 1) * flagged.typ.exp() - 1).round().cast("int64"),
+                             flagged.prev.cast("int64"))
     return flagged.select(
         "platform", "account_id", "post_id", "published_at",
         month=local_time(flagged.published_at, m).strftime("%Y-%m"),
@@ -161,22 +170,32 @@ def platform_flags(con, platform: str, m: Methodology) -> list[dict]:
 
 
 def replacements(flags: ir.Table, m: Methodology, metrics: tuple[str, ...]) -> ir.Table:
-    """Per flagged post, the discounted value of each of `metrics` (NULL where not flagged): the
-    smallest replacement of the flags on that metric. A jump after the scoring window (its later
-    snapshot is not the one that counts) changes nothing."""
+    """Per flagged post and each of `metrics`: `cap_<m>`, the smallest replacement of its ratio
+    flags (the value its response would carry), and `cut_<m>`, the excess of its jump (taken off
+    the counted value; growth after the jump stays). A jump after the scoring window (its later
+    snapshot is not the one that counts) changes nothing. NULL where no flag applies."""
     window_us = int(round(m.window_hours * 3600)) * 1_000_000
     counted = flags.filter(flags.window_us.isnull() | (flags.window_us <= window_us))
-    return counted.group_by(["platform", "post_id"]).aggregate(
-        **{f"new_{name}": counted.replacement.min(where=counted.metric == name) for name in metrics}
-    )
+    ratio = counted.kind != "jump"
+    aggregates = {}
+    for name in metrics:
+        on = counted.metric == name
+        aggregates[f"cap_{name}"] = counted.replacement.min(where=on & ratio)
+        aggregates[f"cut_{name}"] = (counted.value - counted.replacement).max(where=on & ~ratio)
+    return counted.group_by(["platform", "post_id"]).aggregate(**aggregates)
 
 
 def discounted(facts: ir.Table, flags: ir.Table, m: Methodology, metrics: tuple[str, ...]) -> ir.Table:
-    """`facts` (post_facts) with flagged posts' inflated metrics replaced (the [anomalies] discount)."""
+    """`facts` (post_facts) with flagged posts' inflated metrics replaced (the [anomalies] discount):
+    capped by the ratio flags, less the jumps' excess; never above the counted value nor below 0."""
     new = replacements(flags, m, metrics)
     j = facts.left_join(new, ["platform", "post_id"])
-    return j.select(*[c for c in facts.columns if c not in metrics],
-                    **{name: ibis.coalesce(j[f"new_{name}"], j[name]) for name in metrics})
+
+    def value(name):
+        capped = ibis.least(j[name], j[f"cap_{name}"].fill_null(j[name]))
+        return ibis.greatest(capped - j[f"cut_{name}"].fill_null(0), 0).cast("int64")
+
+    return j.select(*[c for c in facts.columns if c not in metrics], **{name: value(name) for name in metrics})
 
 
 def monthly_flags(facts: ir.Table, flags: ir.Table, th: Thresholds) -> ir.Table:
@@ -222,6 +241,11 @@ def marks(t, m: Methodology, platform: str | None = None, th: Thresholds | None 
     return monthly_flags(facts, flags, th)
 
 
+def _factor(x: float) -> str:
+    """A growth factor as people write it: 1.3, 60, 5,000."""
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
 def _per_hundred(rate: float) -> str:
     """A rate per 100 as people write it: 2.6, 195, 0.004 (three significant digits, no exponent)."""
     value = rate * 100
@@ -240,10 +264,10 @@ def evidence(row: dict, response: tuple[str, ...]) -> str:
     metric = METRIC_NAMES[row["metric"]]
     if row["kind"] == "jump":
         return (f"{metric} {row['before']} → {row['value']}（{_hours(row['before_us'])}至{_hours(row['window_us'])}，"
-                f"增长 {row['observed']:.3g} 倍）；本账号两次观测之间通常增长 {row['typical']:.3g} 倍")
+                f"增至前次的 {_factor(row['observed'])} 倍）；本账号两次观测之间通常增至前次的 {_factor(row['typical'])} 倍")
     carried = PROFILES[row["platform"]].metrics
     shown = [x for x in response if x in carried]
     figures = "，".join(f"{METRIC_NAMES[x]} {row['m_' + x]}" for x in shown)
     said = "、".join(METRIC_NAMES[x] for x in shown)
     return (f"{metric} {row['value']}，{figures}；本账号通常每 100 次{metric}有 {_per_hundred(row['typical'])} 次{said}，"
-            f"本篇 {_per_hundred(row['response'] / row['value'] if row['value'] else 0)} 次")
+            f"本篇 {_per_hundred(row['observed'])} 次")  # both as (response + 1) / (volume + 1)

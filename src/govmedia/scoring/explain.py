@@ -122,10 +122,10 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
         import ibis
 
         # The account-month's own flags are all the discount needs here (the store's flags are cached).
-        keep = ("platform", "post_id", "metric", "replacement", "window_us")
+        keep = ("platform", "post_id", "kind", "metric", "value", "replacement", "window_us")
         own = ibis.memtable({k: [r[k] for r in flagged_rows] for k in keep},
-                            schema={"platform": "string", "post_id": "string", "metric": "string",
-                                    "replacement": "int64", "window_us": "int64"})
+                            schema={"platform": "string", "post_id": "string", "kind": "string", "metric": "string",
+                                    "value": "int64", "replacement": "int64", "window_us": "int64"})
         facts = discounted(facts, own, m, METRICS)
     mine = facts.filter((facts.platform == platform) & (facts.account_id == account_id))
     feature_rows = backend.to_pyarrow(monthly_features(mine, m)).to_pylist()
@@ -186,6 +186,8 @@ def _flag_lines(rows: list[dict], m: Methodology) -> list[str]:
             said += "。现行方法不折算，按原数计分"
         elif row["window_us"] is not None and row["window_us"] > window_us:
             said += "。猛增发生在计分窗口之后，不影响分数"
+        elif row["kind"] == "jump":
+            said += f"。按刷量折算，计分的{name}扣除超出通常增长的 {row['value'] - row['replacement']}"
         else:
             said += f"。按刷量折算，{name} {row['value']} 计为 {row['replacement']}"
         lines.append(said)
