@@ -157,6 +157,23 @@ def main() -> None:
                                  and r["rank_low"] <= r["rank"] <= r["rank_high"] for r in board)
         print(f"intervals {attempt}: {boards} leaderboards, {rows} rows in {time.perf_counter() - began:.2f} s; "
               f"every interval contains its score and rank: {contained}")
+    # How the intervals sit around the published figures (from memory: no recomputation).
+    from govmedia.methodology import resolve
+    from govmedia.ranking.intervals import intervals
+
+    widened = positions = total = 0
+    for platform in platforms:
+        for category in CATEGORIES:
+            board = rank(con, platform, category, args.start, args.end, intervals=True)
+            found = intervals(con, platform, args.start, args.end, resolve(con),
+                              {r["account_id"]: r["score"] for r in board}, {r["account_id"]: r["rank"] for r in board})
+            for r in board:
+                total += 1
+                widened += found[r["account_id"]]["rank_widened"]
+                width = r["score_high"] - r["score_low"]
+                positions += width > 0 and (r["score"] - r["score_low"]) / width > 0.9
+    print(f"rank intervals widened to the published rank: {widened} of {total}; "
+          f"published score in the top tenth of its interval: {positions} of {total}")
     began = time.perf_counter()
     flags = find_anomalies(con, args.start, args.end)
     seconds = time.perf_counter() - began
