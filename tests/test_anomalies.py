@@ -248,6 +248,16 @@ def test_the_commands(store, tmp_path):
     broken.write_text("[[rules]]\nkind = \"sudden\"\n", encoding="utf-8")
     said = cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--thresholds", str(broken), db=store)
     assert said.exit_code != 0 and "kind 应为 ratio、repost_burst、jump 之一" in said.stderr
+    assert "第 1 条 [[rules]]" in said.stderr  # the table's name is printed, not taken for markup
+    typed = tmp_path / "typed.toml"
+    typed.write_text("[[rules]]\nkind = \"ratio\"\nplatforms = [[\"wechat\"]]\n", encoding="utf-8")
+    said = cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--thresholds", str(typed), db=store)
+    assert said.exit_code == 2 and "platforms 应列出平台代码" in said.stderr and "Traceback" not in said.stderr
+    never = tmp_path / "never.toml"
+    never.write_text(builtin_text().replace('platforms = ["wechat", "toutiao"]\nvolume = "reads"',
+                                            'platforms = ["wechat", "toutiao"]\nvolume = "plays"', 1), encoding="utf-8")
+    said = cli("anomalies", "--from", "2020-10", "--to", "2020-11", "--thresholds", str(never), db=store)
+    assert "微信、头条号的导出没有播放" in said.stderr
     assert "Traceback" not in said.stderr and str(tmp_path) not in said.stderr
 
     ranked = cli("rank", "--platform", "wechat", "--category", "comprehensive", "--from", "2020-11", "--to", "2020-11",
@@ -258,6 +268,9 @@ def test_the_commands(store, tmp_path):
     assert whatif.exit_code == 0 and "前三名" in whatif.stdout
     wrong = cli("whatif", "--from", "2020-10", "--to", "2020-11", "--weights", "0.4,0.4,0.4,0.4", db=store)
     assert wrong.exit_code != 0 and "--weights" in wrong.stderr and "之和应为 1" in wrong.stderr
+    for bad in ("", "nan,0.3,0.3,0.4"):
+        said = cli("whatif", "--from", "2020-10", "--to", "2020-11", "--weights", bad, db=store)
+        assert said.exit_code == 2 and "--weights" in said.stderr and "Traceback" not in said.stderr
 
 
 def builtin_text() -> str:

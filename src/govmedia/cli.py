@@ -257,7 +257,7 @@ def watch_command(
 
     def on_pick_up(picked) -> None:
         if picked.error:
-            err.print(f"错误 {picked.path}: {fill(picked.error_template or picked.error, OPTION_NAMES, CLI_STEPS)}",
+            err.print(f"错误 {picked.path}: {fill(picked.error_template or picked.error, OPTION_NAMES, CLI_STEPS)}", markup=False,
                       highlight=False)
             return
         if picked.skipped:
@@ -581,8 +581,10 @@ def rank_command(
     columns = [*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ())]
     headers = {**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, "score": period.column}
     if format == "table":
+        from govmedia.core.text import share
+
         for row in rows:  # the table says it in words; csv/json keep the numbers
-            row["flagged_share"] = f"⚠ {row['flagged_share']:.0%}" if row["flagged_posts"] else ""
+            row["flagged_share"] = f"⚠ {share(row['flagged_share'])}" if row["flagged_posts"] else ""
             if intervals and row.get("same_as"):
                 row["rank_high"] = f"{row['rank_high']}（与第 {row['same_as']} 名无显著差别）"
     _emit(rows, columns, format, output, tuple(headers[c] for c in columns), "榜单")
@@ -687,7 +689,8 @@ def whatif_command(
     if (weights is None) == (methodology is None):
         raise UserError("请给出 --weights（四个权重）或 --methodology（另一个方法文件）之一")
     with _reading() as con:
-        rows = whatif(con, start, end, weights=parse_weights(weights) if weights else None, methodology=methodology,
+        rows = whatif(con, start, end, weights=parse_weights(weights) if weights is not None else None,
+                      methodology=methodology,
                       platform=_platform(platform) if platform else None,
                       category=_category(category) if category else None)
         _warn_stale(con, start, end)
@@ -1265,16 +1268,16 @@ def main() -> None:
     except click.NoArgsIsHelpError as exc:  # the help is shown already
         sys.exit(exc.exit_code)
     except click.UsageError as exc:
-        err.print(f"错误: {usage_message(exc)}", highlight=False, soft_wrap=True)
+        err.print(f"错误: {usage_message(exc)}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(2)
     except typer.Abort:
         err.print("已取消。", highlight=False)
         sys.exit(1)
     except click.ClickException as exc:
-        err.print(f"错误: {_click_detail(exc.format_message())}", highlight=False, soft_wrap=True)
+        err.print(f"错误: {_click_detail(exc.format_message())}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except UserError as exc:  # FieldError too: the field named as its option
-        err.print(f"错误: {exc.render(OPTION_NAMES, CLI_STEPS)}", highlight=False, soft_wrap=True)
+        err.print(f"错误: {exc.render(OPTION_NAMES, CLI_STEPS)}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("已中断；数据库保持中断前的状态。", highlight=False)
@@ -1287,13 +1290,13 @@ def main() -> None:
     except OSError as exc:  # a full disk, no permission: one line, not a traceback
         failed = write_failed(exc, "操作未完成")
         where = f"（{exc.filename}）" if getattr(exc, "filename", None) else ""
-        err.print(f"错误: {failed}{where}", highlight=False, soft_wrap=True)
+        err.print(f"错误: {failed}{where}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(failed.exit_code)
     except Exception as exc:
         duckdb = sys.modules.get("duckdb")  # not imported for --help: the CLI starts fast
         if duckdb is None or not isinstance(exc, duckdb.Error):
             raise
-        err.print(f"错误: {store_write_failed(exc)}", highlight=False, soft_wrap=True)
+        err.print(f"错误: {store_write_failed(exc)}", highlight=False, markup=False, soft_wrap=True)
         sys.exit(1)
 
 

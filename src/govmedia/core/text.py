@@ -81,3 +81,8 @@ _LOOSE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]+(?=[0-
 def tight(text: str) -> str:
     """Prose as Chinese print sets it: no space between Chinese and a number or Latin word."""
     return _LOOSE.sub("", text)
+
+
+def share(x: float) -> str:
+    """A share as a percentage people can read: 38%, and <1% rather than a misleading 0%."""
+    return "<1%" if 0 < x < 0.005 else f"{x:.0%}"

@@ -174,8 +174,9 @@ def parse_methodology(data: bytes, source: str) -> Methodology:
     if "base" in doc:
         # A variant names a bundled methodology and replaces some of its tables (gmi-1-discount).
         base = doc.pop("base")
-        if base not in BUNDLED or base == Path(source).stem.removesuffix("（内置）").removesuffix(".toml"):
-            raise UserError(f"{source}: base 应为内置方法之一（{'、'.join(BUNDLED)}），而不是 {base!r}")
+        if base != "gmi-1":  # one level: the bundled GMI-1 (a variant of a variant would need a chain)
+            raise UserError(f"{source}: base 只能是 \"gmi-1\"（内置 GMI-1），而不是 {base!r}；"
+                            f"要在 GMI-1-D 的基础上修改，请写 base = \"gmi-1\" 并照抄其 [anomalies] 表")
         base_data = resources.files("govmedia.methodology").joinpath(BUNDLED[base]).read_bytes()
         doc = {**tomllib.loads(base_data.decode("utf-8")), **doc}
         data = base_data + b"\0" + data  # the identity covers what the base contributes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -83,7 +84,7 @@ def _number(node: dict, key: str, where: str, *, default: float | None = None, p
             at_least: float | None = None) -> float:
     if key not in node:
         if default is None:
-            raise UserError(f"{where}: 缺少 {key}")
+            raise UserError(f"{where}: 缺少 {key}；请照内置的 anomalies.toml 补上")
         return default
     value = node[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -100,8 +101,13 @@ def read_toml(data: bytes, source: str, what: str) -> tuple[str, dict]:
     try:
         text = data.decode("utf-8")
         return text, tomllib.loads(text)
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UserError(f"{source}: {what}不是有效的 TOML：{exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{source}: {what}应以 UTF-8 编码保存") from exc
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib says what is wrong in English; the place is what a user needs
+        place = re.search(r"at line (\d+), column (\d+)", str(exc))
+        where = f"第 {place.group(1)} 行第 {place.group(2)} 列附近" if place else ""
+        raise UserError(f"{source}: {what}不是有效的 TOML：{where}格式有误，请对照内置文件检查括号、引号与等号") from exc
 
 
 def parse_thresholds(data: bytes, source: str) -> Thresholds:
@@ -119,17 +125,23 @@ def parse_thresholds(data: bytes, source: str) -> Thresholds:
         if not isinstance(raw, dict):
             raise UserError(f"{where} 应是一个表")
         kind = raw.get("kind")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise UserError(f"{where}: kind 应为 {'、'.join(KINDS)} 之一，而不是 {kind!r}")
         platforms = raw.get("platforms")
-        if not isinstance(platforms, list) or not platforms or any(p not in PROFILES for p in platforms):
+        if not isinstance(platforms, list) or not platforms or any(
+                not isinstance(p, str) or p not in PROFILES for p in platforms):
             raise UserError(f"{where}: platforms 应列出平台代码（{'、'.join(PROFILES)}）")
         volume = raw.get("volume")
-        if volume not in METRICS:
+        if not isinstance(volume, str) or volume not in METRICS:
             raise UserError(f"{where}: volume 应为指标代码之一（{'、'.join(METRICS)}），而不是 {volume!r}")
+        missing = [p for p in platforms if volume not in PROFILES[p].metrics]
+        if missing:  # a rule that could never fire
+            raise UserError(f"{where}: {'、'.join(PLATFORM_NAMES[p] for p in missing)}的导出没有{METRIC_NAMES[volume]}"
+                            f"（{volume}），请把该平台移到另一条规则或换一个 volume")
         response = raw.get("response", [])
         if kind in RATIO_KINDS:
-            if not isinstance(response, list) or not response or any(r not in METRICS or r == volume for r in response):
+            if not isinstance(response, list) or not response or any(
+                    not isinstance(r, str) or r not in METRICS or r == volume for r in response):
                 raise UserError(f"{where}: response 应列出除 volume 外的指标代码（{'、'.join(METRICS)}）")
         for platform in platforms:
             # One ratio rule per platform (a post gets one verdict on its proportions); jump rules per metric.

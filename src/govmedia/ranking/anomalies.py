@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from govmedia.core.text import share
 from govmedia.core.time import months_between, to_local
 from govmedia.core.vocabulary import METRIC_NAMES
 from govmedia.methodology import Methodology, resolve
@@ -156,7 +157,7 @@ def period_marks(con: duckdb.DuckDBPyConnection, platform: str, start: str, end:
 
 def in_words(row: dict) -> str:
     """A summary row as a line: 2 篇异常，占本月阅读的 38%."""
-    return f"{row['flagged_posts']} 篇异常，占本月{METRIC_NAMES.get(row['metric'], '互动')}的 {row['flagged_share']:.0%}"
+    return f"{row['flagged_posts']} 篇异常，占本月{METRIC_NAMES.get(row['metric'], '互动')}的 {share(row['flagged_share'])}"
 
 
 __all__ = ["ANOMALY_COLUMNS", "ANOMALY_HEADERS", "SUMMARY_COLUMNS", "SUMMARY_HEADERS", "anomaly_summary",

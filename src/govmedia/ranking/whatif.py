@@ -14,6 +14,7 @@ the dimension scores themselves and is scored afresh into a temporary table (not
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import duckdb
@@ -36,7 +37,7 @@ def parse_weights(text: str) -> dict[str, float]:
         values = [float(x) for x in text.replace("，", ",").split(",")]
     except ValueError as exc:
         raise FieldError("weights", text, f"权重应是 4 个数，依次为{names}，用逗号分隔，如 0.4,0.3,0.15,0.15") from exc
-    if len(values) != len(DIMENSIONS) or any(v < 0 for v in values):
+    if len(values) != len(DIMENSIONS) or any(not math.isfinite(v) or v < 0 for v in values):
         raise FieldError("weights", text, f"权重应是 4 个非负数，依次为{names}，如 0.4,0.3,0.15,0.15")
     if abs(sum(values) - 1) > 1e-6:
         raise FieldError("weights", text, f"4 个权重之和应为 1，而不是 {sum(values):g}")
@@ -57,18 +58,22 @@ def _reweighted(rows: list[dict], weights: dict[str, float]) -> list[dict]:
     return competition_ranks([{**r, "score": sum(weights[d] * r[d] for d in DIMENSIONS)} for r in rows])
 
 
-def _alternative_rows(con, platform: str, category: str, start: str, end: str, m: Methodology) -> list[dict]:
-    """The period's sums per account under another methodology, scored into a temporary table."""
+def _score_alternative(con, start: str, end: str, m: Methodology) -> None:
+    """Score the period under another methodology into the temporary table `whatif_scores`, once
+    for every platform and category asked (nothing is stored)."""
     from govmedia.scoring import _months_table, compiled_sql
 
-    months = months_between(start, end)
-    _months_table(con, months)
-    sql = compiled_sql(con, m)
+    _months_table(con, months_between(start, end))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE whatif_scores AS SELECT * FROM ({compiled_sql(con, m)})")
+
+
+def _alternative_rows(con, platform: str, category: str) -> list[dict]:
+    """The period's sums per account of `whatif_scores` (see _score_alternative)."""
     rows = con.execute(
         f"""
         SELECT a.platform, a.category, a.account_id, a.name, coalesce(sum(s.total), 0) AS score,
                {", ".join(f"coalesce(sum(s.{d}), 0) AS {d}" for d in DIMENSIONS)}
-        FROM accounts a LEFT JOIN ({sql}) s USING (platform, account_id)
+        FROM accounts a LEFT JOIN whatif_scores s USING (platform, account_id)
         WHERE a.platform = ? AND a.category = ? GROUP BY ALL
         """, [platform, category]).fetchall()
     names = ("platform", "category", "account_id", "name", "score", *DIMENSIONS)
@@ -82,6 +87,8 @@ def whatif(con: duckdb.DuckDBPyConnection, start: str, end: str, *, weights: dic
     scores) and then (other weights, or another methodology), best rank then first."""
     require_scored(con, months_between(start, end))
     other = resolve(con, methodology) if methodology is not None else None
+    if other is not None:
+        _score_alternative(con, start, end, other)
     out = []
     for p in [platform] if platform else PLATFORMS:
         for c in [category] if category else CATEGORIES:
@@ -89,7 +96,7 @@ def whatif(con: duckdb.DuckDBPyConnection, start: str, end: str, *, weights: dic
             if not now:
                 continue
             if other is not None:
-                then = competition_ranks(_alternative_rows(con, p, c, start, end, other))
+                then = competition_ranks(_alternative_rows(con, p, c))
             else:
                 then = _reweighted(now, weights)
             by_id = {r["account_id"]: r for r in then}

@@ -31,7 +31,7 @@ from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
 from govmedia.reports.settings import DEFAULT as DEFAULT_SETTINGS
 from govmedia.reports.settings import ReportSettings
 from govmedia.core.time import Month, Period, local_date, months_between, utcnow
-from govmedia.core.text import tight
+from govmedia.core.text import tight, share
 from govmedia.store.evaluation import case_figures, list_cases
 
 DISTRICT = "district"
@@ -495,7 +495,7 @@ def _overview(con, start: str, end: str, compare: bool, font: Path, m: Methodolo
 def _flag_words(row: dict, metric: str, discount: bool) -> str:
     """What a lead resting on flagged figures must say: 其 3 篇内容疑似刷量（占阅读 38%）…"""
     treated = "分数已按账号通常水平折算" if discount else "分数按原数计算"
-    return (f"其{row['flagged_posts']}篇内容疑似刷量（占期间{metric}{row['flagged_share']:.0%}），{treated}，"
+    return (f"其{row['flagged_posts']}篇内容疑似刷量（占期间{metric}{share(row['flagged_share'])}），{treated}，"
             f"这一名次应结合核查结果看待")
 
 
@@ -554,7 +554,7 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
             out.append(f"与上一期间（{previous_label}）相比，本类没有账号名次上升。")
     marked = [r for r in full if r.get("flagged_posts")]
     if marked:
-        listed = "、".join(f"{mention(platform, r['name'])}（{r['flagged_posts']}篇，占{metric}{r['flagged_share']:.0%}）"
+        listed = "、".join(f"{mention(platform, r['name'])}（{r['flagged_posts']}篇，占{metric}{share(r['flagged_share'])}）"
                           for r in marked[:5])
         more = f"等{len(marked)}个账号" if len(marked) > 5 else ""
         out.append(f"表中标⚠的账号期间有内容疑似刷量（阅读、播放或转发与其他互动明显不成比例，或两次观测之间猛增）："

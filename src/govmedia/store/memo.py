@@ -8,6 +8,7 @@ any import, registry change or rescore changes it, so nothing outlives a write.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -15,6 +16,7 @@ import duckdb
 
 _CACHE: OrderedDict[tuple, Any] = OrderedDict()
 _SIZE = 64
+_LOCK = threading.Lock()  # the site reads from a thread pool
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, platform: str, months: list[str]) -> tuple:
@@ -32,15 +34,18 @@ def remembered(con: duckdb.DuckDBPyConnection, key: tuple, platform: str, months
                compute: Callable[[], Any]) -> Any:
     """compute(), or what it returned for the same key on the same data."""
     full = (*key, fingerprint(con, platform, months))
-    if full in _CACHE:
-        _CACHE.move_to_end(full)
-        return _CACHE[full]
-    value = compute()
-    _CACHE[full] = value
-    while len(_CACHE) > _SIZE:
-        _CACHE.popitem(last=False)
+    with _LOCK:
+        if full in _CACHE:
+            _CACHE.move_to_end(full)
+            return _CACHE[full]
+    value = compute()  # outside the lock: two threads may compute the same value, neither waits
+    with _LOCK:
+        _CACHE[full] = value
+        while len(_CACHE) > _SIZE:
+            _CACHE.popitem(last=False)
     return value
 
 
 def forget() -> None:
-    _CACHE.clear()
+    with _LOCK:
+        _CACHE.clear()

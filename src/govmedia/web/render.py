@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from govmedia.core.text import share
 from govmedia.core.time import Period, local_text
 from govmedia.core.vocabulary import CATEGORIES, CATEGORY_NAMES, FORM_LABELS, PLATFORM_NAMES, PLATFORMS
 from govmedia.export import to_csv, to_xlsx
@@ -32,6 +33,7 @@ templates.env.filters["tojson_attr"] = lambda v: json.dumps(v, ensure_ascii=Fals
 templates.env.filters["form_names"] = lambda forms: "、".join(FORM_LABELS.get(f, f) for f in (forms or []))
 # An import format as the upload form names it (通用表格, MediaCrawler, …).
 templates.env.filters["format_name"] = lambda f: IMPORT_FORMAT_LABELS.get(f, f) if f else ""
+templates.env.filters["share"] = share  # 38%, <1%
 templates.env.filters["local"] = lambda moment: local_text(moment, seconds=False)  # stored UTC -> Beijing
 templates.env.filters["local_seconds"] = lambda moment: local_text(moment)
 
