@@ -3,7 +3,9 @@ posts are not, and the discount methodology scores what the flags replace."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+import shutil
 from datetime import datetime, timedelta
 
 import pytest
@@ -166,42 +168,47 @@ def test_flags_reach_the_leaderboard_the_account_page_and_the_report(store):
     assert "疑似刷量" not in _commentary("wechat", "comprehensive", clean, None, "10月", {}, "11月", False)[0]
 
 
-def test_pages_mark_flagged_accounts_and_show_intervals(store, tmp_path):
-    import shutil
-
+@contextlib.contextmanager
+def site(store, tmp_path):
+    """A TestClient of the site on a copy of `store`."""
     from fastapi.testclient import TestClient
 
     from govmedia.web import create_app
 
-    copy = tmp_path / "web.duckdb"
+    copy = tmp_path / "site.duckdb"
     shutil.copy(store, copy)
     app = create_app(copy, secret="test-secret")
     try:
         with TestClient(app) as client:
-            page = client.get("/rankings", params={"platform": "wechat", "category": "comprehensive",
-                                                   "from": "2020-11", "to": "2020-11"})
-            assert page.status_code == 200
-            assert "⚠" in page.text and "含疑似刷量内容 2 篇" in page.text and "按原数计分，未折算" in page.text
-            assert "90% 区间" not in page.text
-            toggled = client.get("/rankings", params={"platform": "wechat", "category": "comprehensive",
-                                                      "from": "2020-11", "to": "2020-11", "intervals": "true"})
-            assert "90% 区间" in toggled.text and "自助法" in toggled.text
-            account = client.get("/accounts/wechat/MzA5NDAwMDAwMA==", params={"from": "2020-11", "to": "2020-11"})
-            assert "本月疑似刷量 2 篇" in account.text and "阅读 100001，点赞 2" in account.text
-            assert "2020年11月 ⚠" in account.text and "占期间阅读的" in account.text and account.text.count("title=\"疑似刷量，依据见上方分数解释\"") == 2
-            listed = client.get("/anomalies", params={"from": "2020-10", "to": "2020-11"})
-            assert listed.status_code == 200 and listed.text.count("<tr>") == 4  # header + three flags
-            assert "阅读 100001，点赞 2" in listed.text and "转发突增无评论" in listed.text
-            only = client.get("/anomalies", params={"from": "2020-10", "to": "2020-11", "platform": "weibo"})
-            assert only.text.count("<tr>") == 2
-            wrong = client.get("/anomalies", params={"platform": "myspace"})
-            assert wrong.status_code == 400 and "未知平台" in wrong.text
-            csv_text = client.get("/anomalies.csv", params={"from": "2020-10", "to": "2020-11"}).content.decode("utf-8-sig")
-            assert csv_text.splitlines()[0] == ",".join(ANOMALY_COLUMNS)  # as the command's CSV
-            method = client.get("/methodology")
-            assert "权重的敏感性" in method.text and "疑似刷量" in method.text
+            yield client, copy
     finally:
         app.state.store.close()
+
+
+def test_pages_mark_flagged_accounts_and_show_intervals(store, tmp_path):
+    with site(store, tmp_path) as (client, _):
+        page = client.get("/rankings", params={"platform": "wechat", "category": "comprehensive",
+                                               "from": "2020-11", "to": "2020-11"})
+        assert page.status_code == 200
+        assert "⚠" in page.text and "含疑似刷量内容 2 篇" in page.text and "按原数计分，未折算" in page.text
+        assert "90% 区间" not in page.text
+        toggled = client.get("/rankings", params={"platform": "wechat", "category": "comprehensive",
+                                                  "from": "2020-11", "to": "2020-11", "intervals": "true"})
+        assert "90% 区间" in toggled.text and "自助法" in toggled.text
+        account = client.get("/accounts/wechat/MzA5NDAwMDAwMA==", params={"from": "2020-11", "to": "2020-11"})
+        assert "本月疑似刷量 2 篇" in account.text and "阅读 100001，点赞 2" in account.text
+        assert "2020年11月 ⚠" in account.text and "占期间阅读的" in account.text and account.text.count("title=\"疑似刷量，依据见上方分数解释\"") == 2
+        listed = client.get("/anomalies", params={"from": "2020-10", "to": "2020-11"})
+        assert listed.status_code == 200 and listed.text.count("<tr>") == 4  # header + three flags
+        assert "阅读 100001，点赞 2" in listed.text and "转发突增无评论" in listed.text
+        only = client.get("/anomalies", params={"from": "2020-10", "to": "2020-11", "platform": "weibo"})
+        assert only.text.count("<tr>") == 2
+        wrong = client.get("/anomalies", params={"platform": "myspace"})
+        assert wrong.status_code == 400 and "未知平台" in wrong.text
+        csv_text = client.get("/anomalies.csv", params={"from": "2020-10", "to": "2020-11"}).content.decode("utf-8-sig")
+        assert csv_text.splitlines()[0] == ",".join(ANOMALY_COLUMNS)  # as the command's CSV
+        method = client.get("/methodology")
+        assert "权重的敏感性" in method.text and "疑似刷量" in method.text
 
 
 def test_the_report_marks_flagged_accounts_in_its_tables_and_commentary(store):
@@ -280,28 +287,16 @@ def builtin_text() -> str:
 
 
 def test_the_api_lists_what_the_command_lists(store, tmp_path):
-    import shutil
-
-    from fastapi.testclient import TestClient
-
-    from govmedia.web import create_app
-
-    copy = tmp_path / "api.duckdb"
-    shutil.copy(store, copy)
-    app = create_app(copy, secret="test-secret")
-    try:
-        with TestClient(app) as client:
-            listed = client.get("/api/v1/anomalies", params={"from": "2020-10", "to": "2020-11"})
-            assert listed.status_code == 200
-            with open_made(copy, read_only=True) as con:
-                expected = find_anomalies(con, "2020-10", "2020-11")
-            assert [(r["post_id"], r["kind"], r["evidence"]) for r in listed.json()] == \
-                [(r["post_id"], r["kind"], r["evidence"]) for r in expected]
-            summary = client.get("/api/v1/anomalies", params={"from": "2020-11", "to": "2020-11", "summary": "true",
-                                                              "platform": "weibo"}).json()
-            assert [r["account_id"] for r in summary] == ["1234567890"]
-    finally:
-        app.state.store.close()
+    with site(store, tmp_path) as (client, copy):
+        listed = client.get("/api/v1/anomalies", params={"from": "2020-10", "to": "2020-11"})
+        assert listed.status_code == 200
+        with open_made(copy, read_only=True) as con:
+            expected = find_anomalies(con, "2020-10", "2020-11")
+        assert [(r["post_id"], r["kind"], r["evidence"]) for r in listed.json()] == \
+            [(r["post_id"], r["kind"], r["evidence"]) for r in expected]
+        summary = client.get("/api/v1/anomalies", params={"from": "2020-11", "to": "2020-11", "summary": "true",
+                                                          "platform": "weibo"}).json()
+        assert [r["account_id"] for r in summary] == ["1234567890"]
 
 
 def test_unreadable_files_are_said_in_chinese(tmp_path):
