@@ -271,6 +271,14 @@ def test_the_commands(store, tmp_path):
                  "--intervals", "--format", "json", db=store)
     (row,) = json.loads(ranked.stdout)
     assert row["score_low"] <= row["score"] <= row["score_high"] and row["flagged_posts"] == 2
+    header = cli("rank", "--platform", "wechat", "--category", "comprehensive", "--from", "2020-11", "--to", "2020-11",
+                 "--intervals", "--format", "csv", db=store).stdout.splitlines()[0]
+    assert header.endswith("score_low,score_high,rank_low,rank_high,same_as")
+    empty = cli("rank", "--platform", "bilibili", "--category", "district", "--from", "2020-11", "--to", "2020-11",
+                db=store)
+    assert "账号名录中没有哔哩哔哩区级账号" in empty.stderr
+    nothing = cli("anomalies", "--from", "2020-10", "--to", "2020-10", db=store)
+    assert "本期间没有内容被判为疑似刷量" in nothing.stderr
     whatif = cli("whatif", "--from", "2020-10", "--to", "2020-11", "--weights", "0.4,0.3,0.15,0.15", db=store)
     assert whatif.exit_code == 0 and "前三名" in whatif.stdout
     wrong = cli("whatif", "--from", "2020-10", "--to", "2020-11", "--weights", "0.4,0.4,0.4,0.4", db=store)

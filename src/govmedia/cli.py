@@ -585,8 +585,17 @@ def rank_command(
 
         for row in rows:  # the table says it in words; csv/json keep the numbers
             row["flagged_share"] = f"⚠ {share(row['flagged_share'])}" if row["flagged_posts"] else ""
-            if intervals and row.get("same_as"):
-                row["rank_high"] = f"{row['rank_high']}（与第 {row['same_as']} 名无显著差别）"
+        if intervals:  # the table says it beside the rank interval
+            columns.remove("same_as")
+            for row in rows:
+                if row.get("same_as"):
+                    row["rank_high"] = f"{row['rank_high']}（与第 {row['same_as']} 名无显著差别）"
+        if not rows:
+            from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
+            from govmedia.ranking import _category, _platform
+
+            err.print(f"账号名录中没有{PLATFORM_NAMES[_platform(platform)]}{CATEGORY_NAMES[_category(category)]}账号；"
+                      "请先用 govmedia accounts import 登记", highlight=False, markup=False)
     _emit(rows, columns, format, output, tuple(headers[c] for c in columns), "榜单")
 
 
@@ -667,6 +676,8 @@ def anomalies_command(
                 row["metric"] = METRIC_NAMES.get(row["metric"], row["metric"])
             if "flagged_share" in row:
                 row["flagged_share"] = f"{row['flagged_share']:.1%}"
+    if format == "table" and not rows:
+        err.print("本期间没有内容被判为疑似刷量。", highlight=False)
     _emit(rows, list(columns), format, output, tuple(headers[c] for c in columns), title, {"severity": 3})
 
 

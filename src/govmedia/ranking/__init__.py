@@ -17,8 +17,9 @@ RANK_COLUMNS = ("rank", "platform", "category", "account_id", "name", "score",
 # Chinese headers of RANK_COLUMNS; "score" is named after the period (overview.period_column/label).
 RANK_HEADERS = {"rank": "排名", "platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称",
                 "reach": "传播力", "engagement": "互动力", "innovation": "创新力", "influence": "影响力"}
-INTERVAL_COLUMNS = ("score_low", "score_high", "rank_low", "rank_high")
-INTERVAL_HEADERS = {"score_low": "得分下限", "score_high": "得分上限", "rank_low": "最好名次", "rank_high": "最差名次"}
+INTERVAL_COLUMNS = ("score_low", "score_high", "rank_low", "rank_high", "same_as")
+INTERVAL_HEADERS = {"score_low": "得分下限", "score_high": "得分上限", "rank_low": "最好名次", "rank_high": "最差名次",
+                    "same_as": "与第几名无显著差别"}
 # ⚠: the account's flagged posts in the period and their share of its reads/plays/reposts/likes.
 FLAG_COLUMNS = ("flagged_posts", "flagged_share")
 FLAG_HEADERS = {"flagged_posts": "疑似刷量内容", "flagged_share": "疑似刷量占比"}
@@ -118,7 +119,7 @@ def rank(con: duckdb.DuckDBPyConnection, platform: str, category: str, start: st
         indistinct(rows)
     if top is not None:
         rows = [r for r in rows if r["rank"] <= top]
-    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, *((*INTERVAL_COLUMNS, "same_as") if intervals else ()))
+    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ()))
     return [{c: r[c] for c in columns} for r in rows]
 
 
