@@ -79,6 +79,11 @@ class Methodology:
     discount: bool = False
     thresholds: Thresholds = field(default_factory=builtin_thresholds)
 
+    @property
+    def window_us(self) -> int:
+        """The snapshot window in whole microseconds (snapshots' stored age is in µs)."""
+        return int(round(self.window_hours * 3600)) * 1_000_000
+
     def innovative_forms_for(self, platform: str) -> tuple[str, ...]:
         excluded = set(self.excluded_forms.get(platform, ()))
         return tuple(f for f in self.innovative_forms if f not in excluded)

@@ -52,6 +52,10 @@ class Thresholds:
     min_spread: float
     rules: tuple[Rule, ...]
 
+    def rule_for(self, kind: str, platform: str, metric: str) -> Rule:
+        """The rule that raised a flag of `kind` on `metric` of a `platform` post."""
+        return next(r for r in self.rules if r.kind == kind and r.volume == metric and platform in r.platforms)
+
     def for_platform(self, platform: str) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if platform in r.platforms)
 

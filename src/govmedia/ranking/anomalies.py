@@ -50,7 +50,8 @@ def _flags_sql(con: duckdb.DuckDBPyConnection, m: Methodology, th: Thresholds) -
     return cached_sql(con, "flags", m, lambda t: post_flags(t.posts, t.snapshots, m, th), extra=th.text)
 
 
-def _filters(platform: str | None, category: str | None) -> tuple[str | None, str | None]:
+def parse_filters(platform: str | None, category: str | None) -> tuple[str | None, str | None]:
+    """Platform and category codes from any spelling; empty is every one (FieldError naming a bad one)."""
     return (_platform(platform) if platform else None), (_category(category) if category else None)
 
 
@@ -58,7 +59,7 @@ def find_anomalies(con: duckdb.DuckDBPyConnection, start: str, end: str, *, plat
                    category: str | None = None, thresholds: str | Path | None = None,
                    methodology: str | Path | Methodology | None = None) -> list[dict]:
     months = months_between(start, end)
-    platform, category = _filters(platform, category)
+    platform, category = parse_filters(platform, category)
     m, th = thresholds_for(con, thresholds, methodology)
     sql = _flags_sql(con, m, th)
     if sql is None:
@@ -74,10 +75,9 @@ def find_anomalies(con: duckdb.DuckDBPyConnection, start: str, end: str, *, plat
     )
     names = [d[0] for d in cursor.description]
     rows = [dict(zip(names, r)) for r in cursor.fetchall()]
-    rules = {(r.kind, p, r.volume): r for r in th.rules for p in r.platforms}
     out = []
     for row in rows:
-        rule = rules[(row["kind"], row["platform"], row["metric"])]
+        rule = th.rule_for(row["kind"], row["platform"], row["metric"])
         out.append({
             "platform": row["platform"], "account_id": row["account_id"], "name": row["name"],
             "post_id": row["post_id"], "published_at": to_local(row["published_at"]), "month": row["month"],
@@ -97,7 +97,7 @@ def anomaly_summary(con: duckdb.DuckDBPyConnection, start: str, end: str, *, pla
     from govmedia.scoring.anomalies import marks
 
     months = months_between(start, end)
-    platform, category = _filters(platform, category)
+    platform, category = parse_filters(platform, category)
     m, th = thresholds_for(con, thresholds, methodology)
     if not th.rules:
         return []

@@ -174,7 +174,7 @@ def replacements(flags: ir.Table, m: Methodology, metrics: tuple[str, ...]) -> i
     flags (the value its response would carry), and `cut_<m>`, the excess of its jump (taken off
     the counted value; growth after the jump stays). A jump after the scoring window (its later
     snapshot is not the one that counts) changes nothing. NULL where no flag applies."""
-    window_us = int(round(m.window_hours * 3600)) * 1_000_000
+    window_us = m.window_us
     counted = flags.filter(flags.window_us.isnull() | (flags.window_us <= window_us))
     ratio = counted.kind != "jump"
     aggregates = {}

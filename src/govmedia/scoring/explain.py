@@ -175,11 +175,10 @@ def explain(con: duckdb.DuckDBPyConnection, platform: str, account_id: str, mont
 
 def _flag_lines(rows: list[dict], m: Methodology) -> list[str]:
     """Each flagged post of the account-month in words, and what the discount counted instead."""
-    rules = {(r.kind, p, r.volume): r for r in m.thresholds.rules for p in r.platforms}
-    window_us = int(round(m.window_hours * 3600)) * 1_000_000
+    window_us = m.window_us
     lines = []
     for row in rows:
-        rule = rules[(row["kind"], row["platform"], row["metric"])]
+        rule = m.thresholds.rule_for(row["kind"], row["platform"], row["metric"])
         said = f"内容 {row['post_id']}【{KIND_NAMES[row['kind']]}，严重度 {row['severity']:.2f}】{evidence(row, rule.response)}"
         name = METRIC_NAMES[row["metric"]]
         if not m.discount:

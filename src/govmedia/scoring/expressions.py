@@ -71,7 +71,7 @@ def chosen_snapshots(snapshots: ir.Table, m: Methodology, metrics: tuple[str, ..
     if posts is not None:
         s = s.semi_join(posts.select("platform", "post_id"), ["platform", "post_id"])
     age = s.age_us
-    window_us = int(round(m.window_hours * 3600)) * 1_000_000
+    window_us = m.window_us
     key = ibis.cases(
         (age.isnull(), ibis.literal(0, type="int64")),
         (age <= window_us, -_KEY_OFFSET - age),

@@ -24,7 +24,7 @@ from govmedia.ranking import (FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTE
                               rank)
 from govmedia.ranking.accounts import score_series
 from govmedia.methodology.anomalies import KIND_NAMES
-from govmedia.ranking.anomalies import ANOMALY_COLUMNS, ANOMALY_HEADERS, find_anomalies
+from govmedia.ranking.anomalies import ANOMALY_COLUMNS, ANOMALY_HEADERS, find_anomalies, parse_filters
 from govmedia.ranking.city import city_index
 from govmedia.ranking.whatif import STEP, top3_stability
 from govmedia.ranking.overview import overview, previous_period, scored_months
@@ -155,26 +155,21 @@ def rankings_download(kind: str, platform: str, category: str, store: Reads = De
 # --------------------------------------------------------------------------- inflated posts
 
 
-def _anomaly_filters(platform: str, category: str) -> tuple[str | None, str | None]:
-    """'' is every platform or category; anything else must be one of the vocabulary's."""
-    try:
-        return (parse_platform(platform) if platform else None), (parse_category(category) if category else None)
-    except ValueError as exc:
-        raise FieldError("platform" if platform and platform not in PLATFORMS else "category",
-                         platform or category, str(exc)) from exc
+def _flagged(store: Reads, platform: str | None, category: str | None, period: Period) -> list[dict]:
+    return store.get(("anomalies", period.first, period.last, platform, category, False), find_anomalies,
+                     period.first, period.last, platform=platform, category=category, methodology=store.methodology)
 
 
 @router.get("/anomalies", response_class=HTMLResponse)
 def anomalies_page(request: Request, store: Reads = Depends(reads), platform: str = "", category: str = "",
                    period: Optional[Period] = Depends(page_period)):
     """The posts flagged as possibly inflated, with evidence: what `govmedia anomalies` lists."""
-    chosen_platform, chosen_category = _anomaly_filters(platform, category)
+    chosen_platform, chosen_category = parse_filters(platform, category)
+    platform, category = chosen_platform or "", chosen_category or ""  # the codes the pickers select
     if period is None:
         return render(request, "anomalies.html", period=None, rows=[], periods=[], platform=platform,
                       category=category)
-    rows = store.get(("anomalies", period.first, period.last, chosen_platform, chosen_category, False),
-                     find_anomalies, period.first, period.last, platform=chosen_platform, category=chosen_category,
-                     methodology=store.methodology)
+    rows = _flagged(store, chosen_platform, chosen_category, period)
     m = store.get(("methodology",), resolve, store.methodology)
     query = urlencode({k: v for k, v in {"platform": platform, "category": category, "from": period.first,
                                           "to": period.last}.items() if v})
@@ -188,10 +183,7 @@ def anomalies_download(kind: str, store: Reads = Depends(reads), platform: str =
                        period: Period = Depends(api_period)):
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "只提供 CSV 和 XLSX")
-    chosen_platform, chosen_category = _anomaly_filters(platform, category)
-    rows = store.get(("anomalies", period.first, period.last, chosen_platform, chosen_category, False),
-                     find_anomalies, period.first, period.last, platform=chosen_platform, category=chosen_category,
-                     methodology=store.methodology)
+    rows = _flagged(store, *parse_filters(platform, category), period)
     return table_download(rows, ANOMALY_COLUMNS, kind, f"anomalies-{period.first}-{period.last}", "疑似刷量",
                           headers=ANOMALY_HEADERS)
 
