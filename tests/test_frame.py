@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import pytest
 
-from govmedia.core.rows import Comment, Post, Reject
+from govmedia.core.rows import Comment, Post, Reject, native_bits
 from govmedia.core.vocabulary import METRICS
 from govmedia.ingest.canonical import Attribution, Record, validate
 from govmedia.ingest.forms import load_classifier
@@ -71,7 +71,7 @@ def _as_row(post: Post) -> dict:
             "published_at": post.published_at, "observed_at": post.observed_at, "is_original": post.is_original,
             "forms": sorted(post.forms), "title": post.title, "text": post.text, "url": post.url,
             "position": post.position, **dict(zip(METRICS, post.metrics)), "hashtags": sorted(post.hashtags),
-            "native": sorted(post.native)}
+            "native": native_bits(post.native)}
 
 
 @pytest.mark.parametrize("forced, hint", [(None, "weibo"), (None, None), (("weibo", "1001"), "weibo"),

@@ -42,7 +42,7 @@ def sources(fixtures: Path, folder: Path) -> dict[str, Path]:
 def content(con) -> dict[str, list]:
     """What imports write, without batch provenance (batch ids and the batches themselves)."""
     result = {}
-    for table in ("posts", "post_merge", "snapshots", "post_hashtags", "comments"):
+    for table in ("posts", "snapshots", "post_hashtags", "comments"):
         assert table in TABLES
         columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "batch_id"]
         rows = con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()

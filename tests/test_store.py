@@ -109,3 +109,40 @@ def test_parquet_import_of_damaged_file_changes_nothing(registered, tmp_path):
     with pytest.raises(UserError):
         import_tables(registered, tmp_path / "parquet")
     assert dump(registered) == before
+
+
+def test_merge_keys_move_into_posts_unchanged(db_path):
+    """Schema 14 keeps the merge keys of schema 10's post_merge as parts in posts: the keys the writer
+    builds from those parts and the stored values are the very keys post_merge held."""
+    from govmedia.store import migrate
+    from govmedia.store.writer import MERGED, _stored_key_sql
+
+    con = duckdb.connect(str(db_path))
+    migrate(con, target=13)
+    con.execute("INSERT INTO posts (platform, post_id, account_id, published_at, is_original, forms, title, text, "
+                "url, position, batch_id) VALUES "
+                "('weibo', '1', 'a', TIMESTAMP '2020-01-01 02:00:00', TRUE, ['text'], NULL, '正文', 'u', NULL, 1), "
+                "('weibo', '2', 'a', TIMESTAMP '2020-01-03 02:00:00', NULL, [], '标题', '正文二', NULL, 3, 1), "
+                "('douyin', '3', 'b', TIMESTAMP '2020-02-01 02:00:00', FALSE, ['video'], NULL, NULL, NULL, NULL, 1)")
+    observed = {"1": "'20200105123456789012'", "2": "'00000000000000000000'", "3": "'20201231235959000001'"}
+    native = {"1": {"published_at", "text", "url"}, "2": set(MERGED), "3": {"is_original"}}
+    keys = []
+    for post_id in ("1", "2", "3"):
+        parts = []
+        for a in MERGED:
+            missing = f"p.{a} IS NULL" + (" OR len(p.forms) = 0" if a == "forms" else "")
+            rank = "'2'" if a in native[post_id] else "'1'"
+            parts.append(f"CASE WHEN {missing} THEN NULL ELSE {rank} || '|' || {observed[post_id]} || '|' || "
+                         f"md5(p.{a}::VARCHAR) END")
+        con.execute(f"INSERT INTO post_merge SELECT platform, post_id, account_id, {', '.join(parts)} "
+                    f"FROM posts p WHERE post_id = '{post_id}'")
+    before = con.execute(f"SELECT post_id, {', '.join(f'k_{a}' for a in MERGED)} FROM post_merge "
+                         "ORDER BY post_id").fetchall()
+    keys = [k for row in before for k in row[1:]]
+    assert sum(k is None for k in keys) == 9 and sum(k is not None and k.startswith("2") for k in keys) == 8
+    con.close()
+    con = open_store(db_path)
+    after = con.execute(f"SELECT post_id, {', '.join(_stored_key_sql(a) for a in MERGED)} FROM posts p "
+                        "ORDER BY post_id").fetchall()
+    assert after == before
+    assert "post_merge" not in {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}

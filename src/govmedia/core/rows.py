@@ -7,6 +7,16 @@ from datetime import date, datetime
 from typing import Any, Mapping
 
 
+# Post attributes merged across sources (store/writer.py), in the order of their bits in a "native"
+# bit set (frozen: stores keep these bits).
+MERGED = ("published_at", "is_original", "forms", "title", "text", "url", "position")
+
+
+def native_bits(native) -> int:
+    """The bit set of the merged attributes a source states itself (bit i: MERGED[i])."""
+    return sum(1 << i for i, f in enumerate(MERGED) if f in native)
+
+
 @dataclass(slots=True)
 class Post:
     """One post as observed once: its attributes and one snapshot of its metrics."""

@@ -28,14 +28,12 @@ import pyarrow.compute as pc
 from govmedia.core.time import UTC_OFFSET, local_text
 from govmedia.core.vocabulary import FORMS, METRICS, PLATFORM_NAMES, PROFILES, extract_hashtags, parse_platform
 from govmedia.ingest import values as v
-from govmedia.core.rows import Comment, Reject
+from govmedia.core.rows import MERGED, Comment, Reject
 from govmedia.ingest.canonical import COMMENT_FIELD_NAMES, FIELD_NAMES, Record
 from govmedia.ingest.forms import FormClassifier
 
 FIELDS = ("platform", "account_id", "post_id", "published_at", "observed_at", "is_original", "forms", "title",
           "text", "url", "position", *METRICS)
-# Attributes whose value the source states itself ("native"), which win a merge with derived ones.
-NATIVE_ALL = ("published_at", "is_original", "title", "text", "url", "position", "forms")
 # What Python's str.strip() takes as white space.
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 
@@ -371,17 +369,15 @@ def validate_frame(frame: Frame, *, registered: Iterable[tuple[str, str]], force
     merged = said | found
     forms = _lists_of_bits(np.where(merged != 0, merged, default))
 
-    # What the source itself says, for the merge with other sources (store/writer.py).
-    bits = np.zeros(len(kept), dtype=np.int64)
-    for i, f in enumerate(NATIVE_ALL):
+    # What the source itself says, for the merge with other sources (store/writer.py): a bit set.
+    bits = np.zeros(len(kept), dtype=np.int16)
+    for i, f in enumerate(MERGED):
         if f == "forms":
             carried = said != 0
         else:
             carried = pc.and_(pc.is_valid(cols[f]), pc.invert(missing[f])).to_numpy(zero_copy_only=False)[kept]
-        bits |= carried.astype(np.int64) << i
-    unique, inverse = np.unique(bits, return_inverse=True)
-    native = pc.take(pa.array([sorted(f for i, f in enumerate(NATIVE_ALL) if code >> i & 1) for code in unique.tolist()],
-                              pa.list_(_STRING)), pa.array(inverse.astype(np.int64)))
+        bits |= carried.astype(np.int16) << i
+    native = pa.array(bits, pa.int16())
     stage = pa.table({
         "line": take(lines), "platform": platform_kept, "post_id": take(post_id), "account_id": take(account),
         "published_at": take(value["published_at"]), "observed_at": take(value["observed_at"]),

@@ -342,9 +342,36 @@ CREATE TABLE case_hashtags (
 );
 """
 
+# The merge keys kept in posts, as the parts the values do not hold: a bit per attribute for a value
+# its source states itself (bit i: core.rows.MERGED[i]) and per attribute the observation time of
+# the value (NULL: undated or no value); the hash part is taken from the stored value when a file
+# merges. A file of new posts then writes no key (a 200,000-row file: 0.75 s less).
+SCHEMA_MERGE_IN_POSTS = """
+ALTER TABLE posts ADD COLUMN merge_native SMALLINT;
+ALTER TABLE posts ADD COLUMN merge_published_at TIMESTAMP;
+ALTER TABLE posts ADD COLUMN merge_is_original TIMESTAMP;
+ALTER TABLE posts ADD COLUMN merge_forms TIMESTAMP;
+ALTER TABLE posts ADD COLUMN merge_title TIMESTAMP;
+ALTER TABLE posts ADD COLUMN merge_text TIMESTAMP;
+ALTER TABLE posts ADD COLUMN merge_url TIMESTAMP;
+ALTER TABLE posts ADD COLUMN merge_position TIMESTAMP;
+UPDATE posts SET
+    merge_native = CAST((CASE WHEN starts_with(m.k_published_at, '2') THEN 1 ELSE 0 END) + (CASE WHEN starts_with(m.k_is_original, '2') THEN 2 ELSE 0 END) + (CASE WHEN starts_with(m.k_forms, '2') THEN 4 ELSE 0 END) + (CASE WHEN starts_with(m.k_title, '2') THEN 8 ELSE 0 END) + (CASE WHEN starts_with(m.k_text, '2') THEN 16 ELSE 0 END) + (CASE WHEN starts_with(m.k_url, '2') THEN 32 ELSE 0 END) + (CASE WHEN starts_with(m.k_position, '2') THEN 64 ELSE 0 END) AS SMALLINT),
+    merge_published_at = CASE WHEN m.k_published_at IS NULL OR substr(m.k_published_at, 3, 20) = '00000000000000000000' THEN NULL ELSE strptime(substr(m.k_published_at, 3, 20), '%Y%m%d%H%M%S%f') END,
+    merge_is_original = CASE WHEN m.k_is_original IS NULL OR substr(m.k_is_original, 3, 20) = '00000000000000000000' THEN NULL ELSE strptime(substr(m.k_is_original, 3, 20), '%Y%m%d%H%M%S%f') END,
+    merge_forms = CASE WHEN m.k_forms IS NULL OR substr(m.k_forms, 3, 20) = '00000000000000000000' THEN NULL ELSE strptime(substr(m.k_forms, 3, 20), '%Y%m%d%H%M%S%f') END,
+    merge_title = CASE WHEN m.k_title IS NULL OR substr(m.k_title, 3, 20) = '00000000000000000000' THEN NULL ELSE strptime(substr(m.k_title, 3, 20), '%Y%m%d%H%M%S%f') END,
+    merge_text = CASE WHEN m.k_text IS NULL OR substr(m.k_text, 3, 20) = '00000000000000000000' THEN NULL ELSE strptime(substr(m.k_text, 3, 20), '%Y%m%d%H%M%S%f') END,
+    merge_url = CASE WHEN m.k_url IS NULL OR substr(m.k_url, 3, 20) = '00000000000000000000' THEN NULL ELSE strptime(substr(m.k_url, 3, 20), '%Y%m%d%H%M%S%f') END,
+    merge_position = CASE WHEN m.k_position IS NULL OR substr(m.k_position, 3, 20) = '00000000000000000000' THEN NULL ELSE strptime(substr(m.k_position, 3, 20), '%Y%m%d%H%M%S%f') END
+FROM post_merge m
+WHERE m.platform = posts.platform AND m.post_id = posts.post_id;
+DROP TABLE post_merge;
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
                          SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE, SCHEMA_METRICS,
-                         SCHEMA_SESSIONS, SCHEMA_CASE_LINKS]
+                         SCHEMA_SESSIONS, SCHEMA_CASE_LINKS, SCHEMA_MERGE_IN_POSTS]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.
@@ -353,7 +380,6 @@ TABLES = [
     "accounts",
     "import_batches",
     "posts",
-    "post_merge",
     "snapshots",
     "post_hashtags",
     "cases",

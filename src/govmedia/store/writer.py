@@ -6,11 +6,13 @@ left alone, so importing the same file twice leaves the store exactly as after t
 
 Merging sources (the same post from weibo-crawler and MediaCrawler, or MediaCrawler's csv and
 json): the store after importing a set of files is the same whatever their order.
-- A post attribute takes the value with the greatest merge key (`post_merge`): a value read from
-  the source's own column ("native") before one the importer derived (e.g. Douyin's originality,
-  forms guessed from the text), then the newer observation (an undated row is the oldest), then
-  the larger MD5 of the value, a deterministic tie-break. A missing value has no key and never
-  overwrites a known one.
+- A post attribute takes the value with the greatest merge key: a value read from the source's own
+  column ("native") before one the importer derived (e.g. Douyin's originality, forms guessed from
+  the text), then the newer observation (an undated row is the oldest), then the larger MD5 of the
+  value, a deterministic tie-break. A missing value has no key and never overwrites a known one.
+  Each post keeps the parts of its values' keys that the values do not hold (`posts.merge_native`,
+  a bit per attribute, and `posts.merge_<attribute>`, the observation time); the hash is taken
+  again from the stored value when a later file merges. So a file of new posts writes no key.
 - A snapshot (one post, one observation time) keeps, per metric, the known value; of two known
   values the larger (counts only grow; two sources' undated rows are one snapshot).
 - Topics are the union of every source's.
@@ -29,7 +31,7 @@ import pyarrow.compute as pc
 
 from govmedia.core.vocabulary import METRICS
 
-from govmedia.core.rows import Post
+from govmedia.core.rows import MERGED, Post, native_bits
 from govmedia.core.time import UTC_OFFSET, Month
 from govmedia.store import in_transaction, transaction
 from govmedia.store.access import EVERYTHING, changed as declare_changed
@@ -51,7 +53,7 @@ _STAGE_SCHEMA = pa.schema(
         ("position", pa.int32()),
         *[(m, pa.int64()) for m in METRICS],
         ("hashtags", pa.list_(pa.string())),
-        ("native", pa.list_(pa.string())),
+        ("native", pa.int16()),  # core.rows.native_bits
     ]
 )
 
@@ -95,13 +97,15 @@ def _stage_table(posts: Sequence[Post]) -> pa.Table:
         for name, value in zip(METRICS, p.metrics):
             columns[name].append(value)
         columns["hashtags"].append(sorted(p.hashtags))
-        columns["native"].append(sorted(p.native))
+        columns["native"].append(native_bits(p.native))
     return pa.table(columns, schema=_STAGE_SCHEMA)
 
 
-# Post attributes merged across sources; account_id is not merged (another account is a conflict).
-MERGED = ("published_at", "is_original", "forms", "title", "text", "url", "position")
+# MERGED (core.rows): post attributes merged across sources; account_id is not merged (another
+# account is a conflict).
 _NO_TIME = "0" * 20  # an undated observation sorts before every dated one
+_TIME_FORMAT = "%Y%m%d%H%M%S%f"  # 20 digits: as text, in the order of time
+_MERGE_COLUMNS = ("merge_native", *(f"merge_{a}" for a in MERGED))
 
 
 def _literals(values) -> str:
@@ -109,19 +113,48 @@ def _literals(values) -> str:
     return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
 
 
+def _missing_sql(attribute: str, table: str) -> str:
+    value = f"{table}.{attribute}"
+    return f"{value} IS NULL" + (f" OR len({value}) = 0" if attribute == "forms" else "")
+
+
 def _key_sql(attribute: str, table: str = "stage") -> str:
     """The merge key of a stage row's value: native before derived, newer before older, then a hash of
     the value; NULL for a missing value, which therefore never wins."""
-    value = f"{table}.{attribute}"
-    missing = f"{value} IS NULL" + (f" OR len({value}) = 0" if attribute == "forms" else "")
-    return (f"CASE WHEN {missing} THEN NULL ELSE "
-            f"(CASE WHEN list_contains({table}.native, '{attribute}') THEN '2' ELSE '1' END) || '|' || "
-            f"{table}.observed_key || '|' || md5({value}::VARCHAR) END")
+    bit = 1 << MERGED.index(attribute)
+    return (f"CASE WHEN {_missing_sql(attribute, table)} THEN NULL ELSE "
+            f"(CASE WHEN {table}.native & {bit} <> 0 THEN '2' ELSE '1' END) || '|' || "
+            f"{table}.observed_key || '|' || md5({table}.{attribute}::VARCHAR) END")
+
+
+def _stored_key_sql(attribute: str, table: str = "p") -> str:
+    """The merge key of a stored value, from the parts the post keeps and the value itself."""
+    bit = 1 << MERGED.index(attribute)
+    return (f"CASE WHEN {_missing_sql(attribute, table)} THEN NULL ELSE "
+            f"(CASE WHEN coalesce({table}.merge_native, 0) & {bit} <> 0 THEN '2' ELSE '1' END) || '|' || "
+            f"coalesce(strftime({table}.merge_{attribute}, '{_TIME_FORMAT}'), '{_NO_TIME}') || '|' || "
+            f"md5({table}.{attribute}::VARCHAR) END")
+
+
+def _parts_sql(table: str) -> str:
+    """The columns `merge_native, merge_<attribute>...` from the keys `k_<attribute>` of `table`'s rows."""
+    native = " + ".join(f"(CASE WHEN starts_with({table}.k_{a}, '2') THEN {1 << i} ELSE 0 END)"
+                        for i, a in enumerate(MERGED))
+    times = ", ".join(f"CASE WHEN {table}.k_{a} IS NULL OR substr({table}.k_{a}, 3, 20) = '{_NO_TIME}' THEN NULL "
+                      f"ELSE strptime(substr({table}.k_{a}, 3, 20), '{_TIME_FORMAT}') END" for a in MERGED)
+    return f"CAST({native} AS SMALLINT), {times}"
+
+
+def _direct_parts_sql(table: str) -> str:
+    """The same parts straight from a file's rows when each post is one row: no key is built."""
+    known = " + ".join(f"(CASE WHEN {_missing_sql(a, table)} THEN 0 ELSE {1 << i} END)" for i, a in enumerate(MERGED))
+    times = ", ".join(f"CASE WHEN {_missing_sql(a, table)} THEN NULL ELSE {table}.observed_at END" for a in MERGED)
+    return f"CAST({table}.native & ({known}) AS SMALLINT), {times}"
 
 
 def _keyed(table: str) -> str:
     """`table` with the observation part of the merge keys, formatted once per row."""
-    return (f"(SELECT *, coalesce(strftime(observed_at, '%Y%m%d%H%M%S%f'), '{_NO_TIME}') AS observed_key "
+    return (f"(SELECT *, coalesce(strftime(observed_at, '{_TIME_FORMAT}'), '{_NO_TIME}') AS observed_key "
             f"FROM {table}) AS {table}")
 
 
@@ -215,11 +248,8 @@ def _insert_new(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_co
     _staged(con, stage)
     batch_id = _new_batch(con, batch, total, rejected, 0)
     post_cols = ", ".join(_POST_COLUMNS)
-    con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id) "
-                f"SELECT platform, post_id, {post_cols}, {batch_id} FROM file_posts")
-    key_cols = ", ".join(f"k_{a}" for a in MERGED)
-    con.execute(f"INSERT INTO post_merge (platform, post_id, account_id, {key_cols}) "
-                f"SELECT platform, post_id, account_id, {key_cols} FROM file_posts")
+    con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id, {', '.join(_MERGE_COLUMNS)}) "
+                f"SELECT platform, post_id, {post_cols}, {batch_id}, {_parts_sql('file_posts')} FROM file_posts")
     metric_max = ", ".join(f"max(s.{m})" for m in METRICS)
     con.execute(f"""
         INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
@@ -250,11 +280,9 @@ def _insert_single(con, stage: pa.Table, batch: BatchInfo, rejected: int, before
     con.register("stage_arrow", stage)
     try:
         post_cols = ", ".join(_POST_COLUMNS)
-        con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id) "
-                    f"SELECT platform, post_id, {post_cols}, {batch_id} FROM stage_arrow")
-        keys = ", ".join(_key_sql(a, "stage_arrow") for a in MERGED)
-        con.execute(f"INSERT INTO post_merge (platform, post_id, account_id, {', '.join(f'k_{a}' for a in MERGED)}) "
-                    f"SELECT platform, post_id, account_id, {keys} FROM {_keyed('stage_arrow')}")
+        con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id, {', '.join(_MERGE_COLUMNS)}) "
+                    f"SELECT platform, post_id, {post_cols}, {batch_id}, {_direct_parts_sql('stage_arrow')} "
+                    f"FROM stage_arrow")
         con.execute(f"""
             INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
             SELECT platform, post_id, observed_at, {", ".join(METRICS)}, {batch_id},
@@ -299,13 +327,12 @@ def _merge(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit)
     owners = con.execute("SELECT list(DISTINCT platform), list(DISTINCT account_id) FROM file_posts").fetchall()[0]
     mine = (f"platform IN ({_literals(owners[0])}) AND account_id IN ({_literals(owners[1])})"
             if owners[0] else "FALSE")
-    stored_keys = ", ".join(f"m.k_{a}" for a in MERGED)
+    stored_keys = ", ".join(f"{_stored_key_sql(a)} AS k_{a}" for a in MERGED)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE stored AS
         SELECT p.platform, p.post_id, {", ".join(f"p.{a}" for a in MERGED)}, p.batch_id, {stored_keys}
         FROM file_posts f
         JOIN (SELECT * FROM posts WHERE {mine}) p ON p.platform = f.platform AND p.post_id = f.post_id
-        LEFT JOIN (SELECT * FROM post_merge WHERE {mine}) m ON m.platform = f.platform AND m.post_id = f.post_id
     """)
     wins = {a: f"(f.k_{a} IS NOT NULL AND (o.k_{a} IS NULL OR f.k_{a} > o.k_{a}))" for a in MERGED}
     chosen = ", ".join(f"CASE WHEN {wins[a]} THEN f.{a} ELSE o.{a} END AS {a}, "
@@ -369,17 +396,13 @@ def _merge(con, stage: pa.Table, batch: BatchInfo, rejected: int, before_commit)
 
     batch_id = _new_batch(con, batch, changed, rejected + len(conflict_list), unchanged)
     post_cols = ", ".join(_POST_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in (*_POST_COLUMNS, "batch_id"))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in (*_POST_COLUMNS, "batch_id", *_MERGE_COLUMNS))
     con.execute(f"""
-        INSERT INTO posts (platform, post_id, {post_cols}, batch_id)
-        SELECT platform, post_id, {post_cols}, CASE WHEN changed THEN {batch_id} ELSE batch_before END
+        INSERT INTO posts (platform, post_id, {post_cols}, batch_id, {", ".join(_MERGE_COLUMNS)})
+        SELECT platform, post_id, {post_cols}, CASE WHEN changed THEN {batch_id} ELSE batch_before END,
+               {_parts_sql("merged")}
         FROM merged WHERE changed OR keys_changed
         ON CONFLICT (platform, post_id) DO UPDATE SET {updates}
-    """)
-    key_cols = ", ".join(f"k_{a}" for a in MERGED)
-    con.execute(f"""
-        INSERT OR REPLACE INTO post_merge (platform, post_id, account_id, {key_cols})
-        SELECT platform, post_id, account_id, {key_cols} FROM merged WHERE keys_changed
     """)
     # Posts whose publication time changed: their stored snapshots' ages change too.
     moved = con.execute(
