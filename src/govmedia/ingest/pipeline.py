@@ -6,7 +6,6 @@ other row is written to `<file>.rejects.csv` with its line and a reason.
 
 from __future__ import annotations
 
-import hashlib
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,9 +252,8 @@ def import_file(
         return report
     report.format = source.format
     posts, rejects, superseded, duplicates = _validate_all(table, source, ctx, classifier, progress)
-    data = path.read_bytes()
     batch = BatchInfo(
-        file_name=path.name, file_path=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
+        file_name=path.name, file_path=str(path.resolve()), sha256=table.sha256,
         format=source.format, platform=source.platform,
     )
     with _writing(con, connect) as writing:
@@ -349,8 +347,7 @@ def _import_comments(connect, writing: ContextManager, path: Path, table: Table,
                                       f"与第 {earlier.line} 行是同一评论，但内容不同", record.raw))
         if progress and (count % 5000 == 0 or count == total):
             progress(str(table.path), count, total)
-    data = path.read_bytes()
-    batch = BatchInfo(file_name=path.name, file_path=str(path.resolve()), sha256=hashlib.sha256(data).hexdigest(),
+    batch = BatchInfo(file_name=path.name, file_path=str(path.resolve()), sha256=table.sha256,
                       format=format_name, platform=platform)
     with writing as con:
         result = write_comments(con, list(kept.values()), batch, rejected=len(rejects), before_commit=before_commit)

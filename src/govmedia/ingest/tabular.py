@@ -7,6 +7,7 @@ row of a spreadsheet (with its sheet), or the item number of a JSON array.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -41,6 +42,7 @@ class Table:
         self._columns = columns or {}
         self._arrow = arrow or {}  # name -> pyarrow string array, for a CSV read by Arrow
         self.extra = extra or {}  # line -> the cells beyond the header (CSV rows longer than it)
+        self.sha256: str | None = None  # of the bytes read (read_table), which the import batch names
 
     @property
     def rows(self) -> list[tuple[int, dict[str, Any]]]:
@@ -130,12 +132,18 @@ def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"{path}: 无法读取（{read_failed(exc)}）") from exc
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(): a copy of the whole file
         raise UserError(f"{path}: 文件为空")
     binary = _binary_kind(data)
     if binary and not (suffix in (".xlsx", ".xlsm") and binary == "ZIP"):
         raise UserError(f"{path}: 这是 {binary} 文件，不是数据表；请上传爬虫或 Excel 导出的 CSV、XLSX、JSON 文件"
                         f"{'（整个导出目录可打包成 ZIP 上传）' if binary != 'ZIP' else ''}")
+    table = _read(path, suffix, data, known_headers)
+    table.sha256 = hashlib.sha256(data).hexdigest()
+    return table
+
+
+def _read(path: Path, suffix: str, data: bytes, known_headers: Iterable[str]) -> Table:
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path, data, set(known_headers))
     if suffix == ".xls":
@@ -144,7 +152,7 @@ def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
     if suffix in (".json", ".jsonl", ".ndjson"):
         return _read_json(path, text, encoding, lines=suffix != ".json")
     if suffix in (".csv", ".tsv", ".txt"):
-        return _read_csv(path, text, encoding)
+        return _read_csv(path, text, encoding, data=data)
     raise UserError(f"{path}: 不支持的文件类型 {suffix or '(无扩展名)'}（支持 CSV、XLSX、JSON、JSONL）")
 
 
@@ -164,13 +172,13 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _read_csv(path: Path, text: str, encoding: str, *, arrow: bool = True) -> Table:
+def _read_csv(path: Path, text: str, encoding: str, *, arrow: bool = True, data: bytes | None = None) -> Table:
     sample = text[:8192]
     first_line = sample.split("\n", 1)[0]
     delimiter = max(",\t;|", key=first_line.count) if first_line else ","
     if first_line.count(delimiter) == 0:
         delimiter = ","
-    fast = _arrow_csv(path, text, delimiter, encoding) if arrow else None
+    fast = _arrow_csv(path, text, delimiter, encoding, data) if arrow else None
     if fast is not None:
         return fast
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -205,7 +213,7 @@ def _read_csv(path: Path, text: str, encoding: str, *, arrow: bool = True) -> Ta
     return Table(path, "csv", header, None, encoding=encoding, lines=lines[1:], columns=columns, extra=extra)
 
 
-def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str) -> Table | None:
+def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str, data: bytes | None = None) -> Table | None:
     """A regular CSV (header on line 1, every row as wide as the header, no blank lines) read by
     Arrow's multithreaded reader; None for any other, which the csv module reads. Each row's line is
     exact: the lines a row spans are one plus the line breaks inside its quoted cells, and the file
@@ -215,7 +223,7 @@ def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str) -> Table | 
     import pyarrow.csv as pacsv
 
     end = text.find("\n")
-    if end < 0 or text.count("\r") != text.count("\r\n"):  # one line only, or old Mac line ends
+    if end < 0:  # one line only
         return None
     first = next(csv.reader([text[:end].rstrip("\r")], delimiter=delimiter), [])
     if '"' in text[:end] or not "".join(first).strip():
@@ -227,13 +235,20 @@ def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str) -> Table | 
     sample = csv.reader(io.StringIO(text[end + 1:end + 1 + (1 << 16)], newline=""), delimiter=delimiter)
     if any(len(record) != len(first) for record in list(itertools.islice(sample, 21))[:-1]):
         return None
-    body = text[end + 1:].encode("utf-8")
-    if not body or body.isspace():
+    # The file's own bytes when they are UTF-8 (no copy of the text encoded again). Line ends are
+    # one byte each in UTF-8: counted on the bytes.
+    raw = data if data is not None and encoding in ("utf-8", "utf-8-sig") else text.encode("utf-8")
+    start = raw.index(b"\n") + 1  # after the header (and a BOM)
+    if start == len(raw) or raw[start:start + (1 << 16)].isspace() and raw[start:].isspace():
         return None
+    returns = raw.count(b"\r")
+    if returns and returns != raw.count(b"\r\n"):  # old Mac line ends
+        return None
+    physical = raw.count(b"\n", start) + (0 if raw.endswith(b"\n") else 1)
     names = [f"c{i}" for i in range(len(header))]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body),
+            pa.BufferReader(memoryview(raw)[start:]),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
@@ -242,13 +257,17 @@ def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str) -> Table | 
         return None  # ragged rows and the like
     columns = [table.column(n).combine_chunks() for n in names]
     rows = table.num_rows
+    # A row of blank cells is a blank line: looked for in the other columns only where the first is blank.
+    blank = pc.equal(pc.utf8_trim_whitespace(columns[0]), "")
+    for column in columns[1:]:
+        if not pc.any(blank).as_py():
+            break
+        blank = pc.and_(blank, pc.equal(pc.utf8_trim_whitespace(column), ""))
     breaks = np.zeros(rows, dtype=np.int64)
-    blank = np.ones(rows, dtype=bool)
-    for column in columns:
-        breaks += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
-        blank &= pc.equal(pc.utf8_trim_whitespace(column), "").to_numpy(zero_copy_only=False)
-    physical = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-    if blank.any() or rows + int(breaks.sum()) != physical:
+    if b'"' in raw:  # without quotes no cell holds a line break
+        for column in columns:
+            breaks += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+    if pc.any(blank).as_py() or rows + int(breaks.sum()) != physical:
         return None  # blank lines, or rows the count cannot place
     lines = (2 + np.arange(rows) + np.concatenate(([0], np.cumsum(breaks)[:-1]))).tolist()
     arrow = {}
