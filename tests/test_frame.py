@@ -164,3 +164,38 @@ def test_comments_validated_by_column_equal_the_row_by_row_reference():
     assert validate_comments(records, "weibo") == expected
     assert sum(isinstance(e, Comment) for e in expected) > 50
     assert len({e.reason for e in expected if isinstance(e, Reject)}) > 8
+
+
+def test_frames_checked_together_equal_each_checked_alone():
+    """A folder's small files are validated as one frame (concat_frames) and split again: every
+    file's stage rows and rejects are what validating it alone gives, lines included; with the
+    concatenation large enough, in parts on several threads too."""
+    from govmedia.ingest import frame as fr
+    from govmedia.ingest.pipeline import _split
+
+    classifier = load_classifier()
+    records = _records(2400)
+    for n in range(0, 2400, 3):  # every third row a good one, so that the stages are large too
+        values = {"platform": "weibo", "account_id": "1001", "post_id": f"ok{n}", "published_at": "2020-03-01 10:00",
+                  "text": TEXTS[n % len(TEXTS)], "reads": str(n)}
+        records[n] = Record(n + 2, {"n": n}, values, {f: f"列{f}" for f in values}, forms=(), hashtags=(),
+                            default_forms=())
+    # Files of different sizes and platforms; one of Arrow columns (as the generic CSV's).
+    cuts = [(0, 700, "weibo"), (700, 701, "douyin"), (701, 1500, None), (1500, 1500, "weibo"), (1500, 2400, "wechat")]
+    frames = [frame_of(records[a:b], lambda line: {}) for a, b, _ in cuts]
+    hints = [h for _, _, h in cuts]
+    frames[2].values = {f: (fr._strings(v) if f in ("post_id", "text") else v) for f, v in frames[2].values.items()}
+    alone = [validate_frame(f, registered=REGISTERED, forced=None, platform_hint=h, classifier=classifier)
+             for f, h in zip(frames, hints)]
+    for part_rows in (10**9, 500):
+        fr._PART_ROWS, before = part_rows, fr._PART_ROWS
+        try:
+            joined = validate_frame(fr.concat_frames(frames, hints), registered=REGISTERED, forced=None,
+                                    platform_hint=None, classifier=classifier)
+        finally:
+            fr._PART_ROWS = before
+        stages, rejects = _split(joined, frames)
+        for one, stage, refused in zip(alone, stages, rejects):
+            assert stage.to_pylist() == one.stage.to_pylist()
+            assert refused == one.rejects
+    assert sum(s.num_rows for s in stages) > 700 and sum(len(r) for r in rejects) > 1000

@@ -56,6 +56,7 @@ class Frame:
     default_forms: list[tuple[str, ...]]  # used only when nothing else says anything
     errors: list[str | None]
     raw: Callable[[int], Mapping[str, Any]] = field(default=lambda line: {})
+    hints: pa.Array | None = None  # per row, the platform its file is of (concat_frames); else validate_frame's
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -66,7 +67,25 @@ class Frame:
             return cells.slice(start, stop - start) if isinstance(cells, pa.Array) else cells[start:stop]
         return Frame(self.lines[start:stop], {f: cut(c) for f, c in self.values.items()},
                      {f: cut(c) for f, c in self.columns.items()}, self.forms[start:stop], self.hashtags[start:stop],
-                     self.default_forms[start:stop], self.errors[start:stop], self.raw)
+                     self.default_forms[start:stop], self.errors[start:stop], self.raw,
+                     None if self.hints is None else cut(self.hints))
+
+
+def concat_frames(frames: list[Frame], hints: list[str | None]) -> Frame:
+    """Several files' frames as one, numbered 0, 1, ... across them (their own lines stay in each
+    frame), each row with its file's platform (`hints`): a folder of small files is validated at
+    once, paying the kernels' fixed cost per call once instead of once per file."""
+    def joined(get) -> pa.Array:
+        return pa.concat_arrays([_strings(get(f)) for f in frames])
+
+    def chained(get) -> list:
+        return list(itertools.chain.from_iterable(get(f) for f in frames))
+
+    n = sum(len(f) for f in frames)
+    return Frame(list(range(n)), {name: joined(lambda f: f.values[name]) for name in FIELDS},
+                 {name: joined(lambda f: f.columns[name]) for name in FIELDS}, chained(lambda f: f.forms),
+                 chained(lambda f: f.hashtags), chained(lambda f: f.default_forms), chained(lambda f: f.errors),
+                 hints=pa.concat_arrays([pa.repeat(pa.scalar(h, _STRING), len(f)) for f, h in zip(frames, hints)]))
 
 
 def frame_of(records: Iterable[Record], raw_of: Callable[[int], Mapping[str, Any]]) -> Frame:
@@ -316,8 +335,9 @@ def _validate_part(frame: Frame, *, registered: frozenset[tuple[str, str]], forc
         forms_error = pc.take(pa.array([o if isinstance(o, str) else None for o in outcomes], _STRING), index)
 
     none = pa.scalar(None, _STRING)
-    platform = pc.if_else(missing["platform"],
-                          pa.scalar(forced[0] if forced else platform_hint, _STRING), value["platform"])
+    hint = frame.hints if frame.hints is not None and not forced else \
+        pa.scalar(forced[0] if forced else platform_hint, _STRING)
+    platform = pc.if_else(missing["platform"], hint, value["platform"])
     account_stated = _clean_id(raw["account_id"])
     account = pa.array([forced[1]] * n, _STRING) if forced else account_stated
     post_id = _clean_id(raw["post_id"])

@@ -6,12 +6,14 @@ other row is written to `<file>.rejects.csv` with its line and a reason.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,7 +25,9 @@ from govmedia.ingest.canonical import (
 )
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
-from govmedia.ingest.frame import frame_of, raw_of as frame_raw_of, validate_comments, validate_frame
+from govmedia.ingest.frame import (
+    Frame, concat_frames, frame_of, raw_of as frame_raw_of, validate_comments, validate_frame,
+)
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
 from govmedia.store import in_transaction
@@ -189,13 +193,31 @@ def import_path(
         _unchanged(connect, con)  # reading the registry
         ctx, classifier, files = _plan(con, path, format, account, forms_path)
     reports = []
-    with _one_checkpoint(store if isinstance(store, duckdb.DuckDBPyConnection) else None):
-        for done, file in enumerate(files):
-            if files_progress:
-                files_progress(done, len(files), str(file))
-            reports.append(import_file(None, file, ctx=ctx, classifier=classifier, format=format,
-                                       rejects_dir=rejects_dir, progress=progress, in_folder=path.is_dir(),
-                                       connect=connect))
+
+    def prepare(group: list[Path]) -> list[_Prepared]:
+        return _prepare(group, ctx=ctx, classifier=classifier, format=format, in_folder=path.is_dir())
+
+    # The next group of files is read and checked in a second thread while this one's files are
+    # written: the database and Arrow's kernels release the GIL, so on two CPUs the two overlap.
+    groups = _groups(files)
+    done = 0
+    with _one_checkpoint(store if isinstance(store, duckdb.DuckDBPyConnection) else None), \
+            ThreadPoolExecutor(1, thread_name_prefix="govmedia-read") as reader:
+        ahead = reader.submit(prepare, groups[0])
+        try:
+            for number, group in enumerate(groups):
+                prepared = ahead.result()
+                if number + 1 < len(groups):
+                    ahead = reader.submit(prepare, groups[number + 1])
+                for item in prepared:
+                    if files_progress:
+                        files_progress(done, len(files), str(item.report.path))
+                    reports.append(_write(item, None, connect, rejects_dir=rejects_dir, progress=progress,
+                                          before_commit=None))
+                    done += 1
+        except BaseException:
+            ahead.cancel()
+            raise
     if files_progress:
         files_progress(len(files), len(files), "")
     summary = ImportSummary(reports)
@@ -222,6 +244,76 @@ def import_file(
 ) -> FileReport:
     """One file, committed on its own. The connection is `con`, or with `connect` one taken for the
     database write only."""
+    prepared, = _prepare([path], ctx=ctx, classifier=classifier, format=format, in_folder=in_folder)
+    return _write(prepared, con, connect, rejects_dir=rejects_dir, progress=progress, before_commit=before_commit)
+
+
+@dataclass
+class _Prepared:
+    """A file read and checked, not yet written: what `_write` needs. `done` when there is nothing
+    to write (the file was skipped or could not be read)."""
+
+    report: FileReport
+    done: bool = False
+    table: Table | None = None
+    platform: str | None = None
+    rows: list | pa.Table | None = None  # the stage table of posts, or the kept comments
+    rejects: list[Reject] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    comments: bool = False
+    source: Source | None = None  # posts read, not yet checked
+
+
+def _prepare(paths: list[Path], *, ctx: Context, classifier, format: str, in_folder: bool) -> list[_Prepared]:
+    """Read, recognise, map and check files: no database. The post files' rows are checked together
+    (`frame.concat_frames`): in a folder of small files, once per group instead of once per file.
+    (A folder's next group is prepared while the current one is written: `import_path`.)"""
+    items = [_read_one(path, ctx=ctx, format=format, in_folder=in_folder) for path in paths]
+    pending = [item for item in items if item.source is not None]
+    if not pending:
+        return items
+    raws = [frame_raw_of(item.table) for item in pending]
+    frames = [item.source.frame if item.source.frame is not None else frame_of(item.source.records, raw)
+              for item, raw in zip(pending, raws)]
+    joined = frames[0] if len(frames) == 1 else concat_frames(frames, [item.source.platform for item in pending])
+    checked = validate_frame(joined, registered=ctx.registered, forced=ctx.forced,
+                             platform_hint=pending[0].source.platform, classifier=classifier)
+    if len(frames) == 1:
+        stages, rejects = [checked.stage], [checked.rejects]
+    else:
+        stages, rejects = _split(checked, frames)
+    for item, raw, stage, refused in zip(pending, raws, stages, rejects):
+        item.report.format = item.source.format
+        item.platform = item.source.platform
+        stage, repeated, item.superseded, item.duplicates = _deduplicate(stage, raw)
+        item.rows = stage
+        item.rejects = [Reject(line, column, reason, raw(line)) for line, column, reason in refused] + repeated
+        item.source = None
+    return items
+
+
+def _split(checked, frames: list[Frame]) -> tuple[list[pa.Table], list[list]]:
+    """The stage rows and rejects of frames checked as one (numbered 0, 1, ... across them), per frame,
+    with each frame's own lines."""
+    starts = np.cumsum([0, *(len(f) for f in frames)])
+    stage = checked.stage
+    owner = np.searchsorted(starts, stage["line"].to_numpy(), side="right") - 1
+    stages = []
+    for k, frame in enumerate(frames):
+        rows = stage.filter(pa.array(owner == k))
+        lines = pc.take(pa.array(frame.lines, pa.int64()), pc.subtract(rows["line"], int(starts[k])))
+        stages.append(rows.set_column(rows.schema.get_field_index("line"), "line", lines))
+    rejects: list[list] = [[] for _ in frames]
+    for number, column, reason in checked.rejects:
+        k = int(np.searchsorted(starts, number, side="right")) - 1
+        rejects[k].append((frames[k].lines[number - starts[k]], column, reason))
+    return stages, rejects
+
+
+def _read_one(path: Path, *, ctx: Context, format: str, in_folder: bool) -> _Prepared:
+    """A file read, recognised and mapped (`source`), or done with (skipped, unreadable); comments
+    are checked here too."""
     report = FileReport(path)
     try:
         table = read_table(path, KNOWN_HEADERS)
@@ -229,52 +321,87 @@ def import_file(
         if module is None:
             if in_folder:
                 report.skipped = "不是可识别的内容文件"
-                return report
+                return _Prepared(report, done=True)
             raise UserError(
                 f"{path}: 无法识别文件格式（列: {', '.join(h for h in table.header[:12] if h)}）；"
                 "请用 {field:format} 指明它是哪种导出"
             )
         if getattr(module, "is_comments", lambda t: False)(table):
             platform, records = module.read_comments(table, ctx)
-            return _import_comments(connect, _writing(con, connect), path, table, module.NAME, platform, records, report,
-                                    rejects_dir, progress, before_commit)
+            report.format = module.NAME
+            kept, rejects, duplicates = _check_comments(list(records), platform)
+            return _Prepared(report, table=table, platform=platform, rows=kept, rejects=rejects,
+                             duplicates=duplicates, comments=True)
         skip_reason = getattr(module, "skip_reason", lambda t: None)(table)
         if skip_reason:
             report.format = module.NAME
             report.skipped = skip_reason
-            return report
+            return _Prepared(report, done=True)
         source = module.read(table, ctx)
     except UserError as exc:
         # The report names the file already: the message without its path (a server's, on the web).
         report.error_template = exc.render().removeprefix(f"{path}: ") if isinstance(exc, FieldError) else \
             exc.template.removeprefix(f"{path}: ")
         report.error = fill(report.error_template)
+        return _Prepared(report, done=True)
+    return _Prepared(report, table=table, source=source)
+
+
+def _write(prepared: _Prepared, con, connect, *, rejects_dir, progress, before_commit) -> FileReport:
+    """Write a prepared file in one transaction and say what became of each row."""
+    report = prepared.report
+    if prepared.done:
         return report
-    report.format = source.format
-    posts, rejects, superseded, duplicates = _validate_all(table, source, ctx, classifier, progress)
-    batch = BatchInfo(
-        file_name=path.name, file_path=str(path.resolve()), sha256=table.sha256,
-        format=source.format, platform=source.platform,
-    )
+    path, table, rejects = report.path, prepared.table, prepared.rejects
+    total = len(table)
+    if progress:
+        progress(str(path), 0, total)
+    batch = BatchInfo(file_name=path.name, file_path=str(path.resolve()), sha256=table.sha256,
+                      format=report.format, platform=prepared.platform)
+    writer = write_comments if prepared.comments else write_posts
     with _writing(con, connect) as writing:
-        result = write_posts(writing, posts, batch, rejected=len(rejects), before_commit=before_commit)
+        result = writer(writing, prepared.rows, batch, rejected=len(rejects), before_commit=before_commit)
         if result.batch_id is None:  # the file was imported before and every row is stored as it is
             _unchanged(connect, writing)
+    if progress:
+        progress(str(path), total, total)
     if result.conflicts:
         raw_of = dict(table.rows)
+        where = "post_id" if not prepared.comments else "note_id" if prepared.platform == "weibo" else "aweme_id"
         for line, reason in result.conflicts:
-            rejects.append(Reject(line, "post_id", reason, raw_of.get(line, {})))
+            rejects.append(Reject(line, where, reason, raw_of.get(line, {})))
     rejects.sort(key=lambda r: r.line)
     # A superseded row shares the fate of the row that replaced it.
-    superseded_unchanged = sum(1 for line in superseded if line in result.unchanged_lines)
+    superseded_unchanged = sum(1 for line in prepared.superseded if line in result.unchanged_lines)
     report.months = set(result.months)  # the months of the changed posts, where they were and are published
-    report.accepted = result.accepted + len(superseded) - superseded_unchanged
-    report.unchanged = result.unchanged + duplicates + superseded_unchanged
+    report.accepted = result.accepted + len(prepared.superseded) - superseded_unchanged
+    report.unchanged = result.unchanged + prepared.duplicates + superseded_unchanged
     report.rejected = len(rejects)
     report.batch_id = result.batch_id
     report.rejects = rejects
     report.rejects_path = write_rejects(path, table, rejects, rejects_dir)
     return report
+
+
+# Files checked together (`_prepare`): up to this many bytes or files a group.
+_GROUP_BYTES = 8 << 20
+_GROUP_FILES = 64
+
+
+def _groups(files: list[Path]) -> list[list[Path]]:
+    groups: list[list[Path]] = []
+    size = 0
+    for file in files:
+        try:
+            length = file.stat().st_size
+        except OSError:
+            length = 0  # read_table says what is wrong with it
+        if not groups or size + length > _GROUP_BYTES or len(groups[-1]) >= _GROUP_FILES:
+            groups.append([])
+            size = 0
+        groups[-1].append(file)
+        size += length
+    return groups
 
 
 # The WAL size past which DuckDB checkpoints on commit, while one connection imports many files.
@@ -325,15 +452,12 @@ def _writing(con, connect) -> ContextManager[duckdb.DuckDBPyConnection]:
     return connect(declared=True) if connect is not None else nullcontext(con)
 
 
-def _import_comments(connect, writing: ContextManager, path: Path, table: Table, format_name: str, platform: str, records,
-                     report: FileReport, rejects_dir, progress, before_commit) -> FileReport:
-    report.format = format_name
+def _check_comments(records: list, platform: str) -> tuple[list[Comment], list[Reject], int]:
+    """A comments file's valid comments (each id once), its rejects and its rows repeated unchanged."""
     kept: dict[str, Comment] = {}
     rejects: list[Reject] = []
     duplicates = 0
-    total = len(table.rows)
-    records = list(records)
-    for count, (record, outcome) in enumerate(zip(records, validate_comments(records, platform)), start=1):
+    for record, outcome in zip(records, validate_comments(records, platform)):
         if isinstance(outcome, Reject):
             rejects.append(outcome)
         else:
@@ -345,25 +469,7 @@ def _import_comments(connect, writing: ContextManager, path: Path, table: Table,
             else:
                 rejects.append(Reject(outcome.line, "comment_id",
                                       f"与第 {earlier.line} 行是同一评论，但内容不同", record.raw))
-        if progress and (count % 5000 == 0 or count == total):
-            progress(str(table.path), count, total)
-    batch = BatchInfo(file_name=path.name, file_path=str(path.resolve()), sha256=table.sha256,
-                      format=format_name, platform=platform)
-    with writing as con:
-        result = write_comments(con, list(kept.values()), batch, rejected=len(rejects), before_commit=before_commit)
-        if result.batch_id is None:
-            _unchanged(connect, con)
-    raw_of = dict(table.rows)
-    for line, reason in result.conflicts:
-        rejects.append(Reject(line, "note_id" if platform == "weibo" else "aweme_id", reason, raw_of.get(line, {})))
-    rejects.sort(key=lambda r: r.line)
-    report.accepted = result.accepted
-    report.unchanged = result.unchanged + duplicates
-    report.rejected = len(rejects)
-    report.batch_id = result.batch_id
-    report.rejects = rejects
-    report.rejects_path = write_rejects(path, table, rejects, rejects_dir)
-    return report
+    return list(kept.values()), rejects, duplicates
 
 
 def _same_comment(a: Comment, b: Comment) -> bool:
@@ -378,22 +484,6 @@ def _choose_format(table: Table, format: str):
         if module.detect(table):
             return module
     return None
-
-
-def _validate_all(table: Table, source: Source, ctx: Context, classifier, progress):
-    """The file's stage rows (one per post and observation), its rejects, the lines of undated rows
-    a later row replaced, and the count of rows repeated unchanged."""
-    raw_of = frame_raw_of(table)
-    frame = source.frame if source.frame is not None else frame_of(source.records, raw_of)
-    if progress:
-        progress(str(table.path), 0, len(frame))
-    checked = validate_frame(frame, registered=ctx.registered, forced=ctx.forced, platform_hint=source.platform,
-                             classifier=classifier)
-    rejects = [Reject(line, column, reason, raw_of(line)) for line, column, reason in checked.rejects]
-    stage, repeated, superseded, duplicates = _deduplicate(checked.stage, raw_of)
-    if progress:
-        progress(str(table.path), len(frame), len(frame))
-    return stage, rejects + repeated, superseded, duplicates
 
 
 _SAME = ("account_id", "published_at", "is_original", "forms", "title", "text", "url", "position", *METRICS,

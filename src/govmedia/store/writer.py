@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -145,11 +146,26 @@ def _parts_sql(table: str) -> str:
     return f"CAST({native} AS SMALLINT), {times}"
 
 
-def _direct_parts_sql(table: str) -> str:
-    """The same parts straight from a file's rows when each post is one row: no key is built."""
-    known = " + ".join(f"(CASE WHEN {_missing_sql(a, table)} THEN 0 ELSE {1 << i} END)" for i, a in enumerate(MERGED))
-    times = ", ".join(f"CASE WHEN {_missing_sql(a, table)} THEN NULL ELSE {table}.observed_at END" for a in MERGED)
-    return f"CAST({table}.native & ({known}) AS SMALLINT), {times}"
+def _with_parts(stage: pa.Table) -> pa.Table:
+    """`stage` with the key parts a post keeps (`merge_native`, `merge_<attribute>`) of each row, by
+    Arrow's kernels when each post is one row: no key is built, and a plain insert binds in half
+    the time of one computing them (2 ms a file less)."""
+    observed = stage["observed_at"]
+    known = np.zeros(stage.num_rows, dtype=np.int16)
+    parts = {}
+    for i, a in enumerate(MERGED):
+        column = stage[a]
+        missing = pc.is_null(column)
+        if a == "forms":
+            missing = pc.or_(missing, pc.equal(pc.list_value_length(column), 0))
+        missing = pc.fill_null(missing, True)
+        known |= np.where(missing.to_numpy(zero_copy_only=False), 0, 1 << i).astype(np.int16)
+        parts[f"merge_{a}"] = pc.if_else(missing, pa.scalar(None, observed.type), observed)
+    native = stage["native"].to_numpy(zero_copy_only=False).astype(np.int16) & known
+    stage = stage.append_column("merge_native", pa.array(native, pa.int16()))
+    for name, column in parts.items():
+        stage = stage.append_column(name, column)
+    return stage
 
 
 def _keyed(table: str) -> str:
@@ -277,12 +293,11 @@ def _insert_single(con, stage: pa.Table, batch: BatchInfo, rejected: int, before
     """New posts, each observed once in the file (the usual crawl): straight from the file's rows."""
     total = stage.num_rows
     batch_id = _new_batch(con, batch, total, rejected, 0)
-    con.register("stage_arrow", stage)
+    con.register("stage_arrow", _with_parts(stage))
     try:
-        post_cols = ", ".join(_POST_COLUMNS)
-        con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id, {', '.join(_MERGE_COLUMNS)}) "
-                    f"SELECT platform, post_id, {post_cols}, {batch_id}, {_direct_parts_sql('stage_arrow')} "
-                    f"FROM stage_arrow")
+        post_cols = ", ".join((*_POST_COLUMNS, *_MERGE_COLUMNS))
+        con.execute(f"INSERT INTO posts (platform, post_id, {post_cols}, batch_id) "
+                    f"SELECT platform, post_id, {post_cols}, {batch_id} FROM stage_arrow")
         con.execute(f"""
             INSERT INTO snapshots (platform, post_id, observed_at, {", ".join(METRICS)}, batch_id, age_us)
             SELECT platform, post_id, observed_at, {", ".join(METRICS)}, {batch_id},
