@@ -199,3 +199,9 @@ def test_frames_checked_together_equal_each_checked_alone():
             assert stage.to_pylist() == one.stage.to_pylist()
             assert refused == one.rejects
     assert sum(s.num_rows for s in stages) > 700 and sum(len(r) for r in rejects) > 1000
+
+
+def test_the_white_space_trimmed_is_what_str_strip_takes():
+    from govmedia.ingest.frame import WHITESPACE
+
+    assert WHITESPACE == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
