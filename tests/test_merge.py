@@ -114,3 +114,22 @@ def test_two_undated_rows_of_one_post_keep_every_known_count(tmp_path):
                       + con.execute("SELECT is_original, text FROM posts").fetchall())
         con.close()
     assert stores[0] == stores[1] == [(10, 3, 5), (True, "正文")]
+
+
+def test_a_file_imported_meanwhile_by_another_process_is_still_unchanged(tmp_path):
+    """`import_path` knows which files were imported when it starts (a statement less per file); a
+    file another process imports after that is merged, not added twice: its rows are unchanged."""
+    from govmedia.ingest import pipeline
+
+    (tmp_path / "a.csv").write_text("平台,账号ID,内容ID,发布时间,正文,转发\n微博,1234567890,x1,2020-03-01 10:00,正文,10\n"
+                                    "微博,1234567890,x2,2020-03-02 10:00,又一条,3\n", encoding="utf-8")
+    con = open_store(tmp_path / "s.duckdb")
+    fill_store(con, accounts=REGISTRY, folder=tmp_path)
+    assert import_path(con, tmp_path / "a.csv").accepted == 2
+    before = content(con)
+    prepared, = pipeline._prepare([tmp_path / "a.csv"], ctx=pipeline.load_context(con, None),
+                                  classifier=pipeline.load_classifier(None), format="auto", in_folder=False)
+    report = pipeline._write(prepared, con, None, rejects_dir=None, progress=None, before_commit=None, imported=set())
+    assert (report.accepted, report.unchanged, report.batch_id) == (0, 2, None)
+    assert content(con) == before
+    assert con.execute("SELECT count(*) FROM import_batches").fetchall() == [(1,)]
