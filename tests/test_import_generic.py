@@ -290,3 +290,40 @@ def test_hashtags_weibo_and_douyin_styles():
     assert extract_hashtags("#南京战疫##文明旅游# 正文 #XX #") == ("南京战疫", "文明旅游")
     # Douyin topics have no closing "#".
     assert extract_hashtags("#南京 XX路今天恢复通行啦！ #城市更新", platform="douyin") == ("南京", "城市更新")
+
+
+@pytest.mark.parametrize("unit_seconds, unit_count", [(60.0, 1), (0.0, 12)])
+def test_a_folder_takes_the_store_for_runs_of_files_each_file_its_own_transaction(tmp_path, unit_seconds,
+                                                                                   unit_count, monkeypatch):
+    """Through the store's write units (the site, `govmedia import`), a folder's files share a unit
+    for up to `_UNIT_SECONDS` of writing (opening and closing the store per file cost more than
+    the writes), then the unit is let go; every file still has its own batch and transaction."""
+    import govmedia.ingest.pipeline as pipeline
+    from govmedia.store.access import Access
+
+    from conftest import REGISTRY
+    from util import fill_store
+
+    access = Access(tmp_path / "s.duckdb")
+    with access.write() as con:
+        fill_store(con, accounts=REGISTRY, folder=tmp_path)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(12):
+        row = list(GOOD[0])
+        row[2] = f"f{n}"
+        write_csv(folder / f"{n:02}.csv", [row])
+    (folder / "bad.csv").write_bytes(b"")  # refused whole: it needs no unit
+    units = []
+
+    def connect(**kwargs):
+        units.append(kwargs)
+        return access.write(**kwargs)
+
+    monkeypatch.setattr(pipeline, "_UNIT_SECONDS", unit_seconds)
+    summary = import_path(connect, folder)
+    assert (summary.accepted, summary.rejected) == (12, 0)
+    assert [f.error for f in summary.files if f.error] == ["文件为空"]
+    assert len([u for u in units if u.get("declared")]) == unit_count
+    with access.read() as con:
+        assert con.execute("SELECT count(*), count(DISTINCT batch_id) FROM posts").fetchall() == [(12, 12)]

@@ -255,7 +255,8 @@ def import_received(connect: Callable[[], ContextManager], received: Received, *
                     account: str | None = None, actor: str | None = None, progress: ProgressCallback | None = None,
                     files_progress: FilesCallback | None = None) -> Upload:
     """Unpack and import a saved upload, taking the connection from `connect()` (a context manager:
-    the server's serialised write) only for each database write, and audit the import."""
+    the server's serialised write) only for the database writes (runs of files of at most about
+    half a second, `pipeline._UNIT_SECONDS`), and audit the import."""
     source = unpack_upload(received)
     try:
         summary = import_path(connect, source, format=format, account=account or None, progress=progress,
