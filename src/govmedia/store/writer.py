@@ -119,22 +119,24 @@ def _missing_sql(attribute: str, table: str) -> str:
     return f"{value} IS NULL" + (f" OR len({value}) = 0" if attribute == "forms" else "")
 
 
-def _key_sql(attribute: str, table: str = "stage") -> str:
-    """The merge key of a stage row's value: native before derived, newer before older, then a hash of
-    the value; NULL for a missing value, which therefore never wins."""
-    bit = 1 << MERGED.index(attribute)
+def _key_of(attribute: str, table: str, native: str, observed_key: str) -> str:
+    """The merge key of `table`'s value of `attribute` (native before derived, newer before older,
+    then a hash of the value) from SQL giving its native bit set and its observation as text; NULL
+    for a missing value, which therefore never wins."""
     return (f"CASE WHEN {_missing_sql(attribute, table)} THEN NULL ELSE "
-            f"(CASE WHEN {table}.native & {bit} <> 0 THEN '2' ELSE '1' END) || '|' || "
-            f"{table}.observed_key || '|' || md5({table}.{attribute}::VARCHAR) END")
+            f"(CASE WHEN {native} & {1 << MERGED.index(attribute)} <> 0 THEN '2' ELSE '1' END) || '|' || "
+            f"{observed_key} || '|' || md5({table}.{attribute}::VARCHAR) END")
+
+
+def _key_sql(attribute: str, table: str = "stage") -> str:
+    """The merge key of a stage row's value."""
+    return _key_of(attribute, table, f"{table}.native", f"{table}.observed_key")
 
 
 def _stored_key_sql(attribute: str, table: str = "p") -> str:
     """The merge key of a stored value, from the parts the post keeps and the value itself."""
-    bit = 1 << MERGED.index(attribute)
-    return (f"CASE WHEN {_missing_sql(attribute, table)} THEN NULL ELSE "
-            f"(CASE WHEN coalesce({table}.merge_native, 0) & {bit} <> 0 THEN '2' ELSE '1' END) || '|' || "
-            f"coalesce(strftime({table}.merge_{attribute}, '{_TIME_FORMAT}'), '{_NO_TIME}') || '|' || "
-            f"md5({table}.{attribute}::VARCHAR) END")
+    return _key_of(attribute, table, f"coalesce({table}.merge_native, 0)",
+                   f"coalesce(strftime({table}.merge_{attribute}, '{_TIME_FORMAT}'), '{_NO_TIME}')")
 
 
 def _parts_sql(table: str) -> str:
