@@ -146,3 +146,21 @@ def test_merge_keys_move_into_posts_unchanged(db_path):
                         "ORDER BY post_id").fetchall()
     assert after == before
     assert "post_merge" not in {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def test_unused_indexes_dropped_and_topics_kept(db_path):
+    """Schema 15 drops the indexes no read uses (snapshots by post, the topics key) and keeps every topic."""
+    from govmedia.store import migrate
+
+    con = duckdb.connect(str(db_path))
+    migrate(con, target=14)
+    con.execute("INSERT INTO post_hashtags VALUES ('weibo', '1', '话题'), ('weibo', '1', '其二'), ('douyin', '3', '话题')")
+    indexes = {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    assert "snapshots_post" in indexes
+    con.close()
+    con = open_store(db_path)
+    assert "snapshots_post" not in {r[0] for r in con.execute("SELECT index_name FROM duckdb_indexes()").fetchall()}
+    assert not con.execute("SELECT * FROM duckdb_constraints() WHERE table_name = 'post_hashtags' "
+                           "AND constraint_type = 'PRIMARY KEY'").fetchall()
+    assert sorted(con.execute("SELECT * FROM post_hashtags").fetchall()) == \
+        [("douyin", "3", "话题"), ("weibo", "1", "其二"), ("weibo", "1", "话题")]
