@@ -148,6 +148,10 @@ def _read(path: Path, suffix: str, data: bytes, known_headers: Iterable[str]) ->
         return _read_xlsx(path, data, set(known_headers))
     if suffix == ".xls":
         raise UserError(f"{path}: 不支持旧版 .xls 格式，请在 Excel/WPS 中另存为 .xlsx")
+    if suffix in (".csv", ".tsv", ".txt") and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf8(data):
+        # UTF-8 (as the crawlers write): Arrow reads the file's own bytes, and the whole text is decoded
+        # only if the csv module must read it (decoding cost a quarter of reading a large file).
+        return _read_csv(path, None, "utf-8-sig" if data.startswith(_BOM) else "utf-8", data=data)
     text, encoding = decode(data, path)
     if suffix in (".json", ".jsonl", ".ndjson"):
         return _read_json(path, text, encoding, lines=suffix != ".json")
@@ -172,15 +176,34 @@ def _binary_kind(data: bytes) -> str | None:
     return None
 
 
-def _read_csv(path: Path, text: str, encoding: str, *, arrow: bool = True, data: bytes | None = None) -> Table:
-    sample = text[:8192]
+_BOM = b"\xef\xbb\xbf"
+
+
+def _utf8(data: bytes) -> bool:
+    """Whether `data` is UTF-8, as `bytes.decode` would say, by Arrow's check (a quarter of the time)."""
+    import pyarrow as pa
+
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _read_csv(path: Path, text: str | None, encoding: str, *, arrow: bool = True, data: bytes | None = None) -> Table:
+    """`text`: the file decoded, or None for UTF-8 `data` (then decoded only if the csv module reads it)."""
+    head = text if text is not None else _head(data, encoding)
+    sample = head[:8192]
     first_line = sample.split("\n", 1)[0]
     delimiter = max(",\t;|", key=first_line.count) if first_line else ","
     if first_line.count(delimiter) == 0:
         delimiter = ","
-    fast = _arrow_csv(path, text, delimiter, encoding, data) if arrow else None
+    fast = _arrow_csv(path, head, delimiter, encoding, data) if arrow else None
     if fast is not None:
         return fast
+    if text is None:
+        text = data.decode(encoding)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     records: list[list[str]] = []
     lines: list[int] = []
@@ -213,6 +236,16 @@ def _read_csv(path: Path, text: str, encoding: str, *, arrow: bool = True, data:
     return Table(path, "csv", header, None, encoding=encoding, lines=lines[1:], columns=columns, extra=extra)
 
 
+def _head(data: bytes, encoding: str) -> str:
+    """The start of a UTF-8 file as text (without its BOM): enough for the header and the first rows."""
+    start = len(_BOM) if encoding == "utf-8-sig" else 0
+    chunk = data[start:start + (1 << 18)]
+    try:
+        return chunk.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a character cut at the end
+        return chunk[:exc.start].decode("utf-8")
+
+
 def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str, data: bytes | None = None) -> Table | None:
     """A regular CSV (header on line 1, every row as wide as the header, no blank lines) read by
     Arrow's multithreaded reader; None for any other, which the csv module reads. Each row's line is
@@ -241,15 +274,18 @@ def _arrow_csv(path: Path, text: str, delimiter: str, encoding: str, data: bytes
     start = raw.index(b"\n") + 1  # after the header (and a BOM)
     if start == len(raw) or raw[start:start + (1 << 16)].isspace() and raw[start:].isspace():
         return None
-    returns = raw.count(b"\r")
-    if returns and returns != raw.count(b"\r\n"):  # old Mac line ends
-        return None
-    physical = raw.count(b"\n", start) + (0 if raw.endswith(b"\n") else 1)
+    # Counted by numpy over the bytes: bytes.count took four times as long.
+    octets = np.frombuffer(raw, np.uint8)
+    if raw.find(b"\r") >= 0:
+        returns = np.flatnonzero(octets == 13)
+        if returns[-1] + 1 == len(raw) or not (octets[returns + 1] == 10).all():  # old Mac line ends
+            return None
+    physical = int(np.count_nonzero(octets[start:] == 10)) + (0 if raw.endswith(b"\n") else 1)
     names = [f"c{i}" for i in range(len(header))]
     try:
         table = pacsv.read_csv(
             pa.BufferReader(memoryview(raw)[start:]),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
