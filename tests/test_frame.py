@@ -205,3 +205,31 @@ def test_the_white_space_trimmed_is_what_str_strip_takes():
     from govmedia.ingest.frame import WHITESPACE
 
     assert WHITESPACE == "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+
+
+def test_topics_cut_by_the_kernels_are_those_the_pattern_finds():
+    """`frame._topics` (split at "#") against `extract_hashtags` (the pattern), on random strings made
+    of the pieces that change how "#" pair: empty and over-long pieces, line breaks, white space
+    at either end, and platforms of open topics."""
+    import random
+
+    import pyarrow as pa
+
+    from govmedia.core.vocabulary import extract_hashtags
+    from govmedia.ingest.frame import _topics
+
+    rng = random.Random(7)
+    pieces = ["#", "#", "#", "话题", "a", " ", "\u3000", "\n", "\r\n", "x" * 101, "y" * 99, "##", "# ", "政务"]
+
+    def text():
+        return None if rng.random() < 0.1 else "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 9)))
+
+    platforms = ["weibo", "wechat", "douyin", "xiaohongshu", "kuaishou", "bilibili", "toutiao"]
+    rows = [(rng.choice(platforms), text(), text()) for _ in range(3000)]
+    platform, title, body = (pa.array([r[k] for r in rows], pa.string()) for k in range(3))
+    got = _topics(title, body, platform, None).to_pylist()
+    want = [sorted(set(extract_hashtags(t, x, platform=p))) for p, t, x in rows]
+    assert got == want
+    assert sum(map(len, want)) > 500 and sum(1 for w in want if w) > 300  # the strings do hold topics
+    stated = [tuple(rng.sample(["甲", "乙", "话题"], rng.randrange(0, 3))) for _ in rows]
+    assert _topics(title, body, platform, stated).to_pylist() == [sorted({*s, *w}) for s, w in zip(stated, want)]

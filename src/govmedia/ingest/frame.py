@@ -203,6 +203,8 @@ def _clean_text(arr: pa.Array) -> pa.Array:
 
 def _clean_id(arr: pa.Array) -> pa.Array:
     text = _clean_text(arr)
+    if not pc.any(pc.match_substring(text, ".")).as_py():  # no "123.0" from a spreadsheet (a plain search)
+        return text
     integral = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]+\.0+$"), False)
     return pc.if_else(integral, pc.replace_substring_regex(text, r"\.0+$", ""), text)
 
@@ -284,6 +286,14 @@ def _bits(forms: Iterable[str]) -> int:
 
 
 _FORM_BIT = {f: i for i, f in enumerate(FORMS)}
+
+
+def _codes(forms: list[tuple[str, ...]]) -> np.ndarray:
+    """Each row's forms as a bit set."""
+    if not forms or forms.count(forms[0]) == len(forms):  # one value on every row (a format's): no loop
+        return np.full(len(forms), _bits(forms[0]) if forms else 0, dtype=np.int64)
+    cache: dict[tuple, int] = {}
+    return np.array([cache.get(t) if t in cache else cache.setdefault(t, _bits(t)) for t in forms], dtype=np.int64)
 
 
 def _lists_of_bits(codes: np.ndarray) -> pa.Array:
@@ -409,14 +419,10 @@ def _validate_part(frame: Frame, *, registered: frozenset[tuple[str, str]], forc
     title, text, url = (take(_clean_text(raw[f])) for f in ("title", "text", "url"))
     platform_kept = take(platform)
     # Forms: stated, else what the title and text say, else the format's or the platform's default.
-    cache: dict[tuple, int] = {}
-    stated = np.array([cache.get(t) if t in cache else cache.setdefault(t, _bits(t)) for t in frame.forms],
-                      dtype=np.int64)[kept] if n else np.zeros(0, np.int64)
-    said = explicit[kept] | stated
+    said = explicit[kept] | _codes(frame.forms)[kept]
     stated_tags = [frame.hashtags[i] for i in kept.tolist()] if any(frame.hashtags) else None
     found, hashtags = _read_texts(classifier, title, text, platform_kept, stated_tags)
-    own_default = np.array([cache.get(t) if t in cache else cache.setdefault(t, _bits(t))
-                            for t in frame.default_forms], dtype=np.int64)[kept] if n else np.zeros(0, np.int64)
+    own_default = _codes(frame.default_forms)[kept]
     platform_default = pc.fill_null(pc.take(pa.array([_bits(PROFILES[c].default_forms) for c in codes], pa.int64()),
                                             pc.index_in(platform_kept, value_set=pa.array(codes, _STRING))), 0)
     default = np.where(own_default != 0, own_default, platform_default.to_numpy())
@@ -532,7 +538,7 @@ def _read_texts(classifier: FormClassifier, title: pa.Array, text: pa.Array, pla
     """(forms the keywords say, as bits; topics) of each row.
 
     Forms: a kernel search per form over the title and the text; the rows where keywords of two
-    forms overlap go through the classifier (see `_patterns_of`). Topics: the rows with a "#" through `extract_hashtags`."""
+    forms overlap go through the classifier (see `_patterns_of`). Topics: `_topics`."""
     n = len(title)
     found = np.zeros(n, dtype=np.int64)
     if classifier.pattern is not None:
@@ -557,22 +563,59 @@ def _read_texts(classifier: FormClassifier, title: pa.Array, text: pa.Array, pla
             rows = some[pc.indices_nonzero(search(overlaps)).to_numpy()]
             for i, t, x in zip(rows.tolist(), pc.take(title, rows).to_pylist(), pc.take(text, rows).to_pylist()):
                 found[i] = _bits(classifier.classify(t, x))
+    return found, _topics(title, text, platform, stated_tags)
+
+
+_PAIRED = pa.array([c for c, p in PROFILES.items() if p.hashtag_style != "open"], _STRING)
+
+
+def _topics(title: pa.Array, text: pa.Array, platform: pa.Array,
+            stated_tags: list[tuple[str, ...]] | None) -> pa.Array:
+    """Each row's topics (`extract_hashtags` of its title and text, and those its source states), sorted.
+
+    "#话题#" topics are cut out by the kernels: split at "#", the odd pieces followed by another "#"
+    are what the pattern finds, when each of them is one it takes (1 to 100 characters, no line
+    break). A row where one is not (the pattern then pairs the "#" differently), and a platform of
+    open topics ("#话题 "), go through `extract_hashtags` (200,000 rows: 0.3 s less)."""
+    n = len(title)
     rows = pc.indices_nonzero(pc.or_(pc.fill_null(pc.match_substring(title, "#"), False),
-                                     pc.fill_null(pc.match_substring(text, "#"), False))).to_numpy()
-    extracted = dict(zip(rows.tolist(), (extract_hashtags(t, x, platform=p) for p, t, x in zip(
-        pc.take(platform, rows).to_pylist(), pc.take(title, rows).to_pylist(), pc.take(text, rows).to_pylist()))))
+                                     pc.fill_null(pc.match_substring(text, "#"), False)))
+    title, text, platform = pc.take(title, rows), pc.take(text, rows), pc.take(platform, rows)
+    slow = ~pc.fill_null(pc.is_in(platform, value_set=_PAIRED), False).to_numpy(zero_copy_only=False)
+    found: list[tuple[np.ndarray, pa.Array]] = []  # (row, topic)
+    for column in (title, text):
+        pieces = pc.split_pattern(pc.fill_null(column, ""), "#")
+        flat = pieces.flatten()
+        owner = pc.list_parent_indices(pieces).to_numpy()
+        offsets = pieces.offsets.to_numpy()
+        position = np.arange(len(flat)) - (offsets[owner] - offsets[0])
+        closed = (position % 2 == 1) & (position < np.diff(offsets)[owner] - 1)
+        length = pc.utf8_length(flat).to_numpy()
+        broken = pc.match_substring_regex(flat, r"[\r\n]").to_numpy(zero_copy_only=False)
+        bad = closed & ((length < 1) | (length > 100) | broken)
+        slow[owner[bad]] = True
+        picked = np.flatnonzero(closed & ~bad)
+        tags = pc.take(flat, picked)
+        kept = pc.equal(tags, pc.utf8_trim(tags, WHITESPACE))  # "#XX #" is not a topic
+        found.append((owner[picked][kept.to_numpy(zero_copy_only=False)], pc.filter(tags, kept)))
+    found = [(row[~slow[row]], pc.filter(tags, pa.array(~slow[row]))) for row, tags in found]
+    by_python = np.flatnonzero(slow)
+    extra = [(i, tag) for i, p, t, x in zip(by_python.tolist(), pc.take(platform, by_python).to_pylist(),
+                                             pc.take(title, by_python).to_pylist(), pc.take(text, by_python).to_pylist())
+             for tag in extract_hashtags(t, x, platform=p)]
+    found.append((np.array([i for i, _ in extra], dtype=np.int64), pa.array([tag for _, tag in extra], _STRING)))
+    pairs = pa.table({"row": pa.array(rows.to_numpy()[np.concatenate([r for r, _ in found])]),
+                      "tag": pa.concat_arrays([t for _, t in found])})
+    pairs = pairs.group_by(["row", "tag"], use_threads=False).aggregate([]).sort_by([("row", "ascending"),
+                                                                                   ("tag", "ascending")])
     if stated_tags:
-        tags = [sorted({*t, *extracted.get(i, ())}) for i, t in enumerate(stated_tags)]
-        return found, pa.array(tags, pa.list_(_STRING))
+        lists = [set(t) for t in stated_tags]
+        for row, tag in zip(pairs["row"].to_pylist(), pairs["tag"].to_pylist()):
+            lists[row].add(tag)
+        return pa.array([sorted(t) for t in lists], pa.list_(_STRING))
     # Most rows have no topic: the list column is built from offsets, not from a list per row.
-    lengths = np.zeros(n, dtype=np.int32)
-    values: list[str] = []
-    for i, found_tags in extracted.items():
-        unique = sorted(set(found_tags))
-        lengths[i] = len(unique)
-        values.extend(unique)
-    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
-    return found, pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, _STRING))
+    offsets = np.concatenate(([0], np.cumsum(np.bincount(pairs["row"].to_numpy(), minlength=n)))).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pairs["tag"].combine_chunks())
 
 
 def _attempt(parse: Callable[[str], Any], cell: str) -> tuple[str, Any, str | None]:
