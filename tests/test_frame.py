@@ -233,3 +233,30 @@ def test_topics_cut_by_the_kernels_are_those_the_pattern_finds():
     assert sum(map(len, want)) > 500 and sum(1 for w in want if w) > 300  # the strings do hold topics
     stated = [tuple(rng.sample(["甲", "乙", "话题"], rng.randrange(0, 3))) for _ in rows]
     assert _topics(title, body, platform, stated).to_pylist() == [sorted({*s, *w}) for s, w in zip(stated, want)]
+
+
+def test_forms_found_in_the_bytes_are_those_the_classifier_finds():
+    """`frame._read_texts` (every keyword looked for at once in the UTF-8 bytes) against the
+    classifier's scan, on random strings of keywords, their pieces, Latin neighbours, case and
+    line breaks."""
+    import random
+
+    import pyarrow as pa
+
+    from govmedia.ingest.frame import _bits, _read_texts
+
+    classifier = load_classifier()
+    rng = random.Random(11)
+    words = sorted(classifier.form_of)
+    pieces = [*words, *(w[:1] for w in words), *(w[1:] for w in words), "H5", "VLOG", "Live", "VR", "a", "5", "0",
+              "_", " ", "中", "\n", "图", "°", "直播客", "动漫画"]
+
+    def text():
+        return None if rng.random() < 0.1 else "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 7)))
+
+    rows = [(text(), text()) for _ in range(4000)]
+    title, body = (pa.array([r[k] for r in rows], pa.string()) for k in range(2))
+    found, _ = _read_texts(classifier, title, body, pa.array(["weibo"] * len(rows)), None)
+    want = [_bits(classifier.classify(t, x)) for t, x in rows]
+    assert found.tolist() == want
+    assert sum(1 for w in want if w) > 3000 and len(set(want)) > 100  # many forms, in many combinations
