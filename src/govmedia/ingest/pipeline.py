@@ -34,7 +34,7 @@ from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
 from govmedia.store import in_transaction
 from govmedia.store.access import nothing_changed
 from govmedia.store.users import audit
-from govmedia.store.writer import BatchInfo, write_comments, write_posts
+from govmedia.store.writer import BatchInfo, each_post_once, write_comments, write_posts
 
 # Detection order matters: the crawler formats are recognised by their own columns before
 # the generic table, whose aliases are broad.
@@ -277,6 +277,7 @@ class _Prepared:
     duplicates: int = 0
     comments: bool = False
     source: Source | None = None  # posts read, not yet checked
+    single: bool | None = None  # each post once in `rows` (None: not known)
 
 
 def _prepare(paths: list[Path], *, ctx: Context, classifier, format: str, in_folder: bool) -> list[_Prepared]:
@@ -300,7 +301,7 @@ def _prepare(paths: list[Path], *, ctx: Context, classifier, format: str, in_fol
     for item, raw, stage, refused in zip(pending, raws, stages, rejects):
         item.report.format = item.source.format
         item.platform = item.source.platform
-        stage, repeated, item.superseded, item.duplicates = _deduplicate(stage, raw)
+        stage, repeated, item.superseded, item.duplicates, item.single = _deduplicate(stage, raw)
         item.rows = stage
         item.rejects = [Reject(line, column, reason, raw(line)) for line, column, reason in refused] + repeated
         item.source = None
@@ -378,7 +379,8 @@ def _write(prepared: _Prepared, con, connect, *, rejects_dir, progress, before_c
             result = write_comments(writing, prepared.rows, batch, rejected=len(rejects), before_commit=before_commit)
         else:
             result = write_posts(writing, prepared.rows, batch, rejected=len(rejects), before_commit=before_commit,
-                                 seen=None if imported is None else (batch.sha256, batch.format) in imported)
+                                 seen=None if imported is None else (batch.sha256, batch.format) in imported,
+                                 single=prepared.single)
         if result.batch_id is None:  # the file was imported before and every row is stored as it is
             _unchanged(connect, writing)
     if imported is not None and result.batch_id is not None:
@@ -516,15 +518,18 @@ _SAME = ("account_id", "published_at", "is_original", "forms", "title", "text", 
 def _deduplicate(stage: pa.Table, raw_of):
     """Rows of one post and one observation time within the file: an equal repeat counts as unchanged,
     an undated row is replaced by a later one (the newer crawl), two dated rows that differ are a
-    conflict. Only the repeated keys are looked at row by row."""
+    conflict. Only the repeated keys are looked at row by row. Last: True when each post is once
+    (`write_posts`'s `single`), else None."""
     if stage.num_rows == 0:
-        return stage, [], [], 0
+        return stage, [], [], 0, None
+    if each_post_once(stage):  # no post twice: nothing repeated (the usual crawl), and the writer need not ask
+        return stage, [], [], 0, True
     keys = pa.table({"platform": stage["platform"], "post_id": stage["post_id"],
                      "observed_at": stage["observed_at"], "line": stage["line"]})
     counts = keys.group_by(["platform", "post_id", "observed_at"], use_threads=False).aggregate([("line", "count")])
     many = counts.filter(pc.greater(counts["line_count"], 1))
     if many.num_rows == 0:
-        return stage, [], [], 0
+        return stage, [], [], 0, None
     wanted = set(zip(many["platform"].to_pylist(), many["post_id"].to_pylist(), many["observed_at"].to_pylist()))
     involved = [i for i, key in enumerate(zip(stage["platform"].to_pylist(), stage["post_id"].to_pylist(),
                                               stage["observed_at"].to_pylist())) if key in wanted]
@@ -553,7 +558,7 @@ def _deduplicate(stage: pa.Table, raw_of):
     if dropped:
         stage = stage.filter(pc.invert(pc.is_in(stage["line"], value_set=pa.array(sorted(dropped), pa.int64()))))
     # Report each superseded row by the line of the row that finally stands for its key.
-    return stage, rejects, [kept[k]["line"] for k in superseded], duplicates
+    return stage, rejects, [kept[k]["line"] for k in superseded], duplicates, None
 
 
 __all__ = [

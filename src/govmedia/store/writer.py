@@ -184,6 +184,7 @@ def write_posts(
     rejected: int,
     before_commit=None,
     seen: bool | None = None,
+    single: bool | None = None,
 ) -> WriteResult:
     """Merge one file's valid rows in a single transaction; see the module docstring.
 
@@ -191,10 +192,11 @@ def write_posts(
     (the common case: a crawl's new posts) is inserted without reading what the store holds, which
     costs a scan of the large tables per file; a post found stored makes that attempt fail on the
     posts key and the file is merged instead. `seen`: whether these bytes were imported before, if
-    the caller knows (a statement less per file; a wrong False costs only the failed attempt)."""
+    the caller knows (a statement less per file; a wrong False costs only the failed attempt).
+    `single`: whether each post is once in `posts` (`each_post_once`), if the caller knows."""
     stage = posts if isinstance(posts, pa.Table) else _stage_table(posts)
     if not in_transaction(con) and not (_seen(con, batch) if seen is None else seen):
-        single = _each_post_once(stage)
+        single = each_post_once(stage) if single is None else single
         try:
             with transaction(con):
                 if single:
@@ -256,7 +258,8 @@ def _new_batch(con, batch: BatchInfo, accepted: int, rejected: int, unchanged: i
     ).fetchall()[0][0]
 
 
-def _each_post_once(stage: pa.Table) -> bool:
+def each_post_once(stage: pa.Table) -> bool:
+    """Whether no post is twice in the stage rows."""
     posts = pa.table({"platform": stage["platform"], "post_id": stage["post_id"]})
     return posts.group_by(["platform", "post_id"], use_threads=False).aggregate([]).num_rows == stage.num_rows
 
