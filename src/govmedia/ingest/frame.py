@@ -5,10 +5,11 @@ The rules are those of `canonical.validate` (which stays the reference for singl
 comments), in the same order, with the same reasons. Common values are parsed by the kernels
 (digits, `YYYY-MM-DD HH:MM[:SS]` in Beijing time, unix seconds and milliseconds, the yes/no words);
 every other distinct value of a column goes once through the Python parser of `values.py`, which
-decides it or says why not. Keywords of forms and #topics# are looked for by the kernels; only the
-rows that contain one go through the Python classifier (its look-arounds are beyond RE2) and
-topic extraction. (DuckDB SQL was tried first: its per-query setup of these expressions costs
-about 0.1 s, too much for a folder of small files.)
+decides it or says why not. Keywords of forms are looked for by the kernels, one search per form;
+only rows where keywords of two forms overlap go through the Python classifier (its scan consumes
+what it matches). #Topics# are cut out by the kernels too, except in rows where the pattern pairs
+the "#" otherwise and on platforms of open topics (`_topics`). (DuckDB SQL was tried first: its
+per-query setup of these expressions costs about 0.1 s, too much for a folder of small files.)
 """
 
 from __future__ import annotations

@@ -148,7 +148,7 @@ def _read(path: Path, suffix: str, data: bytes, known_headers: Iterable[str]) ->
         return _read_xlsx(path, data, set(known_headers))
     if suffix == ".xls":
         raise UserError(f"{path}: 不支持旧版 .xls 格式，请在 Excel/WPS 中另存为 .xlsx")
-    if suffix in (".csv", ".tsv", ".txt") and not data.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf8(data):
+    if suffix in (".csv", ".tsv", ".txt") and _utf8(data):
         # UTF-8 (as the crawlers write): Arrow reads the file's own bytes, and the whole text is decoded
         # only if the csv module must read it (decoding cost a quarter of reading a large file).
         return _read_csv(path, None, "utf-8-sig" if data.startswith(_BOM) else "utf-8", data=data)
