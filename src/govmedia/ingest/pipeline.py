@@ -185,8 +185,8 @@ def import_path(
     `store` is an open connection, or `connect()`, a context manager giving one (the store's write
     unit, `store.access.Access.write`): then the store is taken only for the files' database writes,
     for runs of at most about `_UNIT_SECONDS`, not while the files are read and checked, so that
-    the site answers meanwhile. Each file commits on its own. `files_progress(files_done, files_total, file_name)` is called before each
-    file and once at the end. With an `actor` the import is audited once at the end. The summary
+    the site answers meanwhile. Each file commits on its own. `files_progress(files_done,
+    files_total, file_name)` is called before each file and once at the end. With an `actor` the import is audited once at the end. The summary
     says which months the import changed (`ImportSummary.months`), for rescoring."""
     connect: Connect = _Borrowed(store) if isinstance(store, duckdb.DuckDBPyConnection) else store
     path = Path(path)
