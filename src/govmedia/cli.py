@@ -175,7 +175,7 @@ def import_command(
     no_rescore: bool = typer.Option(False, "--no-rescore", help="导入后不自动重新计算受影响月份的分数"),
 ) -> None:
     """导入发布内容（微博、微信公众号、抖音）及其互动数据。网站运行时也可导入：每个文件单独写入，其间网站照常响应。"""
-    from govmedia.ingest import import_path
+    from govmedia.ingest import ImportInterrupted, import_path
     from govmedia.scoring import rescore_months
 
     with _progress() as progress:
@@ -188,8 +188,11 @@ def import_command(
         def on_rows(name: str, done: int, total: int) -> None:
             progress.update(overall, description=f"导入 {Path(name).name}（{done:,}/{total:,} 行）")
 
-        summary = import_path(_writing, path, format=format, account=account, rejects_dir=rejects_dir,
-                              forms_path=forms, progress=on_rows, files_progress=on_files, actor=_actor())
+        try:
+            summary = import_path(_writing, path, format=format, account=account, rejects_dir=rejects_dir,
+                                  forms_path=forms, progress=on_rows, files_progress=on_files, actor=_actor())
+        except ImportInterrupted as exc:
+            raise _interrupted_import(exc, no_rescore) from exc
         rescored = []
         if summary.months and not no_rescore:
             progress.update(overall, description="重新计算受影响月份的分数")
@@ -238,6 +241,31 @@ def import_command(
             out.print(f"未重新计算分数：{summary.months[0]} 至 {summary.months[-1]} 中有变化的月份需运行 govmedia score",
                       highlight=False)
     raise typer.Exit(summary.exit_code)
+
+
+def _interrupted_import(exc, no_rescore: bool) -> UserError:
+    """An import stopped after some files were committed: rescore their months (unless told not
+    to) and say what was kept."""
+    from govmedia.scoring import rescore_months
+
+    months = exc.summary.months
+    words = str(exc)
+    span = (months[0] if len(months) == 1 else f"{months[0]} 至 {months[-1]}") if months else ""
+    try:
+        with _writing(declared=True) as con:
+            exc.record(con)  # the audit entry, if the store refused it when the import stopped
+            if months and not no_rescore:
+                rescore_months(con, months, actor=_actor())
+                words += f"。已写入内容涉及的 {span} 的分数已重新计算"
+    except Exception:  # noqa: BLE001 - the months stay stale and the line says so
+        if months and not no_rescore:
+            words += (f"。已写入内容涉及的 {span} 的分数未能更新，请稍后运行 "
+                      f"govmedia score --from {months[0]} --to {months[-1]}")
+    if months and no_rescore:
+        words += f"。已写入内容涉及的 {span} 的分数未重新计算，需运行 govmedia score"
+    if not exc.audited:
+        words += "；这次导入未能记入操作日志"
+    return UserError(words)
 
 
 @app.command("watch")

@@ -6,10 +6,11 @@ Entry point: `import_path` (what `govmedia import` calls).
 from govmedia.ingest.pipeline import (
     FORMAT_NAMES,
     FileReport,
+    ImportInterrupted,
     ImportSummary,
     import_path,
     parse_account_option,
     require_account,
 )
 
-__all__ = ["FORMAT_NAMES", "FileReport", "ImportSummary", "import_path", "parse_account_option", "require_account"]
+__all__ = ["FORMAT_NAMES", "FileReport", "ImportInterrupted", "ImportSummary", "import_path", "parse_account_option", "require_account"]

@@ -6,6 +6,7 @@ other row is written to `<file>.rejects.csv` with its line and a reason.
 
 from __future__ import annotations
 
+import errno
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext, suppress
@@ -92,6 +93,11 @@ class ImportSummary:
     @property
     def exit_code(self) -> int:
         return max((f.exit_code for f in self.files), default=0)
+
+    @property
+    def committed(self) -> bool:
+        """Whether any file of it was written to the store."""
+        return any(f.batch_id is not None or f.months for f in self.files)
 
     @property
     def months(self) -> list[str]:
@@ -203,6 +209,38 @@ def import_path(
     # The next group of files is read and checked in a second thread while this one's files are
     # written: the database and Arrow's kernels release the GIL, so on two CPUs the two overlap.
     groups = _groups(files)
+    try:
+        _import_groups(store, connect, groups, prepare, files, reports, rejects_dir=rejects_dir, progress=progress,
+                       files_progress=files_progress, imported=imported)
+    except Exception as exc:
+        # Files before the failing one are committed: say so, audit them and hand their summary on
+        # so that the caller rescores their months, instead of "nothing was done".
+        summary = ImportSummary(reports)
+        if not summary.committed:
+            raise
+        interrupted = ImportInterrupted(summary, len(files), _relative(files[len(reports)], path)
+                                        if len(reports) < len(files) else None, exc)
+        if actor is not None:
+            interrupted.audit_later(actor, "imports.path", path.name)
+            with suppress(Exception):  # the store may be what failed: the caller records it with the rescore
+                with connect() as con:
+                    _unchanged(connect, con)
+                    interrupted.record(con)
+        raise interrupted from exc
+    if files_progress:
+        files_progress(len(files), len(files), "")
+    summary = ImportSummary(reports)
+    if actor is not None:
+        with connect() as con:
+            _unchanged(connect, con)  # the audit row is bookkeeping
+            audit(con, actor, "imports.path", {"path": path.name, "accepted": summary.accepted,
+                                               "rejected": summary.rejected, "unchanged": summary.unchanged})
+    return summary
+
+
+def _import_groups(store, connect: Connect, groups: list[list[Path]], prepare, files: list[Path],
+                   reports: list[FileReport], *, rejects_dir, progress, files_progress, imported) -> None:
+    """Write the groups of files in turn, appending each file's report to `reports` once it is committed."""
     done = 0
     with _one_checkpoint(store if isinstance(store, duckdb.DuckDBPyConnection) else None), \
             ThreadPoolExecutor(1, thread_name_prefix="govmedia-read") as reader:
@@ -223,8 +261,13 @@ def import_path(
                             files_progress(done, len(files), str(item.report.path))
                         if con is None and not item.done:
                             con, opened = unit.enter_context(connect(declared=True)), time.monotonic()
-                        reports.append(_write(item, con, None, rejects_dir=rejects_dir, progress=progress,
-                                              before_commit=None, imported=imported))
+                        try:
+                            reports.append(_write(item, con, None, rejects_dir=rejects_dir, progress=progress,
+                                                  before_commit=None, imported=imported))
+                        except BaseException:
+                            if item.report.batch_id is not None:  # committed; its rejects file failed
+                                reports.append(item.report)
+                            raise
                         done += 1
                         if con is not None and time.monotonic() - opened >= _UNIT_SECONDS:
                             unit.close()
@@ -232,15 +275,75 @@ def import_path(
         except BaseException:
             ahead.cancel()
             raise
-    if files_progress:
-        files_progress(len(files), len(files), "")
-    summary = ImportSummary(reports)
-    if actor is not None:
-        with connect() as con:
-            _unchanged(connect, con)  # the audit row is bookkeeping
-            audit(con, actor, "imports.path", {"path": path.name, "accepted": summary.accepted,
-                                               "rejected": summary.rejected, "unchanged": summary.unchanged})
-    return summary
+
+
+def _relative(file: Path, root: Path) -> str:
+    """A file as the user knows it: below the folder they imported (never a server's path)."""
+    try:
+        return file.relative_to(root).as_posix() if root.is_dir() else file.name
+    except ValueError:
+        return file.name
+
+
+def failure_words(exc: BaseException) -> str:
+    """Why a write stopped, in a few Chinese words, for a sentence that says what was kept."""
+    from govmedia.store.access import StoreBusy
+
+    text = str(exc).lower()
+    if isinstance(exc, StoreBusy):
+        return "数据库被其他程序长时间占用，等待超时"
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) or "no space" in text \
+            or "disk is full" in text or "磁盘已满" in text:
+        return "磁盘已满"
+    if isinstance(exc, UserError):
+        return str(exc).rstrip("。；;")
+    if isinstance(exc, (OSError, duckdb.Error)):
+        return "数据库或文件写入出错"
+    return "发生内部错误（详情已记录在服务器日志中）"
+
+
+class ImportInterrupted(UserError):
+    """An import that stopped after some of its files were committed (each file commits on its
+    own). `summary` holds the committed files: the caller rescores their months; the message says
+    what was kept and what was not."""
+
+    def __init__(self, summary: ImportSummary, total: int, at: str | None, cause: BaseException):
+        self.summary = summary
+        self.total = total
+        self.at = at
+        self.cause = cause
+        self.words = failure_words(cause)
+        kept = sum(1 for f in summary.files if f.batch_id is not None)
+        where = f"处理第 {len(summary.files) + 1} / {total} 个文件 {at} 时" if at else ""
+        left = total - len(summary.files)
+        super().__init__(
+            f"导入中断：{where}{self.words}。此前的 {len(summary.files)} 个文件已处理，其中 {kept} 个已写入数据库"
+            f"（接受 {summary.accepted:,} 行）；其余 {left} 个文件未导入。请排除问题后重新导入同一文件夹或压缩包"
+            "（已写入的内容会计为未变化）")
+        if isinstance(cause, UserError):
+            self.http_status = getattr(cause, "http_status", 400)
+            self.retry_after = getattr(cause, "retry_after", None)
+
+        self._audit: tuple | None = None  # (actor, action, detail) not yet recorded
+
+    def audit_later(self, actor: str | None, action: str, name: str) -> None:
+        """The audit entry to record (`record`): the import as far as it went, and why it stopped."""
+        summary = self.summary
+        self._audit = (actor, action, {
+            "path": name, "accepted": summary.accepted, "rejected": summary.rejected, "unchanged": summary.unchanged,
+            "interrupted": self.words, "files_done": len(summary.files), "files_total": self.total,
+            "committed": [f.path.name for f in summary.files if f.batch_id is not None]})
+
+    def record(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write the pending audit entry, once: right away if the store lets us, else in the unit
+        that rescores the committed months."""
+        if self._audit is not None:
+            audit(con, *self._audit)
+            self._audit = None
+
+    @property
+    def audited(self) -> bool:
+        return self._audit is None
 
 
 def import_file(
@@ -562,6 +665,6 @@ def _deduplicate(stage: pa.Table, raw_of):
 
 
 __all__ = [
-    "FORMATS", "FORMAT_NAMES", "FileReport", "ImportSummary", "import_path", "import_file",
+    "FORMATS", "FORMAT_NAMES", "FileReport", "ImportInterrupted", "ImportSummary", "import_path", "import_file",
     "parse_account_option", "load_context",
 ]

@@ -11,6 +11,7 @@ import os
 import shutil
 import zipfile
 import zlib
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from govmedia.core.errors import FieldError, UserError, write_failed
 from govmedia.core.rows import Reject
 from govmedia.core.text import printable
 from govmedia.ingest.accounts import import_accounts
-from govmedia.ingest.pipeline import FilesCallback, ImportSummary, ProgressCallback, import_path
+from govmedia.ingest.pipeline import FilesCallback, ImportInterrupted, ImportSummary, ProgressCallback, import_path
 from govmedia.ingest.rejects import rejects_path_for, write_rejects
 from govmedia.store.access import nothing_changed
 from govmedia.store.accounts import UpsertResult
@@ -261,6 +262,17 @@ def import_received(connect: Callable[[], ContextManager], received: Received, *
     try:
         summary = import_path(connect, source, format=format, account=account or None, progress=progress,
                               files_progress=files_progress)
+    except ImportInterrupted as exc:
+        # Some files are committed: keep their rejects files (the job's result links them) and
+        # audit what was kept; the store may be what failed, so the audit may fail too.
+        keep_only(received.folder, {f.rejects_path for f in exc.summary.files if f.rejects_path})
+        exc.upload = Upload(received.upload_id, received.folder, received.file_name, exc.summary)
+        exc.audit_later(actor, "imports.upload", received.file_name)
+        with suppress(Exception):  # the store may be what failed: the job records it with its rescore
+            with connect() as con:
+                nothing_changed(con)
+                exc.record(con)
+        raise
     except BaseException:
         discard(received)
         raise

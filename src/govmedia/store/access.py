@@ -162,6 +162,7 @@ class Access:
         self._state = threading.Condition()
         self._readers = 0
         self._writing = False
+        self._writer: int | None = None  # the thread holding the write unit
         self._writers_waiting = 0
         self._opening = False  # a reader is opening the file for the process's readers
         self._read_con: duckdb.DuckDBPyConnection | None = None
@@ -239,6 +240,19 @@ class Access:
                 months.update(m for m in text.split(",") if m)
         return months
 
+    # ----------------------------------------------------------------------- who holds it
+
+    def writing_here(self) -> bool:
+        """Whether this thread holds the process's write unit: work done inside one (an import's
+        progress) must not open another unit, which would wait for itself."""
+        return self._writing and self._writer == threading.get_ident()
+
+    def _refuse_nesting(self, what: str) -> None:
+        # A unit waiting on the unit its own thread holds would wait out the whole bound (600 s
+        # for a write) while the store stays locked for everyone: fail at once instead.
+        if self.writing_here():
+            raise RuntimeError(f"a {what} unit opened inside this thread's own write unit")
+
     # ----------------------------------------------------------------------- reads
 
     def _tell(self, words: str) -> Callable[[], None] | None:
@@ -260,6 +274,7 @@ class Access:
         """A read-only cursor; waits (at most `wait` s, default the Access's) while a writer works or waits."""
         if not self.path.exists():
             raise UserError(f"数据库文件不存在: {self.path}（请检查路径；新建请先导入账号名录或内容）")
+        self._refuse_nesting("read")
         deadline = time.monotonic() + (self.wait if wait is None else wait)
         with self._state:
             # Join the process's open read unless a writer (here or elsewhere) waits for its turn;
@@ -339,6 +354,7 @@ class Access:
         store functions that know (the post writer, the scorer); a page of other months stays cached."""
         from govmedia.store import open_store
 
+        self._refuse_nesting("write")
         deadline = time.monotonic() + (self.wait if wait is None else wait)
         with self._state:
             self._writers_waiting += 1
@@ -349,7 +365,7 @@ class Access:
                     self._state.wait(timeout=_POLL * 5)
             finally:
                 self._writers_waiting -= 1
-            self._writing = True
+            self._writing, self._writer = True, threading.get_ident()
         turn = lock = con = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)  # a new store may live in a new folder
@@ -374,5 +390,5 @@ class Access:
             _release(lock)
             _release(turn)
             with self._state:
-                self._writing = False
+                self._writing, self._writer = False, None
                 self._state.notify_all()

@@ -76,10 +76,12 @@ def finish_job(con: duckdb.DuckDBPyConnection, job_id: int, result: dict, progre
                 "WHERE job_id = ?", [utcnow(), _text(result), _text(progress), job_id])
 
 
-def fail_job(con: duckdb.DuckDBPyConnection, job_id: int, error: str, progress: dict | None = None) -> None:
-    """The job ended with an error: `error` is the one line the user reads."""
-    con.execute("UPDATE jobs SET state = 'failed', finished_at = ?, error = ?, progress = coalesce(?, progress) "
-                "WHERE job_id = ?", [utcnow(), error, _text(progress), job_id])
+def fail_job(con: duckdb.DuckDBPyConnection, job_id: int, error: str, progress: dict | None = None,
+             result: dict | None = None) -> None:
+    """The job ended with an error: `error` is the one line the user reads; `result`, what it did
+    commit before failing (an interrupted import's files), if anything."""
+    con.execute("UPDATE jobs SET state = 'failed', finished_at = ?, error = ?, progress = coalesce(?, progress), "
+                "result = ? WHERE job_id = ?", [utcnow(), error, _text(progress), _text(result), job_id])
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection) -> tuple[int, list[str]]:
@@ -117,7 +119,7 @@ def recent_jobs(con: duckdb.DuckDBPyConnection, limit: int = 20, *, result: bool
 def recorded_rejects(con: duckdb.DuckDBPyConnection, upload_id: str) -> set[str]:
     """The rejects files (their `rejects_url`) the import jobs of one upload recorded: the only
     files the site hands out from the uploads folder."""
-    rows = con.execute("SELECT result FROM jobs WHERE kind = 'import' AND state = 'done' "
+    rows = con.execute("SELECT result FROM jobs WHERE kind = 'import' AND state IN ('done', 'failed') "
                        "AND json_extract_string(params, '$.upload_id') = ?", [upload_id]).fetchall()
     urls = set()
     for (text,) in rows:

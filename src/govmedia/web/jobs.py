@@ -30,6 +30,7 @@ from fastapi import UploadFile
 from govmedia.core.errors import UserError, store_write_failed, write_failed
 from govmedia.core.time import local_text
 from govmedia.store.freshness import stale_months
+from govmedia.ingest import ImportInterrupted
 from govmedia.ingest.upload import discard, import_received, receive_upload
 from govmedia.oversight import run_check
 from govmedia.scoring import rescore_months, score
@@ -99,7 +100,9 @@ class Progress:
 
     def _flush(self) -> None:
         now = time.monotonic()
-        if now - self._last_flush >= FLUSH_SECONDS:
+        # Inside the work's own write unit (an import's run of files) the row waits for the run's
+        # end: a unit of its own would wait for the one this thread holds.
+        if now - self._last_flush >= FLUSH_SECONDS and not self._runner.writing_here():
             self._last_flush = now
             self._runner.save_progress(self._job)
 
@@ -177,6 +180,10 @@ class JobRunner:
         job.finished.wait(timeout)
         return job
 
+    def writing_here(self) -> bool:
+        """Whether this thread holds the store's write unit (`Access.writing_here`)."""
+        return self._store.access.writing_here()
+
     def save_progress(self, job: Job) -> None:
         with self._store.write(data=False) as con:
             update_progress(con, job.job_id, job.progress)
@@ -208,6 +215,7 @@ class JobRunner:
             result = job.work(progress)
         except UserError as exc:
             job.exception, job.error = exc, self._without_paths(_one_line(message(exc)))
+            job.result = getattr(exc, "partial", None)  # what a failed job did commit
         except OSError as exc:  # a full disk while unpacking, writing a rejects file or a report
             log.exception("job %s (%s) could not write", job.job_id, job.kind)
             failed = write_failed(exc, "任务未完成")
@@ -227,7 +235,7 @@ class JobRunner:
                 if job.error is None:
                     finish_job(con, job.job_id, job.result, job.progress)
                 else:
-                    fail_job(con, job.job_id, job.error, job.progress)
+                    fail_job(con, job.job_id, job.error, job.progress, job.result)
         finally:
             job.state = "done" if job.error is None else "failed"
             job.finished.set()
@@ -277,18 +285,55 @@ def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str
         try:
             upload = import_received(store.write, received, format=format, account=account, actor=store.user,
                                      progress=progress.rows, files_progress=progress.files)
-            report = import_report(upload)
-            # Fresh scores: the months the import changed are rescored before the job says it is done.
-            with store.write(declared=True) as con:
-                rescored = rescore_months(con, upload.summary.months, methodology=store.methodology, actor=store.user)
+        except ImportInterrupted as exc:
+            # The files committed before the failure stay: their months are rescored now and the job
+            # fails with what was kept, its result listing those files.
+            raise _interrupted(store, exc) from exc
         except BaseException:
             discard(received)
             raise
+        report = import_report(upload)
+        # Fresh scores: the months the import changed are rescored before the job says it is done.
+        with store.write(declared=True) as con:
+            rescored = rescore_months(con, upload.summary.months, methodology=store.methodology, actor=store.user)
         report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
         return report.model_dump(by_alias=True)
 
     params = {"file": received.file_name, "upload_id": received.upload_id, "format": format, "account": account}
     return runner.submit("import", store.user, params, work)
+
+
+def _interrupted(store: Writes, exc) -> UserError:
+    """An interrupted upload's error, once the months of its committed files are rescored (or,
+    when the store refuses that too, said to be stale), with the report of those files."""
+    from govmedia.web.api import Rescored, import_report
+
+    report = import_report(exc.upload)
+    months = exc.summary.months
+    words = str(exc)
+    rescored = []
+    if months or not exc.audited:
+        span = months[0] if len(months) == 1 else f"{months[0]} 至 {months[-1]}" if months else ""
+        try:
+            with store.write(declared=True) as con:
+                exc.record(con)
+                if months:
+                    rescored = rescore_months(con, months, methodology=store.methodology, actor=store.user)
+        except Exception:  # noqa: BLE001 - the months stay marked stale; the sentence says what to do
+            log.exception("rescoring the months of an interrupted import")
+            if months:
+                words += f"。已写入内容涉及的 {span} 的分数未能更新，请稍后在「数据管理」中重新计算这些月份"
+        else:
+            report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
+            if months:
+                words += f"。已写入内容涉及的 {span} 的分数已重新计算"
+    if not exc.audited:
+        words += "；这次导入未能记入操作日志"
+    failed = UserError(words)
+    failed.http_status = getattr(exc, "http_status", 400)
+    failed.retry_after = getattr(exc, "retry_after", None)
+    failed.partial = report.model_dump(by_alias=True)
+    return failed
 
 
 def start_score(runner: JobRunner, store: Writes, start: str, end: str) -> Job:
