@@ -20,6 +20,11 @@ Cases, one line each (latencies in ms, from wrk; errors = non-2xx/3xx + socket e
 (c) small imp  import one small file (a copy of a Douyin CSV with one like count changed, so the
                import writes and bumps `<db>.version`), then at once wrk -c 200 for 10 s, anonymous
 import timing  the whole exports folder with the site running idle and with no site at all
+upload         (issue 25) the zipped exports/weibo-crawler folder, one like count changed, uploaded
+               through POST /api/v1/imports to a served copy while wrk reads the two pages (25 + 25
+               connections, for as long as the command line took), against `govmedia import` of the
+               same folder into another copy with a site running idle; then the leaderboard, whose
+               period holds the changed month, requested once right after the job ends
 
 After each phase the server's VmHWM / VmRSS (from /proc/<pid>/status) are printed.
 """
@@ -186,6 +191,120 @@ def emptied_store(src: Path, path: Path) -> None:
     con.close()
 
 
+def liked_copy(src: Path, dst: Path, bump: int) -> None:
+    """A weibo-crawler CSV with its first post's 点赞数 raised by `bump`, so importing it changes a month."""
+    with src.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    col = rows[0].index("点赞数")
+    rows[1][col] = str(int(rows[1][col] or 0) + bump)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with dst.open("w", encoding="utf-8-sig", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+def upload_case(args, work: Path, exports: Path, lua: Path, pages: dict) -> None:
+    """Issue 25: the zipped `exports/weibo-crawler` folder (one like count changed, so one month
+    changes) uploaded through `POST /api/v1/imports` while wrk reads the two pages (the idle
+    load), against `govmedia import` of the same folder into another copy with a site running."""
+    import base64
+    import urllib.error
+    import zipfile
+
+    folder = work / "upload-src" / "weibo-crawler"
+    shutil.copytree(exports / "weibo-crawler", folder)
+    first = sorted(f for f in folder.rglob("*.csv") if f.name != "users.csv")[0]
+    liked_copy(first, first, 777)
+    with first.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    changed_month = rows[1][rows[0].index("完整日期")][:7]
+    archive = work / "weibo-crawler.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                z.write(file, file.relative_to(folder.parent).as_posix())
+    files = sum(1 for _ in folder.rglob("*.csv"))
+    print(f"upload: {archive.stat().st_size / 1e6:.1f} MB zip of {files} files; {first.name} changed in "
+          f"{changed_month}", flush=True)
+
+    # The command line into one copy, a site running on it (idle).
+    cli_db = work / "upload-cli" / "cli.duckdb"
+    cli_db.parent.mkdir()
+    shutil.copy(args.db, cli_db)
+    server = Server(cli_db, work / "serve-upload-cli.log")
+    try:
+        rejects = work / "rejects-upload-cli"
+        rejects.mkdir()
+        imp = Import(cli_db, folder, rejects, work / "import-upload-cli.log")
+        cli_seconds = imp.wait()
+        print(f"govmedia import of the folder, site idle: {cli_seconds:.1f} s (exit {imp.proc.returncode})", flush=True)
+    finally:
+        server.stop()
+
+    # The upload into another copy, under the idle load.
+    db = work / "upload-site" / "site.duckdb"
+    db.parent.mkdir()
+    shutil.copy(args.db, db)
+    cli(db, "users", "add", "uploader", "--role", "editor", stdin=PASSWORD + "\n")
+    server = Server(db, work / "serve-upload.log")
+    try:
+        for path in pages.values():
+            server.get_ms(path)
+        auth = "Basic " + base64.b64encode(f"uploader:{PASSWORD}".encode()).decode()
+        seconds = max(5, round(cli_seconds))
+        results: dict[str, dict] = {}
+        import threading
+
+        def load(name: str, path: str) -> None:
+            results[name] = wrk(server.base, path, seconds, args.connections // 2, lua)
+
+        loads = [threading.Thread(target=load, args=item) for item in pages.items()]
+        for t in loads:
+            t.start()
+        boundary = "govmediabench"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"weibo-crawler.zip\"\r\n"
+                "Content-Type: application/zip\r\n\r\n").encode() + archive.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(server.base + "/api/v1/imports", data=body, method="POST", headers={
+            "Authorization": auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+        t0 = time.perf_counter()
+        job_id = json.loads(urllib.request.urlopen(request, timeout=120).read())["job_id"]
+        states = []
+        while True:
+            request = urllib.request.Request(f"{server.base}/api/v1/jobs/{job_id}", headers={"Authorization": auth})
+            try:
+                job = json.loads(urllib.request.urlopen(request, timeout=60).read())
+            except urllib.error.HTTPError as exc:
+                states.append(f"HTTP {exc.code}")
+                time.sleep(0.5)
+                continue
+            progress = job.get("progress") or {}
+            states.append(progress.get("files_done"))
+            if job["state"] in ("done", "failed", "interrupted"):
+                break
+            time.sleep(0.5)
+        upload_seconds = time.perf_counter() - t0
+        ended = time.perf_counter()
+        still_loading = any(t.is_alive() for t in loads)
+        changed_page = pages["leaderboard"]
+        after_ms = server.get_ms(changed_page)
+        for t in loads:
+            t.join()
+        moved = sorted({s for s in states if isinstance(s, int)})
+        print(f"upload job {job_id}: {job['state']} in {upload_seconds:.1f} s "
+              f"({upload_seconds / cli_seconds:.2f}x the command line); progress seen at files {moved[:3]}…{moved[-3:]}"
+              f" of {progress.get('files_total')}; error {job.get('error')}", flush=True)
+        result = job.get("result") or {}
+        print(f"  accepted {result.get('accepted')}  unchanged {result.get('unchanged')}  rescored "
+              f"{[(r['from'], r['to']) for r in result.get('rescored', [])]}", flush=True)
+        for name, stats in results.items():
+            line("upload load", name, "anonymous", stats,
+                 "load outlasted the job" if still_loading else "job outlasted the load")
+        print(f"  page of the changed month ({changed_page}) right after the job: {after_ms:.0f} ms "
+              f"(requested {1000 * (time.perf_counter() - ended) - after_ms:.0f} ms after the job ended)", flush=True)
+        print(f"server after the upload: {memory(server.proc.pid)}", flush=True)
+    finally:
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, type=Path)
@@ -196,7 +315,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--period", default="2020-02:2020-11")
     parser.add_argument("--cases", default="a,c,timing,b,fresh",
-                        help="which cases to run, comma-separated: a, c, timing, b, fresh, fresh-timing (timing includes it)")
+                        help="which cases to run, comma-separated: a, c, timing, b, fresh, fresh-timing (timing "
+                             "includes it), upload (issue 25: a zipped crawler folder through the API under load)")
     parser.add_argument("--skip-fresh", action="store_true", help="same as leaving `fresh` out of --cases")
     parser.add_argument("--skip-import-timing", action="store_true", help="same as leaving `timing` out of --cases")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
@@ -237,6 +357,11 @@ def main() -> None:
     servers: list[Server] = []
     imports: list[Import] = []
     try:
+        if "upload" in cases:
+            upload_case(args, work, exports, lua, pages)
+            cases.discard("upload")
+            if not cases:
+                return
         server = Server(db, work / "serve-1.log")
         servers.append(server)
         for name, path in pages.items():

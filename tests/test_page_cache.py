@@ -153,3 +153,53 @@ def test_stale_scores_say_so_and_since_when_until_rescored(tmp_path):
         rank = run_cli("rank", "--platform", "weibo", "--category", "district", "--from", "2020-03", "--to",
                        "2020-03", db=db)
         assert "早于" not in rank.stderr
+
+
+def test_while_a_write_holds_the_store_a_retired_page_is_answered_and_renders_once_it_ends(tmp_path):
+    """Issue 25: a page a write retired is rendered again by one reader, which waits for the write
+    in progress; the others get the copy it retired at once instead of waiting with it (an
+    upload writes for minutes). Real processes: a served site, another process writing."""
+    import subprocess
+    import sys
+    import textwrap
+    import threading
+    import time
+
+    import httpx
+
+    from util import served
+    from web_fixtures import build_store
+
+    db = build_store(tmp_path)
+    write = textwrap.dedent("""
+        import sys, time
+        from govmedia.store.access import Access
+        with Access(sys.argv[1]).write() as con:  # a data write: retires every page
+            con.execute("UPDATE accounts SET name = name").fetchall()
+        with Access(sys.argv[1]).write(data=False):
+            print("holding", flush=True)
+            time.sleep(float(sys.argv[2]))
+    """)
+    page = "/rankings?platform=weibo&category=district&from=2020-02&to=2020-03"
+    with served(db, "--workers", "1") as base:
+        assert httpx.get(base + page, timeout=30).status_code == 200  # rendered and kept
+        holder = subprocess.Popen([sys.executable, "-c", write, str(db), "4"], stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "holding"
+        began = time.monotonic()
+        renderer: dict = {}
+
+        def render():
+            renderer["response"] = httpx.get(base + page, timeout=60)
+            renderer["seconds"] = time.monotonic() - began
+
+        first = threading.Thread(target=render)
+        first.start()
+        time.sleep(0.5)  # the first reader is rendering, waiting for the write
+        t0 = time.monotonic()
+        others = [httpx.get(base + page, timeout=60) for _ in range(3)]
+        quick = time.monotonic() - t0
+        first.join(60)
+        holder.wait(10)
+    assert all(r.status_code == 200 and "甲区发布" in r.text for r in others)
+    assert quick < 2.0, quick  # not the 4 s of the write
+    assert renderer["response"].status_code == 200 and renderer["seconds"] >= 3.0  # it did wait for the write

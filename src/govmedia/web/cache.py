@@ -11,7 +11,9 @@ memory while no data write since it was rendered touched what it shows:
   the sign-out form), which are filled in for each reader. So a signed-in page costs a lookup and
   two replacements, not a render. HTTP Basic requests and responses that change the session are
   never cached.
-- Concurrent misses of one page render it once (single flight).
+- Concurrent misses of one page render it once (single flight); while that render runs, the
+  others are answered with the copy the write retired (stale while revalidating), so a write
+  in progress delays only the one reader that renders the page again.
 """
 
 from __future__ import annotations
@@ -157,10 +159,18 @@ class PageCache:
             await self._answer(page, audience, send)
             return
         # Single flight: after a write, many readers miss the same page at once; one renders it
-        # and the others are answered with its bytes.
+        # and the others are answered with its bytes. While that render runs (a render waits for
+        # the write in progress, and an import writes in runs for minutes), the others get the
+        # copy the write retired instead of waiting: the page as it was a moment ago.
         with self._lock:
             flight = self._flights.setdefault(key, [asyncio.Lock(), 0])
-            flight[1] += 1
+            earlier = self._pages.get(key) if flight[0].locked() else None
+            if earlier is None:
+                flight[1] += 1
+        if earlier is not None:
+            self._count("stale")
+            await self._answer(earlier, audience, send)
+            return
         try:
             async with flight[0]:
                 version = self.store.version
