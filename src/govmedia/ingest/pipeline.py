@@ -7,6 +7,7 @@ other row is written to `<file>.rejects.csv` with its line and a reason.
 from __future__ import annotations
 
 import errno
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext, suppress
@@ -209,17 +210,19 @@ def import_path(
     # The next group of files is read and checked in a second thread while this one's files are
     # written: the database and Arrow's kernels release the GIL, so on two CPUs the two overlap.
     groups = _groups(files)
+    current: list[Path] = []  # the file being written
     try:
-        _import_groups(store, connect, groups, prepare, files, reports, rejects_dir=rejects_dir, progress=progress,
-                       files_progress=files_progress, imported=imported)
+        _import_groups(store, connect, groups, prepare, files, reports, current, rejects_dir=rejects_dir,
+                       progress=progress, files_progress=files_progress, imported=imported)
     except Exception as exc:
         # Files before the failing one are committed: say so, audit them and hand their summary on
         # so that the caller rescores their months, instead of "nothing was done".
         summary = ImportSummary(reports)
         if not summary.committed:
             raise
-        interrupted = ImportInterrupted(summary, len(files), _relative(files[len(reports)], path)
-                                        if len(reports) < len(files) else None, exc)
+        failing = current[-1] if current else files[len(reports)] if len(reports) < len(files) else None
+        interrupted = ImportInterrupted(summary, len(files), files.index(failing) + 1 if failing else None,
+                                        _relative(failing, path) if failing else None, exc)
         if actor is not None:
             interrupted.audit_later(actor, "imports.path", path.name)
             with suppress(Exception):  # the store may be what failed: the caller records it with the rescore
@@ -239,8 +242,10 @@ def import_path(
 
 
 def _import_groups(store, connect: Connect, groups: list[list[Path]], prepare, files: list[Path],
-                   reports: list[FileReport], *, rejects_dir, progress, files_progress, imported) -> None:
-    """Write the groups of files in turn, appending each file's report to `reports` once it is committed."""
+                   reports: list[FileReport], current: list[Path], *, rejects_dir, progress, files_progress,
+                   imported) -> None:
+    """Write the groups of files in turn, appending each file's report to `reports` once it is
+    committed; `current` ends with the file being written."""
     done = 0
     with _one_checkpoint(store if isinstance(store, duckdb.DuckDBPyConnection) else None), \
             ThreadPoolExecutor(1, thread_name_prefix="govmedia-read") as reader:
@@ -257,6 +262,7 @@ def _import_groups(store, connect: Connect, groups: list[list[Path]], prepare, f
                 with ExitStack() as unit:
                     con, opened = None, 0.0
                     for item in prepared:
+                        current.append(item.report.path)
                         if files_progress:
                             files_progress(done, len(files), str(item.report.path))
                         if con is None and not item.done:
@@ -297,8 +303,10 @@ def failure_words(exc: BaseException) -> str:
         return "磁盘已满"
     if isinstance(exc, UserError):
         return str(exc).rstrip("。；;")
-    if isinstance(exc, (OSError, duckdb.Error)):
-        return "数据库或文件写入出错"
+    if isinstance(exc, OSError):
+        return "读写文件出错"
+    if isinstance(exc, duckdb.Error):
+        return "数据库写入出错"
     return "发生内部错误（详情已记录在服务器日志中）"
 
 
@@ -307,17 +315,18 @@ class ImportInterrupted(UserError):
     own). `summary` holds the committed files: the caller rescores their months; the message says
     what was kept and what was not."""
 
-    def __init__(self, summary: ImportSummary, total: int, at: str | None, cause: BaseException):
+    def __init__(self, summary: ImportSummary, total: int, number: int | None, at: str | None,
+                 cause: BaseException):
         self.summary = summary
         self.total = total
-        self.at = at
+        self.at = at  # the file it stopped at, below the folder imported
         self.cause = cause
         self.words = failure_words(cause)
         kept = sum(1 for f in summary.files if f.batch_id is not None)
-        where = f"处理第 {len(summary.files) + 1} / {total} 个文件 {at} 时" if at else ""
+        where = f"处理第 {number} / {total} 个文件 {at} 时" if at else ""
         left = total - len(summary.files)
         super().__init__(
-            f"导入中断：{where}{self.words}。此前的 {len(summary.files)} 个文件已处理，其中 {kept} 个已写入数据库"
+            f"导入中断：{where}{self.words}。已处理 {len(summary.files)} 个文件，其中 {kept} 个已写入数据库"
             f"（接受 {summary.accepted:,} 行）；其余 {left} 个文件未导入。请排除问题后重新导入同一文件夹或压缩包"
             "（已写入的内容会计为未变化）")
         if isinstance(cause, UserError):
@@ -508,8 +517,9 @@ def _write(prepared: _Prepared, con, connect, *, rejects_dir, progress, before_c
     return report
 
 
-# How long an import holds the store for a run of files before letting a waiting page or process in.
-_UNIT_SECONDS = 0.5
+# How long an import holds the store for a run of files before letting a waiting page or process in
+# (GOVMEDIA_IMPORT_UNIT_SECONDS; 0: a unit per file).
+_UNIT_SECONDS = float(os.environ.get("GOVMEDIA_IMPORT_UNIT_SECONDS") or 0.5)
 
 # Files checked together (`_prepare`): up to this many bytes or files a group.
 _GROUP_BYTES = 8 << 20

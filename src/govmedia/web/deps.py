@@ -93,6 +93,11 @@ class Reads:
     def uploads(self) -> Path:
         return self._store.upload_dir
 
+    @property
+    def path(self) -> Path:
+        """The store's file, for a process of the site's own that opens it (an upload's importer)."""
+        return self._store.path
+
 
 class Writes(Reads):
     """Reads plus writes, in the name of the signed-in `user` (what the audit log records)."""

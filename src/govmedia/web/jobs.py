@@ -20,6 +20,7 @@ import re
 import shutil
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -30,8 +31,7 @@ from fastapi import UploadFile
 from govmedia.core.errors import UserError, store_write_failed, write_failed
 from govmedia.core.time import local_text
 from govmedia.store.freshness import stale_months
-from govmedia.ingest import ImportInterrupted
-from govmedia.ingest.upload import discard, import_received, receive_upload
+from govmedia.ingest.upload import discard, receive_upload
 from govmedia.oversight import run_check
 from govmedia.scoring import rescore_months, score
 from govmedia.store.jobs import (
@@ -213,21 +213,12 @@ class JobRunner:
         progress = Progress(self, job)
         try:
             result = job.work(progress)
-        except UserError as exc:
-            job.exception, job.error = exc, self._without_paths(_one_line(message(exc)))
-            job.result = getattr(exc, "partial", None)  # what a failed job did commit
-        except OSError as exc:  # a full disk while unpacking, writing a rejects file or a report
-            log.exception("job %s (%s) could not write", job.job_id, job.kind)
-            failed = write_failed(exc, "任务未完成")
-            job.exception, job.error = failed, _one_line(str(failed))
-        except duckdb.Error as exc:  # the unit rolled back; the next one opens the store afresh
-            log.exception("job %s (%s): the store refused a write", job.job_id, job.kind)
-            failed = store_write_failed(exc)
-            job.exception, job.error = failed, _one_line(str(failed))
         except Exception as exc:  # noqa: BLE001 - reported on the job page, logged in full
-            log.exception("job %s (%s) failed", job.job_id, job.kind)
-            job.exception = exc
-            job.error = "内部错误，任务未完成；请稍后重试，如果一再出现请联系管理员（详情已记录在服务器日志中）"
+            if not isinstance(exc, UserError):
+                log.exception("job %s (%s) failed", job.job_id, job.kind)
+            job.exception, text = failure(exc)
+            job.error = self._without_paths(text)
+            job.result = getattr(exc, "partial", None)  # what a failed job did commit
         else:
             job.result = result
         try:
@@ -239,6 +230,19 @@ class JobRunner:
         finally:
             job.state = "done" if job.error is None else "failed"
             job.finished.set()
+
+
+def failure(exc: Exception) -> tuple[Exception, str]:
+    """A failed job's exception (raised again by `?wait=true`) and the one line its page shows."""
+    if isinstance(exc, UserError):
+        return exc, _one_line(message(exc))
+    if isinstance(exc, OSError):  # a full disk while unpacking, writing a rejects file or a report
+        failed = write_failed(exc, "任务未完成")
+    elif isinstance(exc, duckdb.Error):  # the unit rolled back; the next one opens the store afresh
+        failed = store_write_failed(exc)
+    else:
+        return exc, "内部错误，任务未完成；请稍后重试，如果一再出现请联系管理员（详情已记录在服务器日志中）"
+    return failed, _one_line(str(failed))
 
 
 def _one_line(text: str) -> str:
@@ -274,66 +278,94 @@ def busy_kinds(jobs: list[dict]) -> set[str]:
 
 
 def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str, account: str | None) -> Job:
-    """Save the upload now (the file object closes with the request); unpack and import it in a job."""
-    from govmedia.web.api import Rescored, import_report
-
+    """Save the upload now (the file object closes with the request); unpack, import and rescore it
+    in a job, in a process of its own (`web/importer.py`): on a thread of the site's process the
+    import competed with the pages for the interpreter."""
     received = receive_upload(store.uploads, file.filename, file.file)
+    request = {"db": str(store.path), "upload_id": received.upload_id, "folder": str(received.folder),
+               "file_name": received.file_name, "format": format, "account": account, "actor": store.user,
+               "methodology": store.methodology}
 
     def work(progress: Progress) -> dict:
-        # The import keeps only the rejects files it records; a job that fails records none, so
-        # whatever the upload left goes too.
         try:
-            upload = import_received(store.write, received, format=format, account=account, actor=store.user,
-                                     progress=progress.rows, files_progress=progress.files)
-        except ImportInterrupted as exc:
-            # The files committed before the failure stay: their months are rescored now and the job
-            # fails with what was kept, its result listing those files.
-            raise _interrupted(store, exc) from exc
+            end = _run_importer(request, progress)
         except BaseException:
-            discard(received)
+            discard(received)  # the importer did not run to its end: nothing of the upload is kept
             raise
-        report = import_report(upload)
-        # Fresh scores: the months the import changed are rescored before the job says it is done.
-        with store.write(declared=True) as con:
-            rescored = rescore_months(con, upload.summary.months, methodology=store.methodology, actor=store.user)
-        report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
-        return report.model_dump(by_alias=True)
+        if "result" in end:
+            return end["result"]
+        if not end.get("partial"):
+            discard(received)
+        failed = UserError(end["error"])
+        failed.http_status = end.get("status") or 400
+        failed.retry_after = end.get("retry_after")
+        failed.partial = end.get("partial")
+        raise failed
 
     params = {"file": received.file_name, "upload_id": received.upload_id, "format": format, "account": account}
     return runner.submit("import", store.user, params, work)
 
 
-def _interrupted(store: Writes, exc) -> UserError:
-    """An interrupted upload's error, once the months of its committed files are rescored (or,
-    when the store refuses that too, said to be stale), with the report of those files."""
-    from govmedia.web.api import Rescored, import_report
+def _run_importer(request: dict, progress: Progress) -> dict:
+    """Run `python -m govmedia.web.importer` on `request`, relaying its progress; its last event."""
+    import json
+    import subprocess
+    import sys
 
-    report = import_report(exc.upload)
+    child = subprocess.Popen([sys.executable, "-m", "govmedia.web.importer"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, encoding="utf-8", preexec_fn=_die_with_parent)
+    child.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
+    child.stdin.close()
+    end = None
+    try:
+        for line in child.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # not ours (a library printing to stdout)
+            if "files" in event:
+                progress.files(*event["files"])
+            elif "rows" in event:
+                progress.rows(*event["rows"])
+            else:
+                end = event
+    finally:
+        if child.wait() != 0 and end is None:
+            log.error("the importer of upload %s ended with exit code %s", request["upload_id"], child.returncode)
+    if end is None:
+        raise RuntimeError(f"importer exited with {child.returncode} and no result")
+    return end
+
+
+def _die_with_parent() -> None:
+    """In the importer, before it runs: end with the site's process (Linux), as a thread would."""
+    import ctypes
+    import signal
+
+    with suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def interrupted_words(exc, record_and_rescore: Callable[[], list]) -> tuple[str, list]:
+    """An interrupted import's message once its audit entry is recorded and the months of its
+    committed files rescored by `record_and_rescore()` (or, when the store refuses that too, said
+    to be stale); the rescores."""
     months = exc.summary.months
     words = str(exc)
+    span = (months[0] if len(months) == 1 else f"{months[0]} 至 {months[-1]}") if months else ""
     rescored = []
-    if months or not exc.audited:
-        span = months[0] if len(months) == 1 else f"{months[0]} 至 {months[-1]}" if months else ""
-        try:
-            with store.write(declared=True) as con:
-                exc.record(con)
-                if months:
-                    rescored = rescore_months(con, months, methodology=store.methodology, actor=store.user)
-        except Exception:  # noqa: BLE001 - the months stay marked stale; the sentence says what to do
-            log.exception("rescoring the months of an interrupted import")
-            if months:
-                words += f"。已写入内容涉及的 {span} 的分数未能更新，请稍后在「数据管理」中重新计算这些月份"
-        else:
-            report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
-            if months:
-                words += f"。已写入内容涉及的 {span} 的分数已重新计算"
+    try:
+        rescored = record_and_rescore()
+    except Exception:  # noqa: BLE001 - the months stay marked stale; the sentence says what to do
+        log.exception("rescoring the months of an interrupted import")
+        if months:
+            words += f"。已写入内容涉及的 {span} 的分数未能更新，请稍后在「数据管理」中重新计算这些月份"
+    else:
+        if months:
+            words += f"。已写入内容涉及的 {span} 的分数已重新计算"
     if not exc.audited:
         words += "；这次导入未能记入操作日志"
-    failed = UserError(words)
-    failed.http_status = getattr(exc, "http_status", 400)
-    failed.retry_after = getattr(exc, "retry_after", None)
-    failed.partial = report.model_dump(by_alias=True)
-    return failed
+    return words, rescored
 
 
 def start_score(runner: JobRunner, store: Writes, start: str, end: str) -> Job:

@@ -1,0 +1,120 @@
+"""An upload's import in a process of its own, as `govmedia import` runs beside the site.
+
+A site process serves its pages from one event loop; an import run on a thread of that process
+competes with it for the interpreter (reading, checking and unzipping hold it for long stretches),
+so its pages slowed from milliseconds to seconds while an upload ran, and the upload ran slower
+than the same import from the command line. The job runner therefore starts this module with
+`python -m govmedia.web.importer` for each upload: it takes the store through `Access` like any
+other process (a unit per run of files), imports, rescores the months it changed and writes one
+JSON line per event on stdout:
+
+    {"files": [done, total, name]}      before each file and at the end
+    {"rows": [name, done, total]}       as a file's rows are written
+    {"result": {...}}                   the job's result (`api.ImportReport` with `rescored`)
+    {"error": "...", "status": 400, "retry_after": null, "partial": {...} | null}
+
+The request comes as one JSON object on stdin: db, upload_id, folder, file_name, format, account,
+actor, methodology.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger("govmedia.web.importer")
+
+
+def _say(event: dict) -> None:
+    sys.stdout.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def run(request: dict) -> dict:
+    """Import and rescore one saved upload; the event that ends it (`result` or `error`)."""
+    from govmedia.core.errors import UserError
+    from govmedia.ingest import ImportInterrupted
+    from govmedia.ingest.upload import Received, discard, import_received
+    from govmedia.scoring import rescore_months
+    from govmedia.store.access import Access
+    from govmedia.web.api import Rescored, import_report
+    from govmedia.web.jobs import failure, interrupted_words
+
+    access = Access(request["db"])
+    received = Received(request["upload_id"], Path(request["folder"]), request["file_name"])
+    methodology, actor = request.get("methodology"), request.get("actor")
+
+    def rescore(months) -> list:
+        with access.write(declared=True) as con:
+            return rescore_months(con, months, methodology=methodology, actor=actor)
+
+    try:
+        try:
+            upload = import_received(access.write, received, format=request.get("format") or "auto",
+                                     account=request.get("account"), actor=actor,
+                                     progress=lambda name, done, total: _say({"rows": [name, done, total]}),
+                                     files_progress=lambda done, total, name: _say({"files": [done, total, name]}))
+        except ImportInterrupted as exc:
+            report = import_report(exc.upload)
+            words, rescored = interrupted_words(exc, lambda: _record_and_rescore(access, exc, rescore))
+            report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
+            failed = UserError(words)
+            for name in ("http_status", "retry_after"):
+                setattr(failed, name, getattr(exc, name, None))
+            raise _Partial(failed, report.model_dump(by_alias=True)) from exc
+        except BaseException:
+            discard(received)
+            raise
+        report = import_report(upload)
+        rescored = rescore(upload.summary.months)
+        report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
+        return {"result": report.model_dump(by_alias=True)}
+    except _Partial as partial:
+        error = partial.error
+        return {"error": _text(error), "status": getattr(error, "http_status", None) or 400,
+                "retry_after": getattr(error, "retry_after", None), "partial": partial.result}
+    except Exception as exc:  # noqa: BLE001 - said as the in-process runner says it, logged in full
+        log.exception("import of upload %s failed", request.get("upload_id"))
+        error, text = failure(exc)
+        return {"error": text, "status": getattr(error, "http_status", None) or 500,
+                "retry_after": getattr(error, "retry_after", None), "partial": None}
+
+
+def _record_and_rescore(access, exc, rescore) -> list:
+    """The interrupted import's audit entry (if the store refused it then) and its months rescored."""
+    months = exc.summary.months
+    if not months:
+        with access.write(data=False) as con:
+            exc.record(con)
+        return []
+    rescored = rescore(months)
+    if not exc.audited:
+        with access.write(data=False) as con:
+            exc.record(con)
+    return rescored
+
+
+def _text(error) -> str:
+    from govmedia.web.deps import message
+
+    return message(error)
+
+
+class _Partial(Exception):
+    def __init__(self, error, result: dict):
+        super().__init__(str(error))
+        self.error = error
+        self.result = result
+
+
+def main() -> None:
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    request = json.loads(sys.stdin.readline())
+    _say(run(request))
+
+
+if __name__ == "__main__":
+    main()
