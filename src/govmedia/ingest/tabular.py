@@ -374,6 +374,8 @@ def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UserError(f"{path} 第 {exc.lineno} 行第 {exc.colno} 列: JSON 格式错误 ({exc.msg})") from exc
+        except RecursionError as exc:  # `[[[[…` nested past Python's recursion limit
+            raise UserError(f"{path}: {_TOO_DEEP}，无法读取；请检查是否选错了文件，或重新导出后再导入") from exc
         if isinstance(data, dict):
             # Some exporters wrap the list: {"data": [...]} or {"articles": [...]}.
             lists = [value for value in data.values() if isinstance(value, list)]
@@ -396,6 +398,9 @@ def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
                 # A broken line is that row's problem, not the whole file's.
                 rows.append((number, {"__error__": f"第 {exc.colno} 列: JSON 格式错误 ({exc.msg})", "__text__": line}))
                 continue
+            except RecursionError:
+                rows.append((number, {"__error__": _TOO_DEEP, "__text__": line[:200]}))
+                continue
             rows.append((number, item if isinstance(item, dict) else {"__value__": item}))
         kind = "jsonl"
     # Every key in the order first met, then our own "__" keys left out: a generator per row over
@@ -406,9 +411,15 @@ def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
     return Table(path, kind, [k for k in keys if not k.startswith("__")], rows, encoding=encoding)
 
 
+# No exporter nests its data this deep: a file that does is not a table (or is built to crash a reader).
+_TOO_DEEP = "JSON 嵌套层数过深（爬虫和导出工具的数据不会这样嵌套）"
+
+
 def _parses_as_lines(text: str) -> bool:
     try:
         json.loads(text)
         return False
     except json.JSONDecodeError:
         return True
+    except RecursionError:
+        return False  # read as one document, which says it is too deep
