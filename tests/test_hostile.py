@@ -446,6 +446,28 @@ def test_deep_or_big_json_is_refused_with_400(client):
     assert fine.status_code == 200, fine.text
 
 
+
+def test_an_uploaded_json_nested_100000_deep_is_the_file_s_error_not_a_500(client):
+    """A table file nested past Python's recursion limit is that file's error in the result; the
+    zip's other files import."""
+    editor = basic("editor1")
+    deep = "[" * 100_000 + "]" * 100_000
+    alone = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                        files={"file": ("deep.json", deep.encode(), "application/json")})
+    assert alone.status_code == 200, alone.text
+    assert "嵌套层数过深" in alone.json()["files"][0]["error"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("crawl/deep.json", deep)
+        archive.writestr("crawl/posts.csv", "平台,账号ID,内容ID,发布时间,是否原创,正文,转发,评论,点赞\n"
+                                            "微博,A,d1,2020-03-09 10:00,是,新内容,1,2,3\n")
+    answer = client.post("/api/v1/imports", params={"wait": "true"}, headers=editor,
+                         files={"file": ("crawl.zip", buffer.getvalue(), "application/zip")})
+    assert answer.status_code == 200, answer.text
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in answer.json()["files"]}
+    assert "嵌套层数过深" in files["deep.json"]["error"] and "Recursion" not in answer.text
+    assert files["posts.csv"]["accepted"] == 1 and answer.json()["accepted"] == 1
+
 def test_a_long_or_odd_file_name_is_refused_with_a_message(client, db):
     editor = basic("editor1")
     posts = POSTS.encode("utf-8")

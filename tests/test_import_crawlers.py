@@ -338,3 +338,99 @@ def test_wechat_exporter_placeholders_and_text_titles_are_not_stored_as_text(gen
     assert not any(t and "\n\n" in t and t.split("\n\n", 1)[1].startswith(t.split("\n\n", 1)[0][:10])
                    for t in texts)
     con.close()
+
+
+# The messages of generated/wechat-exporter/text_shares (scripts/wechat/gen.mts, WAE_SPECS=text_shares),
+# as their senders wrote them: what must be stored, exactly.
+TEXT_SHARES = {
+    "2650000201_1": "【防疫提醒】出门请戴好口罩，回家勤洗手😷\n少去人员密集场所，如有发热及时就医。",
+    "2650000202_1": "【降温提醒】\n明起三天浦口有雷阵雨，气温下降明显，请注意添衣。",
+    "2650000203_1": "详见下方通知\n\n【提醒】明天上午9时至12时江北新区部分区域停水，请提前储水。",
+    "2650000204_1": "今天停水，请储水。",
+    "2650000205_1": "本周末部分路段临时交通管制，请绕行。\n详见交警发布。",
+}
+
+
+def _texts(con) -> dict[str, str]:
+    return {post_id.split(":", 1)[1]: text for post_id, text in
+            rows(con, "SELECT post_id, text FROM posts WHERE platform = 'wechat'")}
+
+
+def test_wechat_exporter_text_shares_are_stored_exactly_as_sent(generated, tmp_path):
+    """The exporter's own title of a 文本分享 (the text, newlines as spaces, cut at 20 UTF-16 units)
+    is taken off whatever 标题 says and wherever the cut falls: through an emoji (a lone surrogate
+    in the JSON, U+FFFD in the xlsx), into the second line, or past the end of a short text."""
+    folder = generated / "wechat-exporter" / "text_shares"
+    raw = (folder / "微信公众号文章.json").read_text(encoding="utf-8")
+    assert "回家勤洗手\\ud83d\\n\\n" in raw  # as JSON.stringify writes half an emoji
+    for name in ("微信公众号文章.json", "微信公众号文章.xlsx"):
+        con = _generated_store(tmp_path, name.rsplit(".", 1)[1])
+        summary = import_path(con, folder / name)
+        assert (summary.accepted, summary.rejected, summary.exit_code) == (5, 0, 0), name
+        assert _texts(con) == TEXT_SHARES, name
+        con.close()
+
+
+def test_a_folder_with_half_an_emoji_in_a_json_imports_everything_beside_it(generated, tmp_path):
+    """The exporter's JSON and xlsx side by side are checked as one group: neither is lost. A cell
+    that holds half an emoji for no reason the format explains is one rejected row naming its
+    column, and is written to the rejects file as U+FFFD."""
+    folder = generated / "wechat-exporter" / "text_shares"
+    broken = json.loads((folder / "微信公众号文章.json").read_text(encoding="utf-8"))
+    for article in broken:
+        article["aid"] = article["aid"].replace("_1", "_2")  # other posts than the xlsx's
+        article["link"] = article["link"].replace("&idx=1&", "&idx=2&")
+    broken[0]["digest"] = "摘要"
+    broken[0]["title"] = "标题被截断\ud83d"  # a lone surrogate where no made-up title explains it
+    # Written as the exporter writes JSON: compact, lone surrogates escaped (Python escapes them too).
+    (folder / "另一次导出.json").write_text(json.dumps(broken, separators=(",", ":"), ensure_ascii=False)
+                                        .replace("\ud83d", "\\ud83d"), encoding="utf-8")
+    con = _generated_store(tmp_path, "folder")
+    summary = import_path(con, folder)
+    by_name = {f.path.name: f for f in summary.files}
+    # The JSON first (by name), then the same messages in the xlsx: the same, so unchanged.
+    assert (by_name["微信公众号文章.json"].accepted, by_name["微信公众号文章.json"].rejected) == (5, 0)
+    assert (by_name["微信公众号文章.xlsx"].unchanged, by_name["微信公众号文章.xlsx"].rejected) == (5, 0)
+    other = by_name["另一次导出.json"]
+    assert (other.accepted, other.rejected) == (4, 1)
+    (reject,) = other.rejects
+    assert (reject.line, reject.column) == (1, "title") and "半个表情符号" in reject.reason
+    with (folder / "另一次导出.json.rejects.csv").open(encoding="utf-8-sig") as handle:
+        written = list(csv.DictReader(handle))
+    assert written[0]["列"] == "title" and written[0]["title"] == "标题被截断\ufffd"
+    assert rows(con, "SELECT count(*) FROM posts WHERE platform = 'wechat'") == [(9,)]
+    texts = _texts(con)
+    assert {k: texts[k] for k in TEXT_SHARES} == TEXT_SHARES
+    con.close()
+
+
+def test_cli_on_a_json_with_half_an_emoji_says_the_line_and_column(generated, tmp_path):
+    """Through the command line (a real process): no traceback, the row's line and column."""
+    db = make_store(tmp_path / "cli.duckdb", accounts=GENERATED_REGISTRY)
+    path = tmp_path / "posts.json"
+    row = {"platform": "weibo", "account_id": "1234567890", "post_id": "e1", "published_at": "2020-03-01 10:00",
+           "text": "好消息\ud83c"}
+    good = dict(row, post_id="e2", text="好消息🎉")
+    path.write_text(json.dumps([row, good]), encoding="utf-8")  # ensure_ascii: "\ud83c" as the exporter writes it
+    result = run_cli("import", str(path), "--no-rescore", db=db)
+    assert result.returncode == 1, result.stderr  # rejected rows, as any
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "接受 accepted 1  拒收 rejected 1" in result.stdout
+    assert "第 1 条 列「text」" in result.stdout or "第 1 行 列「text」" in result.stdout, result.stdout
+
+
+def test_a_comments_file_with_half_an_emoji_refuses_that_comment_only(generated, tmp_path):
+    """MediaCrawler's comments as JSON Lines (its jsonl writer escapes as json.dumps does): the comment
+    whose text holds half an emoji is one rejected row naming 'content'."""
+    con = _generated_store(tmp_path, "comments")
+    weibo = generated / "mediacrawler" / "current_d6f7c5b" / "data" / "weibo"
+    assert import_path(con, weibo / "jsonl" / "creator_contents_2026-08-20.jsonl").rejected == 0
+    with (weibo / "csv" / "creator_comments_2026-08-20.csv").open(encoding="utf-8-sig") as handle:
+        comments = list(csv.DictReader(handle))[:2]
+    comments[0]["content"] = "终于等到了，加油！\ud83c"
+    path = tmp_path / "creator_comments_2026-08-20.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in comments), encoding="utf-8")
+    report = import_path(con, path).files[0]
+    assert (report.accepted, report.rejected) == (1, 1), report.error
+    assert (report.rejects[0].line, report.rejects[0].column) == (1, "content")
+    con.close()

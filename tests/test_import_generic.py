@@ -327,3 +327,41 @@ def test_a_folder_takes_the_store_for_runs_of_files_each_file_its_own_transactio
     assert len([u for u in units if u.get("declared")]) == unit_count
     with access.read() as con:
         assert con.execute("SELECT count(*), count(DISTINCT batch_id) FROM posts").fetchall() == [(12, 12)]
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # past Python's recursion limit: json.loads raises RecursionError
+
+
+def test_a_json_file_nested_100000_deep_is_one_error_and_the_folder_s_other_files_import(registered, tmp_path):
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    (folder / "a_deep.json").write_text(DEEP, encoding="utf-8")
+    (folder / "b_wrapped.json").write_text('{"data": ' + DEEP + "}", encoding="utf-8")
+    good = {"platform": "weibo", "account_id": "1234567890", "post_id": "j1", "published_at": "2020-05-01 10:00"}
+    deep_line = '{"platform": "weibo", "text": ' + DEEP + "}"
+    (folder / "c_lines.jsonl").write_text(json.dumps(good) + "\n" + deep_line + "\n", encoding="utf-8")
+    write_csv(folder / "d_posts.csv", GOOD)
+    summary = import_path(registered, folder)
+    by_name = {f.path.name: f for f in summary.files}
+    for name in ("a_deep.json", "b_wrapped.json"):
+        assert "嵌套层数过深" in by_name[name].error and "\n" not in by_name[name].error
+    assert (by_name["c_lines.jsonl"].accepted, by_name["c_lines.jsonl"].rejected) == (1, 1)  # one line, one reject
+    assert "嵌套层数过深" in rejects_of(folder / "c_lines.jsonl")[0]["原因"]
+    assert (by_name["d_posts.csv"].accepted, by_name["d_posts.csv"].rejected) == (3, 0)
+    assert summary.exit_code == 2
+
+
+def test_the_cli_says_a_too_deep_json_in_one_line_and_imports_the_rest(tmp_path):
+    from util import REGISTRY, make_store, run_cli
+
+    db = make_store(tmp_path / "s.duckdb", accounts=REGISTRY)
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    (folder / "deep.json").write_text(DEEP, encoding="utf-8")
+    write_csv(folder / "posts.csv", GOOD)
+    result = run_cli("import", str(folder), "--no-rescore", db=db)
+    assert result.returncode == 2, result.stderr  # as for an unreadable file
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr, result.stderr[-2000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "deep.json" in lines[0] and "嵌套层数过深" in lines[0], result.stderr
+    assert "posts.csv" in result.stdout and "接受 accepted 3" in result.stdout, result.stdout

@@ -43,3 +43,33 @@ def test_regular_files_are_read_by_arrow_and_irregular_ones_are_not():
                                                                   "utf-8") is not None}
     assert {"plain", "no final newline", "crlf", "quoted newlines", "empty cells", "tabs", "quotes"} <= taken
     assert not taken & {"blank line", "blank-looking row", "ragged", "quoted header", "blank before header"}
+
+
+def test_half_an_emoji_in_json_is_read_as_a_replacement_character_unless_kept(tmp_path):
+    """A lone surrogate ("\\ud83c", as JSON.stringify writes the first half of a cut emoji) cannot be
+    written anywhere: tables other than posts (registry, cases, city) read it as U+FFFD; the post
+    import keeps it to tell the exporter's cut titles from broken cells."""
+    from govmedia.ingest.tabular import read_table
+
+    path = tmp_path / "名录.json"
+    path.write_text('[{"名称": "测试\\ud83c", "标签": ["a\\udc00"], "好": "🎉"}]', encoding="utf-8")
+    (line, row), = read_table(path).rows
+    assert row == {"名称": "测试\ufffd", "标签": ["a\ufffd"], "好": "🎉"}
+    kept = read_table(path, keep_broken=True)
+    assert kept.surrogates and kept.rows[0][1]["名称"] == "测试\ud83c"
+    plain = tmp_path / "plain.json"
+    plain.write_text('[{"名称": "🎉"}]', encoding="utf-8")
+    assert not read_table(plain, keep_broken=True).surrogates
+
+
+def test_a_registry_in_json_with_half_an_emoji_imports(tmp_path):
+    from govmedia.ingest.accounts import import_accounts
+    from govmedia.store import open_store
+
+    path = tmp_path / "名录.json"
+    path.write_text('[{"平台": "微博", "账号ID": "77", "名称": "测试\\ud83c", "类别": "区级"}]', encoding="utf-8")
+    con = open_store(tmp_path / "s.duckdb")
+    _, result, rejects = import_accounts(con, path, "测试")
+    assert not rejects
+    assert con.execute("SELECT name FROM accounts").fetchall() == [("测试\ufffd",)]
+    con.close()

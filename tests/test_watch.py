@@ -74,3 +74,45 @@ def test_the_site_watches_a_folder_and_shows_what_landed_within_seconds(tmp_path
     watched = [j for j in jobs if (j.get("params") or {}).get("watch")]
     assert len(watched) == 1 and watched[0]["state"] == "done"
     assert _batches(db) == 2  # the fixture's posts file and the dropped one
+
+
+def test_the_watcher_says_what_is_wrong_with_a_file_and_goes_on_to_the_next(tmp_path):
+    """A file that cannot be read is one Chinese line naming it; the watcher does not die on it."""
+    db = build_store(tmp_path)
+    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
+    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    # Picked up first (sorted by name): a PDF saved under a table's name, then a crawler's file.
+    (crawl / "a_broken.csv").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
+    (crawl / "b_new.csv").write_text(NEW_POSTS, encoding="utf-8")
+    result = run_cli("watch", str(crawl), "--once", "--interval", "0.2", "--settle", "0.5", db=db)
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    broken = [line for line in result.stderr.splitlines() if "a_broken.csv" in line]
+    assert len(broken) == 1 and "PDF" in broken[0] and broken[0].startswith("错误"), result.stderr
+    assert "b_new.csv" in result.stdout and "接受 2  拒收 1" in result.stdout, result.stdout
+    assert json.loads(run_cli(*RANKING, db=db).stdout)[0]["account_id"] == "C"
+
+
+def test_the_watch_loop_outlives_a_file_that_fails_in_any_way(tmp_path):
+    """`watch` itself (the site's watcher thread runs it too): a file whose import raises is reported
+    and the files after it are still picked up."""
+    import threading
+
+    from govmedia.ingest import watch as watching
+
+    db = build_store(tmp_path)
+    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
+    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "a_deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    (crawl / "b_broken.csv").write_bytes(b"%PDF-1.4\n")
+    (crawl / "c_new.csv").write_text(NEW_POSTS, encoding="utf-8")
+    picked = []
+    watching.watch(Access(db).write, crawl, actor="测试", on_pick_up=picked.append, stop=threading.Event(),
+                   interval=0.1, settle=0.2, once=True)
+    by_name = {p.path.name: p for p in picked}
+    assert set(by_name) == {"a_deep.json", "b_broken.csv", "c_new.csv"}
+    assert by_name["a_deep.json"].error and by_name["b_broken.csv"].error
+    assert by_name["c_new.csv"].error is None and by_name["c_new.csv"].summary.accepted == 2

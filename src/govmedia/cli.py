@@ -278,10 +278,16 @@ def watch_command(
 ) -> None:
     """监视爬虫输出目录：新的或有变化的导出文件写完后自动导入（拒收行同 govmedia import），并重新计算受影响月份的分数。
     已导入过且内容未变的文件跳过，重启后不会重复导入。按 Ctrl+C 停止。"""
+    import logging
     import threading
 
     from govmedia.ingest.watch import watch
     from govmedia.scoring import rescore_months
+
+    # A file that fails unforeseen is one line below (on_pick_up); its traceback, which the watcher
+    # logs for a site's server log, is not for this terminal.
+    logging.getLogger("govmedia.ingest.watch").propagate = False
+    logging.getLogger("govmedia.ingest.watch").addHandler(logging.NullHandler())
 
     def on_pick_up(picked) -> None:
         if picked.error:

@@ -41,6 +41,7 @@ class Record:
     hashtags: tuple[str, ...] = ()  # topics from a crawler's own topic column
     default_forms: tuple[str, ...] = ()  # used only when nothing else says anything
     error: str | None = None  # a format-level problem found while mapping
+    error_column: str | None = None  # the column the error is about (None: the whole row)
 
 
 @dataclass(slots=True)
@@ -62,7 +63,7 @@ def validate(record: Record, who: Attribution, classifier: FormClassifier) -> Po
         return Reject(record.line, column, reason, record.raw)
 
     if record.error:
-        return reject(None, record.error)
+        return Reject(record.line, record.error_column, record.error, record.raw)
 
     # Platform and account.
     try:
@@ -193,7 +194,7 @@ def validate_comment(record: Record, platform: str) -> Comment | Reject:
         return Reject(record.line, column, reason, record.raw)
 
     if record.error:
-        return reject(None, record.error)
+        return Reject(record.line, record.error_column, record.error, record.raw)
     comment_id = v.clean_id(vals.get("comment_id"))
     if comment_id is None:
         return reject("comment_id", "缺少评论ID")

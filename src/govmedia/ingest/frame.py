@@ -60,6 +60,7 @@ class Frame:
     errors: list[str | None]
     raw: Callable[[int], Mapping[str, Any]] = field(default=lambda line: {})
     hints: pa.Array | None = None  # per row, the platform its file is of (concat_frames); else validate_frame's
+    error_columns: list[str | None] | None = None  # per row, the column an error is about (None: the row's)
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -71,7 +72,8 @@ class Frame:
         return Frame(self.lines[start:stop], {f: cut(c) for f, c in self.values.items()},
                      {f: cut(c) for f, c in self.columns.items()}, self.forms[start:stop], self.hashtags[start:stop],
                      self.default_forms[start:stop], self.errors[start:stop], self.raw,
-                     None if self.hints is None else cut(self.hints))
+                     None if self.hints is None else cut(self.hints),
+                     None if self.error_columns is None else self.error_columns[start:stop])
 
 
 def concat_frames(frames: list[Frame], hints: list[str | None]) -> Frame:
@@ -85,10 +87,13 @@ def concat_frames(frames: list[Frame], hints: list[str | None]) -> Frame:
         return list(itertools.chain.from_iterable(get(f) for f in frames))
 
     n = sum(len(f) for f in frames)
+    error_columns = chained(lambda f: f.error_columns or [None] * len(f)) \
+        if any(f.error_columns is not None for f in frames) else None
     return Frame(list(range(n)), {name: joined(lambda f: f.values[name]) for name in FIELDS},
                  {name: joined(lambda f: f.columns[name]) for name in FIELDS}, chained(lambda f: f.forms),
                  chained(lambda f: f.hashtags), chained(lambda f: f.default_forms), chained(lambda f: f.errors),
-                 hints=pa.concat_arrays([pa.repeat(pa.scalar(h, _STRING), len(f)) for f, h in zip(frames, hints)]))
+                 hints=pa.concat_arrays([pa.repeat(pa.scalar(h, _STRING), len(f)) for f, h in zip(frames, hints)]),
+                 error_columns=error_columns)
 
 
 def frame_of(records: Iterable[Record], raw_of: Callable[[int], Mapping[str, Any]]) -> Frame:
@@ -103,6 +108,60 @@ def frame_of(records: Iterable[Record], raw_of: Callable[[int], Mapping[str, Any
     return Frame([r.line for r in records], values, columns, [r.forms for r in records],
                  [r.hashtags for r in records], [r.default_forms for r in records], [r.error for r in records],
                  raw_of)
+
+
+# Half of a UTF-16 surrogate pair: JSON can escape one alone ("\ud83c", e.g. where a tool cut a
+# text in the middle of an emoji), but no encoding can write it: Arrow, DuckDB and every file refuse it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+BROKEN_TEXT = ("含有无法保存的字符（半个表情符号，JSON 中单独的 \\ud83c 之类），其余内容无法确定是否完整；"
+               "请修正这一格或重新导出后再导入")
+
+
+def broken(value: Any) -> bool:
+    """Whether a cell (a text, or a JSON list or object as `_text` writes it) holds half a surrogate pair."""
+    if isinstance(value, str):
+        return LONE_SURROGATE.search(value) is not None
+    return isinstance(value, (list, tuple, dict)) and LONE_SURROGATE.search(_text(value)) is not None
+
+
+def refuse_broken_text(frame: Frame) -> Frame:
+    """A row with a cell holding half a surrogate pair (`broken`) is refused, naming that cell's
+    column, and the cell is emptied so that the kernels read the other rows: one bad cell is one
+    rejected row. Only a JSON file with a surrogate escape can hold one (`tabular.Table.surrogates`)."""
+    errors, error_columns = None, None
+    for name in FIELDS:
+        cells = frame.values[name]
+        if isinstance(cells, pa.Array):  # read by Arrow from bytes: valid text
+            continue
+        hits = [i for i, cell in enumerate(cells) if cell is not None and not isinstance(cell, (int, float)) and
+                broken(cell)]
+        if not hits:
+            continue
+        if errors is None:
+            errors = list(frame.errors)
+            error_columns = list(frame.error_columns or [None] * len(frame))
+        cells = frame.values[name] = list(cells)  # a copy: the table's own column stays as read
+        for i in hits:
+            cells[i] = None
+            if errors[i] is None:
+                errors[i] = BROKEN_TEXT
+                where = frame.columns[name][i]
+                error_columns[i] = (where.as_py() if isinstance(where, pa.Scalar) else where) or FIELD_NAMES[name]
+    if errors is not None:
+        frame.errors, frame.error_columns = errors, error_columns
+    return frame
+
+
+def refuse_broken_records(records: list[Record]) -> list[Record]:
+    """`refuse_broken_text` for rows mapped one by one (comments): the record's error names the cell."""
+    for record in records:
+        for name, cell in record.values.items():
+            if cell is not None and broken(cell):
+                record.values[name] = None
+                if record.error is None:
+                    record.error = BROKEN_TEXT
+                    record.error_column = record.columns.get(name, COMMENT_FIELD_NAMES.get(name, name))
+    return records
 
 
 def raw_of(table) -> Callable[[int], Mapping[str, Any]]:
@@ -387,7 +446,9 @@ def _validate_part(frame: Frame, *, registered: frozenset[tuple[str, str]], forc
 
     late = pc.fill_null(pc.greater(value["published_at"], value["observed_at"]), False)
     errors = _strings(frame.errors)
-    rules: list[tuple[pa.Array, str | None, Any]] = [(has(errors), None, errors),
+    # A format's error is about the row, or about the cell its column names (`refuse_broken_text`).
+    error_column = none if frame.error_columns is None else _strings(frame.error_columns)
+    rules: list[tuple[pa.Array, str | pa.Array | None, Any]] = [(has(errors), error_column, errors),
                                               (has(error["platform"]), "platform", error["platform"]),
                                               (pc.is_null(platform), "platform", "缺少平台")]
     if forced:
@@ -418,7 +479,7 @@ def _validate_part(frame: Frame, *, registered: frozenset[tuple[str, str]], forc
         if not pc.any(mask).as_py():
             continue
         reason = pc.if_else(mask, why() if callable(why) else why, reason)
-        column = pc.if_else(mask, col(where) if where else none, column)
+        column = pc.if_else(mask, col(where) if isinstance(where, str) else none if where is None else where, column)
     bad = pc.is_valid(reason)
     rejects = []
     if pc.any(bad).as_py():
@@ -505,7 +566,8 @@ def validate_comments(records: list[Record], platform: str) -> list[Comment | Re
         if reason is not None:
             if reason == "\x00late":
                 reason = f"评论时间 {local_text(when[i])} 晚于采集时间 {local_text(seen[i])}"
-            where = record.columns.get(fieldname, COMMENT_FIELD_NAMES.get(fieldname, fieldname)) if fieldname else None
+            where = record.columns.get(fieldname, COMMENT_FIELD_NAMES.get(fieldname, fieldname)) if fieldname else \
+                record.error_column
             out.append(Reject(record.line, where, reason, record.raw))
             continue
         up = parent[i]

@@ -29,7 +29,8 @@ from govmedia.ingest.canonical import (
 from govmedia.ingest.context import Context, Source
 from govmedia.ingest.forms import load_classifier
 from govmedia.ingest.frame import (
-    Frame, concat_frames, frame_of, raw_of as frame_raw_of, validate_comments, validate_frame,
+    Frame, concat_frames, frame_of, raw_of as frame_raw_of, refuse_broken_records, refuse_broken_text,
+    validate_comments, validate_frame,
 )
 from govmedia.ingest.rejects import write_rejects
 from govmedia.ingest.tabular import TABLE_SUFFIXES, Table, read_table
@@ -403,6 +404,8 @@ def _prepare(paths: list[Path], *, ctx: Context, classifier, format: str, in_fol
     raws = [frame_raw_of(item.table) for item in pending]
     frames = [item.source.frame if item.source.frame is not None else frame_of(item.source.records, raw)
               for item, raw in zip(pending, raws)]
+    # Half an emoji escaped in a JSON file: that row is refused, not the whole group of files.
+    frames = [refuse_broken_text(frame) if item.table.surrogates else frame for item, frame in zip(pending, frames)]
     joined = frames[0] if len(frames) == 1 else concat_frames(frames, [item.source.platform for item in pending])
     checked = validate_frame(joined, registered=ctx.registered, forced=ctx.forced,
                              platform_hint=pending[0].source.platform, classifier=classifier)
@@ -443,7 +446,7 @@ def _read_one(path: Path, *, ctx: Context, format: str, in_folder: bool) -> _Pre
     are checked here too."""
     report = FileReport(path)
     try:
-        table = read_table(path, KNOWN_HEADERS)
+        table = read_table(path, KNOWN_HEADERS, keep_broken=True)
         module = _choose_format(table, format)
         if module is None:
             if in_folder:
@@ -456,7 +459,8 @@ def _read_one(path: Path, *, ctx: Context, format: str, in_folder: bool) -> _Pre
         if getattr(module, "is_comments", lambda t: False)(table):
             platform, records = module.read_comments(table, ctx)
             report.format = module.NAME
-            kept, rejects, duplicates = _check_comments(list(records), platform)
+            records = refuse_broken_records(list(records)) if table.surrogates else list(records)
+            kept, rejects, duplicates = _check_comments(records, platform)
             return _Prepared(report, table=table, platform=platform, rows=kept, rejects=rejects,
                              duplicates=duplicates, comments=True)
         skip_reason = getattr(module, "skip_reason", lambda t: None)(table)

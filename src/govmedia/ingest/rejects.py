@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 from govmedia.core.text import inert
@@ -27,12 +28,12 @@ def write_rejects(path: Path, table: Table, rejects: list[Reject], rejects_dir) 
     columns = [h for h in table.header if h]
     with target.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["行号", "列", "原因", *(inert(c) for c in columns)])
+        writer.writerow(["行号", "列", "原因", *(inert(_sound(c)) for c in columns)])
         for reject in rejects:
             raw = reject.raw or {}
             cells = [_cell(raw.get(c)) for c in columns]
             if "__text__" in raw:
-                cells = [raw["__text__"]]
+                cells = [_sound(raw["__text__"])]
             # The rows were refused: whatever they hold is opened in Excel as inert text.
             writer.writerow([reject.line, inert(reject.column or ""), inert(reject.reason), *(inert(c) for c in cells)])
     return target
@@ -42,5 +43,14 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return _sound(json.dumps(value, ensure_ascii=False))
+    return _sound(str(value))
+
+
+# Half a surrogate pair (JSON's "\ud83c" alone) cannot be written in UTF-8: shown as U+FFFD, the
+# character a reader shows for what cannot be read.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _sound(text: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", text)

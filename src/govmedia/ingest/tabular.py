@@ -43,6 +43,8 @@ class Table:
         self._arrow = arrow or {}  # name -> pyarrow string array, for a CSV read by Arrow
         self.extra = extra or {}  # line -> the cells beyond the header (CSV rows longer than it)
         self.sha256: str | None = None  # of the bytes read (read_table), which the import batch names
+        # Whether a cell may hold half a surrogate pair: only JSON can, by an escape ("\ud83c").
+        self.surrogates = False
 
     @property
     def rows(self) -> list[tuple[int, dict[str, Any]]]:
@@ -120,8 +122,12 @@ def map_columns(table: Table, aliases: dict[str, list[str]], required: tuple[str
     return mapping
 
 
-def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
-    """Read any supported table file. Raises UserError (exit 2) when it cannot be read at all."""
+def read_table(path: str | Path, known_headers: Iterable[str] = (), *, keep_broken: bool = False) -> Table:
+    """Read any supported table file. Raises UserError (exit 2) when it cannot be read at all.
+
+    Half an emoji (a lone surrogate, which only a JSON escape can make) is read as U+FFFD, unless
+    `keep_broken`: the post import keeps it, to recognise the wechat-article-exporter's cut titles
+    and to refuse the rows that still hold one (`frame.refuse_broken_text`)."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: 文件不存在")
@@ -139,6 +145,9 @@ def read_table(path: str | Path, known_headers: Iterable[str] = ()) -> Table:
         raise UserError(f"{path}: 这是 {binary} 文件，不是数据表；请上传爬虫或 Excel 导出的 CSV、XLSX、JSON 文件"
                         f"{'（整个导出目录可打包成 ZIP 上传）' if binary != 'ZIP' else ''}")
     table = _read(path, suffix, data, known_headers)
+    if table.surrogates and not keep_broken:
+        table._rows = [(line, _sound_values(row)) for line, row in table.rows]
+        table.surrogates = False
     table.sha256 = hashlib.sha256(data).hexdigest()
     return table
 
@@ -374,6 +383,8 @@ def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise UserError(f"{path} 第 {exc.lineno} 行第 {exc.colno} 列: JSON 格式错误 ({exc.msg})") from exc
+        except RecursionError as exc:  # `[[[[…` nested past Python's recursion limit
+            raise UserError(f"{path}: {_TOO_DEEP}，无法读取；请检查是否选错了文件，或重新导出后再导入") from exc
         if isinstance(data, dict):
             # Some exporters wrap the list: {"data": [...]} or {"articles": [...]}.
             lists = [value for value in data.values() if isinstance(value, list)]
@@ -396,14 +407,54 @@ def _read_json(path: Path, text: str, encoding: str, *, lines: bool) -> Table:
                 # A broken line is that row's problem, not the whole file's.
                 rows.append((number, {"__error__": f"第 {exc.colno} 列: JSON 格式错误 ({exc.msg})", "__text__": line}))
                 continue
+            except RecursionError:
+                rows.append((number, {"__error__": _TOO_DEEP, "__text__": line[:200]}))
+                continue
             rows.append((number, item if isinstance(item, dict) else {"__value__": item}))
         kind = "jsonl"
+    # A surrogate escape ("\ud83c") may leave half an emoji in a text, which no file or database can
+    # hold: the cells are refused row by row after mapping (frame.refuse_broken_text), and a key
+    # holding one, which names a column in messages, is written with U+FFFD.
+    surrogates = "\\ud" in text or "\\uD" in text
+    if surrogates:
+        rows = [(line, _sound_keys(row)) for line, row in rows]
     # Every key in the order first met, then our own "__" keys left out: a generator per row over
     # each row's keys cost more than parsing the rows.
     keys: dict[str, Any] = {}
     for _, row in rows[:1000]:
         keys.update(row)
-    return Table(path, kind, [k for k in keys if not k.startswith("__")], rows, encoding=encoding)
+    table = Table(path, kind, [k for k in keys if not k.startswith("__")], rows, encoding=encoding)
+    table.surrogates = surrogates
+    return table
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _sound_values(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with every lone surrogate in its texts, at any depth, as U+FFFD (a copy where one is)."""
+    def sound(value: Any) -> Any:
+        if isinstance(value, str):
+            return _LONE_SURROGATE.sub("\ufffd", value)
+        if isinstance(value, list):
+            return [sound(item) for item in value]
+        if isinstance(value, dict):
+            return {key: sound(item) for key, item in value.items()}
+        return value
+    try:
+        return {key: sound(value) for key, value in row.items()}
+    except RecursionError:  # nested nearly as deep as the parser goes: such a cell is not data
+        return {key: value if not isinstance(value, (list, dict)) else None for key, value in row.items()}
+
+
+def _sound_keys(row: dict[str, Any]) -> dict[str, Any]:
+    if not any(_LONE_SURROGATE.search(key) for key in row):
+        return row
+    return {_LONE_SURROGATE.sub("\ufffd", key): value for key, value in row.items()}
+
+
+# No exporter nests its data this deep: a file that does is not a table (or is built to crash a reader).
+_TOO_DEEP = "JSON 嵌套层数过深（爬虫和导出工具的数据不会这样嵌套）"
 
 
 def _parses_as_lines(text: str) -> bool:
@@ -412,3 +463,5 @@ def _parses_as_lines(text: str) -> bool:
         return False
     except json.JSONDecodeError:
         return True
+    except RecursionError:
+        return False  # read as one document, which says it is too deep

@@ -113,6 +113,7 @@ def _unpack(archive_path: Path, into: Path) -> None:
     try:
         with zipfile.ZipFile(archive_path) as archive:
             members = archive.infolist()
+            _decode_names(members)
             _check_entries(members, into, shown, limit)
             into.mkdir(parents=True, exist_ok=True)
             total = 0
@@ -128,6 +129,35 @@ def _unpack(archive_path: Path, into: Path) -> None:
     except (RuntimeError, NotImplementedError, zlib.error, EOFError) as exc:  # encrypted, an odd method, cut short
         raise FieldError("file", shown, f"压缩包 {shown} 无法解压（可能加了密码、用了不支持的压缩方式或已损坏）；"
                                         "请用普通 zip 格式、不设密码重新打包后上传") from exc
+
+
+# General purpose flag bit 11: the entry's name is UTF-8. Without it Python reads the name as cp437.
+_UTF8_NAME = 0x800
+_MS_DOS = 0  # ZipInfo.create_system of an archive made on Windows (FAT)
+
+
+def _decode_names(members: list[zipfile.ZipInfo]) -> None:
+    """Each entry's name as `unzip -O GB18030` reads it, in place (`filename`; the name in the
+    archive's headers, `orig_filename`, is left for zipfile's own check): a name without the UTF-8
+    flag is the bytes of the tool's code page: UTF-8 when they are valid UTF-8 (Linux `zip`), else
+    GBK/GB18030 (Windows in Chinese). A Windows tool may separate folders by backslashes. Every
+    check and every file unpacked then uses the decoded name."""
+    for member in members:
+        if member.flag_bits & _UTF8_NAME:
+            continue
+        raw = member.orig_filename.encode("cp437")  # cp437 maps each of the 256 bytes: the bytes again
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                name = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            continue  # neither: left as zipfile read it
+        name = name.split("\0", 1)[0]  # as zipfile cuts a name at a NUL
+        if member.create_system == _MS_DOS:
+            name = name.replace("\\", "/")
+        member.filename = name
 
 
 def _check_entries(members: list[zipfile.ZipInfo], into: Path, shown: str, limit: int) -> None:

@@ -11,17 +11,20 @@ job row, so the site's job list shows it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from govmedia.core.errors import UserError
+from govmedia.core.errors import UserError, fill, read_failed
 from govmedia.ingest.pipeline import Connect, ImportSummary, discover, import_path
 from govmedia.store.access import nothing_changed
 from govmedia.store.jobs import create_job, fail_job, finish_job, start_job
 from govmedia.store.reads import imported_before
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,7 +32,8 @@ class PickUp:
     path: Path
     summary: ImportSummary | None = None  # None when skipped or failed
     skipped: str | None = None  # why it was not imported
-    error: str | None = None
+    error: str | None = None  # why it could not be imported, in plain words
+    error_template: str | None = None  # the same, for an interface to name fields and steps (core.errors.fill)
     job_id: int | None = None
 
 
@@ -68,7 +72,10 @@ class Watcher:
 
 def pick_up(connect: Connect, path: Path, *, actor: str | None) -> PickUp:
     """Import one settled file unless its bytes were imported before; a job row records it."""
-    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:  # removed or made unreadable since it settled
+        return _failed(connect, path, actor, f"无法读取（{read_failed(exc)}）")
     with connect() as con:
         nothing_changed(con)  # a look at the import batches
         if imported_before(con, sha256):
@@ -76,11 +83,7 @@ def pick_up(connect: Connect, path: Path, *, actor: str | None) -> PickUp:
     try:
         summary = import_path(connect, path, actor=actor)
     except UserError as exc:
-        with connect() as con:
-            nothing_changed(con)  # bookkeeping
-            job_id = create_job(con, "import", actor, {"file": path.name, "path": str(path), "watch": True})
-            fail_job(con, job_id, str(exc))
-        return PickUp(path, error=str(exc), job_id=job_id)
+        return _failed(connect, path, actor, exc.template.removeprefix(f"{path}: "))
     report = summary.files[0]
     if report.skipped:  # not a content file (e.g. weibo-crawler's users.csv): nothing to record
         return PickUp(path, summary=summary, skipped=report.skipped)
@@ -99,7 +102,22 @@ def pick_up(connect: Connect, path: Path, *, actor: str | None) -> PickUp:
             fail_job(con, job_id, report.error)
         else:
             finish_job(con, job_id, result)
-    return PickUp(path, summary=summary, error=report.error, job_id=job_id)
+    return PickUp(path, summary=summary, error=report.error, error_template=report.error_template, job_id=job_id)
+
+
+def _failed(connect: Connect, path: Path, actor: str | None, template: str) -> PickUp:
+    """A file that could not be imported: a failed job row, and the reason without the file's path
+    (the interface names the file)."""
+    message = fill(template)
+    with connect() as con:
+        nothing_changed(con)  # bookkeeping
+        job_id = create_job(con, "import", actor, {"file": path.name, "path": str(path), "watch": True})
+        fail_job(con, job_id, message)
+    return PickUp(path, error=message, error_template=template, job_id=job_id)
+
+
+# What the watcher says of a file whose import failed in a way nobody foresaw (the log has the rest).
+UNEXPECTED = "导入时出现意外错误，此文件未导入；其他文件照常导入。请检查文件内容后重新保存它，如一再出现请联系管理员"
 
 
 def watch(connect: Connect, folder: str | Path, *, actor: str | None, on_pick_up: Callable[[PickUp], None],
@@ -110,7 +128,16 @@ def watch(connect: Connect, folder: str | Path, *, actor: str | None, on_pick_up
     watcher = Watcher(Path(folder), settle)
     while not stop.is_set():
         for path in watcher.settled():
-            on_pick_up(pick_up(connect, path, actor=actor))
+            try:
+                picked = pick_up(connect, path, actor=actor)
+            except Exception:  # a watcher never dies on a file: later files are still imported
+                log.exception("watch: importing %s failed", path)
+                try:
+                    picked = _failed(connect, path, actor, UNEXPECTED)
+                except Exception:  # not even the job row could be written (the store is busy)
+                    log.exception("watch: recording the failure of %s failed", path)
+                    picked = PickUp(path, error=UNEXPECTED, error_template=UNEXPECTED)
+            on_pick_up(picked)
             watcher.handled(path)
         if once and all(watcher._handled.get(p) == s for p, s in watcher._signature.items()):
             return

@@ -129,31 +129,58 @@ def _position(aid: object, itemidx: object = None) -> object:
 
 PLACEHOLDER = "(unknown)"  # what the exporter writes as the content of messages it cannot read
 TEXT_TITLE_UNITS = 20  # a 文本分享's own title: its text, newlines as spaces, cut to 20 UTF-16 units
+NO_TITLE = "(无标题)"  # the exporter's title of a 文本分享 without text
 
 
 def _body(content: object, title: object) -> object:
-    """文章内容 is '<title>\n\n<text>': keep the text part.
+    """文章内容 is '<T>\n\n<text>' (the exporter's renderTextFromCgiDataNew): keep the text part.
 
-    The title is the article's (标题), except for a 文本分享 (a text message), where the exporter
-    makes its own: the text with newlines as spaces, cut to 20 UTF-16 code units, or the message's
-    own title; and for 视频分享, 音频分享 and other pages it cannot read it writes "(unknown)"."""
+    T is the article's title, except for a 文本分享 (a text message) that has none of its own: then
+    the exporter makes one from the text (`_made_title`), which the 标题 column does not hold (there
+    the message's first line, or all of it). For 视频分享, 音频分享 and other pages it cannot read it
+    writes "(unknown)". The made title is looked for first: 标题 may be only the start of it."""
     if not isinstance(content, str):
         return content
     head, sep, rest = content.partition("\n\n")
     if head.strip() == PLACEHOLDER and not rest.strip():
         return None
-    if isinstance(title, str) and title and content.startswith(title):
-        return content[len(title):].strip() or None
     if sep and head and _made_title(head, rest):
         return rest.strip() or None
+    if isinstance(title, str) and title and content.startswith(title):
+        return content[len(title):].strip() or None
     return content.strip() or None
 
 
+def _units(text: str) -> int:
+    """The length of `text` in UTF-16 code units, as JavaScript counts it (a lone surrogate is one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
 def _made_title(head: str, rest: str) -> bool:
-    """Whether `head` is the title the exporter makes from the text `rest`."""
+    """Whether `head` is the title the exporter makes for a 文本分享 whose text is `rest` (trimmed, as
+    the exporter writes it after the title).
+
+    The exporter takes the untrimmed text, writes its newlines as spaces and keeps its first 20 UTF-16
+    code units (`.slice(0, 20)`), or writes "(无标题)" for none. So `head` is, after any leading white
+    space, the start of the text, 20 units long, or the whole text when shorter. A cut through an
+    emoji leaves its first half: a lone surrogate in the JSON ("\ud83c", as JSON.stringify writes it),
+    U+FFFD in the xlsx (the UTF-8 encoder's replacement)."""
     flat = rest.replace("\n", " ")
-    units = flat.encode("utf-16-le")[: 2 * TEXT_TITLE_UNITS].decode("utf-16-le", errors="ignore")
-    return head in (units, units.rstrip()) or (head == "(无标题)" and not flat.strip())
+    if head == NO_TITLE and not flat.strip():
+        return True
+    start = head.lstrip()
+    if not start:
+        return False
+    if flat.startswith(start):
+        return _units(head) == TEXT_TITLE_UNITS or start.rstrip() == flat.rstrip()
+    # Half an emoji at the cut: the text goes on with the whole emoji (two units) there.
+    last = start[-1]
+    if _units(head) != TEXT_TITLE_UNITS or not (last == "\ufffd" or "\ud800" <= last <= "\udbff"):
+        return False
+    kept = start[:-1]
+    if not flat.startswith(kept) or len(flat) == len(kept) or ord(flat[len(kept)]) <= 0xFFFF:
+        return False
+    return last == "\ufffd" or flat[len(kept)].encode("utf-16-le")[:2] == last.encode("utf-16-le", "surrogatepass")
 
 
 def _excel_records(table: Table, ctx: Context) -> Iterator[Record]:
