@@ -14,7 +14,7 @@ from govmedia.core.rows import Post
 from govmedia.core.vocabulary import METRICS
 from govmedia.ranking.anomalies import ANOMALY_COLUMNS, anomaly_summary, find_anomalies
 
-from util import fill_store, open_made, make_store
+from util import PASSWORD, fill_store, open_made, make_store
 
 ACCOUNTS = [("wechat", "MzA5NDAwMDAwMA==", "测试公众号", "comprehensive"),
             ("weibo", "1234567890", "测试微博", "district"),
@@ -81,7 +81,7 @@ def planted_posts() -> list[Post]:
 def store(tmp_path_factory):
     path = tmp_path_factory.mktemp("anomalies") / "g.duckdb"
     make_store(path, accounts=ACCOUNTS, posts=ordinary_posts(random.Random(7)) + planted_posts(),
-               score=("2020-10", "2020-11"))
+               score=("2020-10", "2020-11"), users=True, password=PASSWORD)
     return path
 
 
@@ -170,16 +170,19 @@ def test_flags_reach_the_leaderboard_the_account_page_and_the_report(store):
 
 @contextlib.contextmanager
 def site(store, tmp_path):
-    """A TestClient of the site on a copy of `store`."""
+    """A TestClient of the site on a copy of `store`, signed in as a viewer: marks and anomaly
+    lists are for signed-in users (docs/security.md; anonymous visitors: tests/test_web_access.py)."""
     from fastapi.testclient import TestClient
 
     from govmedia.web import create_app
+    from test_web_api import sign_in
 
     copy = tmp_path / "site.duckdb"
     shutil.copy(store, copy)
     app = create_app(copy, secret="test-secret")
     try:
         with TestClient(app) as client:
+            sign_in(client, "viewer1")
             yield client, copy
     finally:
         app.state.store.close()

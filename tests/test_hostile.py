@@ -340,9 +340,10 @@ def test_formula_payloads_are_inert_in_every_site_download(hostile):
     editor = {"headers": basic("editor1")}
     started = hostile.post("/api/v1/checks", params={"at": "2020-03-08", "wait": "true"}, **editor)
     assert started.status_code == 200, started.text
-    check = hostile.get("/oversight.csv", params={"at": "2020-03-08"})
+    viewer = {"headers": basic("viewer1")}  # check results are for signed-in users
+    check = hostile.get("/oversight.csv", params={"at": "2020-03-08"}, **viewer)
     assert check.status_code == 200 and assert_inert_csv(check.text) >= 3
-    assert assert_inert_xlsx(hostile.get("/oversight.xlsx", params={"at": "2020-03-08"}).content) >= 3
+    assert assert_inert_xlsx(hostile.get("/oversight.xlsx", params={"at": "2020-03-08"}, **viewer).content) >= 3
 
     report = hostile.get("/reports/report.xlsx", params=period, headers=basic("viewer1"))
     assert report.status_code == 200 and assert_inert_xlsx(report.content) >= 2

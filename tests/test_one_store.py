@@ -17,7 +17,7 @@ import pytest
 
 from govmedia.store.access import Access, StoreBusy
 from util import run_cli, served
-from web_fixtures import NEW_POSTS, build_store
+from web_fixtures import NEW_POSTS, PASSWORD, build_store
 
 HOLD = textwrap.dedent("""
     import sys, time
@@ -211,7 +211,7 @@ def test_the_shell_works_beside_the_site_and_the_site_sees_its_writes(site):
 
     assert [(r["account_id"], round(r["score"], 6)) for r in json.loads(shell.stdout)] == \
         [(r["account_id"], round(r["score"], 6)) for r in after]
-    assert httpx.get(base + "/oversight", params={"at": "2020-04-01"}).status_code == 200
+    assert httpx.get(base + "/oversight", params={"at": "2020-04-01"}, auth=("viewer1", PASSWORD)).status_code == 200
 
 
 def test_an_import_rescores_the_months_it_changed(tmp_path):

@@ -124,13 +124,20 @@ def test_phone_screen_and_writes_refused_without_sign_in(site, browser):
 
 def test_editor_runs_a_check_and_filters_the_oversight_page(site, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    # Inspection results are for signed-in users: no link for an anonymous visitor, and the page
+    # itself asks to sign in first, then leads back to it.
+    page.goto(f"{site}/")
+    expect(page.locator("header nav")).not_to_contain_text("合规检查")
+    expect(page.locator("header nav")).not_to_contain_text("疑似刷量")
     page.goto(f"{site}/oversight")
-    expect(page.locator("main")).to_contain_text("还没有检查结果")
-    page.click("text=登录")
+    expect(page).to_have_url(f"{site}/login?next=%2Foversight")
     page.fill("input[name=username]", "editor1")
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('登录')")
-    page.goto(f"{site}/oversight")
+    expect(page).to_have_url(f"{site}/oversight")
+    expect(page.locator("main")).to_contain_text("还没有检查结果")
+    expect(page.locator("header nav")).to_contain_text("疑似刷量")
+    page.click("header nav a:has-text('合规检查')")
     # The form proposes the day after the newest post (2020-03-07 20:00), not today: a check dated after
     # the last crawl would judge every account silent.
     expect(page.locator("#run-check input[name=at]")).to_have_value("2020-03-08")

@@ -40,7 +40,7 @@ def finished_job_page(client, location: str) -> str:
 
 
 def test_empty_page_then_editor_runs_checks_from_the_page(client):
-    page = client.get("/oversight")
+    page = client.get("/oversight", headers=basic("viewer1"))
     assert page.status_code == 200 and "还没有检查结果" in page.text and "合规检查" in page.text
     # Nobody / a viewer may not run a check; nothing changes.
     assert client.post("/oversight/run", data={"at": "2020-03-10", "csrf_token": "x"}).status_code == 401
@@ -64,6 +64,7 @@ def test_empty_page_then_editor_runs_checks_from_the_page(client):
 def checked(client):
     client.post("/api/v1/checks", params={"at": "2020-03-10", "wait": "true", "confirm": "true"}, headers=basic("editor1"))
     client.post("/api/v1/checks", params={"at": "2020-04-01", "wait": "true", "confirm": "true"}, headers=basic("editor1"))
+    sign_in(client, "viewer1")  # results are for signed-in users (docs/security.md, tests/test_web_access.py)
     return client
 
 
@@ -88,7 +89,7 @@ def test_page_shows_pass_rates_alerts_first_and_filters(checked):
 def test_alert_on_the_page(client):
     # A's last post 2020-03-05 10:00: at 2020-03-18 it has 13 days without update -> alert, sleeping from 03-20.
     client.post("/api/v1/checks", params={"at": "2020-03-18", "wait": "true", "confirm": "true"}, headers=basic("editor1"))
-    page = client.get("/oversight", params={"at": "2020-03-18"})
+    page = client.get("/oversight", params={"at": "2020-03-18"}, headers=basic("viewer1"))
     first = page.text.index('<tbody>', page.text.index('id="check-results"'))
     assert "预警：如不更新，将于 2020-03-20 起判为睡眠账号" in page.text[first:first + 2000]
     assert "甲区发布" in page.text[first:first + 2000]

@@ -24,6 +24,7 @@ from govmedia.store import open_store
 from govmedia.web import create_app, deps
 from govmedia.web.deps import Reads, SignIn, Writes, require
 
+from test_web_api import basic
 from util import custom_methodology
 from web_fixtures import build_store
 
@@ -171,9 +172,12 @@ def test_pages_and_api_read_under_the_methodology_in_force(tmp_path):
     app = create_app(db, secret="test-secret")  # no methodology file given: the one in force
     try:
         with TestClient(app) as client:
-            api = client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2020-02"})
+            api = client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2020-02"}, headers=basic("viewer1"))
             assert api.status_code == 200
             assert api.json() == json.loads(json.dumps(asdict(expected), default=str))
+            # An anonymous caller gets the same but the suspicion marks (docs/security.md).
+            anonymous = client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2020-02"}).json()
+            assert anonymous == {k: v for k, v in api.json().items() if k not in ("flagged", "flagged_ids")}
             page = client.get("/accounts/weibo/A", params={"from": "2020-02", "to": "2020-03", "month": "2020-02"})
             assert page.status_code == 200
             text = html.unescape(page.text)

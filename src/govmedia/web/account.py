@@ -12,7 +12,7 @@ from govmedia.core.time import Period, to_local
 from govmedia.core.vocabulary import CATEGORY_NAMES, METRIC_NAMES, PLATFORM_NAMES
 from govmedia.methodology import DIMENSION_NAMES, DIMENSIONS, resolve
 from govmedia.ranking.accounts import account_view
-from govmedia.web.deps import Reads, page_period, reads
+from govmedia.web.deps import Marks, Reads, marks, page_period, reads
 from govmedia.web.render import periods, render
 
 router = APIRouter(include_in_schema=False)
@@ -20,7 +20,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/accounts/{platform}/{account_id}", response_class=HTMLResponse)
 def account_page(request: Request, platform: str, account_id: str, store: Reads = Depends(reads),
-                 period: Optional[Period] = Depends(page_period), month: Optional[str] = None):
+                 period: Optional[Period] = Depends(page_period), month: Optional[str] = None,
+                 shown: Marks = Depends(marks)):
     start, end = (period.first, period.last) if period else (None, None)
     # Cached until the next write: signed-in users get a fresh rendering (their name, their
     # forms) without the queries.
@@ -57,7 +58,10 @@ def account_page(request: Request, platform: str, account_id: str, store: Reads 
     posts = [dict(p, local_time=to_local(p["published_at"])) for p in view.top_posts]
     m = store.get(("methodology",), resolve, store.methodology)
     flag_metric = METRIC_NAMES.get(m.thresholds.volume_metric(account["platform"]) or "", "互动")
-    return render(request, "account.html", flag_metric=flag_metric, flag_months=view.flag_months, account=account, period=(start, end), label=period.label,
-                  periods=periods(store, period), months=months, month=view.month, place=view.place,
-                  total=view.ranked, explanation=view.explanation, line=line, radar=radar, posts=posts, peer=view.peer,
+    # ⚠ marks for signed-in readers only (docs/security.md).
+    return render(request, "account.html", flag_metric=flag_metric, flag_months=view.flag_months if shown.shown else {},
+                  account=account, period=(start, end), label=period.label,
+                  periods=periods(store, period), months=months, month=view.month, place=shown.row(view.place),
+                  total=view.ranked, explanation=shown.explanation(view.explanation), line=line, radar=radar,
+                  posts=posts, peer=view.peer,
                   monthly=[monthly.get(m) for m in months])

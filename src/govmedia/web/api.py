@@ -1,6 +1,8 @@
 """REST API under /api/v1. Field names are the CLI's CSV columns; query parameters are named like
 the CLI's options (`from`, `to`, `platform`, `category`, `top`). Reads go through the read guard,
-writes through `require("editor")`; each write is one library door (validated, written, audited)."""
+writes through `require("editor")`; each write is one library door (validated, written, audited).
+Suspicion marks and anomaly lists are for signed-in users (docs/security.md): `/anomalies` declares
+`viewer_reads`, the rankings and explain answers leave their flag fields out for anonymous callers."""
 
 from __future__ import annotations
 
@@ -29,7 +31,8 @@ from govmedia.store.evaluation import list_campaigns, list_cases
 from govmedia.store.jobs import recorded_rejects
 from govmedia.store.reads import recent_batches
 from govmedia.web.deps import (
-    PAGE_NAMES, WEB_STEPS, Reads, Writes, api_month, api_period, editor, editor_reads, job_runner, reads,
+    PAGE_NAMES, WEB_STEPS, Marks, Reads, Writes, api_month, api_period, editor, editor_reads, job_runner, marks, reads,
+    viewer_reads,
 )
 from govmedia.web.jobs import REASONS_PER_FILE, JobRunner, job_list, job_view, outcome, start_import, start_score
 
@@ -52,8 +55,8 @@ class RankingRow(BaseModel):
     engagement: float
     innovation: float
     influence: float
-    flagged_posts: int = Field(0, description="期间内疑似刷量的内容数")
-    flagged_share: float = Field(0, description="这些内容占期间阅读/播放/转发/点赞的比例（0–1）")
+    flagged_posts: Optional[int] = Field(None, description="期间内疑似刷量的内容数（仅对已登录用户提供）")
+    flagged_share: Optional[float] = Field(None, description="这些内容占期间阅读/播放/转发/点赞的比例（0–1；仅对已登录用户提供）")
     score_low: Optional[float] = Field(None, description="得分 90% 区间下限（intervals=true）")
     score_high: Optional[float] = Field(None, description="得分 90% 区间上限")
     rank_low: Optional[int] = Field(None, description="名次区间的最好名次")
@@ -223,10 +226,11 @@ def started(job) -> JSONResponse:
             summary="分类榜单（与 govmedia rank 相同）")
 def get_rankings(platform: PlatformName, category: CategoryName, store: Reads = Depends(reads),
                  period: Period = Depends(api_period), top: Optional[int] = Query(None, ge=1),
-                 intervals: bool = Query(False, description="加 90% 自助法得分与名次区间（首次约数秒）")):
+                 intervals: bool = Query(False, description="加 90% 自助法得分与名次区间（首次约数秒）"),
+                 shown: Marks = Depends(marks)):
     start, end = period.first, period.last
-    return store.get(("rank", platform, category, start, end, top, intervals), rank, platform, category, start, end,
-                     top, intervals=intervals, methodology=store.methodology)
+    return shown.rows(store.get(("rank", platform, category, start, end, top, intervals), rank, platform, category,
+                                start, end, top, intervals=intervals, methodology=store.methodology))
 
 
 @router.get("/accounts", response_model=list[AccountOut], summary="账号名录")
@@ -295,15 +299,19 @@ def post_scores(body: RescoreIn, store: Writes = Depends(editor), runner: JobRun
 
 @router.get("/explain", summary="分数解释：原始数值、变换、最大值、权重")
 def get_explain(store: Reads = Depends(reads), account: str = Query(description="平台:账号ID"),
-                month: Month = Depends(api_month)):
+                month: Month = Depends(api_month), shown: Marks = Depends(marks)):
+    """`flagged` and `flagged_ids` (the month's posts suspected of inflation) for signed-in callers only."""
     platform, account_id = require_account(account)
     explanation = store.get(("explain", platform, account_id, str(month)), explain, platform, account_id, str(month),
                             store.methodology)
-    return asdict(explanation)
+    said = asdict(explanation)
+    if not shown.shown:
+        del said["flagged"], said["flagged_ids"]
+    return said
 
 
-@router.get("/anomalies", summary="疑似刷量内容（与 govmedia anomalies 相同；summary=true 按账号和月份汇总）")
-def get_anomalies(store: Reads = Depends(reads), period: Period = Depends(api_period),
+@router.get("/anomalies", summary="疑似刷量内容（登录用户；与 govmedia anomalies 相同；summary=true 按账号和月份汇总）")
+def get_anomalies(store: Reads = Depends(viewer_reads), period: Period = Depends(api_period),
                   platform: Optional[PlatformName] = None, category: Optional[CategoryName] = None,
                   summary: bool = Query(False, description="按账号和月份汇总：异常内容数及其占比")):
     function = anomaly_summary if summary else find_anomalies

@@ -7,6 +7,12 @@ write. `Writes` (a `Reads` with `.user` and `.write()`) is only produced by a ro
 checks the CSRF token of cookie sessions. A route that declares no role is read-only by
 construction; tests/test_web_routes.py walks the routes to keep it so.
 
+What an anonymous visitor may read is one rule (docs/security.md): rankings, account scores,
+methodology and public documents. Inspection results, findings, alerts, suspicion marks and
+anomaly lists need a signed-in user: their routes declare `viewer_reads`, and public pages that
+carry marks declare `marks` and show them only to a signed-in reader. tests/test_web_access.py
+walks the routes to keep it so.
+
 Sign-in is the one write nobody is signed in for: `SignIn` authenticates and records the login
 in the audit log, and can do nothing else.
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +32,7 @@ from fastapi import Depends, HTTPException, Query, Request
 
 from govmedia.core.errors import FieldError, UserError
 from govmedia.core.time import Month, Period
+from govmedia.ranking import FLAG_COLUMNS
 from govmedia.ranking.overview import default_period
 from govmedia.store.freshness import stale_months
 from govmedia.store.users import ROLE_NAMES, audit, check_login, end_sessions
@@ -174,11 +182,11 @@ def current_user(request: Request) -> tuple[str, str] | None:
     return found
 
 
-def signed_out(request: Request) -> HTTPException:
+def signed_out(request: Request, why: str | None = None) -> HTTPException:
     """401 for a request without a user; says so when its session was ended rather than never there."""
     if request.scope.get(REVOKED):
         return HTTPException(401, "登录已失效（已退出登录、角色或密码已变更、账号已停用或管理员结束了会话）；请重新登录")
-    return HTTPException(401, "请先登录")
+    return HTTPException(401, why or "请先登录")
 
 
 def optional_user(request: Request) -> tuple[str, str] | None:
@@ -225,12 +233,13 @@ class require:
     """The role guard: `require("editor")` yields `Writes`; with `write=False` only `Reads` of a
     route that needs the role to look (the data page, the audit log, rejects files)."""
 
-    def __init__(self, role: str, *, write: bool = True, csrf: bool | None = None):
+    def __init__(self, role: str, *, write: bool = True, csrf: bool | None = None, why: str | None = None):
         if role not in RANK:
             raise ValueError(f"unknown role {role!r}")
         self.role = role
         self.write = write
         self.csrf = write if csrf is None else csrf  # a form that only starts reading work still needs its token
+        self.why = why  # the 401's words, when "请先登录" alone would not say why
 
     def __repr__(self) -> str:
         return f"require({self.role!r}, write={self.write}, csrf={self.csrf})"
@@ -238,7 +247,7 @@ class require:
     def __call__(self, request: Request, user: Optional[tuple] = Depends(current_user),
                  csrf: Optional[str] = Depends(submitted_csrf)) -> Reads:
         if user is None:
-            raise signed_out(request)
+            raise signed_out(request, self.why)
         if RANK.get(user[1], -1) < RANK[self.role]:
             raise HTTPException(403, f"此操作需要「{ROLE_NAMES[self.role]}」或更高权限，当前账号是「"
                                      f"{ROLE_NAMES.get(user[1], user[1])}」；如需权限请联系管理员")
@@ -255,6 +264,53 @@ editor_reads = require("editor", write=False)
 admin_reads = require("admin", write=False)
 # Any signed-in user posting a form that starts work which only reads (a report job).
 reader_form = require("viewer", write=False, csrf=True)
+
+
+# --------------------------------------------------------------------------- inspection and marks
+
+INSPECTION_ROLE = "viewer"
+SIGN_IN_TO_SEE = ("合规检查结果、内容问题、预警和疑似刷量标记只对已登录用户开放；请先登录"
+                  "（网页点右上角「登录」，接口请用 HTTP Basic 提供用户名和密码）")
+# The guard of every route that serves inspection results, findings, alerts or anomaly lists.
+viewer_reads = require(INSPECTION_ROLE, write=False, why=SIGN_IN_TO_SEE)
+
+
+def sees_inspection(user: tuple[str, str] | None) -> bool:
+    """Whether this reader may see inspection results and suspicion marks: any signed-in user."""
+    return user is not None and RANK.get(user[1], -1) >= RANK[INSPECTION_ROLE]
+
+
+class Marks:
+    """The ⚠ marks (inflation suspicion) of a public page, as this reader may see them: all of them
+    for a signed-in user, none for an anonymous visitor. The rows, columns and explanations handed
+    back are new objects: what the store's cache keeps is shared by every reader."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self, shown: bool):
+        self.shown = shown
+
+    def rows(self, rows: list[dict]) -> list[dict]:
+        if self.shown:
+            return rows
+        return [{k: v for k, v in r.items() if k not in FLAG_COLUMNS} for r in rows]
+
+    def row(self, row: dict | None) -> dict | None:
+        return row if self.shown or row is None else self.rows([row])[0]
+
+    def columns(self, columns) -> tuple:
+        return tuple(c for c in columns if self.shown or c not in FLAG_COLUMNS)
+
+    def explanation(self, explanation):
+        """An `Explanation` (scoring.explain) without its flagged posts."""
+        if self.shown or explanation is None:
+            return explanation
+        return dataclasses.replace(explanation, flagged=[], flagged_ids=())
+
+
+def marks(user: Optional[tuple] = Depends(current_user)) -> Marks:
+    """What a public page that carries ⚠ marks may show this reader (docs/security.md)."""
+    return Marks(sees_inspection(user))
 
 
 class SignIn:

@@ -1,5 +1,8 @@
 """合规检查 pages and API: stored checks, filters, alerts first, pass rates, per-account history.
 
+Every read here needs a signed-in user (`viewer_reads`, docs/security.md): inspection results name
+accounts 不合格 and quote the offending posts.
+
 Editors run a check from the page (POST with CSRF) or the API, through the one door
 `govmedia.oversight.run_check`, which stores the check and its audit entry together.
 """
@@ -22,7 +25,7 @@ from govmedia.oversight import (
 )
 from govmedia.core.time import local_text
 from govmedia.ranking.accounts import get_account
-from govmedia.web.deps import Reads, Writes, admin, check_rules, editor, job_runner, message, reads
+from govmedia.web.deps import Reads, Writes, admin, check_rules, editor, job_runner, message, viewer_reads
 from govmedia.web.jobs import JobRunner, busy_kinds, job_list, outcome, start_check
 from govmedia.web.render import render, table_download
 
@@ -49,7 +52,7 @@ def _load(store: Reads, at: date):
 
 
 @router.get("/oversight", response_class=HTMLResponse)
-def oversight_page(request: Request, store: Reads = Depends(reads), at: Optional[str] = None, platform: str = "", region: str = "",
+def oversight_page(request: Request, store: Reads = Depends(viewer_reads), at: Optional[str] = None, platform: str = "", region: str = "",
                    category: str = "", verdict: str = "", status: str = ""):
     chosen = dict(platform=platform, region=region, category=category, verdict=verdict, status=status)
     filter_results([], **chosen)  # a bad filter is refused before any work
@@ -82,7 +85,7 @@ def oversight_page(request: Request, store: Reads = Depends(reads), at: Optional
 
 
 @router.get("/oversight.{kind}")
-def oversight_download(kind: str, at: str, store: Reads = Depends(reads), platform: str = "", region: str = "",
+def oversight_download(kind: str, at: str, store: Reads = Depends(viewer_reads), platform: str = "", region: str = "",
                        category: str = "", verdict: str = "", status: str = ""):
     chosen = dict(platform=platform, region=region, category=category, verdict=verdict, status=status)
     filter_results([], **chosen)  # a bad filter is refused before any work
@@ -96,7 +99,7 @@ def oversight_download(kind: str, at: str, store: Reads = Depends(reads), platfo
 
 
 @router.get("/oversight/accounts/{platform}/{account_id}", response_class=HTMLResponse)
-def oversight_account(request: Request, platform: str, account_id: str, store: Reads = Depends(reads)):
+def oversight_account(request: Request, platform: str, account_id: str, store: Reads = Depends(viewer_reads)):
     with store.read() as con:
         account = get_account(con, platform, account_id)
         if account is None:
@@ -147,12 +150,12 @@ def oversight_delete(request: Request, store: Writes = Depends(admin), at: str =
 
 
 @api_router.get("/checks", summary="已保存的检查点及其合格率")
-def api_checks(store: Reads = Depends(reads)):
+def api_checks(store: Reads = Depends(viewer_reads)):
     return store.get(None, latest_summary, date(1900, 1, 1), date(9999, 12, 30))
 
 
 @api_router.get("/checks/{at}", summary="某检查点的逐账号结果（预警在前）")
-def api_check(at: str, store: Reads = Depends(reads), platform: str = "", region: str = "", category: str = "",
+def api_check(at: str, store: Reads = Depends(viewer_reads), platform: str = "", region: str = "", category: str = "",
               verdict: str = "", status: str = ""):
     chosen = dict(platform=platform, region=region, category=category, verdict=verdict, status=status)
     filter_results([], **chosen)  # a bad filter is refused before any work
@@ -161,14 +164,14 @@ def api_check(at: str, store: Reads = Depends(reads), platform: str = "", region
 
 
 @api_router.get("/checks/{at}/pass-rates", summary="某检查点各地区 × 类别的合格率")
-def api_pass_rates(at: str, store: Reads = Depends(reads)):
+def api_pass_rates(at: str, store: Reads = Depends(viewer_reads)):
     point = parse_check_point(at)
     (run, rows), _ = _load(store, point)
     return summarize(rows, ("region", "category"), point)
 
 
 @api_router.get("/checks/{at}/findings", summary="某检查点的内容问题（严重表述错误、敏感词）")
-def api_findings(at: str, store: Reads = Depends(reads)):
+def api_findings(at: str, store: Reads = Depends(viewer_reads)):
     _, findings = _load(store, parse_check_point(at))
     return findings
 

@@ -1,5 +1,7 @@
 """The public pages (zh-CN): overview, leaderboards and their downloads, compare, the city
-calculator, the methodology."""
+calculator, the methodology; and the 疑似刷量 list, for signed-in users only.
+
+The leaderboard's ⚠ marks are shown to signed-in readers only (`marks`, docs/security.md)."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from govmedia.ranking.overview import overview, previous_period, scored_months
 from govmedia.store.accounts import account_labels, account_lookup, list_accounts
 from govmedia.store.reads import stored_methodologies
 from govmedia.web.auth import check_csrf, client_address, csrf_token
-from govmedia.web.deps import Reads, api_period, page_period, reads, submitted_csrf
+from govmedia.web.deps import Marks, Reads, api_period, marks, page_period, reads, submitted_csrf, viewer_reads
 from govmedia.web.render import error_page, periods, render, table_download
 
 router = APIRouter(include_in_schema=False)
@@ -119,17 +121,18 @@ def _ranking_rows(store: Reads, platform: str, category: str, period: Period, in
 
 @router.get("/rankings", response_class=HTMLResponse)
 def rankings_page(request: Request, store: Reads = Depends(reads), platform: str = "weibo", category: str = "district",
-                  period: Optional[Period] = Depends(page_period), intervals: bool = False):
+                  period: Optional[Period] = Depends(page_period), intervals: bool = False,
+                  shown: Marks = Depends(marks)):
     platform, category = _platform_category(platform, category)
     if period is None:
         return render(request, "rankings.html", period=None, platform=platform, category=category, rows=[], periods=[])
-    rows = _ranking_rows(store, platform, category, period, intervals)
+    rows = shown.rows(_ranking_rows(store, platform, category, period, intervals))
     m = store.get(("methodology",), resolve, store.methodology)
     applies = {d: m.applies(platform, d) for d in DIMENSIONS}
     all_zero = [d for d in DIMENSIONS if applies[d] and rows and not any(r[d] for r in rows)]
     query = urlencode({"platform": platform, "category": category, "from": period.first, "to": period.last})
     previous = period.previous().label
-    flagged = [r for r in rows if r["flagged_posts"]]
+    flagged = [r for r in rows if r.get("flagged_posts")]
     return render(request, "rankings.html", period=(period.first, period.last), label=period.label, platform=platform,
                   category=category, rows=rows, periods=periods(store, period), query=query, previous=previous,
                   DIMENSIONS=DIMENSIONS, DIMENSION_NAMES=DIMENSION_NAMES, applies=applies, all_zero=all_zero,
@@ -140,13 +143,13 @@ def rankings_page(request: Request, store: Reads = Depends(reads), platform: str
 
 @router.get("/rankings.{kind}")
 def rankings_download(kind: str, platform: str, category: str, store: Reads = Depends(reads),
-                      period: Period = Depends(api_period), intervals: bool = False):
+                      period: Period = Depends(api_period), intervals: bool = False, shown: Marks = Depends(marks)):
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "只提供 CSV 和 XLSX")
     platform, category = _platform_category(platform, category)
     start, end = period.first, period.last
-    rows = _rank(store, platform, category, start, end, intervals)
-    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ()))
+    rows = shown.rows(_rank(store, platform, category, start, end, intervals))
+    columns = shown.columns((*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ())))
     return table_download(rows, columns, kind, f"ranking-{platform}-{category}-{start}-{end}",
                           f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
                           headers={**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, "score": period.label})
@@ -161,7 +164,7 @@ def _flagged(store: Reads, platform: str | None, category: str | None, period: P
 
 
 @router.get("/anomalies", response_class=HTMLResponse)
-def anomalies_page(request: Request, store: Reads = Depends(reads), platform: str = "", category: str = "",
+def anomalies_page(request: Request, store: Reads = Depends(viewer_reads), platform: str = "", category: str = "",
                    period: Optional[Period] = Depends(page_period)):
     """The posts flagged as possibly inflated, with evidence: what `govmedia anomalies` lists."""
     chosen_platform, chosen_category = parse_filters(platform, category)
@@ -179,7 +182,7 @@ def anomalies_page(request: Request, store: Reads = Depends(reads), platform: st
 
 
 @router.get("/anomalies.{kind}")
-def anomalies_download(kind: str, store: Reads = Depends(reads), platform: str = "", category: str = "",
+def anomalies_download(kind: str, store: Reads = Depends(viewer_reads), platform: str = "", category: str = "",
                        period: Period = Depends(api_period)):
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "只提供 CSV 和 XLSX")

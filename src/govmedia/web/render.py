@@ -22,7 +22,7 @@ from govmedia.ranking.overview import period_choices
 from govmedia.store.users import ROLE_NAMES
 from govmedia.web.auth import RANK, csrf_token
 from govmedia.web.cache import CSRF_MARK, PERSONAL, USER_MARK
-from govmedia.web.deps import Reads, optional_user
+from govmedia.web.deps import Reads, optional_user, sees_inspection
 from govmedia.web.jobs import IMPORT_FORMAT_LABELS
 
 templates = Jinja2Templates(directory=str(resources.files("govmedia.web").joinpath("templates")))
@@ -41,7 +41,8 @@ templates.env.filters["local_seconds"] = lambda moment: local_text(moment)
 def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
     user = optional_user(request)
     context.update(request=request, user=user, can_edit=bool(user and RANK[user[1]] >= RANK["editor"]),
-                   is_admin=bool(user and user[1] == "admin"), stale=getattr(request.state, "stale", None))
+                   is_admin=bool(user and user[1] == "admin"), stale=getattr(request.state, "stale", None),
+                   sees_inspection=sees_inspection(user))  # the 合规检查 and 疑似刷量 links (docs/security.md)
     if user:
         context["csrf"] = csrf_token(request)
         if request.scope.get(PERSONAL):  # a page the cache keeps for every user of this role
