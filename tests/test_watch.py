@@ -116,3 +116,30 @@ def test_the_watch_loop_outlives_a_file_that_fails_in_any_way(tmp_path):
     assert set(by_name) == {"a_deep.json", "b_broken.csv", "c_new.csv"}
     assert by_name["a_deep.json"].error and by_name["b_broken.csv"].error
     assert by_name["c_new.csv"].error is None and by_name["c_new.csv"].summary.accepted == 2
+
+
+def test_the_watch_loop_outlives_a_rescore_the_store_refuses(tmp_path):
+    """After a pick-up the interface rescores; when that fails (the store stays busy) the watcher
+    goes on to the next file, and the months stay marked stale."""
+    import threading
+
+    from govmedia.ingest import watch as watching
+    from govmedia.store.access import StoreBusy
+
+    db = build_store(tmp_path)
+    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
+    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    (crawl / "a_new.csv").write_text(NEW_POSTS, encoding="utf-8")
+    (crawl / "b_new.csv").write_text(NEW_POSTS.replace("c1,", "c7,").replace("c2,", "c8,"), encoding="utf-8")
+    picked = []
+
+    def rescore(pick):
+        picked.append(pick)
+        raise StoreBusy("数据库正忙，写入等待超时，本次操作未执行；请稍后再试")
+
+    watching.watch(Access(db).write, crawl, actor="测试", on_pick_up=rescore, stop=threading.Event(),
+                   interval=0.1, settle=0.2, once=True)
+    assert [p.path.name for p in picked] == ["a_new.csv", "b_new.csv"]
+    assert all(p.error is None and p.summary.accepted == 2 for p in picked)

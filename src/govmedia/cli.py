@@ -243,6 +243,12 @@ def import_command(
     raise typer.Exit(summary.exit_code)
 
 
+def duckdb_error() -> type:
+    import duckdb
+
+    return duckdb.Error
+
+
 def _interrupted_import(exc, no_rescore: bool) -> UserError:
     """An import stopped after some files were committed: rescore their months (unless told not
     to) and say what was kept."""
@@ -303,9 +309,15 @@ def watch_command(
         if report.rejects_path:
             out.print(f"  拒收行已写入 {report.rejects_path}", highlight=False)
         if s.months and not no_rescore:
-            with _writing(declared=True) as con:
-                for r in rescore_months(con, s.months, actor=_actor()):
-                    out.print(f"  已重新计算 {r.months[0]} 至 {r.months[-1]} 的分数（{r.rows} 行）", highlight=False)
+            try:
+                with _writing(declared=True) as con:
+                    for r in rescore_months(con, s.months, actor=_actor()):
+                        out.print(f"  已重新计算 {r.months[0]} 至 {r.months[-1]} 的分数（{r.rows} 行）", highlight=False)
+            except (UserError, OSError, duckdb_error()) as exc:  # the watcher goes on; the months stay stale
+                words = exc.render(OPTION_NAMES, CLI_STEPS) if isinstance(exc, UserError) else "数据库或文件写入出错"
+                err.print(f"  未能重新计算 {s.months[0]} 至 {s.months[-1]} 的分数：{words}；"
+                          f"稍后请运行 govmedia score --from {s.months[0]} --to {s.months[-1]}", markup=False,
+                          highlight=False)
 
     if not directory.is_dir():
         raise UserError(f"{directory}: 目录不存在（请检查要监视的爬虫输出目录）")

@@ -137,7 +137,10 @@ def watch(connect: Connect, folder: str | Path, *, actor: str | None, on_pick_up
                 except Exception:  # not even the job row could be written (the store is busy)
                     log.exception("watch: recording the failure of %s failed", path)
                     picked = PickUp(path, error=UNEXPECTED, error_template=UNEXPECTED)
-            on_pick_up(picked)
+            try:
+                on_pick_up(picked)  # the interface's rescore and report
+            except Exception:  # noqa: BLE001 - e.g. a rescore the busy store refused: the months stay stale
+                log.exception("watch: after picking up %s", path)
             watcher.handled(path)
         if once and all(watcher._handled.get(p) == s for p, s in watcher._signature.items()):
             return

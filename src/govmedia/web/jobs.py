@@ -486,8 +486,11 @@ class WatchThread:
 
         def rescore(picked) -> None:
             if picked.summary is not None and picked.summary.months:
-                with store.write(declared=True) as con:
-                    rescore_months(con, picked.summary.months, methodology=methodology, actor=self.ACTOR)
+                try:
+                    with store.write(declared=True) as con:
+                        rescore_months(con, picked.summary.months, methodology=methodology, actor=self.ACTOR)
+                except Exception:  # noqa: BLE001 - the watcher goes on; the months show as stale
+                    log.exception("watch: rescoring %s failed", ", ".join(picked.summary.months))
 
         self._thread = threading.Thread(
             target=watch, args=(store.write, folder), name="govmedia-watch", daemon=True,
