@@ -90,6 +90,6 @@ def test_every_write_door_records_its_audit_entry_with_the_write(tmp_path):
         raise AssertionError("a case for an unregistered account was saved")
     assert len(audit_entries(con)) == before
     assert not con.execute("SELECT count(*) FROM cases").fetchall()[0][0]
-    saved = save_case(con, {**cells, "account_ids": "A"}, "editor1")
+    saved, _ = save_case(con, {**cells, "account_ids": "A"}, "editor1")
     assert saved.accounts == ("A",) and audit_entries(con)[0]["action"] == "cases.save"
     con.close()

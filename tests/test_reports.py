@@ -776,7 +776,7 @@ def test_a_case_naming_a_post_not_imported_is_refused_naming_it(store, tmp_path)
             save_case(con, {"case_id": "C9", "title": "t", "month": "2020-02", "score": "10", "account_ids": "wedis00",
                             "platform": "weibo", "post_ids": "wedis00-2020-02-0;没有这条"}, None)
         assert caught.value.field == "post_ids" and "没有这条" in str(caught.value)
-        saved = save_case(con, {"case_id": "C9", "title": "t", "month": "2020-02", "score": "10",
+        saved, _ = save_case(con, {"case_id": "C9", "title": "t", "month": "2020-02", "score": "10",
                                 "account_ids": "wedis00", "platform": "weibo", "post_ids": "wedis00-2020-02-0",
                                 "hashtags": "#战疫#；防控"}, None)
         assert saved.posts == ("wedis00-2020-02-0",) and saved.hashtags == ("战疫", "防控")

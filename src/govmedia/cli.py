@@ -473,7 +473,8 @@ def _report_small_import(file: Path, table, saved: int, rejects, rejects_dir, wh
 @cases_app.command("import")
 def cases_import(file: Path = typer.Argument(..., help="案例表 CSV/XLSX"),
                  rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
-    """导入创新案例（按案例编号更新）。列: case_id, title, month, category, unit, score, platform, account_ids, text。"""
+    """导入创新案例（按案例编号新增或修改）。列: case_id, title, month, category, unit, score, platform, account_ids,
+    text, post_ids, hashtags。修改已有案例时，空白单元格保留已存的值（文件不会清空任何值；要清空请在网站「编辑」中勾选「清空」）。"""
     from govmedia.ingest.evaluation import import_cases
 
     with _writing() as con:
@@ -496,7 +497,8 @@ def cases_list(format: str = typer.Option("table", "--format", help="table | csv
 @campaigns_app.command("import")
 def campaigns_import(file: Path = typer.Argument(..., help="联动宣传表 CSV/XLSX"),
                      rejects_dir: Optional[Path] = typer.Option(None, "--rejects-dir")) -> None:
-    """导入联动宣传（按编号更新）。列: campaign_id, name, start, end, hashtags（以 ; 分隔，不带 #）。"""
+    """导入联动宣传（按编号新增或修改）。列: campaign_id, name, start, end, hashtags（以 ; 分隔，不带 #）。
+    修改已有联动宣传时，空白的话题单元格保留已存的话题。"""
     from govmedia.ingest.evaluation import import_campaigns
 
     with _writing() as con:

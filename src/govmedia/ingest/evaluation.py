@@ -1,5 +1,9 @@
 """Evaluation inputs besides posts: innovation cases (创新案例), linkage campaigns (联动宣传) and
-explicit campaign participations. Small tables in CSV/XLSX/JSON, English or Chinese columns."""
+explicit campaign participations. Small tables in CSV/XLSX/JSON, English or Chinese columns.
+
+A case or campaign is saved by its id. In a change, an optional field left empty (a form's empty
+box, a file's empty cell, an API field left out) keeps its stored value; it is removed only when
+the save names it in `clear` (the form's 「清空」 boxes, the API's `clear` list)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from govmedia.core.errors import FieldError
 from govmedia.ingest import values as v
@@ -16,7 +20,8 @@ from govmedia.ingest.tabular import Table, map_columns, read_table
 from govmedia.store import transaction
 from govmedia.store.accounts import account_lookup
 from govmedia.store.evaluation import (
-    campaign_ids, post_finder, registry_by_platform, save_campaigns, save_cases, save_participations,
+    CAMPAIGN_OPTIONAL, CASE_OPTIONAL, Saved, campaign_ids, post_finder, registry_by_platform, save_participations,
+    stored_case, write_campaign, write_case,
 )
 from govmedia.store.users import audit
 
@@ -46,6 +51,12 @@ PARTICIPATION_ALIASES = {
     "account_id": ["account_id", "账号ID", "账号"],
     "month": ["month", "月份"],
 }
+# The fields of the case and campaign forms as the user reads them.
+CASE_LABELS = {"case_id": "案例编号", "title": "标题", "month": "月份", "category": "类别", "unit": "单位",
+               "score": "得分", "platform": "平台", "account_ids": "加分账号", "text": "简介",
+               "post_ids": "相关内容", "hashtags": "话题"}
+CAMPAIGN_LABELS = {"campaign_id": "活动编号", "name": "名称", "start": "开始日期", "end": "结束日期",
+                   "hashtags": "话题"}
 _SPLIT = re.compile(r"[;；,，、\s]+")
 _MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
 
@@ -64,6 +75,7 @@ class Case:
     text: str | None
     posts: tuple[str, ...] = ()  # post ids on `platform` whose figures the report cites
     hashtags: tuple[str, ...] = ()  # without the # marks
+    cleared: frozenset[str] = frozenset()  # optional fields to empty; any other empty one keeps its stored value
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,7 @@ class Campaign:
     start: date
     end: date
     hashtags: tuple[str, ...]
+    cleared: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -151,12 +164,33 @@ def _required_text(label: str):
     return parse
 
 
+def _cleared(cells: dict, clearable: Sequence[str], labels: dict[str, str]) -> frozenset[str]:
+    """The optional fields `cells["clear"]` names (a list, or names/labels separated by ;)."""
+    value = cells.get("clear")
+    if v.is_missing(value) or value == []:
+        return frozenset()
+    names = value if isinstance(value, (list, tuple, set, frozenset)) else _SPLIT.split(str(value))
+    cleared = set()
+    for name in (str(n).strip() for n in names):
+        if not name:
+            continue
+        field = name if name in clearable else next((f for f in clearable if labels[f] == name), None)
+        if field is None:
+            allowed = "、".join(labels[f] for f in clearable)
+            raise RowError("clear", f"只能清空{allowed}，不能清空「{labels.get(name, name)}」")
+        cleared.add(field)
+    return frozenset(cleared)
+
+
 def parse_case(line: int, cells: dict, registered: dict[str, set[str]],
                named: dict[str, list[tuple[str, str]]] | None = None,
                find_post: Callable[[str, str], str | None] | None = None) -> Case:
     """One case from its cells, checked against the registry {platform: {account_id, …}}. An
     account may also be written by its name or picker label when `named` (`account_lookup`) is given;
-    a post by its id or link, which `find_post(platform, entry)` resolves to an imported post's id."""
+    a post by its id or link, which `find_post(platform, entry)` resolves to an imported post's id.
+    The fields `cells["clear"]` names are emptied (whatever they hold) and listed in `cleared`."""
+    cleared = _cleared(cells, CASE_OPTIONAL, CASE_LABELS)
+    cells = {**cells, **{f: None for f in cleared}}
     case_id = _field(cells, "case_id", _required_text("案例编号"))
     title = _field(cells, "title", _required_text("标题"))
     month = _field(cells, "month", parse_month)
@@ -209,7 +243,7 @@ def parse_case(line: int, cells: dict, registered: dict[str, set[str]],
     category = v.clean_text(cells.get("category"))
     return Case(line, case_id, title, month, category, v.clean_text(cells.get("unit")), score, platform,
                 tuple(dict.fromkeys(a for _, a in accounts)), v.clean_text(cells.get("text")),
-                tuple(dict.fromkeys(posts)), tuple(dict.fromkeys(t for t in hashtags if t)))
+                tuple(dict.fromkeys(posts)), tuple(dict.fromkeys(t for t in hashtags if t)), cleared)
 
 
 def read_cases(path: str | Path, registered: dict[str, set[str]],
@@ -234,6 +268,8 @@ def _parse_score(value) -> float:
 
 
 def parse_campaign(line: int, cells: dict) -> Campaign:
+    cleared = _cleared(cells, CAMPAIGN_OPTIONAL, CAMPAIGN_LABELS)
+    cells = {**cells, **{f: None for f in cleared}}
     campaign_id = _field(cells, "campaign_id", _required_text("活动编号"))
     name = _field(cells, "name", _required_text("名称"))
     start = _field(cells, "start", parse_date)
@@ -242,7 +278,7 @@ def parse_campaign(line: int, cells: dict) -> Campaign:
         raise RowError("end", f"结束日期 {end} 早于开始日期 {start}")
     tags = [t.strip().strip("#").strip() for t in re.split(r"[;；]", str(cells.get("hashtags") or ""))]
     tags = [t for t in tags if t and t.lower() != "none"]
-    return Campaign(line, campaign_id, name, start, end, tuple(dict.fromkeys(tags)))
+    return Campaign(line, campaign_id, name, start, end, tuple(dict.fromkeys(tags)), cleared)
 
 
 def read_campaigns(path: str | Path):
@@ -288,44 +324,105 @@ def _unique(rows: list, rejects: list[Reject], key: str, label: str, table: Tabl
 # --------------------------------------------------------------------------- the write doors
 
 
-def save_case(con, cells: dict, actor: str | None) -> Case:
-    """One case from a form or an API body: validated against the registry, saved and audited together."""
+def _kept_posts_elsewhere(con, case: Case) -> None:
+    """A case moved to another platform keeps no linked posts of the old one: they would be cited as
+    posts of the new platform."""
+    stored = stored_case(con, case.case_id)
+    if (stored and stored["post_ids"] and stored["platform"] != case.platform and not case.posts
+            and "post_ids" not in case.cleared):
+        raise RowError("post_ids", f"案例改为在{PLATFORM_NAMES[case.platform]}加分，原有的相关内容是"
+                                   f"{PLATFORM_NAMES[stored['platform']]}内容：请填写{PLATFORM_NAMES[case.platform]}"
+                                   "的相关内容，或清空相关内容")
+
+
+def _shown(values: dict) -> dict:
+    """Stored values as the audit log keeps them: lists joined by ; (none: null), dates as YYYY-MM-DD."""
+    return {k: (";".join(x) or None) if isinstance(x, tuple) else x.isoformat() if isinstance(x, date) else x
+            for k, x in values.items()}
+
+
+def change_detail(saved: Saved) -> dict:
+    """What a save changed, for the audit entry: the changed fields' old and new values (a new row:
+    its filled fields as new)."""
+    if saved.created:
+        return {"created": True, "old": {}, "new": _shown({k: x for k, x in saved.row.items() if x not in (None, ())})}
+    return {"old": _shown(saved.old), "new": _shown(saved.new)}
+
+
+def saved_text(what: str, name: str, saved: Saved, labels: dict[str, str]) -> str:
+    """One save said in words: new, changed (which fields; the empty ones that kept their value), or not."""
+    if saved.created:
+        return f"{what} {saved.key}「{name}」已新增"
+    kept = f"；留空的{'、'.join(labels[f] for f in saved.kept)}保留原值" if saved.kept else ""
+    if not saved.new:
+        return f"{what} {saved.key}「{name}」没有变化{kept}"
+    return f"{what} {saved.key}「{name}」已修改：{'、'.join(labels[f] for f in saved.new)}{kept}"
+
+
+def save_case(con, cells: dict, actor: str | None) -> tuple[Case, Saved]:
+    """One case from a form or an API body: validated against the registry, saved and audited together
+    (with the changed fields' old and new values). Empty optional fields keep their stored values
+    unless `cells["clear"]` names them."""
     with transaction(con):
         try:
             case = parse_case(0, cells, registry_by_platform(con), account_lookup(con), post_finder(con))
+            _kept_posts_elsewhere(con, case)
         except RowError as exc:
             raise FieldError(exc.field, cells.get(exc.field), exc.reason) from exc
-        save_cases(con, [case])
-        audit(con, actor, "cases.save", cells)
-    return case
+        saved = write_case(con, case)
+        audit(con, actor, "cases.save", {"case_id": case.case_id, "title": case.title, **change_detail(saved)})
+    return case, saved
 
 
-def save_campaign(con, cells: dict, actor: str | None) -> Campaign:
+def save_campaign(con, cells: dict, actor: str | None) -> tuple[Campaign, Saved]:
+    """One campaign from a form or an API body, as `save_case`."""
     try:
         campaign = parse_campaign(0, cells)
     except RowError as exc:
         raise FieldError(exc.field, cells.get(exc.field), exc.reason) from exc
     with transaction(con):
-        save_campaigns(con, [campaign])
-        audit(con, actor, "campaigns.save", cells)
-    return campaign
+        saved = write_campaign(con, campaign)
+        audit(con, actor, "campaigns.save", {"campaign_id": campaign.campaign_id, "name": campaign.name,
+                                             **change_detail(saved)})
+    return campaign, saved
+
+
+def _import_detail(path, saved: list[Saved], rejects: list[Reject]) -> dict:
+    """An import's audit entry: the counts, and per new or changed row its old and new values."""
+    return {"file": Path(path).name, "saved": len(saved), "rejected": len(rejects),
+            "inserted": sum(s.created for s in saved), "updated": sum(bool(s.new) for s in saved),
+            "unchanged": sum(not (s.created or s.new) for s in saved),
+            "changes": {s.key: change_detail(s) for s in saved if s.created or s.new}}
 
 
 def import_cases(con, path: str | Path, actor: str | None):
-    """(table, saved, rejects) of a case file; its valid rows saved and audited in one transaction."""
+    """(table, saved, rejects) of a case file; its valid rows saved and audited in one transaction. An
+    empty cell keeps the stored value, as in a form."""
     with transaction(con):
         table, cases, rejects = read_cases(path, registry_by_platform(con), account_lookup(con), post_finder(con))
-        saved = save_cases(con, cases)
-        audit(con, actor, "cases.import", {"file": Path(path).name, "saved": saved, "rejected": len(rejects)})
-    return table, saved, rejects
+        kept = []
+        raw_of, columns = dict(table.rows), map_columns(table, CASE_ALIASES)
+        for case in cases:
+            try:
+                _kept_posts_elsewhere(con, case)
+            except RowError as exc:
+                rejects.append(Reject(case.line, columns.get(exc.field, CASE_LABELS[exc.field]), exc.reason,
+                                      raw_of.get(case.line, {})))
+                continue
+            kept.append(case)
+        rejects.sort(key=lambda r: r.line)
+        saved = [write_case(con, case) for case in kept]
+        audit(con, actor, "cases.import", _import_detail(path, saved, rejects))
+    return table, len(saved), rejects
 
 
 def import_campaigns(con, path: str | Path, actor: str | None):
+    """(table, saved, rejects) of a campaign file, as `import_cases`."""
     table, campaigns, rejects = read_campaigns(path)
     with transaction(con):
-        saved = save_campaigns(con, campaigns)
-        audit(con, actor, "campaigns.import", {"file": Path(path).name, "saved": saved, "rejected": len(rejects)})
-    return table, saved, rejects
+        saved = [write_campaign(con, campaign) for campaign in campaigns]
+        audit(con, actor, "campaigns.import", _import_detail(path, saved, rejects))
+    return table, len(saved), rejects
 
 
 def import_participations(con, path: str | Path, actor: str | None):

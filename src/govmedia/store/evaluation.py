@@ -1,7 +1,9 @@
-"""Cases, campaigns and participations in the store: replace by id, one transaction per file."""
+"""Cases, campaigns and participations in the store: saved by id, one transaction per file; a value
+missing from a save keeps the stored one unless the save clears it explicitly."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import duckdb
@@ -32,43 +34,131 @@ def post_finder(con: duckdb.DuckDBPyConnection) -> Callable[[str, str], str | No
     return find
 
 
-def save_cases(con: duckdb.DuckDBPyConnection, cases: Sequence) -> int:
-    with transaction(con):
-        for case in cases:
-            con.execute("DELETE FROM case_posts WHERE case_id = ?", [case.case_id])
-            con.execute("DELETE FROM case_hashtags WHERE case_id = ?", [case.case_id])
-            con.execute("DELETE FROM case_accounts WHERE case_id = ?", [case.case_id])
-            con.execute("DELETE FROM cases WHERE case_id = ?", [case.case_id])
-            con.execute(
-                "INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [case.case_id, case.title, case.month, case.category, case.unit, case.score, case.platform, case.text],
-            )
-            con.executemany(
-                "INSERT INTO case_accounts VALUES (?, ?, ?)",
-                [[case.case_id, case.platform, account_id] for account_id in case.accounts],
-            )
-            if case.posts:
-                con.executemany("INSERT INTO case_posts VALUES (?, ?, ?)",
-                                [[case.case_id, case.platform, post_id] for post_id in case.posts])
-            if case.hashtags:
-                con.executemany("INSERT INTO case_hashtags VALUES (?, ?)", [[case.case_id, tag] for tag in case.hashtags])
-    return len(cases)
+# The fields a save may leave out: a missing one keeps what is stored, unless the row lists it in
+# `cleared` (an explicit 「清空」). The others are required by the readers and always given.
+CASE_OPTIONAL = ("category", "unit", "text", "post_ids", "hashtags")
+CAMPAIGN_OPTIONAL = ("hashtags",)
 
 
-def save_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Sequence) -> int:
+@dataclass(frozen=True)
+class Saved:
+    """What one save did to one case or campaign: `created`, or the changed fields' stored (`old`)
+    and written (`new`) values, lists as sorted tuples; both empty when nothing changed."""
+
+    key: str
+    created: bool
+    old: dict = field(default_factory=dict)
+    new: dict = field(default_factory=dict)
+    row: dict = field(default_factory=dict)  # every field as stored after the save
+    kept: tuple = ()  # the optional fields left empty whose stored value was kept
+
+
+def _listed(values) -> tuple:
+    return tuple(sorted(set(values or ())))
+
+
+def _column(con: duckdb.DuckDBPyConnection, sql: str, key: str) -> tuple:
+    return _listed(r[0] for r in con.execute(sql, [key]).fetchall())
+
+
+def stored_case(con: duckdb.DuckDBPyConnection, case_id: str) -> dict | None:
+    """The case's fields as stored (the names of the case form; lists as sorted tuples), or None."""
+    found = con.execute("SELECT title, month, category, unit, score, platform, text FROM cases WHERE case_id = ?",
+                        [case_id]).fetchall()
+    if not found:
+        return None
+    row = dict(zip(("title", "month", "category", "unit", "score", "platform", "text"), found[0]))
+    row["account_ids"] = _column(con, "SELECT account_id FROM case_accounts WHERE case_id = ?", case_id)
+    row["post_ids"] = _column(con, "SELECT post_id FROM case_posts WHERE case_id = ?", case_id)
+    row["hashtags"] = _column(con, "SELECT hashtag FROM case_hashtags WHERE case_id = ?", case_id)
+    return row
+
+
+def stored_campaign(con: duckdb.DuckDBPyConnection, campaign_id: str) -> dict | None:
+    """The campaign's fields as stored (the names of the campaign form), or None."""
+    found = con.execute("SELECT name, start_date, end_date FROM campaigns WHERE campaign_id = ?",
+                        [campaign_id]).fetchall()
+    if not found:
+        return None
+    row = dict(zip(("name", "start", "end"), found[0]))
+    row["hashtags"] = _column(con, "SELECT hashtag FROM campaign_hashtags WHERE campaign_id = ?", campaign_id)
+    return row
+
+
+def _merge(key: str, given: dict, stored: dict | None, optional: Sequence[str], cleared) -> Saved:
+    """The row to store: the given values, where one is missing (None or empty) the stored one, except
+    for the fields explicitly cleared: a missing value never overwrites a known one."""
+    if stored is None:
+        return Saved(key, True, row=given)
+    row, kept = {}, []
+    for name, value in given.items():
+        missing = value is None or value == () or value == ""
+        if missing and name in optional and name not in cleared:
+            value = stored[name]
+            if value not in (None, ()):
+                kept.append(name)
+        elif missing:
+            value = () if isinstance(stored[name], tuple) else None
+        row[name] = value
+    changed = [name for name in row if row[name] != stored[name]]
+    return Saved(key, False, {n: stored[n] for n in changed}, {n: row[n] for n in changed}, row, tuple(kept))
+
+
+def write_case(con: duckdb.DuckDBPyConnection, case) -> Saved:
+    """Add or change one case (an `ingest.evaluation.Case`), the rule of `_merge` applied; the tables
+    are rewritten only when something changed. The caller checks that kept posts are on the case's
+    platform (`case_posts` is rewritten under the new one)."""
+    given = {"title": case.title, "month": case.month, "category": case.category, "unit": case.unit,
+             "score": float(case.score), "platform": case.platform, "account_ids": _listed(case.accounts),
+             "text": case.text, "post_ids": _listed(case.posts), "hashtags": _listed(case.hashtags)}
+    saved = _merge(case.case_id, given, stored_case(con, case.case_id), CASE_OPTIONAL, getattr(case, "cleared", ()))
+    if not (saved.created or saved.new):
+        return saved
+    row, key = saved.row, case.case_id
     with transaction(con):
-        for campaign in campaigns:
-            con.execute("DELETE FROM campaign_hashtags WHERE campaign_id = ?", [campaign.campaign_id])
-            con.execute("DELETE FROM campaigns WHERE campaign_id = ?", [campaign.campaign_id])
-            con.execute(
-                "INSERT INTO campaigns VALUES (?, ?, ?, ?)",
-                [campaign.campaign_id, campaign.name, campaign.start, campaign.end],
-            )
-            if campaign.hashtags:  # a campaign may rely on explicit participations only
-                con.executemany(
-                    "INSERT INTO campaign_hashtags VALUES (?, ?)", [[campaign.campaign_id, tag] for tag in campaign.hashtags]
-                )
-    return len(campaigns)
+        for table in ("case_posts", "case_hashtags", "case_accounts", "cases"):
+            con.execute(f"DELETE FROM {table} WHERE case_id = ?", [key])
+        con.execute("INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [key, row["title"], row["month"], row["category"], row["unit"], row["score"], row["platform"],
+                     row["text"]])
+        con.executemany("INSERT INTO case_accounts VALUES (?, ?, ?)",
+                        [[key, row["platform"], account_id] for account_id in row["account_ids"]])
+        if row["post_ids"]:
+            con.executemany("INSERT INTO case_posts VALUES (?, ?, ?)",
+                            [[key, row["platform"], post_id] for post_id in row["post_ids"]])
+        if row["hashtags"]:
+            con.executemany("INSERT INTO case_hashtags VALUES (?, ?)", [[key, tag] for tag in row["hashtags"]])
+    return saved
+
+
+def save_cases(con: duckdb.DuckDBPyConnection, cases: Sequence) -> list[Saved]:
+    """Each case saved by `write_case`, in one transaction."""
+    with transaction(con):
+        return [write_case(con, case) for case in cases]
+
+
+def write_campaign(con: duckdb.DuckDBPyConnection, campaign) -> Saved:
+    """Add or change one campaign (an `ingest.evaluation.Campaign`), the rule of `_merge` applied."""
+    given = {"name": campaign.name, "start": campaign.start, "end": campaign.end,
+             "hashtags": _listed(campaign.hashtags)}
+    saved = _merge(campaign.campaign_id, given, stored_campaign(con, campaign.campaign_id), CAMPAIGN_OPTIONAL,
+                   getattr(campaign, "cleared", ()))
+    if not (saved.created or saved.new):
+        return saved
+    row, key = saved.row, campaign.campaign_id
+    with transaction(con):
+        con.execute("DELETE FROM campaign_hashtags WHERE campaign_id = ?", [key])
+        con.execute("DELETE FROM campaigns WHERE campaign_id = ?", [key])
+        con.execute("INSERT INTO campaigns VALUES (?, ?, ?, ?)", [key, row["name"], row["start"], row["end"]])
+        if row["hashtags"]:  # a campaign may rely on explicit participations only
+            con.executemany("INSERT INTO campaign_hashtags VALUES (?, ?)", [[key, tag] for tag in row["hashtags"]])
+    return saved
+
+
+def save_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Sequence) -> list[Saved]:
+    """Each campaign saved by `write_campaign`, in one transaction."""
+    with transaction(con):
+        return [write_campaign(con, campaign) for campaign in campaigns]
 
 
 def save_participations(con: duckdb.DuckDBPyConnection, participations: Sequence) -> int:

@@ -184,17 +184,47 @@ DETAIL_NAMES = {
     "inserted": "新增", "updated": "更新", "saved": "保存", "from": "起始月份", "to": "结束月份", "rows": "分数行数",
     "methodology": "方法", "methodology_sha256": "方法 sha256", "at": "检查点", "rules": "检查规则",
     "rules_sha256": "规则 sha256", "inspected": "检查账号数", "passed": "合格数", "case_id": "案例编号",
-    "title": "标题", "month": "月份", "unit": "单位", "score": "得分", "account_ids": "加分账号", "text": "说明",
+    "title": "标题", "month": "月份", "unit": "单位", "score": "得分", "account_ids": "加分账号", "text": "简介",
     "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题", "chapters": "自撰章节",
     "upload_id": "上传编号", "rejects_file": "拒收行文件",
-    "post_ids": "相关内容", "city": "城市", "confirm": "确认",
+    "post_ids": "相关内容", "city": "城市", "confirm": "确认", "created": "新增", "changes": "变动",
 }
 
 
-def detail_text(detail: object) -> str:
-    """An entry's detail (JSON) in words: 名称：值 pairs, codes by their Chinese names, hashes shortened."""
+def _value_text(key: str, value: object, short: bool = False) -> str:
+    """One value of a detail in words: codes by their Chinese names, hashes shortened (`short`: long
+    texts too)."""
     from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
 
+    if value is None or value == "":
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if key == "platform":
+        return PLATFORM_NAMES.get(value, value)
+    if key == "category":
+        return CATEGORY_NAMES.get(value, value)
+    if key == "role":
+        return ROLE_NAMES.get(value, value)
+    if key.endswith("sha256") and isinstance(value, str):
+        return value[:12] + "…"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    return text[:60] + "…" if short and len(text) > 60 else text
+
+
+def _changes_text(old: dict, new: dict) -> str:
+    """A save's changed fields: 名称：「旧值」→「新值」 each; the full values stay in the entry's JSON."""
+    if not new:
+        return "没有变化"
+    return "；".join(f"{DETAIL_NAMES.get(k, k)}：{_value_text(k, old.get(k), True)} → {_value_text(k, new[k], True)}"
+                    for k in new)
+
+
+def detail_text(detail: object) -> str:
+    """An entry's detail (JSON) in words: 名称：值 pairs, codes by their Chinese names, hashes shortened;
+    a save's old and new values as 名称：旧 → 新."""
     try:
         values = json.loads(detail) if isinstance(detail, str) else detail
     except ValueError:
@@ -203,21 +233,17 @@ def detail_text(detail: object) -> str:
         return "" if values is None else str(values)
     parts = []
     for key, value in values.items():
+        if key in ("old", "new") and isinstance(values.get("old"), dict) and isinstance(values.get("new"), dict):
+            if key == "new":
+                parts.append(_changes_text(values["old"], value))
+            continue
+        if key == "changes" and isinstance(value, dict):  # an import's: per id, its old and new values
+            parts.extend(f"{k}：{_changes_text(c.get('old') or {}, c.get('new') or {})}" for k, c in value.items()
+                         if isinstance(c, dict))
+            continue
         if value is None or value == "":
             continue
-        if isinstance(value, bool):
-            value = "是" if value else "否"
-        elif key == "platform":
-            value = PLATFORM_NAMES.get(value, value)
-        elif key == "category":
-            value = CATEGORY_NAMES.get(value, value)
-        elif key == "role":
-            value = ROLE_NAMES.get(value, value)
-        elif key.endswith("sha256") and isinstance(value, str):
-            value = value[:12] + "…"
-        elif isinstance(value, (list, dict)):
-            value = json.dumps(value, ensure_ascii=False)
-        parts.append(f"{DETAIL_NAMES.get(key, key)}：{value}")
+        parts.append(f"{DETAIL_NAMES.get(key, key)}：{_value_text(key, value)}")
     return "；".join(parts)
 
 

@@ -99,7 +99,7 @@ class IndexRow(BaseModel):
     value: float = Field(description="the index (wci or bci)")
 
 
-class CaseIn(BaseModel):
+class CaseFields(BaseModel):
     case_id: str
     title: str
     month: str
@@ -113,7 +113,13 @@ class CaseIn(BaseModel):
     hashtags: Optional[str] = Field(None, description="相关话题，多个以 ; 分隔（不带 #）")
 
 
-class CaseOut(CaseIn):
+class CaseIn(CaseFields):
+    clear: list[str] = Field(default_factory=list, description=(
+        "修改已有案例时，省略或留空的可选项（category、unit、text、post_ids、hashtags）保留原值；"
+        "要删除原值，把该项的名称列在这里，如 [\"text\"]"))
+
+
+class CaseOut(CaseFields):
     platform: str
 
 
@@ -122,7 +128,8 @@ class CampaignIn(BaseModel):
     name: str
     start: str
     end: str
-    hashtags: str = ""
+    hashtags: Optional[str] = Field(None, description="话题，多个以 ; 分隔（不带 #）；修改时省略或留空则保留原有话题")
+    clear: list[str] = Field(default_factory=list, description="要删除原有话题时写 [\"hashtags\"]")
 
 
 class CampaignOut(BaseModel):
@@ -331,10 +338,14 @@ def get_cases(store: Reads = Depends(reads)):
     return store.get(None, list_cases)
 
 
-@router.post("/cases", response_model=CaseOut, summary="新增或修改创新案例（编辑）")
+@router.post("/cases", response_model=CaseOut, summary="新增或修改创新案例（编辑）",
+             description="按 case_id 新增或修改。修改时省略或留空的可选项保留原值，列在 clear 中的可选项被清空；"
+                         "审计日志记下改动项的原值与新值。返回保存后的案例。")
 def post_case(body: CaseIn, store: Writes = Depends(editor)):
+    """Add or change a case by its case_id; an optional field left out or empty keeps its stored
+    value unless `clear` names it. Answers the case as stored."""
     with store.write() as con:
-        case = save_case(con, body.model_dump(), store.user)
+        case, _ = save_case(con, body.model_dump(), store.user)
     return next(c for c in store.get(None, list_cases) if c["case_id"] == case.case_id)
 
 
@@ -343,10 +354,14 @@ def get_campaigns(store: Reads = Depends(reads)):
     return store.get(None, list_campaigns)
 
 
-@router.post("/campaigns", response_model=CampaignOut, summary="新增或修改联动宣传（编辑）")
+@router.post("/campaigns", response_model=CampaignOut, summary="新增或修改联动宣传（编辑）",
+             description="按 campaign_id 新增或修改。修改时省略或留空的话题保留原有话题，clear 为 [\"hashtags\"] 时清空；"
+                         "审计日志记下改动项的原值与新值。返回保存后的联动宣传。")
 def post_campaign(body: CampaignIn, store: Writes = Depends(editor)):
+    """Add or change a campaign by its campaign_id; hashtags left out keep the stored ones unless
+    `clear` names them. Answers the campaign as stored."""
     with store.write() as con:
-        campaign = save_campaign(con, body.model_dump(), store.user)
+        campaign, _ = save_campaign(con, body.model_dump(), store.user)
     return next(c for c in store.get(None, list_campaigns) if c["campaign_id"] == campaign.campaign_id)
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from govmedia.core.errors import UserError
 from govmedia.core.vocabulary import CASE_CATEGORIES, CATEGORIES, CATEGORY_NAMES, PLATFORM_NAMES, PLATFORMS
 from govmedia.ingest.accounts import save_account
-from govmedia.ingest.evaluation import save_campaign, save_case
+from govmedia.ingest.evaluation import CAMPAIGN_LABELS, CASE_LABELS, save_campaign, save_case, saved_text
 from govmedia.core.time import Period
 from govmedia.ingest import parse_account_option
 from govmedia.ingest.upload import import_registry_upload
@@ -45,13 +45,28 @@ TABS = (("import", "/data", "上传与计算"), ("accounts", "/data/accounts", "
 TAB_URLS = {key: url for key, url, _ in TABS}
 
 
-def _tab(request: Request, tab: str, status: int = 200, **context) -> HTMLResponse:
+def _tab(request: Request, tab: str, status: int = 200, form: dict | None = None, **context) -> HTMLResponse:
+    """A tab of the data page; its form holds `form` if given, else what was typed in a refused save."""
     notice = request.session.pop("notice", None)
     if isinstance(notice, str):  # a session from before notices had a kind
         notice = {"kind": "ok", "text": notice}
     typed = request.session.pop("form", None) or {}
-    form = typed.get("values", {}) if typed.get("tab") == tab else {}
+    if form is None:
+        form = typed.get("values", {}) if typed.get("tab") == tab else {}
     return render(request, "data.html", status=status, tab=tab, TABS=TABS, notice=notice, form=form, **context)
+
+
+def _editing(request: Request, rows: list[dict], key: str, edit: str, what: str) -> tuple[dict | None, dict | None]:
+    """(the stored row `?edit=` asks for, or that of the form typed again after a refused save; the
+    form's values when it is prefilled from the store). An id that is not stored is said and ignored."""
+    stored = {r[key]: r for r in rows}
+    if edit:
+        if edit in stored:
+            return stored[edit], dict(stored[edit])
+        request.session["notice"] = {"kind": "error", "text": f"{what} {edit} 不存在（可能已被他人修改），请从下表中选择"}
+        return None, None
+    typed = request.session.get("form") or {}
+    return stored.get((typed.get("values") or {}).get(key)), None
 
 
 @router.get("/data", response_class=HTMLResponse)
@@ -91,18 +106,27 @@ def accounts_tab(request: Request, store: Reads = Depends(editor_reads), q: str 
 
 
 @router.get("/data/cases", response_class=HTMLResponse)
-def cases_tab(request: Request, store: Reads = Depends(editor_reads)):
+def cases_tab(request: Request, store: Reads = Depends(editor_reads), edit: str = Query("", max_length=200)):
+    """The cases and their form; `?edit=<案例编号>` (the 编辑 link of a row) fills the form with that case."""
     with store.read() as con:
         cases = list_cases(con)
         labels = account_labels(con)
-    return _tab(request, "cases", cases=cases, labels=labels, case_categories=CASE_CATEGORIES)
+    editing, form = _editing(request, cases, "case_id", edit, "案例")
+    if form is not None:
+        form["score"] = f"{form['score']:g}"
+    return _tab(request, "cases", form=form, editing=editing, cases=cases, labels=labels,
+                case_categories=CASE_CATEGORIES)
 
 
 @router.get("/data/campaigns", response_class=HTMLResponse)
-def campaigns_tab(request: Request, store: Reads = Depends(editor_reads)):
+def campaigns_tab(request: Request, store: Reads = Depends(editor_reads), edit: str = Query("", max_length=200)):
+    """The campaigns and their form; `?edit=<活动编号>` fills the form with that campaign."""
     with store.read() as con:
         campaigns = list_campaigns(con)
-    return _tab(request, "campaigns", campaigns=campaigns)
+    editing, form = _editing(request, campaigns, "campaign_id", edit, "联动宣传")
+    if form is not None:
+        form.update(start=form["start"].isoformat(), end=form["end"].isoformat())
+    return _tab(request, "campaigns", form=form, editing=editing, campaigns=campaigns)
 
 
 @router.get("/data/batches", response_class=HTMLResponse)
@@ -205,19 +229,25 @@ def data_accounts_import(request: Request, store: Writes = Depends(editor), file
 def data_case(request: Request, store: Writes = Depends(editor), case_id: str = Form(...), title: str = Form(...),
               month: str = Form(...), category: str = Form(""), unit: str = Form(""),
               score_value: str = Form(..., alias="score"), platform: str = Form(""), account_ids: str = Form(...),
-              text: str = Form(""), post_ids: str = Form(""), hashtags: str = Form("")):
+              text: str = Form(""), post_ids: str = Form(""), hashtags: str = Form(""),
+              clear: list[str] = Form([])):
+    """Add or change a case: an empty optional box keeps the stored value, its 「清空」 box removes it."""
     cells = {"case_id": case_id, "title": title, "month": month, "category": category, "unit": unit, "score": score_value,
-             "platform": platform, "account_ids": account_ids, "text": text, "post_ids": post_ids, "hashtags": hashtags}
+             "platform": platform, "account_ids": account_ids, "text": text, "post_ids": post_ids, "hashtags": hashtags,
+             "clear": clear}
     return _submit(request, store, save_case, cells, "案例未保存",
-                   lambda case: f"案例 {case.case_id}「{case.title}」已保存（{case.score:g} 分）", "cases")
+                   lambda saved: saved_text("案例", saved[0].title, saved[1], CASE_LABELS), "cases")
 
 
 @router.post("/data/campaigns")
 def data_campaign(request: Request, store: Writes = Depends(editor), campaign_id: str = Form(...),
-                  name: str = Form(...), start: str = Form(...), end: str = Form(...), hashtags: str = Form("")):
-    cells = {"campaign_id": campaign_id, "name": name, "start": start, "end": end, "hashtags": hashtags}
+                  name: str = Form(...), start: str = Form(...), end: str = Form(...), hashtags: str = Form(""),
+                  clear: list[str] = Form([])):
+    """Add or change a campaign, as a case."""
+    cells = {"campaign_id": campaign_id, "name": name, "start": start, "end": end, "hashtags": hashtags,
+             "clear": clear}
     return _submit(request, store, save_campaign, cells, "联动宣传未保存",
-                   lambda campaign: f"联动宣传 {campaign.campaign_id}「{campaign.name}」已保存", "campaigns")
+                   lambda saved: saved_text("联动宣传", saved[0].name, saved[1], CAMPAIGN_LABELS), "campaigns")
 
 
 @router.post("/data/score")
