@@ -49,7 +49,7 @@ API_NAMES = {"period.start": "from", "period.end": "to", "period": "from/to", "m
              "name": "name", "file": "file", "check_at": "at"}
 PAGE_NAMES = {"period.start": "起始月份", "period.end": "结束月份", "period": "期间", "file": "文件",
               "organization": "主办单位", "region": "地区", "followers": "粉丝数", "case_id": "案例编号",
-              "title": "标题", "score": "得分", "account_ids": "账号", "unit": "单位", "text": "说明",
+              "title": "标题", "score": "得分", "account_ids": "账号", "unit": "单位", "text": "简介",
               "campaign_id": "活动编号", "start": "开始日期", "end": "结束日期", "hashtags": "话题",
               "post_ids": "相关内容"}
 
