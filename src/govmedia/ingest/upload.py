@@ -284,11 +284,12 @@ def unpack_upload(received: Received) -> Path:
 
 def import_received(connect: Callable[[], ContextManager], received: Received, *, format: str = "auto",
                     account: str | None = None, actor: str | None = None, progress: ProgressCallback | None = None,
-                    files_progress: FilesCallback | None = None) -> Upload:
+                    files_progress: FilesCallback | None = None, unpacked: Path | None = None) -> Upload:
     """Unpack and import a saved upload, taking the connection from `connect()` (a context manager:
     the server's serialised write) only for the database writes (runs of files of at most about
-    half a second, `pipeline._UNIT_SECONDS`), and audit the import."""
-    source = unpack_upload(received)
+    half a second, `pipeline._UNIT_SECONDS`), and audit the import. `unpacked`: what
+    `unpack_upload(received)` gave, when it was unpacked already."""
+    source = unpacked if unpacked is not None else unpack_upload(received)
     try:
         summary = import_path(connect, source, format=format, account=account or None, progress=progress,
                               files_progress=files_progress)

@@ -13,8 +13,9 @@ JSON line per event on stdout:
     {"result": {...}}                   the job's result (`api.ImportReport` with `rescored`)
     {"error": "...", "status": 400, "retry_after": null, "partial": {...} | null}
 
-The request comes as one JSON object on stdin: db, upload_id, folder, file_name, format, account,
-actor, methodology.
+The request comes as one JSON object on stdin: db, upload_id, folder, file_name, unpacked (the
+site unpacked the upload already, checking the zip against its limits), format, account, actor,
+methodology.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def run(request: dict) -> dict:
     try:
         try:
             upload = import_received(access.write, received, format=request.get("format") or "auto",
-                                     account=request.get("account"), actor=actor,
+                                     account=request.get("account"), actor=actor, unpacked=Path(request["unpacked"]),
                                      progress=lambda name, done, total: _say({"rows": [name, done, total]}),
                                      files_progress=lambda done, total, name: _say({"files": [done, total, name]}))
         except ImportInterrupted as exc:
@@ -76,9 +77,11 @@ def run(request: dict) -> dict:
         return {"error": _text(error), "status": getattr(error, "http_status", None) or 400,
                 "retry_after": getattr(error, "retry_after", None), "partial": partial.result}
     except Exception as exc:  # noqa: BLE001 - said as the in-process runner says it, logged in full
-        log.exception("import of upload %s failed", request.get("upload_id"))
+        if not isinstance(exc, UserError):
+            log.exception("import of upload %s failed", request.get("upload_id"))
         error, text = failure(exc)
-        return {"error": text, "status": getattr(error, "http_status", None) or 500,
+        status = getattr(error, "http_status", None) or (400 if isinstance(error, UserError) else 500)
+        return {"error": text, "status": status,
                 "retry_after": getattr(error, "retry_after", None), "partial": None}
 
 

@@ -31,7 +31,7 @@ from fastapi import UploadFile
 from govmedia.core.errors import UserError, store_write_failed, write_failed
 from govmedia.core.time import local_text
 from govmedia.store.freshness import stale_months
-from govmedia.ingest.upload import discard, receive_upload
+from govmedia.ingest.upload import discard, receive_upload, unpack_upload
 from govmedia.oversight import run_check
 from govmedia.scoring import rescore_months, score
 from govmedia.store.jobs import (
@@ -288,7 +288,8 @@ def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str
 
     def work(progress: Progress) -> dict:
         try:
-            end = _run_importer(request, progress)
+            # Unpacked here, checked against the zip limits (the interpreter is free while zlib inflates).
+            end = _run_importer(dict(request, unpacked=str(unpack_upload(received))), progress)
         except BaseException:
             discard(received)  # the importer did not run to its end: nothing of the upload is kept
             raise
