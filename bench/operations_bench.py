@@ -161,11 +161,11 @@ def line(case: str, page: str, who: str, stats: dict, extra: str = "") -> None:
           f"{('  ' + extra) if extra else ''}", flush=True)
 
 
-def changed_copy(src: Path, dst: Path, bump: int) -> None:
-    """`src` with the first row's liked_count raised by `bump`, so importing it changes the store."""
+def changed_copy(src: Path, dst: Path, bump: int, column: str = "liked_count") -> None:
+    """`src` with the first row's like count (`column`) raised by `bump`, so importing it changes the store."""
     with src.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
-    col = rows[0].index("liked_count")
+    col = rows[0].index(column)
     rows[1][col] = str(int(rows[1][col] or 0) + bump)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with dst.open("w", encoding="utf-8-sig", newline="") as f:
@@ -191,29 +191,69 @@ def emptied_store(src: Path, path: Path) -> None:
     con.close()
 
 
-def liked_copy(src: Path, dst: Path, bump: int) -> None:
-    """A weibo-crawler CSV with its first post's 点赞数 raised by `bump`, so importing it changes a month."""
-    with src.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))
-    col = rows[0].index("点赞数")
-    rows[1][col] = str(int(rows[1][col] or 0) + bump)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with dst.open("w", encoding="utf-8-sig", newline="") as f:
-        csv.writer(f).writerows(rows)
+class Load:
+    """wrk on the two pages (25 + 25 connections by default) for `seconds`, in the background."""
+
+    def __init__(self, base: str, pages: dict, seconds: float, connections: int, lua: Path):
+        import threading
+
+        self.results: dict[str, dict] = {}
+
+        def run(name: str, path: str) -> None:
+            self.results[name] = wrk(base, path, seconds, connections // 2, lua)
+
+        self.threads = [threading.Thread(target=run, args=item) for item in pages.items()]
+        for t in self.threads:
+            t.start()
+
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self.threads)
+
+    def report(self, case: str, note: str) -> None:
+        for t in self.threads:
+            t.join()
+        for name, stats in self.results.items():
+            line(case, name, "anonymous", stats, note)
+
+
+def _upload(server: Server, archive: Path, auth: str) -> tuple[dict, float, list]:
+    """POST the zip to /api/v1/imports and poll the job to its end: (job, seconds, files_done seen)."""
+    import urllib.error
+
+    boundary = "govmediabench"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{archive.name}\"\r\n"
+            "Content-Type: application/zip\r\n\r\n").encode() + archive.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(server.base + "/api/v1/imports", data=body, method="POST", headers={
+        "Authorization": auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    t0 = time.perf_counter()
+    job_id = json.loads(urllib.request.urlopen(request, timeout=120).read())["job_id"]
+    seen = []
+    while True:
+        request = urllib.request.Request(f"{server.base}/api/v1/jobs/{job_id}", headers={"Authorization": auth})
+        try:
+            job = json.loads(urllib.request.urlopen(request, timeout=60).read())
+        except urllib.error.HTTPError as exc:
+            seen.append(f"HTTP {exc.code}")
+            time.sleep(0.5)
+            continue
+        seen.append((job.get("progress") or {}).get("files_done"))
+        if job["state"] in ("done", "failed", "interrupted"):
+            return job, time.perf_counter() - t0, seen
+        time.sleep(0.5)
 
 
 def upload_case(args, work: Path, exports: Path, lua: Path, pages: dict) -> None:
     """Issue 25: the zipped `exports/weibo-crawler` folder (one like count changed, so one month
-    changes) uploaded through `POST /api/v1/imports` while wrk reads the two pages (the idle
-    load), against `govmedia import` of the same folder into another copy with a site running."""
+    changes) uploaded through `POST /api/v1/imports`, against `govmedia import` of the same folder
+    into another copy with a site running; each with the site idle and under the idle load (wrk on
+    the two pages), each on a fresh copy of the store."""
     import base64
-    import urllib.error
     import zipfile
 
     folder = work / "upload-src" / "weibo-crawler"
     shutil.copytree(exports / "weibo-crawler", folder)
     first = sorted(f for f in folder.rglob("*.csv") if f.name != "users.csv")[0]
-    liked_copy(first, first, 777)
+    changed_copy(first, first, 777, "点赞数")  # weibo-crawler's column
     with first.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     changed_month = rows[1][rows[0].index("完整日期")][:7]
@@ -225,84 +265,51 @@ def upload_case(args, work: Path, exports: Path, lua: Path, pages: dict) -> None
     files = sum(1 for _ in folder.rglob("*.csv"))
     print(f"upload: {archive.stat().st_size / 1e6:.1f} MB zip of {files} files; {first.name} changed in "
           f"{changed_month}", flush=True)
-
-    # The command line into one copy, a site running on it (idle).
-    cli_db = work / "upload-cli" / "cli.duckdb"
-    cli_db.parent.mkdir()
-    shutil.copy(args.db, cli_db)
-    server = Server(cli_db, work / "serve-upload-cli.log")
-    try:
-        rejects = work / "rejects-upload-cli"
-        rejects.mkdir()
-        imp = Import(cli_db, folder, rejects, work / "import-upload-cli.log")
-        cli_seconds = imp.wait()
-        print(f"govmedia import of the folder, site idle: {cli_seconds:.1f} s (exit {imp.proc.returncode})", flush=True)
-    finally:
-        server.stop()
-
-    # The upload into another copy, under the idle load.
-    db = work / "upload-site" / "site.duckdb"
-    db.parent.mkdir()
-    shutil.copy(args.db, db)
-    cli(db, "users", "add", "uploader", "--role", "editor", stdin=PASSWORD + "\n")
-    server = Server(db, work / "serve-upload.log")
-    try:
-        for path in pages.values():
-            server.get_ms(path)
-        auth = "Basic " + base64.b64encode(f"uploader:{PASSWORD}".encode()).decode()
-        seconds = max(5, round(cli_seconds))
-        results: dict[str, dict] = {}
-        import threading
-
-        def load(name: str, path: str) -> None:
-            results[name] = wrk(server.base, path, seconds, args.connections // 2, lua)
-
-        loads = [threading.Thread(target=load, args=item) for item in pages.items()]
-        for t in loads:
-            t.start()
-        boundary = "govmediabench"
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"weibo-crawler.zip\"\r\n"
-                "Content-Type: application/zip\r\n\r\n").encode() + archive.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
-        request = urllib.request.Request(server.base + "/api/v1/imports", data=body, method="POST", headers={
-            "Authorization": auth, "Content-Type": f"multipart/form-data; boundary={boundary}"})
-        t0 = time.perf_counter()
-        job_id = json.loads(urllib.request.urlopen(request, timeout=120).read())["job_id"]
-        states = []
-        while True:
-            request = urllib.request.Request(f"{server.base}/api/v1/jobs/{job_id}", headers={"Authorization": auth})
+    auth = "Basic " + base64.b64encode(f"uploader:{PASSWORD}".encode()).decode()
+    took: dict[tuple[str, str], float] = {}
+    for how in ("command line", "upload"):
+        for loaded in (False, True):
+            label = f"{how}, site {'under load' if loaded else 'idle'}"
+            db = work / f"upload-{how.replace(' ', '-')}-{loaded}" / "store.duckdb"
+            db.parent.mkdir()
+            shutil.copy(args.db, db)
+            cli(db, "users", "add", "uploader", "--role", "editor", stdin=PASSWORD + "\n")
+            server = Server(db, db.parent / "serve.log")
             try:
-                job = json.loads(urllib.request.urlopen(request, timeout=60).read())
-            except urllib.error.HTTPError as exc:
-                states.append(f"HTTP {exc.code}")
-                time.sleep(0.5)
-                continue
-            progress = job.get("progress") or {}
-            states.append(progress.get("files_done"))
-            if job["state"] in ("done", "failed", "interrupted"):
-                break
-            time.sleep(0.5)
-        upload_seconds = time.perf_counter() - t0
-        ended = time.perf_counter()
-        still_loading = any(t.is_alive() for t in loads)
-        changed_page = pages["leaderboard"]
-        after_ms = server.get_ms(changed_page)
-        for t in loads:
-            t.join()
-        moved = sorted({s for s in states if isinstance(s, int)})
-        print(f"upload job {job_id}: {job['state']} in {upload_seconds:.1f} s "
-              f"({upload_seconds / cli_seconds:.2f}x the command line); progress seen at files {moved[:3]}…{moved[-3:]}"
-              f" of {progress.get('files_total')}; error {job.get('error')}", flush=True)
-        result = job.get("result") or {}
-        print(f"  accepted {result.get('accepted')}  unchanged {result.get('unchanged')}  rescored "
-              f"{[(r['from'], r['to']) for r in result.get('rescored', [])]}", flush=True)
-        for name, stats in results.items():
-            line("upload load", name, "anonymous", stats,
-                 "load outlasted the job" if still_loading else "job outlasted the load")
-        print(f"  page of the changed month ({changed_page}) right after the job: {after_ms:.0f} ms "
-              f"(requested {1000 * (time.perf_counter() - ended) - after_ms:.0f} ms after the job ended)", flush=True)
-        print(f"server after the upload: {memory(server.proc.pid)}", flush=True)
-    finally:
-        server.stop()
+                for path in pages.values():
+                    server.get_ms(path)
+                seconds = max(5, round(took.get(("command line", "idle"), 30)))
+                load = Load(server.base, pages, seconds, args.connections, lua) if loaded else None
+                if how == "command line":
+                    rejects = db.parent / "rejects"
+                    rejects.mkdir()
+                    imp = Import(db, folder, rejects, db.parent / "import.log")
+                    took[(how, "load" if loaded else "idle")] = imp.wait()
+                    print(f"{label}: {imp.seconds:.1f} s (exit {imp.proc.returncode})", flush=True)
+                else:
+                    job, secs, seen = _upload(server, archive, auth)
+                    ended = time.perf_counter()
+                    took[(how, "load" if loaded else "idle")] = secs
+                    still = load is not None and load.running()
+                    after_ms = server.get_ms(pages["leaderboard"])
+                    moved = sorted({s for s in seen if isinstance(s, int)})
+                    result = job.get("result") or {}
+                    print(f"{label}: job {job['state']} in {secs:.1f} s; progress seen at files {moved[:3]}…{moved[-3:]}"
+                          f"; accepted {result.get('accepted')}, unchanged {result.get('unchanged')}, rescored "
+                          f"{[(r['from'], r['to']) for r in result.get('rescored', [])]}; error {job.get('error')}",
+                          flush=True)
+                    print(f"  leaderboard (its period holds {changed_month}) right after the job: {after_ms:.0f} ms, "
+                          f"asked {1000 * (time.perf_counter() - ended) - after_ms:.0f} ms after the job ended"
+                          f"{'; the load was still running' if still else ''}", flush=True)
+                if load is not None:
+                    load.report(f"{how[:7]} load", "the load outlasted the import" if not (
+                        took[(how, "load")] < seconds) else "the import ended first")
+                print(f"  server: {memory(server.proc.pid)}", flush=True)
+            finally:
+                server.stop()
+    for kind in ("idle", "load"):
+        print(f"upload / command line, site {kind}: {took[('upload', kind)] / took[('command line', kind)]:.2f}x",
+              flush=True)
 
 
 def main() -> None:

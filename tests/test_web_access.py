@@ -29,6 +29,7 @@ from govmedia.web.deps import require, signed_in
 
 from test_anomalies import ACCOUNTS, ordinary_posts, planted_posts
 from test_web_api import basic, sign_in
+from test_web_routes import calls, flat
 from util import PASSWORD, make_store
 
 FLAGGED = "MzA5NDAwMDAwMA=="  # the WeChat account with two planted inflated posts in 2020-11
@@ -72,16 +73,6 @@ SAMPLES = {"kind": ["csv", "xlsx"], "fmt": ["html"], "at": [CHECK_AT], "platform
            "index": ["wci"], "job_id": ["job"], "upload_id": ["0" * 20], "path": ["x.rejects.csv"]}
 
 
-def flat(items) -> list[APIRoute]:
-    out = []
-    for r in items:
-        if isinstance(r, APIRoute):
-            out.append(r)
-        elif getattr(r, "original_router", None) is not None:
-            out.extend(flat(r.original_router.routes))
-    return out
-
-
 def get_routes(app) -> dict[str, APIRoute]:
     return {r.path: r for r in flat(app.routes) if "GET" in r.methods}
 
@@ -107,14 +98,6 @@ def addresses(path: str) -> list[str]:
     found = [path]
     for name in names:
         found = [re.sub(r"{%s(?::\w+)?}" % name, value, p) for p in found for value in SAMPLES[name]]
-    return found
-
-
-def calls(dependant) -> list:
-    found = []
-    for sub in dependant.dependencies:
-        found.append(sub.call)
-        found.extend(calls(sub))
     return found
 
 
