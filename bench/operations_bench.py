@@ -302,8 +302,8 @@ def upload_case(args, work: Path, exports: Path, lua: Path, pages: dict) -> None
                           f"asked {1000 * (time.perf_counter() - ended) - after_ms:.0f} ms after the job ended"
                           f"{'; the load was still running' if still else ''}", flush=True)
                 if load is not None:
-                    load.report(f"{how[:7]} load", "the load outlasted the import" if not (
-                        took[(how, "load")] < seconds) else "the import ended first")
+                    load.report(f"{how[:7]} load", "the import ended before the load" if
+                                took[(how, "load")] < seconds else "the load ended before the import")
                 print(f"  server: {memory(server.proc.pid)}", flush=True)
             finally:
                 server.stop()
