@@ -62,6 +62,7 @@ FIELD_LABELS = {
     "quarter": "季度",
     "format": "格式",
     "settings": "报告设置",
+    "deactivated_on": "停用日期",
 }
 
 
