@@ -131,6 +131,9 @@ def test_site_and_api_list_the_account_without_posts_after_the_ranked(client):
     assert len({len(r) for r in with_intervals}) == 1  # every row has every cell: the table sorts
     download = client.get("/rankings.csv?platform=weibo&category=district&from=2020-02&to=2020-03")
     assert "本期无数据" in download.text.splitlines()[-1]
+    workbook = client.get("/rankings.xlsx?platform=weibo&category=district&from=2020-02&to=2020-03")
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook.content)).active
+    assert [c.value for c in sheet[sheet.max_row]][-1] == "本期无数据" and sheet.cell(sheet.max_row, 1).value is None
     api = client.get("/api/v1/rankings?platform=weibo&category=district&from=2020-02&to=2020-03").json()
     assert [r["rank"] for r in api] == [1, 2, 3, None]
     assert api[-1]["note"] == "本期无数据" and api[-1]["score"] is None
@@ -195,6 +198,8 @@ def test_site_form_deactivates_with_the_date_given(client, db):
     assert "已停用" in done.text and "2020-02-20" in done.text
     march = client.get("/api/v1/rankings?platform=weibo&category=district&from=2020-03&to=2020-03").json()
     assert "B" not in [r["account_id"] for r in march]
+    accounts = {a["account_id"]: a for a in client.get("/api/v1/accounts?platform=weibo").json()}
+    assert accounts["B"]["deactivated_on"] == "2020-02-20" and accounts["A"]["deactivated_on"] is None
     february = client.get("/api/v1/rankings?platform=weibo&category=district&from=2020-02&to=2020-02").json()
     assert "B" in [r["account_id"] for r in february if r["rank"] is not None]
 
