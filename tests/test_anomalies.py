@@ -276,7 +276,7 @@ def test_the_commands(store, tmp_path):
     assert row["score_low"] <= row["score"] <= row["score_high"] and row["flagged_posts"] == 2
     header = cli("rank", "--platform", "wechat", "--category", "comprehensive", "--from", "2020-11", "--to", "2020-11",
                  "--intervals", "--format", "csv", db=store).stdout.splitlines()[0]
-    assert header.endswith("score_low,score_high,rank_low,rank_high,same_as")
+    assert header.endswith("score_low,score_high,rank_low,rank_high,same_as,note")
     empty = cli("rank", "--platform", "bilibili", "--category", "district", "--from", "2020-11", "--to", "2020-11",
                 db=store)
     assert "账号名录中没有哔哩哔哩区级账号" in empty.stderr

@@ -51,7 +51,7 @@ def test_score_rank_export_index_explain(db, tmp_path):
     rows = list(csv.DictReader(io.StringIO(ranked.stdout)))
     assert [r["account_id"] for r in rows] == ["A", "B"]
     assert list(rows[0]) == ["rank", "platform", "category", "account_id", "name", "score", "reach", "engagement",
-                             "innovation", "influence", "flagged_posts", "flagged_share"]
+                             "innovation", "influence", "flagged_posts", "flagged_share", "note"]
     # A leads every dimension that anyone scored: February 0.3·100 + 0.3·100 + 0.2·100 (the campaign;
     # nobody innovated) = 80; March 0.3·100 + 0.3·100 + 0.2·100 (video; no influence) = 80.
     assert abs(float(rows[0]["score"]) - 160.0) < 1e-9

@@ -360,9 +360,9 @@ def test_xlsx_sheets_equal_cli_csv(store, report):
             assert ws.freeze_panes == "A2"
             rows = [list(r) for r in ws.iter_rows(values_only=True)]
             assert rows[0] == ["排名", "平台", "类别", "账号ID", "名称", "2-3月", "传播力", "互动力", "创新力", "影响力",
-                               "疑似刷量内容", "疑似刷量占比"]
+                               "疑似刷量内容", "疑似刷量占比", "备注"]
             expected = cli_rank_csv(store, platform, category, START, END)
-            assert expected[0] == [*RANK_COLUMNS, "flagged_posts", "flagged_share"]
+            assert expected[0] == [*RANK_COLUMNS, "flagged_posts", "flagged_share", "note"]
             # The CLI's rows, platforms and categories by their Chinese names.
             for r in expected[1:]:
                 r[1], r[2] = PLATFORM_CN[r[1]], CATEGORY_CN[r[2]]

@@ -353,6 +353,40 @@ def accounts_import(
     raise typer.Exit(1 if rejects else 0)
 
 
+def _set_active(account: str, active: bool, on: Optional[str]) -> None:
+    from govmedia.core.vocabulary import PLATFORM_NAMES
+    from govmedia.ingest.accounts import set_account_active
+    from govmedia.store.accounts import resolve_account
+
+    with _writing() as con:
+        platform, account_id = resolve_account(con, account)
+        after, result = set_account_active(con, platform, account_id, active, _actor(), on)
+    who = f"账号 {after['name']}（{PLATFORM_NAMES[platform]} {account_id}）"
+    if not result.updated:
+        out.print(f"{who}没有变化", highlight=False)
+    elif active:
+        out.print(f"{who}已启用", highlight=False)
+    else:
+        out.print(f"{who}已停用，停用日期 {after['deactivated_on']}：此日之后开始的期间不再排名、计数", highlight=False)
+
+
+@accounts_app.command("deactivate")
+def accounts_deactivate(
+    account: str = typer.Argument(..., help="名录中的名称，或 平台:账号ID（如 weibo:1234567890）"),
+    on: Optional[str] = typer.Option(None, "--date", help="停用日期 YYYY-MM-DD（默认今天，北京时间）"),
+) -> None:
+    """停用账号：停用日期之后开始的期间不再排名、不计入账号数；之前的期间不变。"""
+    _set_active(account, False, on)
+
+
+@accounts_app.command("activate")
+def accounts_activate(
+    account: str = typer.Argument(..., help="名录中的名称，或 平台:账号ID（如 weibo:1234567890）"),
+) -> None:
+    """重新启用已停用的账号（清除停用日期）。"""
+    _set_active(account, True, None)
+
+
 @accounts_app.command("list")
 def accounts_list(
     platform: Optional[str] = typer.Option(None, "--platform", help=" | ".join(PLATFORMS)),
@@ -379,7 +413,7 @@ def accounts_list(
         return
     if format == "csv":
         _write_csv(rows, ["platform", "account_id", "name", "category", "organization", "region", "followers",
-                          "active", "opened_at", "posts"])
+                          "active", "opened_at", "deactivated_on", "posts"])
         return
     if format != "table":
         raise UserError(f"未知输出格式 {format!r}（可用: table、csv、json）")
@@ -390,7 +424,7 @@ def accounts_list(
         table.add_row(PLATFORM_NAMES[r["platform"]], r["account_id"], r["name"], CATEGORY_NAMES[r["category"]],
                       r["organization"] or "", r["region"] or "",
                       "" if r["followers"] is None else f"{r['followers']:,}",
-                      "启用" if r["active"] else "停用", f"{r['posts']:,}")
+                      "启用" if r["active"] else f"停用 {r['deactivated_on'] or ''}".strip(), f"{r['posts']:,}")
     out.print(table)
 
 
@@ -620,14 +654,16 @@ def rank_command(
 ) -> None:
     """分类榜单：按期间总分排名（竞争排名 1,2,2,4；同分按名称）。⚠ 标出含疑似刷量内容的账号。"""
     from govmedia.core.time import Period
-    from govmedia.ranking import FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTERVAL_HEADERS, RANK_COLUMNS, RANK_HEADERS, rank
+    from govmedia.ranking import (FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTERVAL_HEADERS, NOTE_HEADERS,
+                                  RANK_COLUMNS, RANK_HEADERS, rank)
 
     period = Period.parse(start, end)
     with _reading() as con:
         rows = rank(con, platform, category, start, end, top, intervals=intervals)
         _warn_stale(con, start, end)
-    columns = [*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ())]
-    headers = {**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, "score": period.column}
+    # Accounts without a post in the period follow the ranked ones: empty rank and figures, 备注 本期无数据.
+    columns = [*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ()), "note"]
+    headers = {**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, **NOTE_HEADERS, "score": period.column}
     if format == "table":
         from govmedia.core.text import share
 

@@ -63,6 +63,7 @@ FIELD_LABELS = {
     "format": "格式",
     "settings": "报告设置",
     "clear": "清空",
+    "deactivated_on": "停用日期",
 }
 
 

@@ -74,3 +74,4 @@ class AccountRow:
     followers: int | None
     active: bool | None
     opened_at: date | None
+    deactivated_on: date | None = None  # 停用日期; given alone it also means 停用

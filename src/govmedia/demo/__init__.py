@@ -142,7 +142,7 @@ def _oversight(con: duckdb.DuckDBPyConnection) -> list[dict]:
 def _evaluate(con: duckdb.DuckDBPyConnection, generated: GeneratedSet) -> dict:
     """Import the demo's cases and campaigns as a user would, score, compare with the white paper."""
     from govmedia.ingest.evaluation import read_campaigns, read_cases
-    from govmedia.ranking import rank
+    from govmedia.ranking import rank, ranked
     from govmedia.scoring import score
     from govmedia.store.evaluation import registry_by_platform, save_campaigns, save_cases
 
@@ -156,7 +156,7 @@ def _evaluate(con: duckdb.DuckDBPyConnection, generated: GeneratedSet) -> dict:
     agreement = {}
     for platform in ("weibo", "wechat"):
         for category in ("district", "livelihood", "comprehensive"):
-            rows = rank(con, platform, category, "2020-02", "2020-11")
+            rows = ranked(rank(con, platform, category, "2020-02", "2020-11"))
             named = [(r["score"], published[(platform, r["account_id"])]) for r in rows
                      if (platform, r["account_id"]) in published]
             agreement[(platform, category)] = (_spearman(named), [r["name"] for r in rows[:3]])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 
 from govmedia.core.errors import FieldError
@@ -24,6 +26,7 @@ _ALIASES = {
     "followers": ["followers", "粉丝数", "粉丝", "关注者", "订阅数"],
     "active": ["active", "状态", "是否启用", "启用"],
     "opened_at": ["opened_at", "开通时间", "开通日期", "注册时间"],
+    "deactivated_on": ["deactivated_on", "停用日期", "停用时间", "注销日期"],
 }
 KNOWN_HEADERS = frozenset(n for names in _ALIASES.values() for n in names)
 REQUIRED = ("platform", "account_id", "name", "category")
@@ -87,13 +90,23 @@ def read_accounts(path: str | Path) -> tuple[Table, list[AccountRow], list[Rejec
             except ValueError as exc:
                 fail("opened_at", str(exc))
                 continue
+        deactivated_on = None
+        if not v.is_missing(cell("deactivated_on")):
+            try:
+                deactivated_on = local_date(v.parse_time(cell("deactivated_on")))
+            except ValueError as exc:
+                fail("deactivated_on", str(exc))
+                continue
+            if active:
+                fail("deactivated_on", "状态为启用，却填了停用日期；请删去停用日期，或把状态改为停用")
+                continue
         key = (platform, account_id)
         if key in seen:
             fail("account_id", f"账号 {platform}:{account_id} 与第 {seen[key]} 行重复")
             continue
         seen[key] = line
         rows.append(AccountRow(line, platform, account_id, name, category, v.clean_text(cell("organization")),
-                               v.clean_text(cell("region")), followers, active, opened_at))
+                               v.clean_text(cell("region")), followers, active, opened_at, deactivated_on))
     return table, rows, rejects
 
 
@@ -123,8 +136,27 @@ def account_from_fields(fields: dict) -> AccountRow:
     active = fields.get("active")
     if active is not None and not isinstance(active, bool):
         active = v.parse_bool(active)
+    deactivated_on = fields.get("deactivated_on")
+    if isinstance(deactivated_on, str):
+        deactivated_on = parse_day(deactivated_on, "deactivated_on")
+    if deactivated_on is not None and active:
+        raise FieldError("deactivated_on", str(deactivated_on), "启用的账号不能有停用日期；请删去停用日期，或选择停用")
     return AccountRow(0, platform, account_id, name, category, text("organization"), text("region"), followers,
-                      active, None)
+                      active, None, deactivated_on)
+
+
+def parse_day(text: str, field: str = "deactivated_on") -> date | None:
+    """A date a person typed (2020-06-30, 2020/6/30, 2020年6月30日); None for an empty box."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?", text)
+    try:
+        if match is None:
+            raise ValueError
+        return date(*(int(g) for g in match.groups()))
+    except ValueError:
+        raise FieldError(field, text, "不是有效的日期；请写成 2020-06-30 这样的年-月-日") from None
 
 
 def save_account(con, fields: dict, actor: str | None) -> tuple[AccountRow, UpsertResult]:
@@ -134,8 +166,28 @@ def save_account(con, fields: dict, actor: str | None) -> tuple[AccountRow, Upse
         result = upsert_accounts(con, [row])
         audit(con, actor, "accounts.upsert", {"platform": row.platform, "account_id": row.account_id, "name": row.name,
                                               "category": row.category, "organization": row.organization,
-                                              "region": row.region, "followers": row.followers, "active": row.active})
+                                              "region": row.region, "followers": row.followers, "active": row.active,
+                                              "deactivated_on": str(row.deactivated_on or "") or None})
     return row, result
+
+
+def set_account_active(con, platform: str, account_id: str, active: bool, actor: str | None,
+                       on: date | str | None = None) -> tuple[dict, UpsertResult]:
+    """Deactivate (停用, on the date given, else today in Beijing) or reactivate a registered account,
+    audited; the account leaves the rankings and counts of periods that start after its 停用日期."""
+    from govmedia.store.accounts import list_accounts
+
+    found = [a for a in list_accounts(con, platform=platform) if a["account_id"] == account_id]
+    if not found:
+        raise FieldError("account", f"{platform}:{account_id}", "不在账号名录中；请先登记，或检查平台与账号ID")
+    account = found[0]
+    if active and on not in (None, ""):
+        raise FieldError("deactivated_on", str(on), "启用账号时不能给停用日期；请删去停用日期")
+    _, result = save_account(con, {"platform": account["platform"], "account_id": account_id,
+                                   "name": account["name"], "category": account["category"], "active": active,
+                                   "deactivated_on": None if active else on}, actor)
+    after = [a for a in list_accounts(con, platform=platform) if a["account_id"] == account_id][0]
+    return after, result  # the registry entry as stored (its 停用日期)
 
 
 def import_accounts(con, path: str | Path, actor: str | None, *,

@@ -23,6 +23,10 @@ INTERVAL_HEADERS = {"score_low": "得分下限", "score_high": "得分上限", "
 # ⚠: the account's flagged posts in the period and their share of its reads/plays/reposts/likes.
 FLAG_COLUMNS = ("flagged_posts", "flagged_share")
 FLAG_HEADERS = {"flagged_posts": "疑似刷量内容", "flagged_share": "疑似刷量占比"}
+# The last column of a leaderboard: said of an account listed after the ranked ones, without rank
+# or figures, because it has no post in the period (not a participant: not ranked, not counted).
+NOTE_HEADERS = {"note": "备注"}
+NO_DATA = "本期无数据"
 SCORE_EXPORT_COLUMNS = ("platform", "account_id", "name", "category", "month", "reach", "engagement", "innovation",
                         "influence", "total", "methodology", "methodology_sha256")
 
@@ -56,7 +60,8 @@ def require_scored(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
 
 def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: str,
                   category: str | None = None) -> list[dict]:
-    """Per registered account of the platform (and category): the period's sums, 0 without data."""
+    """Per account of the platform (and category) still registered when the period starts (no
+    停用日期 before its first day): the period's sums (0 without data) and its posts."""
     months = months_between(start, end)
     require_scored(con, months)
     platform = _platform(platform)
@@ -66,20 +71,26 @@ def period_scores(con: duckdb.DuckDBPyConnection, platform: str, start: str, end
         SELECT a.platform, a.category, a.account_id, a.name,
                coalesce(s.score, 0) AS score, coalesce(s.reach, 0) AS reach,
                coalesce(s.engagement, 0) AS engagement, coalesce(s.innovation, 0) AS innovation,
-               coalesce(s.influence, 0) AS influence
+               coalesce(s.influence, 0) AS influence, coalesce(s.posts, 0) AS posts
         FROM accounts a
         LEFT JOIN (
             SELECT platform, account_id, sum(total) AS score, sum(reach) AS reach, sum(engagement) AS engagement,
-                   sum(innovation) AS innovation, sum(influence) AS influence
+                   sum(innovation) AS innovation, sum(influence) AS influence, sum(posts) AS posts
             FROM monthly_scores WHERE month IN (SELECT unnest(?::VARCHAR[]))
             GROUP BY platform, account_id
         ) s USING (platform, account_id)
         WHERE a.platform = ? AND (? IS NULL OR a.category = ?)
+          AND (a.deactivated_on IS NULL OR a.deactivated_on >= ?::DATE)
         """,
-        [months, platform, category, category],
+        [months, platform, category, category, f"{months[0]}-01"],
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+
+def participants(rows: list[dict]) -> list[dict]:
+    """The rows of accounts that posted in the period: the ones ranked, counted and averaged."""
+    return [r for r in rows if r["posts"] > 0]
 
 
 def competition_ranks(rows: list[dict], key: str = "score", names: tuple[str, ...] = ("name", "account_id")) -> list[dict]:
@@ -97,18 +108,23 @@ def competition_ranks(rows: list[dict], key: str = "score", names: tuple[str, ..
 
 def rank(con: duckdb.DuckDBPyConnection, platform: str, category: str, start: str, end: str,
          top: int | None = None, *, intervals: bool = False, methodology=None) -> list[dict]:
-    """A category's leaderboard: RANK_COLUMNS and FLAG_COLUMNS, with `intervals` also
+    """A category's leaderboard: RANK_COLUMNS, FLAG_COLUMNS and `note`, with `intervals` also
     INTERVAL_COLUMNS and `same_as` (the rank this one does not differ from significantly, or None),
-    under the methodology given, else the one in force (what the stored scores were computed by)."""
+    under the methodology given, else the one in force (what the stored scores were computed by).
+
+    Only accounts that posted in the period are ranked; the others follow them (by name) with rank
+    and figures None and note NO_DATA, and are left out by `top`."""
     from govmedia.methodology import resolve
     from govmedia.ranking.anomalies import period_marks
 
-    rows = competition_ranks(period_scores(con, platform, start, end, category))
+    everyone = period_scores(con, platform, start, end, category)
+    rows = competition_ranks(participants(everyone))
     m = resolve(con, methodology)
     marks = period_marks(con, _platform(platform), start, end, m) if rows else {}
     for row in rows:
         mark = marks.get(row["account_id"])
         row["flagged_posts"], row["flagged_share"] = (mark["flagged_posts"], mark["flagged_share"]) if mark else (0, 0.0)
+        row["note"] = None
     if intervals:
         from govmedia.ranking.intervals import indistinct, intervals as bootstrap
 
@@ -119,8 +135,17 @@ def rank(con: duckdb.DuckDBPyConnection, platform: str, category: str, start: st
         indistinct(rows)
     if top is not None:
         rows = [r for r in rows if r["rank"] <= top]
-    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ()))
-    return [{c: r[c] for c in columns} for r in rows]
+    else:
+        silent = sorted((r for r in everyone if not r["posts"]), key=lambda r: (r["name"], r["account_id"]))
+        rows += [{**{c: r[c] for c in ("platform", "category", "account_id", "name")}, "note": NO_DATA}
+                 for r in silent]
+    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ()), "note")
+    return [{c: r.get(c) for c in columns} for r in rows]
+
+
+def ranked(rows: list[dict]) -> list[dict]:
+    """A leaderboard's ranked rows (without the accounts listed after them with 本期无数据)."""
+    return [r for r in rows if r["rank"] is not None]
 
 
 def export_scores(con: duckdb.DuckDBPyConnection, start: str, end: str) -> list[dict]:

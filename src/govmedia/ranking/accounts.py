@@ -13,7 +13,7 @@ import ibis
 from govmedia.core.time import Month, Period
 from govmedia.core.vocabulary import DIMENSIONS
 from govmedia.methodology import Methodology, resolve
-from govmedia.ranking import rank
+from govmedia.ranking import rank, ranked as ranked_rows
 from govmedia.ranking.anomalies import period_marks
 from govmedia.scoring import duckdb_tables
 from govmedia.scoring.explain import Explanation, explain
@@ -33,8 +33,8 @@ class AccountView:
     month: str | None = None  # the month explained
     monthly: dict[str, dict] = field(default_factory=dict)  # month -> MONTHLY_COLUMNS
     category_avg: dict[str, float] = field(default_factory=dict)
-    place: dict | None = None  # the account's ranking row
-    ranked: int = 0  # accounts in its ranking
+    place: dict | None = None  # the account's ranking row; None without a post in the period
+    ranked: int = 0  # accounts ranked in its category (those that posted in the period)
     explanation: Explanation | None = None
     top_posts: list[dict] = field(default_factory=list)
     peer: dict | None = None  # WCI or BCI: name, value, rank, of
@@ -81,7 +81,12 @@ def category_averages(con: duckdb.DuckDBPyConnection, platform: str, category: s
     row = con.execute(
         "SELECT avg(s.reach), avg(s.engagement), avg(s.innovation), avg(s.influence) FROM monthly_scores s "
         "JOIN accounts a USING (platform, account_id) WHERE s.platform = ? AND a.category = ? "
-        "AND s.month IN (SELECT unnest(?::VARCHAR[]))", [platform, category, months]).fetchall()[0]
+        "AND s.month IN (SELECT unnest(?::VARCHAR[])) "
+        # the period's participants only (as `ranking.participants`): posted in it, not deactivated before it
+        "AND (a.deactivated_on IS NULL OR a.deactivated_on >= ?::DATE) AND s.account_id IN ("
+        "  SELECT account_id FROM monthly_scores WHERE platform = ? AND month IN (SELECT unnest(?::VARCHAR[])) "
+        "  GROUP BY account_id HAVING sum(posts) > 0)",
+        [platform, category, months, f"{months[0]}-01", platform, months]).fetchall()[0]
     return {d: float(v or 0.0) for d, v in zip(DIMENSIONS, row)}
 
 
@@ -150,7 +155,8 @@ def account_view(con: duckdb.DuckDBPyConnection, platform: str, account_id: str,
     return AccountView(
         account=account, period=period, month=month, monthly=monthly,
         category_avg=category_averages(con, platform, account["category"], months),
-        place=next((r for r in ranking if r["account_id"] == account_id), None), ranked=len(ranking),
+        place=next((r for r in ranked_rows(ranking) if r["account_id"] == account_id), None),
+        ranked=len(ranked_rows(ranking)),
         explanation=explain(con, platform, account_id, month, m),
         top_posts=top_posts(con, platform, account_id, month, m),
         peer=peer_index(con, platform, account_id, period.first, period.last, m, memo),

@@ -31,8 +31,12 @@ def intervals(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: st
     from govmedia.store.memo import remembered
 
     months = months_between(start, end)
-    raw = remembered(con, ("intervals", platform, tuple(months), m.sha256, replicates, seed), platform, months,
-                     lambda: _bootstrap(con, platform, months, m, replicates, seed))
+    # Ranked among the period's participants only (`ranking.participants`), as the leaderboard is.
+    from govmedia.ranking import participants, period_scores
+
+    ids = sorted(r["account_id"] for r in participants(period_scores(con, platform, start, end)))
+    raw = remembered(con, ("intervals", platform, tuple(months), m.sha256, replicates, seed, tuple(ids)), platform,
+                     months, lambda: _bootstrap(con, platform, months, m, replicates, seed, ids))
     out = {}
     for account_id, score in scores.items():
         low, high, rank_low, rank_high = raw.get(account_id, (score, score, ranks[account_id], ranks[account_id]))
@@ -46,7 +50,8 @@ def intervals(con: duckdb.DuckDBPyConnection, platform: str, start: str, end: st
     return out
 
 
-def _bootstrap(con, platform: str, months: list[str], m: Methodology, replicates: int, seed: int) -> dict:
+def _bootstrap(con, platform: str, months: list[str], m: Methodology, replicates: int, seed: int,
+               ids: list[str]) -> dict:
     from govmedia.scoring import _months_table, cached_sql
     from govmedia.scoring.expressions import bootstrap_totals
 
@@ -54,7 +59,7 @@ def _bootstrap(con, platform: str, months: list[str], m: Methodology, replicates
     sql = cached_sql(con, f"boot-{platform}-{replicates}-{seed}", m,
                      lambda t: bootstrap_totals(t, m, platform, replicates, seed))
     tail = (1 - LEVEL) / 2
-    # Every registered account in every replicate (no posts: 0 from posts), plus its stored
+    # Every participating account in every replicate, plus its stored
     # influence contribution; ranks within the category per replicate, as competition ranks on
     # scores rounded to 2 decimals (as published).
     rows = con.execute(
@@ -70,7 +75,7 @@ def _bootstrap(con, platform: str, months: list[str], m: Methodology, replicates
             FROM accounts a CROSS JOIN range(?) r(b)
             LEFT JOIN boot ON boot.account_id = a.account_id AND boot.b = r.b
             LEFT JOIN stored st ON st.account_id = a.account_id
-            WHERE a.platform = ?
+            WHERE a.platform = ? AND a.account_id IN (SELECT unnest(?::VARCHAR[]))
         ),
         -- Centred on the published score: each replicate shifted by (published − the replicates'
         -- median). Scaling every month to its maximum biases the replicates low; centred, the
@@ -84,7 +89,7 @@ def _bootstrap(con, platform: str, months: list[str], m: Methodology, replicates
         SELECT account_id, quantile_cont(centred, ?), quantile_cont(centred, ?), quantile_disc(r, ?), quantile_disc(r, ?)
         FROM ranked GROUP BY account_id
         """,
-        [m.total_weights["influence"], platform, replicates, platform, tail, 1 - tail, tail, 1 - tail],
+        [m.total_weights["influence"], platform, replicates, platform, ids, tail, 1 - tail, tail, 1 - tail],
     ).fetchall()
     return {r[0]: (r[1], r[2], int(r[3]), int(r[4])) for r in rows}
 

@@ -75,10 +75,11 @@ def overview(con: duckdb.DuckDBPyConnection, start: str, end: str, methodology: 
     months = months_between(start, end)
     previous_months = Period.parse(start, end).last_year().months
     by_month = _totals(con, months + previous_months, methodology=methodology)
-    accounts = dict(con.execute("SELECT platform, count(*) FROM accounts GROUP BY 1").fetchall())
+    registered = dict(con.execute("SELECT platform, count(*) FROM accounts GROUP BY 1").fetchall())
+    accounts = participant_counts(con, start, end)
     result = []
     for platform in PLATFORMS:
-        if not accounts.get(platform) and not any((platform, m) in by_month for m in months):
+        if not registered.get(platform) and not any((platform, m) in by_month for m in months):
             continue  # a platform the office does not evaluate: no registered account, no post
 
         def sums(span):
@@ -98,6 +99,20 @@ def overview(con: duckdb.DuckDBPyConnection, start: str, end: str, methodology: 
         result.append(PlatformTotals(platform, int(accounts.get(platform, 0)), sums(months),
                                      previous if loaded else None, monthly))
     return result
+
+
+def participant_counts(con: duckdb.DuckDBPyConnection, start: str, end: str) -> dict[str, int]:
+    """Per platform, the accounts that took part in the period: registered, not deactivated before
+    it starts, with a post in it (as `ranking.participants`; an account without one is not counted)."""
+    period = Period.parse(start, end)
+    return dict(con.execute(
+        """
+        SELECT a.platform, count(*) FROM accounts a
+        WHERE (a.deactivated_on IS NULL OR a.deactivated_on >= ?::DATE)
+          AND EXISTS (SELECT 1 FROM posts p WHERE p.platform = a.platform AND p.account_id = a.account_id
+                      AND p.published_at >= ? AND p.published_at < ?)
+        GROUP BY 1
+        """, [f"{period.first}-01", period.start_utc(), period.end_utc()]).fetchall())
 
 
 def million_follower_accounts(con: duckdb.DuckDBPyConnection, threshold: int = 1_000_000) -> list[dict]:
@@ -157,3 +172,10 @@ def previous_period(start: str, end: str) -> tuple[str, str]:
     """A month's previous period is the month before; a longer period's, the same months a year earlier."""
     before = Period.parse(start, end).previous()
     return before.first, before.last
+
+
+def comparison_missing(start: str, end: str) -> str:
+    """What the rank-change column says instead of naming a comparison period with no scores:
+    a month is compared with the month before (上期), a longer period with the same months a year
+    earlier (上年同期)."""
+    return "上期无数据" if Period.parse(start, end).single else "上年同期无数据"

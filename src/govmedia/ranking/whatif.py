@@ -23,7 +23,7 @@ from govmedia.core.errors import FieldError
 from govmedia.core.time import months_between
 from govmedia.core.vocabulary import CATEGORIES, DIMENSION_NAMES, DIMENSIONS, PLATFORMS
 from govmedia.methodology import Methodology, resolve
-from govmedia.ranking import competition_ranks, period_scores, require_scored
+from govmedia.ranking import competition_ranks, participants, period_scores, require_scored
 
 WHATIF_COLUMNS = ("platform", "category", "account_id", "name", "rank", "score", "rank_then", "score_then", "change")
 WHATIF_HEADERS = {"platform": "平台", "category": "类别", "account_id": "账号ID", "name": "名称", "rank": "现名次",
@@ -92,11 +92,12 @@ def whatif(con: duckdb.DuckDBPyConnection, start: str, end: str, *, weights: dic
     out = []
     for p in [platform] if platform else PLATFORMS:
         for c in [category] if category else CATEGORIES:
-            now = competition_ranks(period_scores(con, p, start, end, c))
+            now = competition_ranks(participants(period_scores(con, p, start, end, c)))
             if not now:
                 continue
             if other is not None:
-                then = competition_ranks(_alternative_rows(con, p, c))
+                ids = {r["account_id"] for r in now}  # the same participants, ranked under the other method
+                then = competition_ranks([r for r in _alternative_rows(con, p, c) if r["account_id"] in ids])
             else:
                 then = _reweighted(now, weights)
             by_id = {r["account_id"]: r for r in then}
@@ -114,7 +115,7 @@ def top3_stability(con: duckdb.DuckDBPyConnection, start: str, end: str, m: Meth
     out = []
     for platform in PLATFORMS:
         for category in CATEGORIES:
-            rows = period_scores(con, platform, start, end, category)
+            rows = participants(period_scores(con, platform, start, end, category))
             if not any(r["score"] > 0 for r in rows):
                 continue
             top = [r["name"] for r in _reweighted(rows, m.total_weights)[:3]]

@@ -22,9 +22,10 @@ from govmedia.core.vocabulary import (
 from govmedia.methodology import (COMPUTED_DIMENSIONS, DIMENSION_NAMES, DIMENSIONS, FEATURE_NAMES, Methodology,
                                   resolve)
 from govmedia.methodology import stored as stored_methodology
-from govmedia.ranking import rank, require_scored
+from govmedia.ranking import NO_DATA, rank, ranked, require_scored
 from govmedia.ranking.overview import (INTERACTIONS, account_totals, million_follower_accounts, overview,
-                                       period_column, period_label, previous_period, scored_months)
+                                       comparison_missing, period_column, period_label, previous_period,
+                                       scored_months)
 from govmedia.reports import charts
 from govmedia.reports import markdown as md
 from govmedia.reports.fonts import CJK_FAMILY, require_cjk_font
@@ -187,6 +188,7 @@ class Ranking:
     top: int | None
     commentary: list[str]
     chart: Chart | None
+    silent: list[dict] = field(default_factory=list)  # accounts without a post in the period: listed after, unranked
 
     @property
     def anchor(self) -> str:
@@ -198,8 +200,9 @@ class Ranking:
 
     def table_rows(self) -> list[list[str]]:
         # ⚠: the account's figures in the period include posts flagged as possibly inflated (the commentary says more).
+        # Accounts without a post are listed after the ranked ones (the uncut tables only), without rank.
         return [[str(r["rank"]), r["name"] + (" ⚠" if r.get("flagged_posts") else ""), f"{r['score']:.2f}"]
-                for r in self.rows]
+                for r in self.rows] + [["", r["name"], NO_DATA] for r in (self.silent if self.top is None else ())]
 
 
 @dataclass
@@ -504,7 +507,7 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
                 style: str = "chinese", metric: str = "互动", discount: bool = False) -> list[str]:
     noun = f"{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}"
     if not full:
-        return [f"账号名录中没有{noun}。"]
+        return [f"{noun}在本期间均无发布内容，本期无数据。"]
     if not any(r["score"] > 0 for r in full):
         return [f"{noun}在本期间均无得分。"]
     out = []
@@ -537,8 +540,8 @@ def _commentary(platform: str, category: str, full: list[dict], previous: dict[s
     out.append(sentence)
     if len(full) >= 3:
         out.append("前三名依次为" + "、".join(mention(platform, r["name"]) for r in full[:3]) + "。")
-    if previous is None:
-        out.append(f"上一期间（{previous_label}）未计算分数，不比较名次变化。")
+    if previous is None:  # not scored then: no period to compare with
+        out.append(f"{previous_label}，不比较名次变化。")
     else:
         climbs = [(previous[r["account_id"]] - r["rank"], r) for r in full if r["account_id"] in previous]
         climbs = [c for c in climbs if c[0] > 0]
@@ -583,28 +586,33 @@ def _rankings(con, start: str, end: str, font: Path, column: str, m: Methodology
     scored = set(scored_months(con))
     has_previous = all(m in scored for m in Period.parse(*before).months)
     before_label = period_label(*before)
+    missing = comparison_missing(start, end)
     totals = account_totals(con, start, end, m)
     out = []
     for platform in PLATFORMS:
         mine = {aid: v for (p, aid), v in totals.items() if p == platform}
         for category in CATEGORIES:
-            full = rank(con, platform, category, start, end)
-            if not full:
+            listed = rank(con, platform, category, start, end)
+            if not listed:
                 continue
+            full = ranked(listed)
+            silent = listed[len(full):]
             top = None if category == DISTRICT else settings.top
             rows = full if top is None else [r for r in full if r["rank"] <= top]  # as rank(..., top)
             previous = None
             if has_previous:
-                previous = {r["account_id"]: r["rank"] for r in rank(con, platform, category, *before)}
+                previous = {r["account_id"]: r["rank"] for r in ranked(rank(con, platform, category, *before))}
             title = f"{settings.city}{CATEGORY_NAMES[category]}{ACCOUNT_NOUNS[platform]}排行榜"
             if top is not None and len(full) > len(rows):
                 title += f"（前{top}名）"
-            commentary = _commentary(platform, category, full, previous, before_label, mine, column, start != end,
+            commentary = _commentary(platform, category, full, previous,
+                                     before_label if previous is not None else missing,
+                                     mine, column, start != end,
                                      settings.numbers, METRIC_NAMES.get(m.thresholds.volume_metric(platform) or "", "互动"),
                                      m.discount)
             chart = Chart(f"{platform}-{category}", title, charts.ranking_chart(
                 font, title, [r["name"] for r in rows], [r["score"] for r in rows], f"{column}得分"))
-            out.append(Ranking(platform, category, title, column, rows, full, top, commentary, chart))
+            out.append(Ranking(platform, category, title, column, rows, full, top, commentary, chart, silent))
     return out
 
 

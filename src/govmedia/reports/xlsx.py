@@ -1,7 +1,8 @@
 """Excel workbook (rankings.xlsx), in Chinese: a "说明" sheet (period, methodology and its
 fingerprint), an overview sheet, and one sheet per platform and category.
 
-A ranking sheet holds EVERY ranked account, the rows of `govmedia rank --format csv` (unrounded
+A ranking sheet holds EVERY ranked account, then the accounts without a post in the period
+(empty rank, 备注 本期无数据), the rows of `govmedia rank --format csv` (unrounded
 values; numbers shown with two decimals by the cell format) with platforms and categories by their
 Chinese names, under one frozen header row. The printed reports cut non-district categories to
 the Top N; the workbook is the data and is not cut. Figures are numbers, rates percentages.
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from govmedia.core.text import inert
 from govmedia.core.vocabulary import CATEGORY_NAMES, PLATFORM_NAMES
-from govmedia.ranking import FLAG_COLUMNS, FLAG_HEADERS, RANK_COLUMNS, RANK_HEADERS
+from govmedia.ranking import FLAG_COLUMNS, FLAG_HEADERS, NOTE_HEADERS, RANK_COLUMNS, RANK_HEADERS
 from govmedia.reports.model import ReportModel
 
 WIDTHS = {"rank": 7, "platform": 9, "category": 13, "account_id": 22, "name": 34, "score": 12}
@@ -106,7 +107,8 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
         ("方法文件", m.source),
         ("方法文件校验码（SHA-256）", m.sha256),
         ("生成日期", model.generated),
-        ("说明", "每个榜单工作表列出该平台该类别的全部账号；分数未取整，显示两位小数。"
+        ("说明", "每个榜单工作表列出该平台该类别的全部账号；分数未取整，显示两位小数。本期间没有发布内容的账号不参与排名、"
+                 "不计入账号数，列在最后，备注「本期无数据」。"
                  + (f"报告正文中{cut}类榜单只印前几名，本表不删减。" if cut else "")),
     ):
         _append(about, list(row))
@@ -153,13 +155,13 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
             for row in block.rows:
                 _append_typed(sheet, list(row))
 
-    columns = (*RANK_COLUMNS, *FLAG_COLUMNS)  # as `govmedia rank --format csv`
+    columns = (*RANK_COLUMNS, *FLAG_COLUMNS, "note")  # as `govmedia rank --format csv`
     for k in model.rankings:
         ws = workbook.create_sheet(k.sheet[:31])
-        labels = {**RANK_HEADERS, **FLAG_HEADERS, "score": k.column}
+        labels = {**RANK_HEADERS, **FLAG_HEADERS, **NOTE_HEADERS, "score": k.column}
         _append(ws, [labels[c] for c in columns])
         names = {"platform": PLATFORM_NAMES, "category": CATEGORY_NAMES}
-        for row in k.full:
+        for row in (*k.full, *k.silent):  # accounts without a post after the ranked ones: no rank, 本期无数据
             _append(ws, [names[c].get(row[c], row[c]) if c in names else row[c] for c in columns])
         for cell in ws[1]:
             cell.font = bold
@@ -169,7 +171,7 @@ def write_xlsx(model: ReportModel, path: Path) -> Path:
             ws.column_dimensions[letter].width = WIDTHS.get(column, 11)
             fmt = "0" if column in ("rank", "flagged_posts") else "@" if column == "account_id" else \
                 "0.0%" if column == "flagged_share" else \
-                "0.00" if column not in ("platform", "category", "name") else None
+                "0.00" if column not in ("platform", "category", "name", "note") else None
             if fmt:
                 for (cell,) in ws.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1):
                     cell.number_format = fmt

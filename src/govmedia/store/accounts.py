@@ -8,11 +8,12 @@ from typing import Sequence
 
 import duckdb
 
+from govmedia.core.time import local_date, utcnow
 from govmedia.core.vocabulary import PLATFORM_NAMES
 from govmedia.store import next_id, transaction
 
 ACCOUNT_COLUMNS = ("platform", "account_id", "name", "category", "organization", "region", "followers",
-                   "active", "opened_at")
+                   "active", "opened_at", "deactivated_on")
 
 
 @dataclass
@@ -22,17 +23,35 @@ class UpsertResult:
     unchanged: int = 0
 
 
+def _deactivation(row, before_active: bool | None, before_date, today):
+    """(active, 停用日期) after a row: a date given means 停用 on it; deactivating without one
+    records today (Beijing); an account staying inactive keeps its date; reactivating clears it."""
+    if row.deactivated_on is not None and row.active is not False and row.active is not None:
+        raise ValueError("an active account with a deactivation date")  # read_accounts rejects it first
+    active = False if row.deactivated_on is not None else row.active
+    if active is None:
+        active = True if before_active is None else before_active
+    if active:
+        return True, None
+    if row.deactivated_on is not None:
+        return False, row.deactivated_on
+    if before_active is False:
+        return False, before_date  # stays inactive: its date (or none, deactivated before dates were kept)
+    return False, today if before_active is not None else None  # a new inactive row: no date known
+
+
 def upsert_accounts(con: duckdb.DuckDBPyConnection, rows: Sequence) -> UpsertResult:
     """Insert or update registry rows in one transaction. Empty optional cells keep stored values."""
     result = UpsertResult()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    today = local_date(utcnow())
     with transaction(con):
         organizations = dict(con.execute("SELECT name, organization_id FROM organizations").fetchall())
         existing = {
             (r[0], r[1]): r[2:]
             for r in con.execute(
-                "SELECT platform, account_id, name, category, organization_id, region, followers, active, opened_at "
-                "FROM accounts"
+                "SELECT platform, account_id, name, category, organization_id, region, followers, active, opened_at, "
+                "deactivated_on FROM accounts"
             ).fetchall()
         }
         for row in rows:
@@ -46,30 +65,33 @@ def upsert_accounts(con: duckdb.DuckDBPyConnection, rows: Sequence) -> UpsertRes
             key = (row.platform, row.account_id)
             before = existing.get(key)
             if before is None:
+                active, deactivated_on = _deactivation(row, None, None, today)
                 con.execute(
                     "INSERT INTO accounts (platform, account_id, name, category, organization_id, region, followers, "
-                    "active, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "active, opened_at, deactivated_on, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [row.platform, row.account_id, row.name, row.category, organization_id, row.region,
-                     row.followers, True if row.active is None else row.active, row.opened_at, now],
+                     row.followers, active, row.opened_at, deactivated_on, now],
                 )
                 existing[key] = (row.name, row.category, organization_id, row.region, row.followers,
-                                 True if row.active is None else row.active, row.opened_at)
+                                 active, row.opened_at, deactivated_on)
                 result.inserted += 1
                 continue
+            active, deactivated_on = _deactivation(row, before[5], before[7], today)
             after = (
                 row.name, row.category,
                 organization_id if organization_id is not None else before[2],
                 row.region if row.region is not None else before[3],
                 row.followers if row.followers is not None else before[4],
-                row.active if row.active is not None else before[5],
+                active,
                 row.opened_at if row.opened_at is not None else before[6],
+                deactivated_on,
             )
             if after == tuple(before):
                 result.unchanged += 1
                 continue
             con.execute(
                 "UPDATE accounts SET name = ?, category = ?, organization_id = ?, region = ?, followers = ?, "
-                "active = ?, opened_at = ?, updated_at = ? WHERE platform = ? AND account_id = ?",
+                "active = ?, opened_at = ?, deactivated_on = ?, updated_at = ? WHERE platform = ? AND account_id = ?",
                 [*after, now, *key],
             )
             existing[key] = after
@@ -86,7 +108,7 @@ def list_accounts(
 ) -> list[dict]:
     sql = """
         SELECT a.platform, a.account_id, a.name, a.category, o.name AS organization, a.region, a.followers,
-               a.active, a.opened_at,
+               a.active, a.opened_at, a.deactivated_on,
                (SELECT count(*) FROM posts p WHERE p.platform = a.platform AND p.account_id = a.account_id) AS posts
         FROM accounts a LEFT JOIN organizations o USING (organization_id)
         WHERE (? IS NULL OR a.platform = ?) AND (? IS NULL OR a.category = ?) AND (? OR a.active)
@@ -112,7 +134,7 @@ def search_accounts(con: duckdb.DuckDBPyConnection, *, text: str | None = None, 
     cursor = con.execute(
         f"""
         SELECT a.platform, a.account_id, a.name, a.category, o.name AS organization, a.region, a.followers,
-               a.active, a.opened_at,
+               a.active, a.opened_at, a.deactivated_on,
                (SELECT count(*) FROM posts p WHERE p.platform = a.platform AND p.account_id = a.account_id) AS posts
         FROM accounts a LEFT JOIN organizations o USING (organization_id)
         WHERE {where}

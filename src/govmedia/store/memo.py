@@ -24,7 +24,8 @@ def fingerprint(con: duckdb.DuckDBPyConnection, platform: str, months: list[str]
         """
         SELECT (SELECT max(batch_id) FROM import_batches), (SELECT count(*) FROM posts WHERE platform = $1),
                (SELECT count(*) FROM snapshots WHERE platform = $1),
-               (SELECT md5(string_agg(account_id || ':' || category, ',' ORDER BY account_id)) FROM accounts
+               (SELECT md5(string_agg(account_id || ':' || category || ':' || coalesce(deactivated_on::VARCHAR, ''), ','
+                            ORDER BY account_id)) FROM accounts
                 WHERE platform = $1),
                (SELECT max(computed_at) FROM monthly_scores WHERE platform = $1 AND month IN (SELECT unnest($2::VARCHAR[])))
         """, [platform, months]).fetchall()[0])

@@ -385,10 +385,16 @@ DROP TABLE post_hashtags;
 ALTER TABLE post_hashtags_kept RENAME TO post_hashtags;
 """
 
+# An account's 停用日期: a deactivated account leaves the rankings and counts of periods that start
+# after it. Accounts deactivated before keep no date (unknown): they are treated as before.
+SCHEMA_DEACTIVATED = """
+ALTER TABLE accounts ADD COLUMN deactivated_on DATE;
+"""
+
 MIGRATIONS: list[str] = [SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_OVERSIGHT, SCHEMA_SNAPSHOT_AGE,
                          SCHEMA_METHODOLOGY, SCHEMA_JOBS, SCHEMA_STALE, SCHEMA_MERGE, SCHEMA_METRICS,
                          SCHEMA_SESSIONS, SCHEMA_CASE_LINKS, SCHEMA_MERGE_IN_POSTS,
-                         SCHEMA_LEAN_INDEXES]
+                         SCHEMA_LEAN_INDEXES, SCHEMA_DEACTIVATED]
 CURRENT_VERSION = len(MIGRATIONS)
 
 # Tables in dependency order, as moved by `db export` / `db import`.

@@ -45,16 +45,16 @@ CategoryName = Literal[CATEGORIES]
 
 
 class RankingRow(BaseModel):
-    rank: int
+    rank: Optional[int] = Field(description="名次；本期间没有发布内容的账号为 null（不参与排名，列在最后）")
     platform: str
     category: str
     account_id: str
     name: str
-    score: float
-    reach: float
-    engagement: float
-    innovation: float
-    influence: float
+    score: Optional[float]
+    reach: Optional[float]
+    engagement: Optional[float]
+    innovation: Optional[float]
+    influence: Optional[float]
     flagged_posts: Optional[int] = Field(None, description="期间内疑似刷量的内容数（仅对已登录用户提供）")
     flagged_share: Optional[float] = Field(None, description="这些内容占期间阅读/播放/转发/点赞的比例（0–1；仅对已登录用户提供）")
     score_low: Optional[float] = Field(None, description="得分 90% 区间下限（intervals=true）")
@@ -62,6 +62,7 @@ class RankingRow(BaseModel):
     rank_low: Optional[int] = Field(None, description="名次区间的最好名次")
     rank_high: Optional[int] = Field(None, description="名次区间的最差名次")
     same_as: Optional[int] = Field(None, description="与第几名无显著差别（名次区间重叠）")
+    note: Optional[str] = Field(None, description="「本期无数据」：本期间没有发布内容，不参与排名、不计入账号数")
 
 
 class AccountOut(BaseModel):
@@ -74,6 +75,7 @@ class AccountOut(BaseModel):
     followers: Optional[int] = None
     active: bool
     opened_at: Optional[date] = None
+    deactivated_on: Optional[date] = Field(None, description="停用日期：此日之后开始的期间不再排名、计数")
     posts: int
 
 
@@ -149,6 +151,7 @@ class AccountIn(BaseModel):
     region: Optional[str] = None
     followers: Optional[int] = Field(default=None, ge=0)
     active: Optional[bool] = None
+    deactivated_on: Optional[date] = Field(None, description="停用日期（给出即停用；停用而不给则为今天，北京时间）")
 
 
 class ImportReason(BaseModel):

@@ -15,7 +15,7 @@ from govmedia.core.errors import UserError
 from govmedia.core.vocabulary import CASE_CATEGORIES, CATEGORIES, CATEGORY_NAMES, PLATFORM_NAMES, PLATFORMS
 from govmedia.ingest.accounts import save_account
 from govmedia.ingest.evaluation import CAMPAIGN_LABELS, CASE_LABELS, save_campaign, save_case, saved_text
-from govmedia.core.time import Period
+from govmedia.core.time import Period, local_date, utcnow
 from govmedia.ingest import parse_account_option
 from govmedia.ingest.upload import import_registry_upload
 from govmedia.ranking.overview import default_period, scored_months
@@ -183,9 +183,9 @@ def data_account(request: Request, store: Writes = Depends(editor), platform: st
 @router.post("/data/accounts/change", response_class=HTMLResponse)
 def data_account_change(request: Request, store: Writes = Depends(editor), platform: str = Form(...),
                         account_id: str = Form(...), category: str = Form(""), active: str = Form(""),
-                        confirm: str = Form("")):
+                        deactivated_on: str = Form(""), confirm: str = Form("")):
     """A category change or (de)activation from the registry table: said back for confirmation
-    first, written when confirmed."""
+    first (a deactivation with its 停用日期, today in Beijing unless changed), written when confirmed."""
     with store.read() as con:
         found = [a for a in list_accounts(con, platform=platform if platform in PLATFORMS else None)
                  if a["account_id"] == account_id]
@@ -197,9 +197,12 @@ def data_account_change(request: Request, store: Writes = Depends(editor), platf
     if new_category == account["category"] and new_active == account["active"]:
         return _back(request, f"账号 {account['name']} 没有变化", "accounts")
     if confirm != "1":
-        return render(request, "data_confirm.html", account=account, category=new_category, active=new_active)
+        return render(request, "data_confirm.html", account=account, category=new_category, active=new_active,
+                      today=local_date(utcnow()).isoformat())
     fields = {"platform": account["platform"], "account_id": account_id, "name": account["name"],
               "category": new_category, "active": new_active}
+    if not new_active and new_active != account["active"]:
+        fields["deactivated_on"] = deactivated_on  # empty: today (Beijing)
 
     def said(saved) -> str:
         row, _ = saved
@@ -207,7 +210,7 @@ def data_account_change(request: Request, store: Writes = Depends(editor), platf
         if new_category != account["category"]:
             what.append(f"类别改为{CATEGORY_NAMES[new_category]}")
         if new_active != account["active"]:
-            what.append("已启用" if new_active else "已停用")
+            what.append("已启用" if new_active else f"已停用（停用日期 {row.deactivated_on or '今天'}）")
         return f"账号 {row.name}（{PLATFORM_NAMES[row.platform]} {row.account_id}）{'，'.join(what)}"
     return _submit(request, store, save_account, fields, "未保存", said, "accounts")
 

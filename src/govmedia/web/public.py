@@ -22,14 +22,14 @@ from govmedia.core.vocabulary import (
 from govmedia.ingest.city import read_city_table
 from govmedia.ingest.upload import max_city_bytes, save_bounded
 from govmedia.methodology import FEATURE_NAMES, load_peer, resolve
-from govmedia.ranking import (FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTERVAL_HEADERS, RANK_COLUMNS, RANK_HEADERS,
-                              rank)
+from govmedia.ranking import (FLAG_COLUMNS, FLAG_HEADERS, INTERVAL_COLUMNS, INTERVAL_HEADERS, NOTE_HEADERS, RANK_COLUMNS,
+                              RANK_HEADERS, rank, ranked)
 from govmedia.ranking.accounts import score_series
 from govmedia.methodology.anomalies import KIND_NAMES
 from govmedia.ranking.anomalies import ANOMALY_COLUMNS, ANOMALY_HEADERS, find_anomalies, parse_filters
 from govmedia.ranking.city import city_index
 from govmedia.ranking.whatif import STEP, top3_stability
-from govmedia.ranking.overview import overview, previous_period, scored_months
+from govmedia.ranking.overview import comparison_missing, overview, previous_period, scored_months
 from govmedia.store.accounts import account_labels, account_lookup, list_accounts
 from govmedia.store.reads import stored_methodologies
 from govmedia.web.auth import check_csrf, client_address, csrf_token
@@ -68,7 +68,8 @@ def overview_page(request: Request, store: Reads = Depends(reads), period: Optio
     tops = {}
     for platform in PLATFORMS:
         for category in CATEGORIES:
-            tops[(platform, category)] = [r for r in _rank(store, platform, category, start, end) if r["score"] > 0][:3]
+            tops[(platform, category)] = [r for r in ranked(_rank(store, platform, category, start, end))
+                                          if r["score"] > 0][:3]
     base = {
         "tooltip": {"trigger": "axis"}, "legend": {"top": 0},
         "grid": {"left": 60, "right": 60, "top": 40, "bottom": 30},
@@ -100,23 +101,26 @@ ZERO_REASONS = {
 }
 
 
-def _ranking_rows(store: Reads, platform: str, category: str, period: Period, intervals: bool = False) -> list[dict]:
+def _ranking_rows(store: Reads, platform: str, category: str, period: Period, intervals: bool = False
+                  ) -> tuple[list[dict], bool]:
+    """The leaderboard's rows with their rank change, and whether the comparison period has scores."""
     rows = _rank(store, platform, category, period.first, period.last, intervals)
     before = Period.parse(*previous_period(period.first, period.last))
     scored = set(store.get(("scored_months",), scored_months))
     previous: dict[str, int] | None = None  # None: the previous period is not scored, nothing to compare
     if all(m in scored for m in before.months):
-        # An account without any score then (registered later, or silent) is new, not "up 12 places".
-        previous = {r["account_id"]: r["rank"] for r in _rank(store, platform, category, before.first, before.last)
-                    if r["score"] > 0}
+        # An account not ranked then (registered later, or no post) is new, not "up 12 places".
+        previous = {r["account_id"]: r["rank"] for r in ranked(_rank(store, platform, category, before.first,
+                                                                       before.last))}
     out = []
     for row in rows:
         row = dict(row)
         was = previous.get(row["account_id"]) if previous is not None else None
-        row["change"] = None if was is None else was - row["rank"]
-        row["new"] = previous is not None and was is None and row["score"] > 0
+        row["change"] = None if was is None or row["rank"] is None else was - row["rank"]
+        row["new"] = previous is not None and was is None and row["rank"] is not None
         out.append(row)
-    return out
+    # No score at all then: the column stays empty and its header says so ("—" only means "no change").
+    return out, previous is not None
 
 
 @router.get("/rankings", response_class=HTMLResponse)
@@ -126,15 +130,17 @@ def rankings_page(request: Request, store: Reads = Depends(reads), platform: str
     platform, category = _platform_category(platform, category)
     if period is None:
         return render(request, "rankings.html", period=None, platform=platform, category=category, rows=[], periods=[])
-    rows = shown.rows(_ranking_rows(store, platform, category, period, intervals))
+    rows, compared = _ranking_rows(store, platform, category, period, intervals)
+    rows = shown.rows(rows)
     m = store.get(("methodology",), resolve, store.methodology)
     applies = {d: m.applies(platform, d) for d in DIMENSIONS}
-    all_zero = [d for d in DIMENSIONS if applies[d] and rows and not any(r[d] for r in rows)]
+    all_zero = [d for d in DIMENSIONS if applies[d] and ranked(rows) and not any(r[d] for r in ranked(rows))]
     query = urlencode({"platform": platform, "category": category, "from": period.first, "to": period.last})
-    previous = period.previous().label
+    previous = period.previous().label if compared else comparison_missing(period.first, period.last)
     flagged = [r for r in rows if r.get("flagged_posts")]
     return render(request, "rankings.html", period=(period.first, period.last), label=period.label, platform=platform,
                   category=category, rows=rows, periods=periods(store, period), query=query, previous=previous,
+                  compared=compared,
                   DIMENSIONS=DIMENSIONS, DIMENSION_NAMES=DIMENSION_NAMES, applies=applies, all_zero=all_zero,
                   zero_reasons=ZERO_REASONS, months=len(period.months), scale=m.scale, weights=m.total_weights,
                   method=m.name, intervals=intervals, flagged=flagged, discount=m.discount,
@@ -149,10 +155,11 @@ def rankings_download(kind: str, platform: str, category: str, store: Reads = De
     platform, category = _platform_category(platform, category)
     start, end = period.first, period.last
     rows = shown.rows(_rank(store, platform, category, start, end, intervals))
-    columns = shown.columns((*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ())))
+    columns = shown.columns((*RANK_COLUMNS, *FLAG_COLUMNS, *(INTERVAL_COLUMNS if intervals else ()), "note"))
     return table_download(rows, columns, kind, f"ranking-{platform}-{category}-{start}-{end}",
                           f"{PLATFORM_NAMES.get(platform, platform)}{CATEGORY_NAMES.get(category, category)}",
-                          headers={**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, "score": period.label})
+                          headers={**RANK_HEADERS, **FLAG_HEADERS, **INTERVAL_HEADERS, **NOTE_HEADERS,
+                                   "score": period.label})
 
 
 # --------------------------------------------------------------------------- inflated posts
