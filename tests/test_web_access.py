@@ -56,7 +56,6 @@ PUBLIC = {
     "/api/v1/indices/{index}": NOVEMBER,
     "/api/v1/cases": {},
     "/api/v1/campaigns": {},
-    "/api/v1/imports": {},
 }
 # The query of the routes that need a signed-in user (others are asked without one).
 GUARDED = {

@@ -85,7 +85,8 @@ def test_read_api_routes(client):
     assert client.get("/api/v1/indices/xyz", params={"from": "2020-02", "to": "2020-03"}).status_code == 422
     assert client.get("/api/v1/cases").json() == []
     assert client.get("/api/v1/campaigns").json() == []
-    assert len(client.get("/api/v1/imports").json()) == 1
+    assert client.get("/api/v1/imports").status_code == 401  # working records: signed-in users only
+    assert len(client.get("/api/v1/imports", headers=basic("viewer1")).json()) == 1
     assert client.get("/api/v1/explain", params={"account": "weibo:A", "month": "2019-01"}).status_code == 400
 
 
