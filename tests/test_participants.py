@@ -181,6 +181,9 @@ def test_deactivation_without_a_date_is_today_in_beijing(db):
     with open_made(db) as con:
         stored = con.execute("SELECT active, deactivated_on FROM accounts WHERE account_id = 'N'").fetchall()
     assert stored == [(False, local_date(utcnow()))]
+    with open_made(db) as con:  # the audit entry names the date it recorded
+        detail = con.execute("SELECT detail FROM audit_log ORDER BY entry_id DESC LIMIT 1").fetchall()[0][0]
+    assert str(local_date(utcnow())) in detail, detail
     bad = cli("accounts", "deactivate", "weibo:A", "--date", "2020-13-40", db=db)
     assert bad.exit_code == 2 and "停用日期" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -183,6 +183,10 @@ def set_account_active(con, platform: str, account_id: str, active: bool, actor:
     account = found[0]
     if active and on not in (None, ""):
         raise FieldError("deactivated_on", str(on), "启用账号时不能给停用日期；请删去停用日期")
+    if not active and on in (None, ""):
+        from govmedia.core.time import local_date, utcnow
+
+        on = local_date(utcnow())  # today in Beijing, named so that the audit entry records the date
     _, result = save_account(con, {"platform": account["platform"], "account_id": account_id,
                                    "name": account["name"], "category": account["category"], "active": active,
                                    "deactivated_on": None if active else on}, actor)
