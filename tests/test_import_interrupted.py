@@ -212,3 +212,30 @@ def test_an_upload_stopped_part_way_fails_with_what_it_committed(client):
     detail = waited.json()["detail"]
     assert waited.status_code == 500 and "读写文件出错" in detail and "/" not in detail, detail
     assert _count(db, "SELECT count(*) FROM posts WHERE post_id LIKE 'a-2020-04-%'")[0][0] == 0
+
+
+def test_the_importer_process_serves_the_next_uploads_and_is_started_afresh_when_killed(client):
+    """The upload's importer is kept between uploads (its start costs seconds) and a killed one
+    fails only its own job: the next upload starts a new one."""
+    import os
+    import signal
+
+    runner = client.app.state.jobs
+    folder = _folder(client.app.state.store.path.parent)
+
+    def upload(name: str, text: str) -> dict:
+        response = client.post("/api/v1/imports", headers=basic("editor1"),
+                               files={"file": (name, text.encode(), "text/csv")})
+        return finished(client, response.json()["job_id"], headers=basic("editor1"))
+
+    assert upload("a.csv", (folder / "1-feb.csv").read_text())["state"] == "done"
+    first = runner.importer._child.pid
+    assert upload("b.csv", (folder / "2-mar.csv").read_text())["state"] == "done"
+    assert runner.importer._child.pid == first  # the same process
+    os.kill(first, signal.SIGKILL)
+    killed = upload("c.csv", (folder / "3-apr.csv").read_text())
+    if killed["state"] == "failed":  # the job met the dead process: said in Chinese, and the next one works
+        assert "内部错误" in killed["error"]
+        assert upload("c.csv", (folder / "3-apr.csv").read_text())["state"] == "done"
+    assert runner.importer._child.pid != first
+    assert _count(client.app.state.store.path, "SELECT count(*) FROM posts WHERE post_id LIKE 'a-2020-04-%'")[0][0] == 3

@@ -4,16 +4,16 @@ A site process serves its pages from one event loop; an import run on a thread o
 competes with it for the interpreter (reading, checking and unzipping hold it for long stretches),
 so its pages slowed from milliseconds to seconds while an upload ran, and the upload ran slower
 than the same import from the command line. The job runner therefore starts this module with
-`python -m govmedia.web.importer` for each upload: it takes the store through `Access` like any
-other process (a unit per run of files), imports, rescores the months it changed and writes one
-JSON line per event on stdout:
+`python -m govmedia.web.importer` at its first upload and keeps it for the next ones: it takes
+the store through `Access` like any other process (a unit per run of files), imports, rescores
+the months it changed and writes one JSON line per event on stdout:
 
     {"files": [done, total, name]}      before each file and at the end
     {"rows": [name, done, total]}       as a file's rows are written
     {"result": {...}}                   the job's result (`api.ImportReport` with `rescored`)
     {"error": "...", "status": 400, "retry_after": null, "partial": {...} | null}
 
-The request comes as one JSON object on stdin: db, upload_id, folder, file_name, unpacked (the
+Each request comes as one JSON line on stdin: db, upload_id, folder, file_name, unpacked (the
 site unpacked the upload already, checking the zip against its limits), format, account, actor,
 methodology.
 """
@@ -115,8 +115,9 @@ class _Partial(Exception):
 def main() -> None:
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    request = json.loads(sys.stdin.readline())
-    _say(run(request))
+    for line in sys.stdin:  # one upload a line, until the site closes its end
+        if line.strip():
+            _say(run(json.loads(line)))
 
 
 if __name__ == "__main__":

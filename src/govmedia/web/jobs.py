@@ -76,6 +76,7 @@ class Progress:
         self._runner = runner
         self._job = job
         self.job_id = job.job_id  # e.g. where a report job keeps its files
+        self.importer = runner.importer  # an upload's importer process
         self._last_flush = time.monotonic()
         self._rows_before = 0  # rows of the files already done
         self._current = (None, 0)  # (file, rows done in it)
@@ -127,6 +128,7 @@ class JobRunner:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._recovered = False
+        self.importer = Importer()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -155,6 +157,7 @@ class JobRunner:
         if thread is not None and thread.is_alive():
             self._queue.put(None)
             thread.join(timeout)
+        self.importer.close()
 
     # ---------------------------------------------------------------- submitting and looking
 
@@ -289,7 +292,7 @@ def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str
     def work(progress: Progress) -> dict:
         try:
             # Unpacked here, checked against the zip limits (the interpreter is free while zlib inflates).
-            end = _run_importer(dict(request, unpacked=str(unpack_upload(received))), progress)
+            end = progress.importer.run(dict(request, unpacked=str(unpack_upload(received))), progress)
         except BaseException:
             discard(received)  # the importer did not run to its end: nothing of the upload is kept
             raise
@@ -307,35 +310,59 @@ def start_import(runner: JobRunner, store: Writes, file: UploadFile, format: str
     return runner.submit("import", store.user, params, work)
 
 
-def _run_importer(request: dict, progress: Progress) -> dict:
-    """Run `python -m govmedia.web.importer` on `request`, relaying its progress; its last event."""
-    import json
-    import subprocess
-    import sys
+class Importer:
+    """The runner's importer process (`python -m govmedia.web.importer`): started at the first
+    upload and kept for the next ones (starting Python with the libraries takes 1–2 s, more than
+    a small upload's import), started afresh when it ended. Jobs run one at a time, so one
+    request is in it at a time."""
 
-    child = subprocess.Popen([sys.executable, "-m", "govmedia.web.importer"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True, encoding="utf-8", preexec_fn=_die_with_parent)
-    child.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
-    child.stdin.close()
-    end = None
-    try:
-        for line in child.stdout:
+    def __init__(self):
+        self._child = None
+
+    def run(self, request: dict, progress: "Progress") -> dict:
+        """Send `request`, relay its progress; its last event."""
+        import json
+
+        child = self._started()
+        try:
+            child.stdin.write(json.dumps(request, ensure_ascii=False) + "\n")
+            child.stdin.flush()
+            for line in child.stdout:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # not ours (a library printing to stdout)
+                if "files" in event:
+                    progress.files(*event["files"])
+                elif "rows" in event:
+                    progress.rows(*event["rows"])
+                else:
+                    return event
+        except OSError:
+            pass  # it ended while being asked: said below
+        self.close()
+        log.error("the importer ended during upload %s", request["upload_id"])
+        raise RuntimeError("the importer ended without an answer")
+
+    def _started(self):
+        import subprocess
+        import sys
+
+        if self._child is None or self._child.poll() is not None:
+            self._child = subprocess.Popen([sys.executable, "-m", "govmedia.web.importer"], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, text=True, encoding="utf-8",
+                                           preexec_fn=_die_with_parent)
+        return self._child
+
+    def close(self) -> None:
+        child, self._child = self._child, None
+        if child is not None and child.poll() is None:
+            child.stdin.close()  # it ends at the end of its input
             try:
-                event = json.loads(line)
-            except ValueError:
-                continue  # not ours (a library printing to stdout)
-            if "files" in event:
-                progress.files(*event["files"])
-            elif "rows" in event:
-                progress.rows(*event["rows"])
-            else:
-                end = event
-    finally:
-        if child.wait() != 0 and end is None:
-            log.error("the importer of upload %s ended with exit code %s", request["upload_id"], child.returncode)
-    if end is None:
-        raise RuntimeError(f"importer exited with {child.returncode} and no result")
-    return end
+                child.wait(5)
+            except Exception:  # noqa: BLE001
+                child.kill()
+                child.wait()
 
 
 def _die_with_parent() -> None:
