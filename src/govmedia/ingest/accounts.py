@@ -83,23 +83,19 @@ def read_accounts(path: str | Path) -> tuple[Table, list[AccountRow], list[Rejec
         except ValueError as exc:
             fail("active", str(exc))
             continue
-        opened_at = None
-        if not v.is_missing(cell("opened_at")):
+        dates: dict[str, object] = {}
+        for key in ("opened_at", "deactivated_on"):  # 开通日期, 停用日期: a day in Beijing
             try:
-                opened_at = local_date(v.parse_time(cell("opened_at")))
+                dates[key] = None if v.is_missing(cell(key)) else local_date(v.parse_time(cell(key)))
             except ValueError as exc:
-                fail("opened_at", str(exc))
-                continue
-        deactivated_on = None
-        if not v.is_missing(cell("deactivated_on")):
-            try:
-                deactivated_on = local_date(v.parse_time(cell("deactivated_on")))
-            except ValueError as exc:
-                fail("deactivated_on", str(exc))
-                continue
-            if active:
-                fail("deactivated_on", "状态为启用，却填了停用日期；请删去停用日期，或把状态改为停用")
-                continue
+                fail(key, str(exc))
+                break
+        if len(dates) < 2:
+            continue
+        opened_at, deactivated_on = dates["opened_at"], dates["deactivated_on"]
+        if deactivated_on is not None and active:
+            fail("deactivated_on", "状态为启用，却填了停用日期；请删去停用日期，或把状态改为停用")
+            continue
         key = (platform, account_id)
         if key in seen:
             fail("account_id", f"账号 {platform}:{account_id} 与第 {seen[key]} 行重复")
