@@ -174,10 +174,10 @@ def test_period_score_is_sum_of_months(golden):
 def test_competition_ranks_and_ties_by_name(golden):
     rows = rank(golden, "weibo", "livelihood", "2020-03", "2020-03")
     assert [(r["rank"], r["name"]) for r in rows] == [
-        (1, "民生一"), (2, "民生三"), (2, "民生二"), (4, "民生四"), (5, "民生五"),
+        (1, "民生一"), (2, "民生三"), (2, "民生二"), (4, "民生四"), (None, "民生五"),
     ]
-    # Every registered account is listed, 0 without data.
-    assert rows[-1]["score"] == 0
+    # Every registered account is listed; one without posts in the period after the ranked, unranked.
+    assert rows[-1]["score"] is None and rows[-1]["note"] == "本期无数据"
     assert [r["name"] for r in rank(golden, "weibo", "livelihood", "2020-03", "2020-03", top=2)] == ["民生一", "民生三", "民生二"]
 
 
