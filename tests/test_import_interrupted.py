@@ -188,7 +188,7 @@ def test_an_upload_stopped_part_way_fails_with_what_it_committed(client):
     job = finished(client, response.json()["job_id"], headers=basic("editor1"))
     assert job["state"] == "failed", job
     error = job["error"]
-    assert "导入中断：处理第 2 / 3 个文件 crawl/2-mar.csv 时读写文件出错" in error, error
+    assert "导入中断：第 2 / 3 个文件 crawl/2-mar.csv 的内容已写入数据库，保存其拒收行文件时读写文件出错" in error, error
     assert "已处理 2 个文件，其中 2 个已写入数据库（接受 6 行）；其余 1 个文件未导入" in error
     assert "未执行" not in error and "unpacked" not in error and "uploads" not in error
     assert "2020-02 至 2020-03 的分数已重新计算" in error and "未能记入" not in error

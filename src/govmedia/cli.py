@@ -271,7 +271,7 @@ def _interrupted_import(exc, no_rescore: bool) -> UserError:
         words += f"。已写入内容涉及的 {span} 的分数未重新计算，需运行 govmedia score"
     if not exc.audited:
         words += "；这次导入未能记入操作日志"
-    return UserError(words)
+    return UserError(words + "。")
 
 
 @app.command("watch")

@@ -324,12 +324,19 @@ class ImportInterrupted(UserError):
         self.cause = cause
         self.words = failure_words(cause)
         kept = sum(1 for f in summary.files if f.batch_id is not None)
-        where = f"处理第 {number} / {total} 个文件 {at} 时" if at else ""
+        # Stopped after the file's own commit: only its rejects file (or closing the unit) was left.
+        written = bool(summary.files) and at is not None and number == len(summary.files) \
+            and summary.files[-1].batch_id is not None
+        if written:
+            after = "保存其拒收行文件时" if isinstance(cause, OSError) else "随后"
+            where = f"第 {number} / {total} 个文件 {at} 的内容已写入数据库，{after}"
+        else:
+            where = f"处理第 {number} / {total} 个文件 {at} 时" if at else ""
         left = total - len(summary.files)
         super().__init__(
             f"导入中断：{where}{self.words}。已处理 {len(summary.files)} 个文件，其中 {kept} 个已写入数据库"
-            f"（接受 {summary.accepted:,} 行）；其余 {left} 个文件未导入。请排除问题后重新导入同一文件夹或压缩包"
-            "（已写入的内容会计为未变化）")
+            f"（接受 {summary.accepted:,} 行）" + (f"；其余 {left} 个文件未导入" if left else "") +
+            "。请排除问题后重新导入同一文件夹或压缩包（已写入的内容会计为未变化）")
         if isinstance(cause, UserError):
             self.http_status = getattr(cause, "http_status", 400)
             self.retry_after = getattr(cause, "retry_after", None)

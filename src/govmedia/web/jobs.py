@@ -393,7 +393,7 @@ def interrupted_words(exc, record_and_rescore: Callable[[], list]) -> tuple[str,
             words += f"。已写入内容涉及的 {span} 的分数已重新计算"
     if not exc.audited:
         words += "；这次导入未能记入操作日志"
-    return words, rescored
+    return words + "。", rescored
 
 
 def start_score(runner: JobRunner, store: Writes, start: str, end: str) -> Job:
@@ -469,7 +469,7 @@ def progress_text(job: dict) -> str:
         step = p.get("file") or ""
         return f"第 {min(p['files_done'] + 1, p['files_total'])} / {p['files_total']} 步" + (f" · {step}…" if step else "")
     if job["kind"] == "import" and p.get("files_total"):
-        line = f"文件 {p['files_done']} / {p['files_total']}"
+        line = f"已完成 {p['files_done']} / {p['files_total']} 个文件"
         if p.get("file"):
             line += f" · 正在处理 {p['file']}"
             if p.get("rows_total"):
