@@ -22,6 +22,16 @@ def _batches(db) -> int:
         return con.execute("SELECT count(*) FROM import_batches").fetchall()[0][0]
 
 
+def _watched(tmp_path):
+    """The web store with account C registered, and an empty crawler folder to watch."""
+    db = build_store(tmp_path)
+    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
+    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
+    crawl = tmp_path / "crawl"
+    crawl.mkdir()
+    return db, crawl
+
+
 def test_watch_imports_scores_and_never_twice(tmp_path):
     db = build_store(tmp_path)
     (tmp_path / "c.csv").write_text(C, encoding="utf-8")
@@ -51,11 +61,7 @@ def test_watch_imports_scores_and_never_twice(tmp_path):
 
 
 def test_the_site_watches_a_folder_and_shows_what_landed_within_seconds(tmp_path):
-    db = build_store(tmp_path)
-    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
-    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
-    crawl = tmp_path / "crawl"
-    crawl.mkdir()
+    db, crawl = _watched(tmp_path)
     params = {"platform": "weibo", "category": "district", "from": "2020-02", "to": "2020-03"}
     with served(db, "--watch", str(crawl)) as base:
         assert httpx.get(base + "/api/v1/rankings", params=params).json()[0]["account_id"] == "A"
@@ -78,11 +84,7 @@ def test_the_site_watches_a_folder_and_shows_what_landed_within_seconds(tmp_path
 
 def test_the_watcher_says_what_is_wrong_with_a_file_and_goes_on_to_the_next(tmp_path):
     """A file that cannot be read is one Chinese line naming it; the watcher does not die on it."""
-    db = build_store(tmp_path)
-    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
-    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
-    crawl = tmp_path / "crawl"
-    crawl.mkdir()
+    db, crawl = _watched(tmp_path)
     # Picked up first (sorted by name): a PDF saved under a table's name, then a crawler's file.
     (crawl / "a_broken.csv").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
     (crawl / "b_new.csv").write_text(NEW_POSTS, encoding="utf-8")
@@ -101,11 +103,7 @@ def test_the_watch_loop_outlives_a_file_that_fails_in_any_way(tmp_path):
 
     from govmedia.ingest import watch as watching
 
-    db = build_store(tmp_path)
-    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
-    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
-    crawl = tmp_path / "crawl"
-    crawl.mkdir()
+    db, crawl = _watched(tmp_path)
     (crawl / "a_deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     (crawl / "b_broken.csv").write_bytes(b"%PDF-1.4\n")
     (crawl / "c_new.csv").write_text(NEW_POSTS, encoding="utf-8")
@@ -126,11 +124,7 @@ def test_the_watch_loop_outlives_a_rescore_the_store_refuses(tmp_path):
     from govmedia.ingest import watch as watching
     from govmedia.store.access import StoreBusy
 
-    db = build_store(tmp_path)
-    (tmp_path / "c.csv").write_text(C, encoding="utf-8")
-    assert run_cli("accounts", "import", str(tmp_path / "c.csv"), db=db).returncode == 0
-    crawl = tmp_path / "crawl"
-    crawl.mkdir()
+    db, crawl = _watched(tmp_path)
     (crawl / "a_new.csv").write_text(NEW_POSTS, encoding="utf-8")
     (crawl / "b_new.csv").write_text(NEW_POSTS.replace("c1,", "c7,").replace("c2,", "c8,"), encoding="utf-8")
     picked = []

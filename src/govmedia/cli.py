@@ -243,35 +243,22 @@ def import_command(
     raise typer.Exit(summary.exit_code)
 
 
-def duckdb_error() -> type:
-    import duckdb
-
-    return duckdb.Error
-
-
 def _interrupted_import(exc, no_rescore: bool) -> UserError:
     """An import stopped after some files were committed: rescore their months (unless told not
     to) and say what was kept."""
     from govmedia.scoring import rescore_months
 
     months = exc.summary.months
-    words = str(exc)
-    span = (months[0] if len(months) == 1 else f"{months[0]} 至 {months[-1]}") if months else ""
+    later = f"运行 govmedia score --from {months[0]} --to {months[-1]}" if months else ""
+    rescored = None if no_rescore else True
     try:
         with _writing(declared=True) as con:
             exc.record(con)  # the audit entry, if the store refused it when the import stopped
             if months and not no_rescore:
                 rescore_months(con, months, actor=_actor())
-                words += f"。已写入内容涉及的 {span} 的分数已重新计算"
     except Exception:  # noqa: BLE001 - the months stay stale and the line says so
-        if months and not no_rescore:
-            words += (f"。已写入内容涉及的 {span} 的分数未能更新，请稍后运行 "
-                      f"govmedia score --from {months[0]} --to {months[-1]}")
-    if months and no_rescore:
-        words += f"。已写入内容涉及的 {span} 的分数未重新计算，需运行 govmedia score"
-    if not exc.audited:
-        words += "；这次导入未能记入操作日志"
-    return UserError(words + "。")
+        rescored = None if no_rescore else False
+    return UserError(exc.told(rescored, later))
 
 
 @app.command("watch")
@@ -313,7 +300,7 @@ def watch_command(
                 with _writing(declared=True) as con:
                     for r in rescore_months(con, s.months, actor=_actor()):
                         out.print(f"  已重新计算 {r.months[0]} 至 {r.months[-1]} 的分数（{r.rows} 行）", highlight=False)
-            except (UserError, OSError, duckdb_error()) as exc:  # the watcher goes on; the months stay stale
+            except Exception as exc:  # noqa: BLE001 - the watcher goes on; the months stay stale
                 words = exc.render(OPTION_NAMES, CLI_STEPS) if isinstance(exc, UserError) else "数据库或文件写入出错"
                 err.print(f"  未能重新计算 {s.months[0]} 至 {s.months[-1]} 的分数：{words}；"
                           f"稍后请运行 govmedia score --from {s.months[0]} --to {s.months[-1]}", markup=False,

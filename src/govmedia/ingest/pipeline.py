@@ -211,7 +211,7 @@ def import_path(
     # The next group of files is read and checked in a second thread while this one's files are
     # written: the database and Arrow's kernels release the GIL, so on two CPUs the two overlap.
     groups = _groups(files)
-    current: list[Path] = []  # the file being written
+    current: list[Path] = []  # the file being written, while it is
     try:
         _import_groups(store, connect, groups, prepare, files, reports, current, rejects_dir=rejects_dir,
                        progress=progress, files_progress=files_progress, imported=imported)
@@ -221,6 +221,7 @@ def import_path(
         summary = ImportSummary(reports)
         if not summary.committed:
             raise
+        # The file being written, else the next one (its group could not be read)
         failing = current[-1] if current else files[len(reports)] if len(reports) < len(files) else None
         interrupted = ImportInterrupted(summary, len(files), files.index(failing) + 1 if failing else None,
                                         _relative(failing, path) if failing else None, exc)
@@ -246,7 +247,7 @@ def _import_groups(store, connect: Connect, groups: list[list[Path]], prepare, f
                    reports: list[FileReport], current: list[Path], *, rejects_dir, progress, files_progress,
                    imported) -> None:
     """Write the groups of files in turn, appending each file's report to `reports` once it is
-    committed; `current` ends with the file being written."""
+    committed; `current` holds the file being written while it is."""
     done = 0
     with _one_checkpoint(store if isinstance(store, duckdb.DuckDBPyConnection) else None), \
             ThreadPoolExecutor(1, thread_name_prefix="govmedia-read") as reader:
@@ -275,6 +276,7 @@ def _import_groups(store, connect: Connect, groups: list[list[Path]], prepare, f
                             if item.report.batch_id is not None:  # committed; its rejects file failed
                                 reports.append(item.report)
                             raise
+                        current.pop()
                         done += 1
                         if con is not None and time.monotonic() - opened >= _UNIT_SECONDS:
                             unit.close()
@@ -337,6 +339,8 @@ class ImportInterrupted(UserError):
             f"导入中断：{where}{self.words}。已处理 {len(summary.files)} 个文件，其中 {kept} 个已写入数据库"
             f"（接受 {summary.accepted:,} 行）" + (f"；其余 {left} 个文件未导入" if left else "") +
             "。请排除问题后重新导入同一文件夹或压缩包（已写入的内容会计为未变化）")
+        months = summary.months
+        self.span = (months[0] if len(months) == 1 else f"{months[0]} 至 {months[-1]}") if months else ""
         if isinstance(cause, UserError):
             self.http_status = getattr(cause, "http_status", 400)
             self.retry_after = getattr(cause, "retry_after", None)
@@ -361,6 +365,19 @@ class ImportInterrupted(UserError):
     @property
     def audited(self) -> bool:
         return self._audit is None
+
+    def told(self, rescored: bool | None, later: str) -> str:
+        """The whole message once the interface tried to rescore the committed months (`rescored`:
+        True, False when the store refused, None when not asked to) and to record the audit entry;
+        `later` says how to rescore in the interface's own words."""
+        words = str(self)
+        if self.span:
+            words += {True: f"。已写入内容涉及的 {self.span} 的分数已重新计算",
+                      False: f"。已写入内容涉及的 {self.span} 的分数未能更新，请稍后{later}",
+                      None: f"。已写入内容涉及的 {self.span} 的分数未重新计算，请{later}"}[rescored]
+        if not self.audited:
+            words += "；这次导入未能记入操作日志"
+        return words + "。"
 
 
 def import_file(

@@ -37,79 +37,45 @@ def run(request: dict) -> dict:
     """Import and rescore one saved upload; the event that ends it (`result` or `error`)."""
     from govmedia.core.errors import UserError
     from govmedia.ingest import ImportInterrupted
-    from govmedia.ingest.upload import Received, discard, import_received
+    from govmedia.ingest.upload import Received, import_received
     from govmedia.scoring import rescore_months
     from govmedia.store.access import Access
     from govmedia.web.api import Rescored, import_report
+    from govmedia.web.deps import message
     from govmedia.web.jobs import failure, interrupted_words
 
     access = Access(request["db"])
     received = Received(request["upload_id"], Path(request["folder"]), request["file_name"])
     methodology, actor = request.get("methodology"), request.get("actor")
 
-    def rescore(months) -> list:
+    def rescore(months, interrupted=None) -> list:
         with access.write(declared=True) as con:
-            return rescore_months(con, months, methodology=methodology, actor=actor)
+            if interrupted is not None:
+                interrupted.record(con)  # its audit entry, if the store refused it when the import stopped
+            return rescore_months(con, months, methodology=methodology, actor=actor) if months else []
 
     try:
-        try:
-            upload = import_received(access.write, received, format=request.get("format") or "auto",
-                                     account=request.get("account"), actor=actor, unpacked=Path(request["unpacked"]),
-                                     progress=lambda name, done, total: _say({"rows": [name, done, total]}),
-                                     files_progress=lambda done, total, name: _say({"files": [done, total, name]}))
-        except ImportInterrupted as exc:
-            report = import_report(exc.upload)
-            words, rescored = interrupted_words(exc, lambda: _record_and_rescore(access, exc, rescore))
-            report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
-            failed = UserError(words)
-            for name in ("http_status", "retry_after"):
-                setattr(failed, name, getattr(exc, name, None))
-            raise _Partial(failed, report.model_dump(by_alias=True)) from exc
-        except BaseException:
-            discard(received)
-            raise
+        upload = import_received(access.write, received, format=request.get("format") or "auto",
+                                 account=request.get("account"), actor=actor, unpacked=Path(request["unpacked"]),
+                                 progress=lambda name, done, total: _say({"rows": [name, done, total]}),
+                                 files_progress=lambda done, total, name: _say({"files": [done, total, name]}))
         report = import_report(upload)
         rescored = rescore(upload.summary.months)
         report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
         return {"result": report.model_dump(by_alias=True)}
-    except _Partial as partial:
-        error = partial.error
-        return {"error": _text(error), "status": getattr(error, "http_status", None) or 400,
-                "retry_after": getattr(error, "retry_after", None), "partial": partial.result}
-    except Exception as exc:  # noqa: BLE001 - said as the in-process runner says it, logged in full
+    except ImportInterrupted as exc:  # its committed files stay: rescored, and listed in the result
+        report = import_report(exc.upload)
+        words, rescored = interrupted_words(exc, lambda: rescore(exc.summary.months, exc))
+        report.rescored = [Rescored(from_=r.months[0], to=r.months[-1], rows=r.rows) for r in rescored]
+        return {"error": message(UserError(words)), "status": getattr(exc, "http_status", None) or 400,
+                "retry_after": getattr(exc, "retry_after", None), "partial": report.model_dump(by_alias=True)}
+    except Exception as exc:  # noqa: BLE001 - said as the in-process runner says it (the site discards the upload)
         if not isinstance(exc, UserError):
             log.exception("import of upload %s failed", request.get("upload_id"))
         error, text = failure(exc)
         status = getattr(error, "http_status", None) or (400 if isinstance(error, UserError) else 500)
         return {"error": text, "status": status,
                 "retry_after": getattr(error, "retry_after", None), "partial": None}
-
-
-def _record_and_rescore(access, exc, rescore) -> list:
-    """The interrupted import's audit entry (if the store refused it then) and its months rescored."""
-    months = exc.summary.months
-    if not months:
-        with access.write(data=False) as con:
-            exc.record(con)
-        return []
-    rescored = rescore(months)
-    if not exc.audited:
-        with access.write(data=False) as con:
-            exc.record(con)
-    return rescored
-
-
-def _text(error) -> str:
-    from govmedia.web.deps import message
-
-    return message(error)
-
-
-class _Partial(Exception):
-    def __init__(self, error, result: dict):
-        super().__init__(str(error))
-        self.error = error
-        self.result = result
 
 
 def main() -> None:

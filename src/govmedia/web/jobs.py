@@ -375,25 +375,15 @@ def _die_with_parent() -> None:
 
 
 def interrupted_words(exc, record_and_rescore: Callable[[], list]) -> tuple[str, list]:
-    """An interrupted import's message once its audit entry is recorded and the months of its
-    committed files rescored by `record_and_rescore()` (or, when the store refuses that too, said
-    to be stale); the rescores."""
-    months = exc.summary.months
-    words = str(exc)
-    span = (months[0] if len(months) == 1 else f"{months[0]} 至 {months[-1]}") if months else ""
-    rescored = []
+    """An interrupted import's message once `record_and_rescore()` recorded its audit entry and
+    rescored the months of its committed files (or the store refused: the months stay stale);
+    the rescores."""
     try:
         rescored = record_and_rescore()
     except Exception:  # noqa: BLE001 - the months stay marked stale; the sentence says what to do
         log.exception("rescoring the months of an interrupted import")
-        if months:
-            words += f"。已写入内容涉及的 {span} 的分数未能更新，请稍后在「数据管理」中重新计算这些月份"
-    else:
-        if months:
-            words += f"。已写入内容涉及的 {span} 的分数已重新计算"
-    if not exc.audited:
-        words += "；这次导入未能记入操作日志"
-    return words + "。", rescored
+        return exc.told(False, "在「数据管理」中重新计算这些月份"), []
+    return exc.told(True, ""), rescored
 
 
 def start_score(runner: JobRunner, store: Writes, start: str, end: str) -> Job:
